@@ -1,0 +1,224 @@
+"""``DaemonClient``: the one way the CLI, the panels and the agents talk to the daemon."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel
+
+from common.errors import CloudburstError, DaemonUnreachable, error_for
+from common.models import (
+    AgentInfo,
+    AgentRegistration,
+    Heartbeat,
+    HeartbeatReply,
+    Job,
+    JobPage,
+    JobSpec,
+    PriorityChange,
+    Task,
+    TaskAssignment,
+    TaskDone,
+    TaskFailure,
+    TaskLog,
+    TaskLogChunk,
+    TaskProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+API = "/api/v1"
+
+
+class DaemonClient:
+    """Talks to one daemon over HTTP; safe to share between threads of one process.
+
+    Errors come back as Cloudburst errors: the daemon's ``code`` picks the class. A retryable
+    error (the daemon unreachable, or busy with 503) is retried with exponential backoff up to
+    ``retries`` times. A request that may have reached the daemon and timed out is retried only
+    when it is idempotent (GET, PUT, DELETE), so a submission is never made twice.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._session = requests.Session()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    def submit(self, spec: JobSpec) -> Job:
+        return self._call("POST", "/jobs", Job, body=spec)
+
+    def jobs(self, **filters: Any) -> JobPage:
+        """Lists jobs; filters: state, project, owner, priority_min, priority_max, offset, limit."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._call("GET", "/jobs", JobPage, params=params)
+
+    def job(self, job_id: int) -> Job:
+        return self._call("GET", f"/jobs/{job_id}", Job)
+
+    def cancel(self, job_id: int) -> Job:
+        return self._call("DELETE", f"/jobs/{job_id}", Job)
+
+    def pause(self, job_id: int) -> Job:
+        return self._call("POST", f"/jobs/{job_id}/pause", Job)
+
+    def resume(self, job_id: int) -> Job:
+        return self._call("POST", f"/jobs/{job_id}/resume", Job)
+
+    def retry(self, job_id: int) -> Job:
+        return self._call("POST", f"/jobs/{job_id}/retry", Job)
+
+    def set_priority(self, job_id: int, priority: int) -> Job:
+        return self._call(
+            "PUT", f"/jobs/{job_id}/priority", Job, body=PriorityChange(priority=priority)
+        )
+
+    def tasks(self, job_id: int) -> list[Task]:
+        data = self._request("GET", f"/jobs/{job_id}/tasks")
+        return [Task.model_validate(item, strict=False) for item in data]
+
+    def task_log(self, job_id: int, task_id: int, offset: int = 0) -> TaskLog:
+        return self._call(
+            "GET", f"/jobs/{job_id}/tasks/{task_id}/log", TaskLog, params={"offset": offset}
+        )
+
+    def health(self) -> dict[str, Any]:
+        return self._request("GET", "/health", retries=0)
+
+    # --- the agent protocol ----------------------------------------------------------------
+
+    def register(self, registration: AgentRegistration) -> AgentInfo:
+        return self._call("POST", "/agents", AgentInfo, body=registration)
+
+    def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
+        return self._call("POST", f"/agents/{agent_id}/heartbeat", HeartbeatReply, body=beat)
+
+    def lease(self, agent_id: str) -> TaskAssignment | None:
+        """Asks for a task; None when the daemon has nothing for this agent now (204)."""
+        data = self._request("POST", f"/agents/{agent_id}/lease")
+        return None if data is None else TaskAssignment.model_validate(data, strict=False)
+
+    def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
+        self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/progress", body=update)
+
+    def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None:
+        self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/log", body=chunk)
+
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
+        self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/complete", body=done)
+
+    def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
+        self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/fail", body=failure)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        body: BaseModel | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> M:
+        data = self._request(method, path, body=body, params=params)
+        return model.model_validate(data, strict=False)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        params: Mapping[str, Any] | None = None,
+        retries: int | None = None,
+    ) -> Any:
+        """Sends one request, retrying what may be retried; returns the envelope's data."""
+        url = f"{self.base_url}{API}{path}"
+        payload = body.model_dump_json() if body is not None else None
+        headers = {"Content-Type": "application/json"} if payload is not None else {}
+        idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        attempts = (self.retries if retries is None else retries) + 1
+        for attempt in range(attempts):
+            try:
+                response = self._session.request(
+                    method, url, data=payload, params=params, headers=headers,
+                    timeout=self.timeout,
+                )  # fmt: skip
+            except requests.ConnectionError as exc:
+                # A refused connection never reached the daemon: safe to resend.
+                error: CloudburstError = DaemonUnreachable(
+                    f"Cannot reach the Cloudburst daemon at {self.base_url}. Is it running? "
+                    "Check CLOUDBURST_DAEMON_URL or the daemon_url setting."
+                )
+                if not idempotent and not _never_sent(exc):
+                    raise error from None
+            except requests.Timeout:
+                error = DaemonUnreachable(
+                    f"The daemon at {self.base_url} did not answer within {self.timeout:g} s."
+                )
+                if not idempotent:
+                    raise error from None
+            else:
+                if response.status_code == 204:
+                    return None
+                error_or_data = _decode(response)
+                if not isinstance(error_or_data, CloudburstError):
+                    return error_or_data
+                error = error_or_data
+                if not error.retryable:
+                    raise error
+            if attempt + 1 < attempts:
+                delay = self.backoff * (2**attempt)
+                logger.info("%s %s failed (%s); retrying in %.2f s", method, path, error, delay)
+                self._sleep(delay)
+        raise error
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """Whether the request surely never reached the server (connection refused or no route)."""
+    text = repr(exc)
+    return any(s in text for s in ("Connection refused", "NewConnectionError", "Name or service"))
+
+
+def _decode(response: requests.Response) -> Any:
+    """The envelope's data, or the error the envelope describes."""
+    try:
+        envelope = response.json()
+    except ValueError:
+        envelope = None
+    if not isinstance(envelope, dict):
+        return error_for(
+            None, response.status_code,
+            f"The daemon answered {response.status_code} without a Cloudburst envelope; "
+            "is the daemon URL right?",
+        )  # fmt: skip
+    if response.ok:
+        return envelope.get("data")
+    return error_for(
+        envelope.get("code"),
+        response.status_code,
+        envelope.get("message") or f"HTTP {response.status_code}",
+        envelope.get("details"),
+    )

@@ -1,0 +1,133 @@
+"""One small error hierarchy for every part of Cloudburst.
+
+Each error carries a stable ``code`` (sent over the wire), the HTTP ``status`` the daemon
+answers with, and whether a client may retry the same request later (``retryable``).
+``UserFacingError`` messages are shown to people verbatim, so they say what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CloudburstError(Exception):
+    """Root of every error Cloudburst raises on purpose."""
+
+    code = "internal_error"
+    status = 500
+    retryable = False
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class UserFacingError(CloudburstError):
+    """An error whose message is meant for a person and says how to fix it."""
+
+    code = "error"
+    status = 400
+
+
+class InvalidInput(UserFacingError):
+    """The request or command line is malformed or breaks a rule."""
+
+    code = "invalid_input"
+    status = 400
+
+
+class FrameSpecError(InvalidInput):
+    """A frame specification such as ``10-1`` or ``a-b`` cannot be used."""
+
+    code = "invalid_frame_spec"
+
+
+class ConfigError(UserFacingError):
+    """The configuration file, environment or command line holds a bad value."""
+
+    code = "invalid_config"
+
+
+class NotFound(UserFacingError):
+    """The job, task or agent named does not exist."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(UserFacingError):
+    """The thing changed under the caller: a lost compare-and-set or a stale lease."""
+
+    code = "conflict"
+    status = 409
+
+
+class IllegalStateChange(Conflict):
+    """The requested state change is not allowed from the current state."""
+
+    code = "illegal_state_change"
+
+
+class TaskNotYours(Conflict):
+    """The task was cancelled, reassigned or requeued; the agent must stop working on it."""
+
+    code = "task_not_yours"
+
+
+class ServiceUnavailable(CloudburstError):
+    """The daemon is up but cannot serve now (starting, shutting down, database busy)."""
+
+    code = "unavailable"
+    status = 503
+    retryable = True
+
+
+class DaemonUnreachable(CloudburstError):
+    """No answer from the daemon: it is down, or the address is wrong."""
+
+    code = "daemon_unreachable"
+    status = 503
+    retryable = True
+
+
+class RenderError(CloudburstError):
+    """A render could not be started or ended badly on a render node."""
+
+    code = "render_error"
+
+
+_BY_CODE: dict[str, type[CloudburstError]] = {
+    cls.code: cls
+    for cls in (
+        CloudburstError,
+        UserFacingError,
+        InvalidInput,
+        FrameSpecError,
+        ConfigError,
+        NotFound,
+        Conflict,
+        IllegalStateChange,
+        TaskNotYours,
+        ServiceUnavailable,
+        DaemonUnreachable,
+        RenderError,
+    )
+}
+
+
+def error_for(code: str | None, status: int, message: str, details: Any = None) -> CloudburstError:
+    """Rebuilds the error a daemon answer stands for, from its ``code`` or else its status."""
+    cls = _BY_CODE.get(code or "")
+    if cls is None:
+        if status == 404:
+            cls = NotFound
+        elif status == 409:
+            cls = Conflict
+        elif status in (502, 503, 504):
+            cls = ServiceUnavailable
+        elif 400 <= status < 500:
+            cls = InvalidInput
+        else:
+            cls = CloudburstError
+    return cls(message, details=details)

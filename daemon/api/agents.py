@@ -1,0 +1,94 @@
+"""``/api/v1/agents``: the agent protocol. 204 means "no task now", 409 "stop, not yours"."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+
+from common.errors import InvalidInput, NotFound, TaskNotYours
+from common.models import (
+    AgentInfo,
+    AgentRegistration,
+    Heartbeat,
+    HeartbeatReply,
+    TaskAssignment,
+    TaskDone,
+    TaskFailure,
+    TaskLogChunk,
+    TaskProgress,
+)
+from daemon.api.routing import ApiBlueprint
+from daemon.services import AgentService
+
+bp = ApiBlueprint("agents", __name__, tag="agents")
+
+
+def agents() -> AgentService:
+    service: AgentService = current_app.extensions["cloudburst"].agents
+    return service
+
+
+@bp.operation(
+    "POST", "/agents", "Register an agent", body=AgentRegistration, returns=AgentInfo,
+    status=201, errors=(InvalidInput,),
+)  # fmt: skip
+def register(body: AgentRegistration) -> AgentInfo:
+    return agents().register(body)
+
+
+@bp.operation("GET", "/agents", "List agents", returns=AgentInfo, returns_list=True)
+def list_agents() -> list[AgentInfo]:
+    return agents().list_agents()
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/heartbeat", "Renew leases; learn which tasks to stop",
+    body=Heartbeat, returns=HeartbeatReply, errors=(NotFound,),
+)  # fmt: skip
+def heartbeat(agent_id: str, body: Heartbeat) -> HeartbeatReply:
+    return agents().heartbeat(agent_id, body)
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/lease", "Take the best task this agent can run",
+    returns=TaskAssignment, errors=(NotFound,),
+    extra_statuses={204: "No task now; poll again after the X-Poll-Interval seconds."},
+)  # fmt: skip
+def lease(agent_id: str) -> TaskAssignment | Response:
+    assignment = agents().lease(agent_id)
+    if assignment is None:
+        response = Response(status=204)
+        response.headers["X-Poll-Interval"] = str(current_app.extensions["cloudburst"].poll)
+        return response
+    return assignment
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/tasks/<int:task_id>/progress", "Report progress",
+    body=TaskProgress, errors=(NotFound, TaskNotYours),
+)  # fmt: skip
+def progress(agent_id: str, task_id: int, body: TaskProgress) -> None:
+    agents().progress(agent_id, task_id, body)
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/tasks/<int:task_id>/log", "Append to the task's log",
+    body=TaskLogChunk, errors=(NotFound, TaskNotYours),
+)  # fmt: skip
+def append_log(agent_id: str, task_id: int, body: TaskLogChunk) -> None:
+    agents().append_log(agent_id, task_id, body)
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/tasks/<int:task_id>/complete", "Report a finished task",
+    body=TaskDone, errors=(NotFound, TaskNotYours),
+)  # fmt: skip
+def complete(agent_id: str, task_id: int, body: TaskDone) -> None:
+    agents().complete(agent_id, task_id, body)
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/tasks/<int:task_id>/fail", "Report a failed task",
+    body=TaskFailure, errors=(NotFound, TaskNotYours),
+)  # fmt: skip
+def fail(agent_id: str, task_id: int, body: TaskFailure) -> None:
+    agents().fail(agent_id, task_id, body)

@@ -1,0 +1,62 @@
+"""Every error becomes the same envelope with a stable ``code``; nothing leaks a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from common.errors import CloudburstError, FrameSpecError
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    response = jsonify({"data": None, "message": message, "code": code, "details": details})
+    response.status_code = status
+    return response
+
+
+def describe_validation(exc: ValidationError) -> tuple[str, str, list[dict[str, Any]]]:
+    """A stable code, one readable sentence and the per-field details of a validation error."""
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    kinds = {e["type"] for e in errors}
+    if "json_invalid" in kinds:
+        return "invalid_json", "The request body is not valid JSON: " + errors[0]["msg"], []
+    code = FrameSpecError.code if FrameSpecError.code in kinds else "invalid_input"
+    details = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in errors]
+    sentence = "; ".join(
+        f"{d['field']}: {d['problem']}" if d["field"] else d["problem"] for d in details
+    )
+    return code, f"The request has {len(details)} problem(s): {sentence}.", details
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CloudburstError)
+    def _cloudburst(exc: CloudburstError) -> Response:
+        if exc.status >= 500:
+            logger.error("%s: %s", exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError) -> Response:
+        code, message, details = describe_validation(exc)
+        return error_response(400, code, message, details)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
+        message = {
+            404: "No such endpoint. The API is described at /api/v1/openapi.json.",
+            405: "This endpoint does not take that HTTP method; see /api/v1/openapi.json.",
+        }.get(status, exc.description or exc.name)
+        return error_response(status, code, message)
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception) -> Response:
+        logger.exception("Unhandled error")
+        return error_response(500, "internal_error", "Internal error; the daemon log has details.")

@@ -1,0 +1,134 @@
+"""``/api/v1/jobs``: what people do with jobs. Views translate HTTP <-> models only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from common.errors import FrameSpecError, IllegalStateChange, InvalidInput, NotFound
+from common.models import Job, JobPage, JobSpec, PriorityChange, Task, TaskLog
+from common.states import JobState
+from daemon.api.routing import ApiBlueprint
+from daemon.services import JobService
+from daemon.storage.jobs import JobFilter
+
+bp = ApiBlueprint("jobs", __name__, tag="jobs")
+
+
+class JobQuery(BaseModel):
+    """Query parameters of ``GET /jobs``; unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: list[JobState] = Field(default_factory=list)
+    """Comma-separated states."""
+    project: str | None = None
+    owner: str | None = None
+    priority_min: Annotated[int, Field(ge=0, le=100)] | None = None
+    priority_max: Annotated[int, Field(ge=0, le=100)] | None = None
+    offset: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return [s for s in value.split(",") if s] if isinstance(value, str) else value
+
+
+class LogQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offset: Annotated[int, Field(ge=0)] = 0
+    attempt: Annotated[int, Field(ge=0)] | None = None
+
+
+def jobs() -> JobService:
+    service: JobService = current_app.extensions["cloudburst"].jobs
+    return service
+
+
+@bp.operation(
+    "POST", "/jobs", "Submit a job", body=JobSpec, returns=Job, status=201,
+    errors=(InvalidInput, FrameSpecError),
+)  # fmt: skip
+def submit(body: JobSpec) -> Job:
+    return jobs().submit(body)
+
+
+@bp.operation("GET", "/jobs", "List jobs, newest first", query=JobQuery, returns=JobPage)
+def list_jobs(query: JobQuery) -> JobPage:
+    return jobs().list_jobs(
+        JobFilter(
+            states=tuple(query.state),
+            project=query.project,
+            owner=query.owner,
+            priority_min=query.priority_min,
+            priority_max=query.priority_max,
+            offset=query.offset,
+            limit=query.limit,
+        )
+    )
+
+
+@bp.operation("GET", "/jobs/<int:job_id>", "One job", returns=Job, errors=(NotFound,))
+def get_job(job_id: int) -> Job:
+    return jobs().get(job_id)
+
+
+@bp.operation(
+    "DELETE", "/jobs/<int:job_id>", "Cancel a job; running tasks are killed on their agents",
+    returns=Job, errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def cancel_job(job_id: int) -> Job:
+    return jobs().cancel(job_id)
+
+
+@bp.operation(
+    "POST", "/jobs/<int:job_id>/pause", "Hand out no more tasks; running ones finish",
+    returns=Job, errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def pause_job(job_id: int) -> Job:
+    return jobs().pause(job_id)
+
+
+@bp.operation(
+    "POST", "/jobs/<int:job_id>/resume", "Resume a paused job",
+    returns=Job, errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def resume_job(job_id: int) -> Job:
+    return jobs().resume(job_id)
+
+
+@bp.operation(
+    "POST", "/jobs/<int:job_id>/retry", "Requeue failed tasks with a fresh retry budget",
+    returns=Job, errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def retry_job(job_id: int) -> Job:
+    return jobs().retry(job_id)
+
+
+@bp.operation(
+    "PUT", "/jobs/<int:job_id>/priority", "Change a job's priority (0-100)",
+    body=PriorityChange, returns=Job, errors=(NotFound, IllegalStateChange, InvalidInput),
+)  # fmt: skip
+def set_priority(job_id: int, body: PriorityChange) -> Job:
+    return jobs().set_priority(job_id, body.priority)
+
+
+@bp.operation(
+    "GET", "/jobs/<int:job_id>/tasks", "A job's tasks", returns=Task, returns_list=True,
+    errors=(NotFound,),
+)  # fmt: skip
+def list_tasks(job_id: int) -> list[Task]:
+    return jobs().tasks(job_id)
+
+
+@bp.operation(
+    "GET", "/jobs/<int:job_id>/tasks/<int:task_id>/log",
+    "A task's log from a character offset (latest attempt unless one is named)",
+    query=LogQuery, returns=TaskLog, errors=(NotFound,),
+)  # fmt: skip
+def task_log(job_id: int, task_id: int, query: LogQuery) -> TaskLog:
+    return jobs().log(job_id, task_id, query.offset, query.attempt)

@@ -1,0 +1,32 @@
+"""Health and the API's own description."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from flask import Response
+
+from daemon.api.routing import ApiBlueprint
+
+bp = ApiBlueprint("meta", __name__, tag="meta")
+
+OPENAPI_FILE = "openapi.json"
+
+
+def committed_document() -> dict[str, Any]:
+    """The OpenAPI document kept in the repository (what the daemon serves)."""
+    text = resources.files("daemon.api").joinpath(OPENAPI_FILE).read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@bp.operation("GET", "/health", "Whether the daemon serves")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@bp.operation("GET", "/openapi.json", "This API's OpenAPI 3.1 document")
+def openapi() -> Response:
+    return Response(json.dumps(committed_document()), mimetype="application/json")

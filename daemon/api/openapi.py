@@ -1,0 +1,155 @@
+"""Builds the OpenAPI 3.1 document from the declared operations and the wire models.
+
+The document is kept in the repository (``daemon/api/openapi.json``) and served by the daemon;
+a test rebuilds it from the code and fails when the two differ. After changing the API, run
+``python -m daemon.api.openapi --write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from common import __version__
+from daemon.api.routing import Operation
+
+REF = "#/components/schemas/{model}"
+_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def build_document(operations: Iterable[Operation], prefix: str) -> dict[str, Any]:
+    operations = list(operations)
+    models: set[type[BaseModel]] = set()
+    for op in operations:
+        models.update(m for m in (op.body, op.returns) if m is not None)
+    _, defs = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        path = prefix + _PARAM.sub(r"{\2}", op.path)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cloudburst daemon API",
+            "version": __version__,
+            "description": (
+                "Every response is an envelope {data, message}; errors add a stable `code` "
+                "and `details`."
+            ),
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": {**defs.get("$defs", {}), "Error": _ERROR_SCHEMA},
+        },
+    }
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["data", "message", "code"],
+    "properties": {
+        "data": {"type": "null"},
+        "message": {"type": "string"},
+        "code": {"type": "string"},
+        "details": {},
+    },
+}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": "null"}
+    if op.returns is not None:
+        ref = {"$ref": REF.format(model=op.returns.__name__)}
+        data = {"type": "array", "items": ref} if op.returns_list else ref
+    responses: dict[str, Any] = {
+        str(op.status): {
+            "description": "OK",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"data": data, "message": {"type": "string"}},
+                    }
+                }
+            },
+        }
+    }
+    for status, description in op.extra_statuses.items():
+        responses[str(status)] = {"description": description}
+    for error in sorted({*op.errors}, key=lambda e: (e.status, e.code)):
+        entry = responses.setdefault(
+            str(error.status),
+            {
+                "description": "",
+                "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+            },
+        )
+        entry["description"] = ", ".join(filter(None, [entry["description"], error.code]))
+    result: dict[str, Any] = {
+        "summary": op.summary,
+        "operationId": _operation_id(op),
+        "tags": [op.tag],
+        "responses": responses,
+    }
+    params = [
+        {"name": name, "in": "path", "required": True,
+         "schema": {"type": "integer" if kind == "int" else "string"}}
+        for kind, name in _PARAM.findall(op.path)
+    ]  # fmt: skip
+    if op.query is not None:
+        for name, field in op.query.model_fields.items():
+            params.append({"name": name, "in": "query", "required": False,
+                           "description": field.description or ""})  # fmt: skip
+    if params:
+        result["parameters"] = params
+    if op.body is not None:
+        result["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+            },
+        }
+    return result
+
+
+def _operation_id(op: Operation) -> str:
+    words = [op.method.lower(), *(w for w in _PARAM.sub(r"\2", op.path).split("/") if w)]
+    return "_".join(words)
+
+
+def current_document() -> dict[str, Any]:
+    """The document the code describes now."""
+    from daemon.api import BLUEPRINTS, PREFIX
+
+    return build_document((op for bp in BLUEPRINTS for op in bp.operations), PREFIX)
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", action="store_true", help="write daemon/api/openapi.json")
+    args = parser.parse_args(argv)
+    text = render(current_document())
+    if args.write:
+        (Path(__file__).parent / "openapi.json").write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

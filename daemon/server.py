@@ -1,0 +1,58 @@
+"""Runs the daemon: waitress serves the app, APScheduler triggers the reaper."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+import waitress
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from common.config import Settings
+from common.errors import ConfigError
+from daemon.app import create_app
+
+logger = logging.getLogger(__name__)
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"bind must be HOST:PORT, such as 127.0.0.1:8642 (got {bind!r}).")
+    return host.strip("[]"), int(port)
+
+
+def serve(settings: Settings) -> None:
+    """Serves until SIGTERM or SIGINT. Runs the only scheduler of this daemon."""
+    host, port = parse_bind(settings.bind)
+    app = create_app(settings)
+    services = app.extensions["cloudburst"]
+    extended = services.reaper.grace_after_start()
+    if extended:
+        logger.info("Gave %d leased task(s) a full lease time after the restart", extended)
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        services.reaper.reap, "interval", seconds=settings.reaper_interval_s,
+        id="reaper", max_instances=1, coalesce=True,
+    )  # fmt: skip
+    scheduler.start()
+    server = waitress.create_server(
+        app, host=host, port=port, threads=settings.server_threads, ident="cloudburst",
+        connection_limit=1000, channel_timeout=60,
+    )  # fmt: skip
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        logger.info("Signal %d: stopping", signum)
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    logger.info("Cloudburst daemon on http://%s:%d (data in %s)", host, port, settings.data_dir)
+    try:
+        server.run()
+    except OSError:
+        pass  # the listening socket closed by stop()
+    finally:
+        scheduler.shutdown(wait=False)
+        logger.info("Daemon stopped")

@@ -1,0 +1,12 @@
+"""Use cases of the daemon: one function per thing a caller can ask for.
+
+Services own transactions and translate between storage rows and wire models; the HTTP layer
+calls exactly one service method per request, and APScheduler only triggers service calls.
+"""
+
+from daemon.services.agents import AgentService
+from daemon.services.context import Context
+from daemon.services.jobs import JobService
+from daemon.services.reaper import Reaper
+
+__all__ = ["AgentService", "Context", "JobService", "Reaper"]

@@ -1,0 +1,229 @@
+"""The agent protocol: register, heartbeat, lease, progress, log, complete, fail."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import sqlite_utils
+
+from common.errors import NotFound, TaskNotYours
+from common.models import (
+    AgentInfo,
+    AgentRegistration,
+    Heartbeat,
+    HeartbeatReply,
+    JobSpec,
+    TaskAssignment,
+    TaskDone,
+    TaskFailure,
+    TaskLogChunk,
+    TaskProgress,
+)
+from common.states import TaskState
+from daemon.scheduling.ranking import Candidate, rank
+from daemon.services.context import Context, to_datetime
+from daemon.services.jobs import JobService
+from daemon.storage import agents as agent_store
+from daemon.storage import jobs as job_store
+from daemon.storage import tasks as task_store
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = (TaskState.LEASED, TaskState.RUNNING)
+
+
+class AgentService:
+    """What render-node agents ask of the daemon."""
+
+    def __init__(self, context: Context, jobs: JobService) -> None:
+        self.ctx = context
+        self.jobs = jobs
+
+    def register(self, registration: AgentRegistration) -> AgentInfo:
+        agent_id = uuid.uuid4().hex
+        with self.ctx.database.transaction() as db:
+            agent_store.insert_agent(db, agent_id, registration, self.ctx.now())
+            info = self._info(db, agent_id)
+        logger.info("agent_id=%s registered as %s on %s", agent_id, info.name, info.hostname)
+        return info
+
+    def list_agents(self) -> list[AgentInfo]:
+        db = self.ctx.database.db
+        return [self._info_from_row(row) for row in agent_store.list_agents(db)]
+
+    def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
+        """Renews the leases the agent still holds; tells it which tasks to stop."""
+        now = self.ctx.now()
+        expires = now + self.ctx.settings.lease_ttl_s
+        with self.ctx.database.transaction() as db:
+            self._touch(db, agent_id, now)
+            held = task_store.renew_leases(db, agent_id, beat.task_ids, expires)
+        cancel = sorted(set(beat.task_ids) - held)
+        if cancel:
+            logger.info("agent_id=%s must stop tasks %s", agent_id, cancel)
+        return HeartbeatReply(cancel=cancel, lease_expires_at=to_datetime(expires))
+
+    def lease(self, agent_id: str) -> TaskAssignment | None:
+        """Hands the agent the best queued task it can run, or None.
+
+        The claim is a compare-and-set inside a write transaction, so a task is never given
+        to two agents, however many ask at once.
+        """
+        now = self.ctx.now()
+        expires = now + self.ctx.settings.lease_ttl_s
+        with self.ctx.database.transaction() as db:
+            agent = self._touch(db, agent_id, now)
+            candidates = [
+                Candidate(job_id=r["id"], priority=r["priority"], submitted_at=r["submitted_at"])
+                for r in job_store.runnable_jobs(db, json.loads(agent["dccs"]))
+            ]
+            for candidate in rank(candidates):
+                task = task_store.claim_first_queued(db, candidate.job_id, agent_id, expires)
+                if task is not None:
+                    self.jobs.settle(db, candidate.job_id)
+                    row = job_store.get_job(db, candidate.job_id)
+                    assert row is not None
+                    logger.info(
+                        "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
+                        agent_id, task["id"], candidate.job_id, task["attempts"],
+                    )  # fmt: skip
+                    return _assignment(task, JobSpec.model_validate_json(row["spec"]))
+        return None
+
+    def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            self._touch(db, agent_id, now)
+            task = self._held(db, agent_id, task_id, update.attempt)
+            if task["state"] == TaskState.LEASED.value:
+                task_store.move_task(
+                    db, task_id, [TaskState.LEASED], TaskState.RUNNING,
+                    agent_id=agent_id, attempt=update.attempt, started_at=now,
+                )  # fmt: skip
+            task_store.set_progress(db, task_id, agent_id, update.attempt, update.progress)
+
+    def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None:
+        """Appends to the attempt's log; accepted even just after the task ended."""
+        with self.ctx.database.transaction() as db:
+            task = task_store.get_task(db, task_id)
+            if task is None or task["agent_id"] != agent_id or task["attempts"] != chunk.attempt:
+                raise TaskNotYours(f"Task {task_id} attempt {chunk.attempt} is not yours.")
+            agent_store.append_log(db, task_id, chunk.attempt, chunk.offset, chunk.text)
+
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            self._touch(db, agent_id, now)
+            task = self._held(db, agent_id, task_id, done.attempt)
+            started = task["started_at"] or now
+            task_store.move_task(
+                db, task_id, ACTIVE, TaskState.DONE, agent_id=agent_id, attempt=done.attempt,
+                finished_at=now, duration_s=max(0.0, now - started), progress=1.0,
+                outputs=json.dumps(done.outputs), error="", lease_expires_at=None,
+            )  # fmt: skip
+            state = self.jobs.settle(db, task["job_id"])
+        logger.info("agent_id=%s finished task_id=%s; job is %s", agent_id, task_id, state.value)
+
+    def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            self._touch(db, agent_id, now)
+            task = self._held(db, agent_id, task_id, failure.attempt)
+            job = job_store.get_job(db, task["job_id"])
+            assert job is not None
+            max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
+            requeue_failed_task(
+                db, task, failure.error, now, max_retries, spend_budget=not failure.preempted
+            )
+            state = self.jobs.settle(db, task["job_id"])
+        logger.warning(
+            "agent_id=%s task_id=%s failed (%s); job is %s",
+            agent_id, task_id, failure.error.splitlines()[-1:] or "", state.value,
+        )  # fmt: skip
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
+        if not agent_store.touch_agent(db, agent_id, now):
+            raise NotFound(f"Unknown agent {agent_id}; register again.")
+        agent = agent_store.get_agent(db, agent_id)
+        assert agent is not None
+        return agent
+
+    def _held(
+        self, db: sqlite_utils.Database, agent_id: str, task_id: int, attempt: int
+    ) -> dict[str, Any]:
+        task = task_store.get_task(db, task_id)
+        if task is None:
+            raise NotFound(f"There is no task {task_id}.")
+        if (
+            task["agent_id"] != agent_id
+            or task["attempts"] != attempt
+            or task["state"] not in task_store.ACTIVE
+        ):
+            raise TaskNotYours(
+                f"Task {task_id} attempt {attempt} is no longer yours (it is {task['state']}); "
+                "stop working on it."
+            )
+        return task
+
+    def _info(self, db: sqlite_utils.Database, agent_id: str) -> AgentInfo:
+        row = agent_store.get_agent(db, agent_id)
+        assert row is not None
+        return self._info_from_row(row)
+
+    def _info_from_row(self, row: dict[str, Any]) -> AgentInfo:
+        settings = self.ctx.settings
+        return AgentInfo(
+            id=row["id"],
+            name=row["name"],
+            hostname=row["hostname"],
+            dccs=json.loads(row["dccs"]),
+            pool=row["pool"],
+            state=row["state"],
+            last_seen=to_datetime(row["last_seen"]),
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            lease_ttl_s=settings.lease_ttl_s,
+        )
+
+
+def requeue_failed_task(
+    db: sqlite_utils.Database,
+    task: dict[str, Any],
+    error: str,
+    now: float,
+    max_retries: int,
+    *,
+    spend_budget: bool,
+) -> TaskState:
+    """Puts a failed or abandoned task back in the queue, or fails it when its budget is spent."""
+    failures = task["failures"] + (1 if spend_budget else 0)
+    target = TaskState.FAILED if failures > max_retries else TaskState.QUEUED
+    if target is TaskState.FAILED:
+        error = f"{error} (failed {failures} time(s); the retry limit is {max_retries})"
+    task_store.move_task(
+        db, task["id"], [TaskState(task["state"])], target,
+        failures=failures, error=error[-4000:], agent_id=None, lease_expires_at=None,
+        finished_at=now if target is TaskState.FAILED else None,
+    )  # fmt: skip
+    return target
+
+
+def _assignment(task: dict[str, Any], spec: JobSpec) -> TaskAssignment:
+    return TaskAssignment(
+        task_id=task["id"],
+        job_id=task["job_id"],
+        attempt=task["attempts"],
+        frames=json.loads(task["frames"]),
+        dcc=spec.dcc,
+        renderer=spec.renderer,
+        scene=spec.scene,
+        output=spec.output,
+        output_format=spec.output_format,
+        env=spec.env,
+        timeout_s=spec.timeout_s,
+        lease_expires_at=to_datetime(task["lease_expires_at"]),
+    )

@@ -1,0 +1,104 @@
+"""Opening the database: WAL mode, foreign keys, numbered migrations, one connection per thread."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    """A SQLite database file shared by the daemon's threads.
+
+    Each thread gets its own connection in autocommit mode; ``transaction()`` opens an explicit
+    ``BEGIN IMMEDIATE`` transaction, so writers queue for the lock instead of failing half-way.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection (opened on first use)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )  # fmt: skip
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One atomic unit of work: everything inside commits together or not at all."""
+        db = self.db
+        if db.conn.in_transaction:  # nested: join the outer transaction
+            yield db
+            return
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        else:
+            db.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+
+def open_database(path: Path) -> Database:
+    """Opens (creating if needed) the database at ``path`` and applies pending migrations."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    database = Database(path)
+    migrate(database)
+    return database
+
+
+def migrate(database: Database) -> int:
+    """Applies every numbered migration not yet applied; returns the schema version."""
+    db = database.db
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
+    )
+    applied = {row["version"] for row in db.query("SELECT version FROM schema_migrations")}
+    scripts = sorted(
+        (int(entry.name.split("_", 1)[0]), entry)
+        for entry in resources.files("daemon.storage.migrations").iterdir()
+        if entry.name.endswith(".sql")
+    )
+    for version, script in scripts:
+        if version in applied:
+            continue
+        logger.info("Applying migration %s", script.name)
+        sql = script.read_text(encoding="utf-8")
+        # executescript commits on its own; wrap the script and its record in one transaction.
+        db.conn.executescript(
+            "BEGIN IMMEDIATE;\n"
+            + sql
+            + "\nINSERT INTO schema_migrations (version, name)"
+            + f" VALUES ({version}, '{script.name}');"
+            + "\nCOMMIT;"
+        )
+    return max([v for v, _ in scripts], default=0)

@@ -1,0 +1,170 @@
+"""Jobs table: insert a whole submission, read, filter, compare-and-set state changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from common.models import JobSpec
+from common.states import JobState, TaskState
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Filters of ``GET /jobs``; None means any."""
+
+    states: tuple[JobState, ...] = ()
+    project: str | None = None
+    owner: str | None = None
+    priority_min: int | None = None
+    priority_max: int | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+def insert_job(
+    db: sqlite_utils.Database, spec: JobSpec, chunks: Sequence[Sequence[int]], now: float
+) -> int:
+    """Inserts a job and all its tasks; call inside a transaction. Returns the job id."""
+    cursor = db.execute(
+        "INSERT INTO jobs (name, owner, project, dcc, spec, priority, state, frame_count,"
+        " submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            spec.name,
+            spec.owner,
+            spec.project,
+            spec.dcc,
+            spec.model_dump_json(),
+            spec.priority,
+            JobState.QUEUED.value,
+            sum(len(c) for c in chunks),
+            now,
+        ],
+    )
+    job_id = int(cursor.lastrowid or 0)
+    db.conn.executemany(
+        "INSERT INTO tasks (job_id, idx, frames, frame_count, state) VALUES (?, ?, ?, ?, ?)",
+        (
+            (job_id, index, json.dumps(list(chunk)), len(chunk), TaskState.QUEUED.value)
+            for index, chunk in enumerate(chunks)
+        ),
+    )
+    return job_id
+
+
+def get_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
+    return rows[0] if rows else None
+
+
+def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[str, Any]], int]:
+    """One page of jobs, newest first, and the total count matching the filters."""
+    where: list[str] = []
+    params: list[Any] = []
+    if filters.states:
+        where.append(f"state IN ({', '.join('?' * len(filters.states))})")
+        params.extend(s.value for s in filters.states)
+    for column, value in (("project", filters.project), ("owner", filters.owner)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if filters.priority_min is not None:
+        where.append("priority >= ?")
+        params.append(filters.priority_min)
+    if filters.priority_max is not None:
+        where.append("priority <= ?")
+        params.append(filters.priority_max)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    total = next(iter(db.query(f"SELECT count(*) AS n FROM jobs{clause}", params)))["n"]
+    rows = list(
+        db.query(
+            f"SELECT * FROM jobs{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, filters.limit, filters.offset],
+        )
+    )
+    return rows, total
+
+
+def runnable_jobs(db: sqlite_utils.Database, dccs: Iterable[str]) -> list[dict[str, Any]]:
+    """Jobs an agent with these DCCs could take a task from now (for ranking)."""
+    dccs = list(dccs)
+    return list(
+        db.query(
+            "SELECT id, priority, submitted_at, project, owner FROM jobs j"
+            " WHERE state IN ('queued', 'running')"
+            f" AND dcc IN ({', '.join('?' * len(dccs))})"
+            " AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'queued')",
+            dccs,
+        )
+    )
+
+
+def move_job(
+    db: sqlite_utils.Database,
+    job_id: int,
+    from_states: Iterable[JobState],
+    to: JobState,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set: moves the job to ``to`` only if it is in one of ``from_states``."""
+    states = [s.value for s in from_states]
+    sets = ", ".join(["state = ?", *(f"{name} = ?" for name in fields)])
+    cursor = db.execute(
+        f"UPDATE jobs SET {sets} WHERE id = ? AND state IN ({', '.join('?' * len(states))})",
+        [to.value, *fields.values(), job_id, *states],
+    )
+    return cursor.rowcount == 1
+
+
+def set_priority(db: sqlite_utils.Database, job_id: int, priority: int, spec_json: str) -> None:
+    db.execute("UPDATE jobs SET priority = ?, spec = ? WHERE id = ?", [priority, spec_json, job_id])
+
+
+def task_counts(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Per job, how many tasks are in each state."""
+    counts: dict[int, dict[str, int]] = {job_id: {} for job_id in job_ids}
+    if not job_ids:
+        return counts
+    for row in db.query(
+        "SELECT job_id, state, count(*) AS n FROM tasks"
+        f" WHERE job_id IN ({', '.join('?' * len(job_ids))}) GROUP BY job_id, state",
+        list(job_ids),
+    ):
+        counts[row["job_id"]][row["state"]] = row["n"]
+    return counts
+
+
+def frame_stats(db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
+    """Frames done, frames in running tasks, and measured seconds per frame, for estimates."""
+    row = next(
+        iter(
+            db.query(
+                "SELECT"
+                " coalesce(sum(CASE WHEN state = 'done' THEN frame_count END), 0) AS done,"
+                " coalesce(sum(CASE WHEN state = 'done' THEN duration_s END), 0) AS seconds,"
+                " coalesce(sum(CASE WHEN state IN ('leased', 'running') THEN 1 END), 0) AS active,"
+                " coalesce(sum(CASE WHEN state IN ('leased', 'running')"
+                "   THEN progress * frame_count END), 0) AS partial"
+                " FROM tasks WHERE job_id = ?",
+                [job_id],
+            )
+        )
+    )
+    return dict(row)
+
+
+def job_errors(db: sqlite_utils.Database, job_id: int, limit: int = 20) -> list[str]:
+    """The last error of each task that had one, newest first."""
+    return [
+        f"Task {row['idx']} (frames {row['first']}-{row['last']}): {row['error']}"
+        for row in db.query(
+            "SELECT idx, error, json_extract(frames, '$[0]') AS first,"
+            " json_extract(frames, '$[#-1]') AS last FROM tasks"
+            " WHERE job_id = ? AND error != '' ORDER BY finished_at DESC, idx LIMIT ?",
+            [job_id, limit],
+        )
+    ]

@@ -1,0 +1,141 @@
+"""Tasks table: leasing by compare-and-set, state moves, lease renewal and expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from common.states import TaskState
+
+ACTIVE = (TaskState.LEASED.value, TaskState.RUNNING.value)
+
+
+def get_task(db: sqlite_utils.Database, task_id: int) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM tasks WHERE id = ?", [task_id]))
+    return rows[0] if rows else None
+
+
+def list_tasks(db: sqlite_utils.Database, job_id: int) -> list[dict[str, Any]]:
+    return list(db.query("SELECT * FROM tasks WHERE job_id = ? ORDER BY idx", [job_id]))
+
+
+def claim_first_queued(
+    db: sqlite_utils.Database, job_id: int, agent_id: str, expires_at: float
+) -> dict[str, Any] | None:
+    """Leases the job's first queued task to the agent; None if another caller won it."""
+    rows = list(
+        db.query(
+            "SELECT id FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx LIMIT 1",
+            [job_id],
+        )
+    )
+    if not rows:
+        return None
+    cursor = db.execute(
+        "UPDATE tasks SET state = 'leased', agent_id = ?, lease_expires_at = ?,"
+        " attempts = attempts + 1, progress = 0, started_at = NULL, finished_at = NULL"
+        " WHERE id = ? AND state = 'queued'",
+        [agent_id, expires_at, rows[0]["id"]],
+    )
+    return get_task(db, rows[0]["id"]) if cursor.rowcount == 1 else None
+
+
+def move_task(
+    db: sqlite_utils.Database,
+    task_id: int,
+    from_states: Iterable[TaskState | str],
+    to: TaskState,
+    *,
+    agent_id: str | None = None,
+    attempt: int | None = None,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set: moves the task only if its state (and holder, attempt) still match."""
+    states = [TaskState(s).value for s in from_states]
+    sets = ", ".join(["state = ?", *(f"{name} = ?" for name in fields)])
+    where = [f"state IN ({', '.join('?' * len(states))})"]
+    params: list[Any] = [to.value, *fields.values(), task_id, *states]
+    if agent_id is not None:
+        where.append("agent_id = ?")
+        params.append(agent_id)
+    if attempt is not None:
+        where.append("attempts = ?")
+        params.append(attempt)
+    cursor = db.execute(f"UPDATE tasks SET {sets} WHERE id = ? AND {' AND '.join(where)}", params)
+    return cursor.rowcount == 1
+
+
+def set_progress(
+    db: sqlite_utils.Database, task_id: int, agent_id: str, attempt: int, progress: float
+) -> bool:
+    cursor = db.execute(
+        "UPDATE tasks SET progress = ? WHERE id = ? AND agent_id = ? AND attempts = ?"
+        " AND state IN ('leased', 'running')",
+        [progress, task_id, agent_id, attempt],
+    )
+    return cursor.rowcount == 1
+
+
+def cancel_job_tasks(db: sqlite_utils.Database, job_id: int, now: float) -> int:
+    """Cancels every unfinished task of a job; agents learn it from their next heartbeat."""
+    cursor = db.execute(
+        "UPDATE tasks SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL"
+        " WHERE job_id = ? AND state IN ('queued', 'leased', 'running')",
+        [now, job_id],
+    )
+    return cursor.rowcount
+
+
+def requeue_failed(db: sqlite_utils.Database, job_id: int) -> int:
+    """Puts a job's failed tasks back in the queue with a fresh retry budget."""
+    cursor = db.execute(
+        "UPDATE tasks SET state = 'queued', failures = 0, agent_id = NULL, progress = 0,"
+        " lease_expires_at = NULL WHERE job_id = ? AND state = 'failed'",
+        [job_id],
+    )
+    return cursor.rowcount
+
+
+def renew_leases(
+    db: sqlite_utils.Database, agent_id: str, task_ids: Sequence[int], expires_at: float
+) -> set[int]:
+    """Extends the leases the agent still holds; returns the ids it really holds."""
+    if not task_ids:
+        return set()
+    marks = ", ".join("?" * len(task_ids))
+    held = {
+        row["id"]
+        for row in db.query(
+            f"SELECT id FROM tasks WHERE id IN ({marks}) AND agent_id = ?"
+            " AND state IN ('leased', 'running')",
+            [*task_ids, agent_id],
+        )
+    }
+    if held:
+        db.execute(
+            f"UPDATE tasks SET lease_expires_at = ? WHERE id IN ({', '.join('?' * len(held))})",
+            [expires_at, *held],
+        )
+    return held
+
+
+def expired_leases(db: sqlite_utils.Database, now: float) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "SELECT t.*, j.spec AS job_spec FROM tasks t JOIN jobs j ON j.id = t.job_id"
+            " WHERE t.state IN ('leased', 'running') AND t.lease_expires_at < ?",
+            [now],
+        )
+    )
+
+
+def extend_all_leases(db: sqlite_utils.Database, expires_at: float) -> int:
+    """After a daemon restart: give every agent a full lease time to reach us again."""
+    cursor = db.execute(
+        "UPDATE tasks SET lease_expires_at = max(coalesce(lease_expires_at, 0), ?)"
+        " WHERE state IN ('leased', 'running')",
+        [expires_at],
+    )
+    return cursor.rowcount
