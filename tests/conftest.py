@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import waitress
+from flask import Flask
+from flask.testing import FlaskClient
 
 from common.config import Settings
+from daemon.app import Services, create_app
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -38,3 +44,32 @@ def settings(tmp_path: Path) -> Settings:
         poll_interval_s=0.2,
         reaper_interval_s=0.5,
     )
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> Flask:
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def api(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def services(app: Flask) -> Services:
+    services: Services = app.extensions["cloudburst"]
+    return services
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The app served by waitress on a free 127.0.0.1 port, in this process."""
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=16)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    server.close()
+    for channel in list(server._map.values()):  # type: ignore[union-attr]
+        channel.close()  # open keep-alive connections would keep the loop running
+    thread.join(timeout=5)

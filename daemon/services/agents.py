@@ -101,7 +101,7 @@ class AgentService:
             if task["state"] == TaskState.LEASED.value:
                 task_store.move_task(
                     db, task_id, [TaskState.LEASED], TaskState.RUNNING,
-                    agent_id=agent_id, attempt=update.attempt, started_at=now,
+                    holder=agent_id, attempt=update.attempt, started_at=now,
                 )  # fmt: skip
             task_store.set_progress(db, task_id, agent_id, update.attempt, update.progress)
 
@@ -120,7 +120,7 @@ class AgentService:
             task = self._held(db, agent_id, task_id, done.attempt)
             started = task["started_at"] or now
             task_store.move_task(
-                db, task_id, ACTIVE, TaskState.DONE, agent_id=agent_id, attempt=done.attempt,
+                db, task_id, ACTIVE, TaskState.DONE, holder=agent_id, attempt=done.attempt,
                 finished_at=now, duration_s=max(0.0, now - started), progress=1.0,
                 outputs=json.dumps(done.outputs), error="", lease_expires_at=None,
             )  # fmt: skip

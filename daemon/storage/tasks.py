@@ -48,18 +48,21 @@ def move_task(
     from_states: Iterable[TaskState | str],
     to: TaskState,
     *,
-    agent_id: str | None = None,
+    holder: str | None = None,
     attempt: int | None = None,
     **fields: Any,
 ) -> bool:
-    """Compare-and-set: moves the task only if its state (and holder, attempt) still match."""
+    """Compare-and-set: moves the task only if its state (and holder, attempt) still match.
+
+    ``fields`` are columns to set along with the state (``agent_id=None`` clears the holder).
+    """
     states = [TaskState(s).value for s in from_states]
     sets = ", ".join(["state = ?", *(f"{name} = ?" for name in fields)])
     where = [f"state IN ({', '.join('?' * len(states))})"]
     params: list[Any] = [to.value, *fields.values(), task_id, *states]
-    if agent_id is not None:
+    if holder is not None:
         where.append("agent_id = ?")
-        params.append(agent_id)
+        params.append(holder)
     if attempt is not None:
         where.append("attempts = ?")
         params.append(attempt)

@@ -1,0 +1,66 @@
+"""DaemonClient against the real daemon app served by waitress on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from common.client import DaemonClient
+from common.errors import (
+    DaemonUnreachable,
+    FrameSpecError,
+    IllegalStateChange,
+    NotFound,
+    TaskNotYours,
+)
+from common.models import AgentRegistration, JobSpec, TaskDone
+
+
+def spec(**overrides: object) -> JobSpec:
+    values: dict[str, object] = {
+        "name": "n", "owner": "o", "scene": "/s.blend", "frames": "1-4", "output": "/o/f_####",
+    }  # fmt: skip
+    values.update(overrides)
+    return JobSpec.model_validate(values)
+
+
+def test_round_trip_and_error_mapping(live_url: str) -> None:
+    client = DaemonClient(live_url)
+    job = client.submit(spec(chunk_size=2))
+    assert client.job(job.id).frame_count == 4
+    assert client.jobs(owner="o").total == 1
+    agent = client.register(AgentRegistration(name="a", hostname="h"))
+    assignment = client.lease(agent.id)
+    assert assignment is not None and assignment.frames == [1, 2]
+    with pytest.raises(NotFound, match="no job 99"):
+        client.job(99)
+    with pytest.raises(IllegalStateChange):
+        client.resume(job.id)
+    with pytest.raises(TaskNotYours):
+        client.complete(agent.id, assignment.task_id, TaskDone(attempt=5, outputs=[]))
+    assert client.cancel(job.id).state == "cancelled"
+
+
+def test_server_side_validation_error_keeps_its_code(live_url: str) -> None:
+    client = DaemonClient(live_url)
+    bad = spec().model_copy(update={"frames": "9-1"})  # skips client-side validation
+    with pytest.raises(FrameSpecError, match="runs backwards"):
+        client.submit(bad)
+
+
+def test_unreachable_daemon_is_retried_then_reported() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    slept: list[float] = []
+    client = DaemonClient(f"http://127.0.0.1:{port}", retries=3, backoff=0.1, sleep=slept.append)
+    with pytest.raises(DaemonUnreachable, match="Cannot reach the Cloudburst daemon"):
+        client.submit(spec())
+    assert slept == [0.1, 0.2, 0.4]
+
+
+def test_lease_returns_none_on_204(live_url: str) -> None:
+    client = DaemonClient(live_url)
+    agent = client.register(AgentRegistration(name="a", hostname="h"))
+    assert client.lease(agent.id) is None

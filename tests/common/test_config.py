@@ -1,0 +1,49 @@
+"""Layered configuration: defaults < TOML file < CLOUDBURST_* < command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common.config import load_settings
+from common.errors import ConfigError
+
+
+def test_layers_override_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('daemon_url = "http://file:1"\nlease_ttl_s = 11\npoll_interval_s = 3\n')
+    env = {
+        "CLOUDBURST_CONFIG": str(path),
+        "CLOUDBURST_LEASE_TTL_S": "22",
+        "CLOUDBURST_POLL_INTERVAL_S": "4",
+    }
+    settings = load_settings({"poll_interval_s": 5.0, "bind": None}, env=env)
+    assert settings.daemon_url == "http://file:1"
+    assert settings.lease_ttl_s == 22
+    assert settings.poll_interval_s == 5
+    assert settings.bind == "127.0.0.1:8642"
+
+
+def test_unknown_key_names_the_layer_and_the_known_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("deamon_url = 'x'\n")
+    with pytest.raises(ConfigError, match=r"deamon_url in .*c\.toml.*Known settings: .*daemon_url"):
+        load_settings(env={"CLOUDBURST_CONFIG": str(path)})
+
+
+def test_bad_value_in_environment(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"environment.*lease_ttl_s"):
+        load_settings(env={"CLOUDBURST_LEASE_TTL_S": "soon"})
+
+
+def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(env={"CLOUDBURST_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_broken_toml_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("daemon_url = \n")
+    with pytest.raises(ConfigError, match="Cannot read the configuration file"):
+        load_settings(env={"CLOUDBURST_CONFIG": str(path)})

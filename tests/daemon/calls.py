@@ -1,0 +1,48 @@
+"""Small helpers for talking to the daemon app in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from daemon.app import Services
+
+
+def job_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "shot010 lighting",
+        "owner": "ana",
+        "project": "show",
+        "scene": "/proj/shot010.blend",
+        "frames": "1-10",
+        "chunk_size": 3,
+        "output": "/renders/shot010/f_####",
+    }
+    body.update(overrides)
+    return body
+
+
+def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to prove a refused request changed nothing."""
+    db = services.context.database.db
+    return {
+        table: [tuple(row.values()) for row in db.query(f"SELECT * FROM {table} ORDER BY 1")]
+        for table in ("jobs", "tasks", "agents", "task_logs")
+    }
+
+
+def register_agent(api: FlaskClient, name: str = "node01", dccs: list[str] | None = None) -> str:
+    response = api.post(
+        "/api/v1/agents", json={"name": name, "hostname": name, "dccs": dccs or ["blender"]}
+    )
+    assert response.status_code == 201, response.json
+    agent_id: str = response.json["data"]["id"]
+    return agent_id
+
+
+def submit(api: FlaskClient, **overrides: Any) -> dict[str, Any]:
+    response = api.post("/api/v1/jobs", json=job_body(**overrides))
+    assert response.status_code == 201, response.json
+    job: dict[str, Any] = response.json["data"]
+    return job

@@ -1,0 +1,122 @@
+"""Jobs through the REST API: submit, read, filter, page, and the people's state changes."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+
+from daemon.app import Services
+from tests.conftest import FakeClock
+from tests.daemon.calls import register_agent, submit
+
+
+def test_submit_stores_job_and_chunked_tasks(api: FlaskClient) -> None:
+    job = submit(api, frames="1-10", chunk_size=3)
+    assert job["state"] == "queued"
+    assert job["frame_count"] == 10
+    assert job["task_counts"]["queued"] == 4
+    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
+    assert [t["frames"] for t in tasks] == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
+    assert all(t["state"] == "queued" and t["attempts"] == 0 for t in tasks)
+
+
+def test_stepped_and_listed_frames_make_evenly_stepped_tasks(api: FlaskClient) -> None:
+    job = submit(api, frames="1-20x5,100,-3--1", chunk_size=10)
+    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
+    assert [t["frames"] for t in tasks] == [[-3, -2, -1], [1, 6, 11, 16], [100]]
+
+
+def test_get_reports_progress_counts_and_estimate(api: FlaskClient, clock: FakeClock) -> None:
+    job = submit(api, frames="1-4", chunk_size=2)
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    base = f"/api/v1/agents/{agent}/tasks/{lease['task_id']}"
+    api.post(f"{base}/progress", json={"attempt": 1, "progress": 0.1})
+    clock.advance(20)
+    api.post(f"{base}/complete", json={"attempt": 1, "outputs": ["/r/f_0001.png", "/r/f_0002.png"]})
+    data = api.get(f"/api/v1/jobs/{job['id']}").json["data"]
+    assert data["state"] == "running"
+    assert data["progress"] == 0.5
+    assert data["task_counts"]["done"] == 1 and data["task_counts"]["queued"] == 1
+    assert data["started_at"] is not None and data["finished_at"] is None
+    # 2 frames took 20 s: 10 s a frame, 2 frames left on one agent -> 20 s from now.
+    assert data["estimated_finish"].startswith("2027-01-15T08:00:40")
+
+
+def test_list_filters_and_pages(api: FlaskClient) -> None:
+    for i in range(7):
+        submit(api, name=f"j{i}", project="alpha" if i % 2 else "beta", priority=i * 10)
+    page = api.get("/api/v1/jobs?project=alpha&limit=2").json["data"]
+    assert page["total"] == 3
+    assert [j["spec"]["name"] for j in page["items"]] == ["j5", "j3"]
+    page2 = api.get("/api/v1/jobs?project=alpha&limit=2&offset=2").json["data"]
+    assert [j["spec"]["name"] for j in page2["items"]] == ["j1"]
+    ranged = api.get("/api/v1/jobs?priority_min=20&priority_max=40").json["data"]
+    assert sorted(j["spec"]["priority"] for j in ranged["items"]) == [20, 30, 40]
+    assert api.get("/api/v1/jobs?owner=nobody").json["data"]["total"] == 0
+    assert api.get("/api/v1/jobs?state=queued,paused").json["data"]["total"] == 7
+
+
+def test_pause_holds_tasks_and_resume_releases_them(api: FlaskClient) -> None:
+    job = submit(api, frames="1-2", chunk_size=1)
+    agent = register_agent(api)
+    assert api.post(f"/api/v1/jobs/{job['id']}/pause").json["data"]["state"] == "paused"
+    assert api.post(f"/api/v1/agents/{agent}/lease").status_code == 204
+    assert api.post(f"/api/v1/jobs/{job['id']}/resume").json["data"]["state"] == "queued"
+    assert api.post(f"/api/v1/agents/{agent}/lease").status_code == 200
+
+
+def test_cancel_cancels_every_unfinished_task_and_tells_the_agent(api: FlaskClient) -> None:
+    job = submit(api, frames="1-3", chunk_size=1)
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    cancelled = api.delete(f"/api/v1/jobs/{job['id']}").json["data"]
+    assert cancelled["state"] == "cancelled"
+    assert cancelled["task_counts"]["cancelled"] == 3
+    beat = api.post(f"/api/v1/agents/{agent}/heartbeat", json={"task_ids": [lease["task_id"]]})
+    assert beat.json["data"]["cancel"] == [lease["task_id"]]
+    late = api.post(
+        f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/complete",
+        json={"attempt": 1, "outputs": []},
+    )
+    assert late.status_code == 409 and late.json["code"] == "task_not_yours"
+
+
+def test_priority_change_reorders_dispatch(api: FlaskClient) -> None:
+    first = submit(api, name="first", frames="1", priority=50)
+    second = submit(api, name="second", frames="1", priority=50)
+    api.put(f"/api/v1/jobs/{second['id']}/priority", json={"priority": 90})
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    assert lease["job_id"] == second["id"]
+    assert api.get(f"/api/v1/jobs/{second['id']}").json["data"]["spec"]["priority"] == 90
+    assert api.get(f"/api/v1/jobs/{first['id']}").json["data"]["state"] == "queued"
+
+
+def test_retry_requeues_failed_tasks(api: FlaskClient) -> None:
+    job = submit(api, frames="1", max_retries=0)
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    api.post(
+        f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/fail",
+        json={"attempt": 1, "error": "Blender crashed"},
+    )
+    failed = api.get(f"/api/v1/jobs/{job['id']}").json["data"]
+    assert failed["state"] == "failed"
+    assert "Blender crashed" in failed["message"]
+    retried = api.post(f"/api/v1/jobs/{job['id']}/retry").json["data"]
+    assert retried["state"] == "queued" and retried["task_counts"]["queued"] == 1
+    assert api.post(f"/api/v1/agents/{agent}/lease").json["data"]["attempt"] == 2
+
+
+def test_task_log_reads_from_offset(api: FlaskClient, services: Services) -> None:
+    job = submit(api, frames="1")
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    url = f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/log"
+    api.post(url, json={"attempt": 1, "offset": 0, "text": "Fra:1 start\n"})
+    api.post(url, json={"attempt": 1, "offset": 0, "text": "Fra:1 start\n"})  # resent
+    api.post(url, json={"attempt": 1, "offset": 12, "text": "Saved: 'x'\n"})
+    log = api.get(f"/api/v1/jobs/{job['id']}/tasks/{lease['task_id']}/log").json["data"]
+    assert log["text"] == "Fra:1 start\nSaved: 'x'\n"
+    tail = api.get(f"/api/v1/jobs/{job['id']}/tasks/{lease['task_id']}/log?offset=12").json
+    assert tail["data"]["text"] == "Saved: 'x'\n" and tail["data"]["next_offset"] == 23

@@ -1,0 +1,51 @@
+"""The database: WAL, foreign keys, numbered migrations applied once, atomic transactions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common.frames import chunk_frames, parse_frames
+from common.models import JobSpec
+from daemon.storage import open_database
+from daemon.storage.db import migrate
+from daemon.storage.jobs import insert_job
+
+
+def test_database_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
+    database = open_database(tmp_path / "db.sqlite3")
+    db = database.db
+    assert next(iter(db.query("PRAGMA journal_mode")))["journal_mode"] == "wal"
+    assert next(iter(db.query("PRAGMA foreign_keys")))["foreign_keys"] == 1
+
+
+def test_migrations_apply_once(tmp_path: Path) -> None:
+    database = open_database(tmp_path / "db.sqlite3")
+    assert migrate(database) == 1
+    again = open_database(tmp_path / "db.sqlite3")
+    rows = list(again.db.query("SELECT version FROM schema_migrations"))
+    assert rows == [{"version": 1}]
+
+
+def test_failed_submission_leaves_nothing_behind(tmp_path: Path) -> None:
+    database = open_database(tmp_path / "db.sqlite3")
+    spec = JobSpec(name="a", owner="b", scene="/s.blend", frames="1-100", output="/o/f_####")
+    chunks = chunk_frames(parse_frames(spec.frames), 10)
+    with pytest.raises(RuntimeError), database.transaction() as db:
+        insert_job(db, spec, chunks, 0.0)
+        raise RuntimeError("disk full halfway")
+    db = database.db
+    assert next(iter(db.query("SELECT count(*) AS n FROM jobs")))["n"] == 0
+    assert next(iter(db.query("SELECT count(*) AS n FROM tasks")))["n"] == 0
+
+
+def test_tasks_cannot_point_at_a_missing_job(tmp_path: Path) -> None:
+    import sqlite3
+
+    database = open_database(tmp_path / "db.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError):
+        database.db.execute(
+            "INSERT INTO tasks (job_id, idx, frames, frame_count, state) VALUES (42, 0, '[1]', 1,"
+            " 'queued')"
+        )
