@@ -31,6 +31,7 @@ def serve(settings: Settings) -> None:
     extended = services.reaper.grace_after_start()
     if extended:
         logger.info("Gave %d leased task(s) a full lease time after the restart", extended)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # busy is not an error
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         services.reaper.reap, "interval", seconds=settings.reaper_interval_s,
