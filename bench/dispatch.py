@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -16,12 +15,10 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from daemon_process import running_daemon
 
-from daemon_process import running_daemon  # noqa: E402
-
-from common.client import DaemonClient  # noqa: E402
-from common.models import AgentRegistration, JobSpec, TaskDone  # noqa: E402
+from common.client import DaemonClient
+from common.models import AgentRegistration, JobSpec, TaskDone
 
 
 def spec(frames: str, chunk: int = 1) -> JobSpec:
@@ -35,7 +32,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--frames", type=int, default=5000, help="one task per frame")
-    parser.add_argument("--workers", type=int, default=16, help="requests in flight (client threads)")
+    parser.add_argument("--workers", type=int, default=16, help="requests in flight")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, running_daemon(Path(tmp)) as url:
