@@ -160,9 +160,9 @@ def frame_stats(db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
 def job_errors(db: sqlite_utils.Database, job_id: int, limit: int = 20) -> list[str]:
     """The last error of each task that had one, newest first."""
     return [
-        f"Task {row['idx']} (frames {row['first']}-{row['last']}): {row['error']}"
+        f"Task {row['id']} (frames {row['first']}-{row['last']}): {row['error']}"
         for row in db.query(
-            "SELECT idx, error, json_extract(frames, '$[0]') AS first,"
+            "SELECT id, error, json_extract(frames, '$[0]') AS first,"
             " json_extract(frames, '$[#-1]') AS last FROM tasks"
             " WHERE job_id = ? AND error != '' ORDER BY finished_at DESC, idx LIMIT ?",
             [job_id, limit],

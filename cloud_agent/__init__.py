@@ -1,0 +1,1 @@
+"""The render-node agent: leases tasks from the daemon, renders them and reports back."""

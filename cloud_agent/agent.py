@@ -1,0 +1,603 @@
+"""The render-node agent: registers, leases one task at a time, renders it and reports back.
+
+Threads:
+
+* the **main thread** runs ``Agent.run``: it registers, asks for work (``lease``), runs each task
+  through its DCC's runner and queues the task's updates in the outbox;
+* the **heartbeat thread** tells the daemon every ``heartbeat_interval_s`` which task the agent
+  holds, which renews its lease; a task in the reply's ``cancel`` list is killed at once;
+* the **outbox sender thread** (``cloud_agent.outbox``) delivers updates in order.
+
+The daemon being unreachable never stops the agent: it backs off and keeps trying. A stop request
+(SIGTERM, SIGINT) stops leasing, kills the running render and reports it as preempted, so the
+daemon requeues it without spending a retry, then flushes the outbox briefly and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import psutil
+
+from cloud_agent.outbox import Backoff, LogBuffer, Outbox, UpdateBody
+from cloud_agent.process import ManagedProcess, ProcessResult, kill_recorded
+from cloud_agent.runners import Runner, TaskRender
+from common.config import Settings
+from common.errors import CloudburstError, NotFound, RenderError
+from common.frames import format_frames
+from common.models import (
+    AgentInfo,
+    AgentRegistration,
+    Heartbeat,
+    HeartbeatReply,
+    TaskAssignment,
+    TaskDone,
+    TaskFailure,
+    TaskProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Files in the agent's state folder.
+OUTBOX_FILE = "outbox.sqlite3"
+RUNNING_FILE = "running.json"
+
+
+class AgentClient(Protocol):
+    """The calls of ``DaemonClient`` the agent's own threads make (updates go via the outbox)."""
+
+    def register(self, registration: AgentRegistration) -> AgentInfo: ...
+
+    def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply: ...
+
+    def lease(self, agent_id: str) -> TaskAssignment | None: ...
+
+
+class Outcome(StrEnum):
+    """How one task ended on this agent."""
+
+    DONE = "done"
+    """Every frame is in place; ``complete`` was queued."""
+    FAILED = "failed"
+    """The render failed or timed out; ``fail`` was queued."""
+    PREEMPTED = "preempted"
+    """The agent was stopping; ``fail`` with ``preempted=True`` was queued."""
+    LOST = "lost"
+    """The daemon took the task back (cancelled, reassigned); nothing more is sent."""
+
+
+@dataclass
+class _Current:
+    """The task the agent is working on. Guarded by ``Agent._lock``."""
+
+    assignment: TaskAssignment
+    agent_id: str
+    process: ManagedProcess | None = None
+    lost_reason: str | None = None
+
+
+class ProgressThrottle:
+    """Decides which progress values are worth an update. Main thread only.
+
+    A new frame done is always sent; otherwise progress is sent when it moved by ``min_step``
+    and ``min_interval_s`` passed since the last update.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_interval_s: float = 1.0,
+        min_step: float = 0.01,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_interval_s = min_interval_s
+        self.min_step = min_step
+        self._clock = clock
+        self._sent_progress = -1.0
+        self._sent_frames = -1
+        self._sent_at = float("-inf")
+
+    def due(self, progress: float, frames_done: int) -> bool:
+        """Whether an update with these values should go out now (and notes it if so)."""
+        now = self._clock()
+        if frames_done != self._sent_frames or (
+            progress - self._sent_progress >= self.min_step
+            and now - self._sent_at >= self.min_interval_s
+        ):
+            self._sent_progress, self._sent_frames, self._sent_at = progress, frames_done, now
+            return True
+        return False
+
+
+def describe_host(settings: Settings, dccs: list[str]) -> AgentRegistration:
+    """What this machine tells the daemon when it registers: name, host, DCCs, cores, memory."""
+    return AgentRegistration(
+        name=settings.agent_name,
+        hostname=socket.gethostname() or "localhost",
+        dccs=dccs,
+        cores=psutil.cpu_count(logical=True) or os.cpu_count() or 1,
+        memory_mb=psutil.virtual_memory().total // (1024 * 1024),
+        pool=settings.agent_pool,
+    )
+
+
+class Agent:
+    """One render-node agent process: one task at a time.
+
+    Every collaborator is given, so tests can run pieces with real processes and a recording
+    client. ``build_agent`` wires the real ones.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: AgentClient,
+        outbox: Outbox,
+        runners: Mapping[str, Runner],
+        *,
+        state_dir: Path,
+        registration: AgentRegistration | None = None,
+        kill_grace_s: float = 5.0,
+        flush_timeout_s: float = 5.0,
+        progress_throttle: Callable[[], ProgressThrottle] = ProgressThrottle,
+    ) -> None:
+        """Wires the agent; nothing runs before ``run()``.
+
+        Args:
+            settings: poll interval, heartbeat fallback, name and pool.
+            client: the daemon client used for register, heartbeat and lease.
+            outbox: where task updates go; the agent becomes its ``on_task_lost``.
+            runners: the runner of each DCC this agent renders.
+            state_dir: the agent's own folder (the running render's record lives there).
+            registration: what to register as; ``describe_host`` when None.
+            kill_grace_s: seconds between SIGTERM and SIGKILL when a render is stopped.
+            flush_timeout_s: how long a stopping agent waits for the outbox to drain.
+            progress_throttle: makes the throttle of each task's progress updates.
+        """
+        self.settings = settings
+        self.client = client
+        self.outbox = outbox
+        self.runners = dict(runners)
+        self.state_dir = state_dir
+        self.registration = registration or describe_host(settings, sorted(self.runners))
+        self.kill_grace_s = kill_grace_s
+        self.flush_timeout_s = flush_timeout_s
+        self._make_throttle = progress_throttle
+        outbox.on_task_lost = self._on_task_lost
+        self._lock = threading.Lock()
+        self._register_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._stop_reason = ""
+        self._current: _Current | None = None
+        self._info: AgentInfo | None = None
+        self._heartbeat_thread: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
+        self._backoff = Backoff(first=min(settings.poll_interval_s, 1.0), most=30.0)
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def agent_id(self) -> str:
+        """The id the daemon gave at the last registration.
+
+        Raises:
+            RuntimeError: the agent has not registered yet.
+        """
+        info = self._info
+        if info is None:
+            raise RuntimeError("The agent has not registered yet.")
+        return info.id
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested."""
+        return self._stop.is_set()
+
+    def current_task(self) -> TaskAssignment | None:
+        """The task being worked on, if any. Any thread."""
+        with self._lock:
+            return self._current.assignment if self._current else None
+
+    # --- control from other threads ---------------------------------------------------------
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Stops leasing and kills the running render, which is reported as preempted.
+
+        Runs on any thread but a signal handler's (start a thread there): it takes locks.
+        """
+        with self._lock:
+            if not self._stop.is_set():
+                self._stop_reason = reason
+                logger.info("agent %s: stopping (%s)", self._id_or_name(), reason)
+            self._stop.set()
+            process = self._current.process if self._current else None
+        if process is not None:
+            process.cancel()
+
+    def cancel_task(self, task_id: int, reason: str, attempt: int | None = None) -> bool:
+        """Kills the render of a task the daemon took back, and drops its pending updates.
+
+        Runs on the heartbeat or outbox thread.
+
+        Returns:
+            Whether the task (and attempt, when given) was the one running.
+        """
+        with self._lock:
+            current = self._current
+            if current is None or current.assignment.task_id != task_id:
+                return False
+            if attempt is not None and current.assignment.attempt != attempt:
+                return False
+            first = current.lost_reason is None
+            if first:
+                current.lost_reason = reason
+            process = current.process
+            lost_attempt = current.assignment.attempt
+        if first:
+            logger.warning(
+                "agent %s: stopping task %s of job %s: %s",
+                current.agent_id,
+                task_id,
+                current.assignment.job_id,
+                reason,
+            )
+        self.outbox.drop_task(task_id, lost_attempt)
+        if process is not None:
+            process.cancel()
+        return True
+
+    def _on_task_lost(self, task_id: int, attempt: int, reason: str) -> None:
+        self.cancel_task(task_id, f"the daemon refused an update: {reason}", attempt)
+
+    # --- registration and heartbeats ----------------------------------------------------------
+
+    def register(self) -> AgentInfo:
+        """Registers with the daemon (once; retryable errors are raised). Main thread.
+
+        Raises:
+            CloudburstError: the daemon refused or could not be reached.
+        """
+        info = self.client.register(self.registration)
+        with self._lock:
+            self._info = info
+        logger.info(
+            "agent %s registered as %r on %s (dccs: %s; heartbeat every %g s)",
+            info.id,
+            self.registration.name,
+            self.registration.hostname,
+            ", ".join(self.registration.dccs),
+            info.heartbeat_interval_s,
+        )
+        return info
+
+    def _register_until_done(self) -> bool:
+        """Registers, waiting out an unreachable daemon. False if stopped first."""
+        backoff = Backoff(first=min(self.settings.poll_interval_s, 1.0), most=30.0)
+        while not self._stop.is_set():
+            try:
+                self.register()
+                return True
+            except CloudburstError as exc:
+                if not exc.retryable:
+                    raise
+                delay = backoff.next()
+                logger.warning(
+                    "agent %r: cannot register (%s); trying again in %.1f s",
+                    self.registration.name,
+                    exc,
+                    delay,
+                )
+                self._stop.wait(delay)
+        return False
+
+    def reregister(self, stale_id: str) -> None:
+        """Registers again after the daemon forgot ``stale_id``; the running task is lost.
+
+        Runs on the main or heartbeat thread; only the first caller for a stale id registers.
+        """
+        with self._register_lock:
+            if self._info is not None and self._info.id != stale_id:
+                return
+            logger.warning(
+                "agent %s: the daemon does not know this agent; registering again", stale_id
+            )
+            try:
+                self.register()
+            except CloudburstError as exc:
+                logger.warning("agent %s: registering again failed: %s", stale_id, exc)
+                return
+        current = self.current_task()
+        if current is not None:
+            self.cancel_task(current.task_id, "the daemon forgot this agent and its lease")
+
+    def heartbeat_once(self) -> HeartbeatReply | None:
+        """Sends one heartbeat and stops the tasks the daemon cancels. Heartbeat thread.
+
+        Returns:
+            The daemon's reply, or None when it could not be had.
+        """
+        agent_id = self.agent_id
+        with self._lock:
+            task_ids = [self._current.assignment.task_id] if self._current else []
+        try:
+            reply = self.client.heartbeat(agent_id, Heartbeat(task_ids=task_ids))
+        except NotFound:
+            self.reregister(agent_id)
+            return None
+        except CloudburstError as exc:
+            logger.warning("agent %s: heartbeat failed: %s", agent_id, exc)
+            return None
+        except Exception:
+            logger.exception("agent %s: heartbeat failed", agent_id)
+            return None
+        for task_id in reply.cancel:
+            self.cancel_task(task_id, "the daemon cancelled or reassigned it")
+        return reply
+
+    def _heartbeat_loop(self) -> None:
+        """The heartbeat thread."""
+        while True:
+            interval = self._info.heartbeat_interval_s if self._info else None
+            if self._heartbeat_stop.wait(interval or self.settings.heartbeat_interval_s):
+                return
+            self.heartbeat_once()
+
+    def _start_heartbeats(self) -> None:
+        self._heartbeat_stop.clear()
+        self._heartbeat_thread = threading.Thread(
+            target=self._heartbeat_loop, name="heartbeat", daemon=True
+        )
+        self._heartbeat_thread.start()
+
+    def _stop_heartbeats(self) -> None:
+        self._heartbeat_stop.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(timeout=self.settings.request_timeout_s + 5)
+            self._heartbeat_thread = None
+
+    # --- the main loop -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Runs the agent until ``request_stop``; returns the exit status (0). Main thread.
+
+        Raises:
+            CloudburstError: the daemon refused the registration (not merely unreachable).
+        """
+        kill_recorded(self.state_dir / RUNNING_FILE)
+        self.outbox.start()
+        try:
+            if not self._register_until_done():
+                return 0
+            self._start_heartbeats()
+            while not self._stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # never crash: log, pause, go on
+                    logger.exception("agent %s: unexpected error", self._id_or_name())
+                    self._stop.wait(self._backoff.next())
+        finally:
+            self._stop_heartbeats()
+            if len(self.outbox) and not self.outbox.wait_empty(self.flush_timeout_s):
+                logger.warning(
+                    "agent %s: %d update(s) not delivered yet; they are kept for the next start",
+                    self._id_or_name(),
+                    len(self.outbox),
+                )
+            self.outbox.stop()
+        logger.info("agent %s: stopped", self._id_or_name())
+        return 0
+
+    def step(self) -> Outcome | None:
+        """One turn of the main loop: lease a task and run it, or wait. Main thread.
+
+        Returns:
+            How the task ended, or None when there was no task to run.
+        """
+        poll = self.settings.poll_interval_s
+        if not self.outbox.wait_empty(poll):
+            return None  # earlier reports first: the daemon must know before new work comes
+        agent_id = self.agent_id
+        try:
+            assignment = self.client.lease(agent_id)
+        except NotFound:
+            self.reregister(agent_id)
+            return None
+        except CloudburstError as exc:
+            delay = self._backoff.next() if exc.retryable else poll
+            logger.warning("agent %s: lease failed (%s); waiting %.1f s", agent_id, exc, delay)
+            self._stop.wait(delay)
+            return None
+        except Exception:
+            logger.exception("agent %s: lease failed", agent_id)
+            self._stop.wait(self._backoff.next())
+            return None
+        self._backoff.reset()
+        if assignment is None:
+            self._stop.wait(poll)
+            return None
+        return self.run_task(assignment, agent_id)
+
+    def run_task(self, assignment: TaskAssignment, agent_id: str) -> Outcome:
+        """Runs one leased task to its end and queues its updates. Main thread.
+
+        Args:
+            assignment: the leased task.
+            agent_id: the agent id that holds the lease.
+        """
+        current = _Current(assignment, agent_id)
+        task_id, job_id, attempt = assignment.task_id, assignment.job_id, assignment.attempt
+        with self._lock:
+            self._current = current
+        logger.info(
+            "agent %s: task %s of job %s (attempt %s, frames %s)",
+            agent_id,
+            task_id,
+            job_id,
+            attempt,
+            format_frames(assignment.frames),
+        )
+        render: TaskRender | None = None
+        log = LogBuffer(self.outbox, agent_id, task_id, attempt)
+        try:
+            try:
+                render = self._prepare(assignment)
+            except CloudburstError as exc:
+                return self._end(current, log, Outcome.FAILED, exc.message)
+            self._put(current, TaskProgress(attempt=attempt, progress=0.0))
+            return self._render(current, render, log)
+        except Exception as exc:  # a bug here must not leave the task leased and silent
+            logger.exception("agent %s: task %s failed inside the agent", agent_id, task_id)
+            return self._end(current, log, Outcome.FAILED, f"The agent failed: {exc!r}")
+        finally:
+            if render is not None:
+                render.cleanup()
+            with self._lock:
+                self._current = None
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _prepare(self, assignment: TaskAssignment) -> TaskRender:
+        runner = self.runners.get(assignment.dcc)
+        if runner is None:
+            known = ", ".join(sorted(self.runners)) or "none"
+            raise RenderError(
+                f"Agent {self.registration.name!r} has no runner for {assignment.dcc!r} jobs "
+                f"(it renders: {known})."
+            )
+        return runner.prepare(assignment)
+
+    def _render(self, current: _Current, render: TaskRender, log: LogBuffer) -> Outcome:
+        """Runs the render's command, streaming its log and progress; then reports."""
+        assignment = current.assignment
+        throttle = self._make_throttle()
+
+        def send_progress() -> None:
+            done = render.frames_done()
+            progress = render.progress()
+            if throttle.due(progress, len(done)):
+                self._put(
+                    current,
+                    TaskProgress(attempt=assignment.attempt, progress=progress, frames_done=done),
+                )
+
+        def on_line(line: str) -> None:
+            log.add(line)
+            report = render.interpret(line)
+            if report.progress is not None or report.frames_done:
+                send_progress()
+
+        def on_tick() -> None:
+            log.flush_if_due()
+            send_progress()
+
+        process = ManagedProcess(
+            render.command,
+            env={**os.environ, **render.env},
+            timeout_s=assignment.timeout_s,
+            kill_grace_s=self.kill_grace_s,
+            record_path=self.state_dir / RUNNING_FILE,
+        )
+        log.add(f"[cloudburst] agent {self.registration.name}: {shlex.join(render.command)}")
+        with self._lock:
+            current.process = process
+            cancel_now = self._stop.is_set() or current.lost_reason is not None
+        if cancel_now:
+            process.cancel()
+        try:
+            result = process.run(on_line, on_tick=on_tick)
+        except OSError as exc:
+            message = f"Cannot start {render.command[0]}: {exc.strerror or exc}"
+            log.add(f"[cloudburst] {message}")
+            return self._end(current, log, Outcome.FAILED, message)
+        log.add(f"[cloudburst] {_describe(result)}")
+        if current.lost_reason is not None:
+            return self._end(current, log, Outcome.LOST, current.lost_reason)
+        if self._stop.is_set() and not result.ok:
+            message = (
+                f"Agent {self.registration.name} stopped ({self._stop_reason}) while rendering; "
+                "the task goes back to the queue."
+            )
+            return self._end(current, log, Outcome.PREEMPTED, message)
+        if result.timed_out:
+            done = render.frames_done()
+            message = (
+                f"The task ran past its time limit of {assignment.timeout_s} s and was killed "
+                f"after {len(done)} of {len(assignment.frames)} frame(s)."
+            )
+            return self._end(current, log, Outcome.FAILED, message)
+        try:
+            outputs = render.finish(result.exit_code)
+        except RenderError as exc:
+            return self._end(current, log, Outcome.FAILED, exc.message)
+        send_progress()
+        return self._end(current, log, Outcome.DONE, "", outputs)
+
+    def _end(
+        self,
+        current: _Current,
+        log: LogBuffer,
+        outcome: Outcome,
+        message: str,
+        outputs: list[str] | None = None,
+    ) -> Outcome:
+        """Queues the task's last log lines and its final report."""
+        assignment = current.assignment
+        task_id, attempt = assignment.task_id, assignment.attempt
+        if outcome is Outcome.LOST:
+            logger.info("agent %s: task %s dropped: %s", current.agent_id, task_id, message)
+            self.outbox.drop_task(task_id, attempt)
+            return outcome
+        if message:
+            log.add(f"[cloudburst] {message}")
+        log.flush()
+        body: UpdateBody
+        if outcome is Outcome.DONE:
+            body = TaskDone(attempt=attempt, outputs=outputs or [])
+            logger.info(
+                "agent %s: task %s of job %s done (%d file(s))",
+                current.agent_id,
+                task_id,
+                assignment.job_id,
+                len(body.outputs),
+            )
+        else:
+            body = TaskFailure(
+                attempt=attempt,
+                error=message[:10_000],
+                preempted=outcome is Outcome.PREEMPTED,
+            )
+            logger.warning(
+                "agent %s: task %s of job %s %s: %s",
+                current.agent_id,
+                task_id,
+                assignment.job_id,
+                outcome.value,
+                message,
+            )
+        self._put(current, body)
+        return outcome
+
+    def _put(self, current: _Current, body: UpdateBody) -> None:
+        if current.lost_reason is None:
+            self.outbox.put(current.agent_id, current.assignment.task_id, body)
+
+    def _id_or_name(self) -> str:
+        return self._info.id if self._info else self.registration.name
+
+
+def _describe(result: ProcessResult) -> str:
+    if result.cancelled:
+        return f"render stopped (exit code {result.exit_code})"
+    if result.timed_out:
+        return f"render timed out (exit code {result.exit_code})"
+    return f"render exited with code {result.exit_code}"

@@ -1,0 +1,182 @@
+"""``cloudburst agent``: runs a render-node agent until SIGTERM or Ctrl-C.
+
+Settings come from ``common.config.load_settings``: the command line wins over ``CLOUDBURST_*``
+variables, which win over the TOML file, so ``CLOUDBURST_DAEMON_URL`` works as ``--daemon``.
+This module also wires the real collaborators of an ``Agent`` (``build_agent``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import click
+
+from cloud_agent.agent import OUTBOX_FILE, Agent
+from cloud_agent.outbox import Outbox, OutboxStore
+from cloud_agent.runners import Runner, get_runner, known_dccs
+from common.client import DaemonClient
+from common.config import Settings, load_settings
+from common.errors import CloudburstError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = "agent.lock"
+
+
+def build_runners(settings: Settings) -> dict[str, Runner]:
+    """A runner for every DCC this node can render; a DCC without its program is left out.
+
+    Raises:
+        ConfigError: no DCC can be rendered here; the message says what each one lacks.
+    """
+    runners: dict[str, Runner] = {}
+    problems: list[str] = []
+    for dcc in known_dccs():
+        try:
+            runners[dcc] = get_runner(dcc, settings)
+        except ConfigError as exc:
+            logger.warning("agent %s cannot render %s jobs: %s", settings.agent_name, dcc, exc)
+            problems.append(exc.message)
+    if not runners:
+        raise ConfigError("This agent can render nothing. " + " ".join(problems))
+    return runners
+
+
+def default_state_dir(settings: Settings) -> Path:
+    """The agent's own folder (outbox, running render): ``<data_dir>/agents/<name>``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", settings.agent_name).strip("._") or "agent"
+    return settings.data_dir / "agents" / safe
+
+
+def lock_state_dir(state_dir: Path) -> IO[str]:
+    """Takes the state folder for this process; keep the returned file open while running.
+
+    Raises:
+        ConfigError: another agent process already uses this folder.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(state_dir / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - held open
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(
+            f"Another agent is already running with the state folder {state_dir}. "
+            "Give this one another --name or --state-dir."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def build_agent(settings: Settings, state_dir: Path | None = None) -> Agent:
+    """Wires an agent with the real daemon client, outbox and runners.
+
+    Raises:
+        ConfigError: no DCC can be rendered here.
+    """
+    state_dir = state_dir or default_state_dir(settings)
+    runners = build_runners(settings)
+    client = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s)
+    # The outbox does its own patient retrying, in order, so its client gives up at once.
+    sender = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s, retries=0)
+    outbox = Outbox(OutboxStore(state_dir / OUTBOX_FILE), sender)
+    return Agent(settings, client, outbox, runners, state_dir=state_dir)
+
+
+def configure_logging(level: str) -> None:
+    """Sends log records to stderr with a timestamp, at ``level``.
+
+    Raises:
+        ConfigError: ``level`` is not a logging level.
+    """
+    if not isinstance(logging.getLevelName(level.upper()), int):
+        raise ConfigError(f"Unknown log level {level!r}. Use DEBUG, INFO, WARNING or ERROR.")
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+def install_stop_signals(agent: Agent) -> None:
+    """Makes SIGTERM and SIGINT stop the agent gracefully. Main thread only.
+
+    The handler only starts a thread: stopping takes locks, which a handler must not.
+    """
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        reason = f"received {signal.Signals(signum).name}"
+        threading.Thread(target=agent.request_stop, args=(reason,), name="stop").start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+@click.command("agent")
+@click.option("--daemon", "daemon_url", metavar="URL", help="The daemon (default: daemon_url).")
+@click.option("--name", help="This agent's name (default: the host name).")
+@click.option("--blender", metavar="EXE", help="The Blender executable (default: from PATH).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the agent keeps undelivered updates (default: <data_dir>/agents/<name>).",
+)
+@click.option(
+    "--poll-interval", type=float, metavar="S", help="Seconds between asks for work when idle."
+)
+@click.option("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR.")
+def agent_command(
+    daemon_url: str | None,
+    name: str | None,
+    blender: str | None,
+    state_dir: Path | None,
+    poll_interval: float | None,
+    log_level: str | None,
+) -> None:
+    """Run a render agent: lease tasks from the daemon, render them, report back."""
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if root is not ctx and root.obj is not None:  # under ``cloudburst``: its global options
+        daemon_url = daemon_url or getattr(root.obj, "daemon_url", None)
+        log_level = log_level or getattr(root.obj, "log_level", None)
+    try:
+        settings = load_settings(
+            {
+                "daemon_url": daemon_url,
+                "agent_name": name,
+                "blender": blender,
+                "poll_interval_s": poll_interval,
+                "log_level": log_level,
+            }
+        )
+        configure_logging(settings.log_level)
+        state_dir = state_dir or default_state_dir(settings)
+        lock = lock_state_dir(state_dir)
+        try:
+            agent = build_agent(settings, state_dir)
+            install_stop_signals(agent)
+            logger.info(
+                "agent %r: daemon %s, state folder %s",
+                settings.agent_name,
+                settings.daemon_url,
+                state_dir,
+            )
+            code = agent.run()
+        finally:
+            lock.close()
+    except CloudburstError as exc:
+        raise click.ClickException(exc.message) from None
+    ctx.exit(code)

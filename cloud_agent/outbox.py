@@ -1,0 +1,489 @@
+"""Task updates (progress, log, complete, fail) kept in order until the daemon has them.
+
+Every update goes first into a small SQLite file in the agent's state folder, so neither a daemon
+outage nor an agent restart loses a ``complete``. A sender thread delivers the updates strictly
+in order: while the daemon is unreachable it waits, with growing pauses, and resends the same
+first update; nothing overtakes it. When the daemon answers that a task is no longer this
+agent's (``TaskNotYours``), every pending update of that attempt is dropped and the agent is told
+to stop working on it.
+
+``LogBuffer`` turns a render's output lines into log chunks (about every second, or every few
+kilobytes), each carrying its character offset in the attempt's log so that a resend is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol, TypeAlias
+
+from common.errors import CloudburstError, NotFound, TaskNotYours, UserFacingError
+from common.models import TaskDone, TaskFailure, TaskLogChunk, TaskProgress
+
+logger = logging.getLogger(__name__)
+
+UpdateBody: TypeAlias = TaskProgress | TaskLogChunk | TaskDone | TaskFailure
+
+
+class UpdateKind(StrEnum):
+    """Which agent-protocol call delivers an update."""
+
+    PROGRESS = "progress"
+    """``DaemonClient.progress``."""
+    LOG = "log"
+    """``DaemonClient.append_log``."""
+    COMPLETE = "complete"
+    """``DaemonClient.complete``."""
+    FAIL = "fail"
+    """``DaemonClient.fail``."""
+
+
+_MODELS: dict[UpdateKind, type[UpdateBody]] = {
+    UpdateKind.PROGRESS: TaskProgress,
+    UpdateKind.LOG: TaskLogChunk,
+    UpdateKind.COMPLETE: TaskDone,
+    UpdateKind.FAIL: TaskFailure,
+}
+
+
+def kind_of(body: UpdateBody) -> UpdateKind:
+    """The kind of an update body."""
+    for kind, model in _MODELS.items():
+        if isinstance(body, model):
+            return kind
+    raise TypeError(f"{type(body).__name__} is not a task update")
+
+
+@dataclass(frozen=True)
+class Update:
+    """One pending task update."""
+
+    seq: int
+    """Its place in the queue (increasing)."""
+    agent_id: str
+    """The agent id that held the task's lease when the update was made."""
+    task_id: int
+    body: UpdateBody
+
+    @property
+    def kind(self) -> UpdateKind:
+        return kind_of(self.body)
+
+    @property
+    def attempt(self) -> int:
+        return self.body.attempt
+
+
+class UpdateSink(Protocol):
+    """Where updates go: the agent-protocol half of ``DaemonClient``."""
+
+    def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None: ...
+
+    def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None: ...
+
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None: ...
+
+    def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS updates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL
+)
+"""
+
+
+class OutboxStore:
+    """A persistent first-in first-out queue of updates in one SQLite file; thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        """Opens (or creates) the queue file; pending updates of an earlier run are kept."""
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def put(self, agent_id: str, task_id: int, body: UpdateBody) -> int:
+        """Appends an update (durably) and returns its sequence number."""
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO updates (agent_id, task_id, attempt, kind, body, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    agent_id,
+                    task_id,
+                    body.attempt,
+                    kind_of(body).value,
+                    body.model_dump_json(),
+                    time.time(),
+                ),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def first(self) -> Update | None:
+        """The oldest pending update, or None when the queue is empty."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, agent_id, task_id, kind, body FROM updates ORDER BY seq LIMIT 1"
+            ).fetchone()
+        return None if row is None else _update(row)
+
+    def pending(self) -> list[Update]:
+        """Every pending update, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, agent_id, task_id, kind, body FROM updates ORDER BY seq"
+            ).fetchall()
+        return [_update(row) for row in rows]
+
+    def remove(self, seq: int) -> None:
+        """Forgets a delivered update."""
+        with self._lock:
+            self._db.execute("DELETE FROM updates WHERE seq = ?", (seq,))
+
+    def drop_task(self, task_id: int, attempt: int | None = None) -> int:
+        """Forgets every pending update of a task (of one attempt when given); returns how many."""
+        with self._lock:
+            if attempt is None:
+                cursor = self._db.execute("DELETE FROM updates WHERE task_id = ?", (task_id,))
+            else:
+                cursor = self._db.execute(
+                    "DELETE FROM updates WHERE task_id = ? AND attempt = ?", (task_id, attempt)
+                )
+            return cursor.rowcount
+
+    def __len__(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM updates").fetchone()
+        return int(count)
+
+
+def _update(row: tuple[int, str, int, str, str]) -> Update:
+    seq, agent_id, task_id, kind, body = row
+    model = _MODELS[UpdateKind(kind)]
+    return Update(seq, agent_id, task_id, model.model_validate_json(body))
+
+
+@dataclass
+class Backoff:
+    """Growing pauses after failures: ``first``, doubled each time, at most ``most``."""
+
+    first: float = 1.0
+    most: float = 30.0
+    _next: float = field(default=0.0, init=False)
+
+    def next(self) -> float:
+        """The pause to take now; the next one is twice as long."""
+        delay = self._next or self.first
+        self._next = min(delay * 2, self.most)
+        return delay
+
+    def reset(self) -> None:
+        """Starts again from ``first`` after a success."""
+        self._next = 0.0
+
+
+TaskLostCallback = Callable[[int, int, str], None]
+"""Called with (task_id, attempt, reason) when the daemon says a task is no longer ours."""
+
+
+class Outbox:
+    """Delivers the store's updates in order, on its own sender thread.
+
+    ``put`` and ``drop_task`` may be called from any thread. ``deliver_pending`` is the sender's
+    one pass; tests call it directly instead of starting the thread.
+    """
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        sink: UpdateSink,
+        *,
+        on_task_lost: TaskLostCallback | None = None,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        server_error_attempts: int = 5,
+    ) -> None:
+        """Wires the queue to the daemon.
+
+        Args:
+            store: the persistent queue.
+            sink: the daemon client (or anything with its four update calls).
+            on_task_lost: told when the daemon refuses a task's update with ``TaskNotYours``
+                or ``NotFound``; called on the sender thread.
+            backoff_s: the first pause after a retryable error; it doubles up to
+                ``max_backoff_s``.
+            server_error_attempts: how often an update refused with an unexpected server error
+                is tried before it is given up.
+        """
+        self.store = store
+        self.sink = sink
+        self.on_task_lost = on_task_lost
+        self.server_error_attempts = server_error_attempts
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lost: set[tuple[int, int]] = set()
+        self._failures: dict[int, int] = {}
+        self._backoff = Backoff(first=backoff_s, most=max_backoff_s)
+        self.last_error: CloudburstError | Exception | None = None
+
+    # --- any thread --------------------------------------------------------------------------
+
+    def put(self, agent_id: str, task_id: int, body: UpdateBody) -> None:
+        """Queues an update; updates of an attempt already lost are ignored."""
+        with self._changed:
+            if (task_id, body.attempt) in self._lost:
+                logger.debug("task %s: dropping %s of a lost attempt", task_id, kind_of(body))
+                return
+            self.store.put(agent_id, task_id, body)
+            self._changed.notify_all()
+
+    def drop_task(self, task_id: int, attempt: int) -> int:
+        """Drops the pending updates of a task's attempt and ignores any later ones."""
+        with self._changed:
+            self._lost.add((task_id, attempt))
+            dropped = self.store.drop_task(task_id, attempt)
+            self._changed.notify_all()
+        if dropped:
+            logger.info(
+                "task %s: dropped %d pending update(s) of attempt %s", task_id, dropped, attempt
+            )
+        return dropped
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def wait_empty(self, timeout: float) -> bool:
+        """Waits until every update is delivered (or dropped); False when ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.store):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+        return True
+
+    def start(self) -> None:
+        """Starts the sender thread."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops the sender thread; undelivered updates stay in the store for the next run."""
+        self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # --- the sender thread ---------------------------------------------------------------------
+
+    def deliver_pending(self) -> bool:
+        """Sends updates in order until the queue is empty or the daemon cannot take them.
+
+        Runs on the sender thread (or a test's thread).
+
+        Returns:
+            True when the queue was emptied; False when an update must wait to be resent (it
+            stays first in the queue).
+        """
+        while not self._stop.is_set():
+            update = self.store.first()
+            if update is None:
+                return True
+            try:
+                self._send(update)
+            except (TaskNotYours, NotFound) as exc:
+                self._forget(update, exc)
+            except CloudburstError as exc:
+                if exc.retryable:
+                    self._note_retry(update, exc)
+                    return False
+                if isinstance(exc, UserFacingError):  # a 4xx: resending cannot help
+                    logger.warning(
+                        "task %s: the daemon refused %s (%s); giving it up",
+                        update.task_id,
+                        update.kind,
+                        exc,
+                    )
+                    self._done(update)
+                elif not self._count_failure(update, exc):
+                    return False
+            except Exception as exc:  # a bug or an unexpected transport error
+                logger.exception("task %s: sending %s failed", update.task_id, update.kind)
+                if not self._count_failure(update, exc):
+                    return False
+            else:
+                self._done(update)
+        return False
+
+    def _send(self, update: Update) -> None:
+        body, agent_id, task_id = update.body, update.agent_id, update.task_id
+        if isinstance(body, TaskProgress):
+            self.sink.progress(agent_id, task_id, body)
+        elif isinstance(body, TaskLogChunk):
+            self.sink.append_log(agent_id, task_id, body)
+        elif isinstance(body, TaskDone):
+            self.sink.complete(agent_id, task_id, body)
+        else:
+            self.sink.fail(agent_id, task_id, body)
+        if update.kind in (UpdateKind.COMPLETE, UpdateKind.FAIL):
+            logger.info("task %s: agent %s reported %s", task_id, agent_id, update.kind)
+
+    def _done(self, update: Update) -> None:
+        self._failures.pop(update.seq, None)
+        self._backoff.reset()
+        self.last_error = None
+        with self._changed:
+            self.store.remove(update.seq)
+            self._changed.notify_all()
+
+    def _forget(self, update: Update, exc: CloudburstError) -> None:
+        logger.warning(
+            "task %s: the daemon says attempt %s is not agent %s's (%s); dropping its updates",
+            update.task_id,
+            update.attempt,
+            update.agent_id,
+            exc,
+        )
+        self.drop_task(update.task_id, update.attempt)
+        self._done(update)
+        if self.on_task_lost is not None:
+            self.on_task_lost(update.task_id, update.attempt, exc.message)
+
+    def _note_retry(self, update: Update, exc: Exception) -> None:
+        if self.last_error is None:
+            logger.warning(
+                "task %s: cannot deliver %s (%s); keeping it and the %d update(s) after it",
+                update.task_id,
+                update.kind,
+                exc,
+                len(self.store) - 1,
+            )
+        self.last_error = exc
+
+    def _count_failure(self, update: Update, exc: Exception) -> bool:
+        """Counts a failed send; gives the update up after too many. True if given up."""
+        count = self._failures.get(update.seq, 0) + 1
+        self._failures[update.seq] = count
+        if count < self.server_error_attempts:
+            self._note_retry(update, exc)
+            return False
+        logger.error(
+            "task %s: giving up %s after %d failed attempts (%s)",
+            update.task_id,
+            update.kind,
+            count,
+            exc,
+        )
+        self._done(update)
+        return True
+
+    def next_delay(self) -> float:
+        """The pause before the next try after a failed pass; it doubles each time."""
+        return self._backoff.next()
+
+    def _run(self) -> None:
+        """The sender thread: delivers, waits for news, backs off after failures."""
+        while not self._stop.is_set():
+            with self._changed:
+                empty = len(self.store) == 0
+                if empty:
+                    self._changed.wait(1.0)
+                    continue
+            if not self.deliver_pending():
+                self._stop.wait(self.next_delay())
+
+
+class LogBuffer:
+    """Batches one attempt's log lines into chunks queued in the outbox.
+
+    Used by the agent's main thread only (the process runner's line and tick callbacks).
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        agent_id: str,
+        task_id: int,
+        attempt: int,
+        *,
+        max_chars: int = 16 * 1024,
+        max_delay_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Starts an empty log at offset 0.
+
+        Args:
+            max_chars: a chunk is queued once this much text is waiting.
+            max_delay_s: a chunk is queued once its first line has waited this long.
+        """
+        self.outbox = outbox
+        self.agent_id = agent_id
+        self.task_id = task_id
+        self.attempt = attempt
+        self.max_chars = max_chars
+        self.max_delay_s = max_delay_s
+        self._clock = clock
+        self._parts: list[str] = []
+        self._size = 0
+        self._since: float | None = None
+        self.offset = 0
+        """Characters of this attempt's log already queued."""
+
+    def add(self, line: str) -> None:
+        """Adds one line (its line ending is added here); queues a chunk when one is due."""
+        if self._since is None:
+            self._since = self._clock()
+        self._parts.append(line + "\n")
+        self._size += len(line) + 1
+        if self._size >= self.max_chars:
+            self.flush()
+        else:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Queues the waiting text if its first line has waited ``max_delay_s``."""
+        if self._since is not None and self._clock() - self._since >= self.max_delay_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Queues the waiting text now, in pieces that fit a log chunk."""
+        if not self._parts:
+            return
+        text = "".join(self._parts)
+        self._parts, self._size, self._since = [], 0, None
+        limit = max(self.max_chars, 1)
+        for start in range(0, len(text), limit):
+            piece = text[start : start + limit]
+            self.outbox.put(
+                self.agent_id,
+                self.task_id,
+                TaskLogChunk(attempt=self.attempt, offset=self.offset, text=piece),
+            )
+            self.offset += len(piece)

@@ -1,0 +1,165 @@
+"""How jobs and tasks look in a terminal: rich tables and short human formats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from common.frames import format_frames
+from common.models import Job, JobPage, Task
+from common.states import JobState, TaskState
+
+STATE_STYLES = {
+    JobState.QUEUED: "cyan",
+    JobState.RUNNING: "bold blue",
+    JobState.PAUSED: "yellow",
+    JobState.SUCCEEDED: "green",
+    JobState.FAILED: "bold red",
+    JobState.CANCELLED: "dim",
+    TaskState.LEASED: "blue",
+    TaskState.DONE: "green",
+}
+
+
+def state_text(state: JobState | TaskState) -> Text:
+    """The state's name in its colour."""
+    return Text(state.value, style=STATE_STYLES.get(state, ""))
+
+
+def when(moment: datetime | None) -> str:
+    """A timestamp in local time, or a dash."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+def duration(start: datetime | None, end: datetime | None, now: datetime | None = None) -> str:
+    """How long from ``start`` to ``end`` (or to ``now`` while running), as ``1h 02m 03s``."""
+    if start is None:
+        return "-"
+    stop = end or now or datetime.now(start.tzinfo)
+    seconds = max(0, int((stop - start) / timedelta(seconds=1)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def percent(fraction: float) -> str:
+    """A fraction 0..1 as a whole percentage."""
+    return f"{fraction * 100:.0f}%"
+
+
+def task_summary(job: Job) -> str:
+    """Tasks done out of all, e.g. ``3/8``."""
+    return f"{job.task_counts.get(TaskState.DONE, 0)}/{sum(job.task_counts.values())}"
+
+
+def jobs_table(page: JobPage) -> Table:
+    """One page of jobs as a table, its caption saying which part of the list it is."""
+    table = Table(title=None, expand=False)
+    for column, justify in (
+        ("ID", "right"), ("Name", "left"), ("Owner", "left"), ("Project", "left"),
+        ("State", "left"), ("Pri", "right"), ("Progress", "right"), ("Frames", "right"),
+        ("Tasks", "right"), ("Submitted", "left"),
+    ):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for job in page.items:
+        table.add_row(
+            str(job.id),
+            job.spec.name,
+            job.spec.owner,
+            job.spec.project,
+            state_text(job.state),
+            str(job.spec.priority),
+            percent(job.progress),
+            str(job.frame_count),
+            task_summary(job),
+            when(job.submitted_at),
+        )
+    if page.items:
+        first, last = page.offset + 1, page.offset + len(page.items)
+        table.caption = f"jobs {first}-{last} of {page.total}"
+    else:
+        table.caption = f"no jobs here ({page.total} in all)"
+    return table
+
+
+def job_details(job: Job) -> Table:
+    """A job's facts as a two-column grid: state, progress, task counts, timings, errors."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    spec = job.spec
+    counts = ", ".join(
+        f"{state.value} {job.task_counts[state]}"
+        for state in TaskState
+        if job.task_counts.get(state)
+    )
+    rows: list[tuple[str, str | Text]] = [
+        ("Job", f"{job.id}  {spec.name}"),
+        ("State", state_text(job.state)),
+        ("Progress", f"{percent(job.progress)} of {job.frame_count} frames"),
+        ("Tasks", counts or "none"),
+        ("Owner / project", f"{spec.owner} / {spec.project}"),
+        ("Priority", str(spec.priority)),
+        ("Scene", spec.scene),
+        ("Frames", f"{spec.frames} (chunks of {spec.chunk_size})"),
+        ("Output", spec.output),
+        ("Submitted", when(job.submitted_at)),
+        ("Started", when(job.started_at)),
+        ("Finished", when(job.finished_at)),
+        ("Run time", duration(job.started_at, job.finished_at)),
+    ]
+    if spec.due:
+        rows.append(("Due", when(spec.due)))
+    if not job.state.finished:
+        rows.append(("Estimated finish", when(job.estimated_finish)))
+    if job.message:
+        rows.append(("Message", job.message))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+def job_errors(job: Job) -> Text:
+    """The job's errors, newest first, one per line."""
+    text = Text()
+    for error in job.errors:
+        text.append(f"- {error.strip()}\n", style="red")
+    return text
+
+
+def tasks_table(tasks: Sequence[Task]) -> Table:
+    """A job's tasks: frames, state, progress, attempts, agent, timings and last error."""
+    table = Table()
+    for column in ("Task", "Frames", "State", "Progress", "Tries", "Agent", "Started", "Time"):
+        table.add_column(column, justify="right" if column in ("Task", "Tries") else "left")
+    table.add_column("Error", overflow="fold")
+    for task in tasks:
+        table.add_row(
+            str(task.id),
+            format_frames(task.frames),
+            state_text(task.state),
+            percent(task.progress),
+            str(task.attempts),
+            task.agent_id or "-",
+            when(task.started_at),
+            duration(task.started_at, task.finished_at),
+            task.error.strip().splitlines()[-1] if task.error.strip() else "",
+        )
+    return table
+
+
+def job_view(job: Job, tasks: Sequence[Task]) -> Group:
+    """Everything ``job show`` prints: details, errors, tasks."""
+    parts: list[Table | Text] = [job_details(job)]
+    if job.errors:
+        parts.append(Text("\nErrors", style="bold red"))
+        parts.append(job_errors(job))
+    if tasks:
+        parts.append(tasks_table(tasks))
+    return Group(*parts)

@@ -1,0 +1,182 @@
+"""``cloudburst jobs`` and ``cloudburst job show|log|cancel|pause|resume|retry|priority``."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.console import Console
+
+from common.cli.context import echo_json, state_of
+from common.cli.display import job_view, jobs_table
+from common.client import DaemonClient
+from common.errors import NotFound
+from common.frames import format_frames
+from common.models import Job, Task
+from common.states import JobState
+
+job_id_argument = click.argument("job_id", metavar="ID", type=click.IntRange(min=1))
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+
+
+@click.command("jobs")
+@click.option("--state", type=click.Choice([s.value for s in JobState]), help="Only this state.")
+@click.option("--project", help="Only this project.")
+@click.option("--owner", help="Only this owner.")
+@click.option("--priority-min", type=click.IntRange(0, 100), help="Priority at least.")
+@click.option("--priority-max", type=click.IntRange(0, 100), help="Priority at most.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the page of jobs as JSON.")
+@click.pass_context
+def jobs_command(
+    ctx: click.Context,
+    state: str | None,
+    project: str | None,
+    owner: str | None,
+    priority_min: int | None,
+    priority_max: int | None,
+    offset: int,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List jobs, newest first."""
+    page = (
+        state_of(ctx)
+        .get_client()
+        .jobs(
+            state=state,
+            project=project,
+            owner=owner,
+            priority_min=priority_min,
+            priority_max=priority_max,
+            offset=offset,
+            limit=limit,
+        )
+    )
+    if as_json:
+        echo_json(page)
+    else:
+        Console().print(jobs_table(page))
+
+
+@click.group("job")
+def job_group() -> None:
+    """Look at one job or act on it."""
+
+
+@job_group.command("show")
+@job_id_argument
+@json_option
+@click.pass_context
+def show_command(ctx: click.Context, job_id: int, as_json: bool) -> None:
+    """Show a job: state, progress, task counts, timings, errors and its tasks."""
+    client = state_of(ctx).get_client()
+    job = client.job(job_id)
+    if as_json:
+        echo_json(job)
+        return
+    Console().print(job_view(job, client.tasks(job_id)))
+
+
+@job_group.command("log")
+@job_id_argument
+@click.option("--task", "task_id", type=int, help="Only this task (its id from 'job show').")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
+@click.pass_context
+def log_command(ctx: click.Context, job_id: int, task_id: int | None, follow: bool) -> None:
+    """Print the render logs of a job's tasks (all tasks that started, or one)."""
+    state = state_of(ctx)
+    client = state.get_client()
+    job = client.job(job_id)
+    tasks = _pick_tasks(client.tasks(job_id), job_id, task_id)
+    printer = _LogPrinter(client, job_id, several=task_id is None)
+    while True:
+        printer.print_new(tasks)
+        if not follow or job.state.finished or all(t.state.finished for t in tasks):
+            # One last pass: text may have arrived between the reads and the state.
+            printer.print_new(tasks)
+            return
+        time.sleep(state.poll_interval_s)
+        job = client.job(job_id)
+        tasks = _pick_tasks(client.tasks(job_id), job_id, task_id)
+
+
+def _pick_tasks(tasks: list[Task], job_id: int, task_id: int | None) -> list[Task]:
+    if task_id is None:
+        return tasks
+    picked = [t for t in tasks if t.id == task_id]
+    if not picked:
+        ids = ", ".join(str(t.id) for t in tasks) or "none"
+        raise NotFound(f"Job {job_id} has no task {task_id}. Its tasks: {ids}.")
+    return picked
+
+
+class _LogPrinter:
+    """Prints what is new in each task's log, a header before each task's text."""
+
+    def __init__(self, client: DaemonClient, job_id: int, *, several: bool) -> None:
+        self._client = client
+        self._job_id = job_id
+        self._several = several
+        self._offsets: dict[int, int] = {}
+        self._last_task: int | None = None
+
+    def print_new(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            if task.attempts == 0 and task.id not in self._offsets and self._several:
+                continue  # never started: no log yet
+            while True:
+                offset = self._offsets.get(task.id, 0)
+                piece = self._client.task_log(self._job_id, task.id, offset)
+                self._offsets[task.id] = piece.next_offset
+                if not piece.text:
+                    break
+                if self._several and self._last_task != task.id:
+                    header = f"==> task {task.id} (frames {format_frames(task.frames)}) <=="
+                    click.secho(header, bold=True)
+                self._last_task = task.id
+                click.echo(piece.text, nl=False)
+                if piece.next_offset <= offset:
+                    break
+
+
+def _action(name: str, verb: str, help_text: str) -> click.Command:
+    """A ``job <name> ID`` command that calls the client's method ``name`` and says the result."""
+
+    @click.pass_context
+    def run(ctx: click.Context, job_id: int, as_json: bool) -> None:
+        client = state_of(ctx).get_client()
+        job: Job = getattr(client, name)(job_id)
+        if as_json:
+            echo_json(job)
+        else:
+            click.echo(f"Job {job.id} {verb}; it is now {job.state.value}.")
+
+    command = click.Command(name, callback=run, help=help_text)
+    job_id_argument(command)
+    json_option(command)
+    return command
+
+
+for _name, _verb, _help in (
+    ("cancel", "cancelled", "Cancel a job; its running tasks are killed on their agents."),
+    ("pause", "paused", "Pause a job: no new task starts, running tasks finish."),
+    ("resume", "resumed", "Resume a paused job."),
+    ("retry", "requeued its failed tasks", "Requeue a failed job's failed tasks."),
+):
+    job_group.add_command(_action(_name, _verb, _help))
+
+
+@job_group.command("priority")
+@job_id_argument
+@click.argument("priority", type=click.IntRange(0, 100))
+@json_option
+@click.pass_context
+def priority_command(ctx: click.Context, job_id: int, priority: int, as_json: bool) -> None:
+    """Set a job's priority (0 lowest, 100 highest)."""
+    job = state_of(ctx).get_client().set_priority(job_id, priority)
+    if as_json:
+        echo_json(job)
+    else:
+        click.echo(f"Job {job.id} now has priority {job.spec.priority}.")

@@ -1,0 +1,176 @@
+"""``cloudburst submit``: turns a scene and options into a ``JobSpec`` and sends it."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from common.cli.context import echo_json, state_of
+from common.errors import InvalidInput
+from common.frames import chunk_frames, parse_frames
+from common.models import JobSpec, Placement
+
+_ENV_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def parse_env(pairs: Iterable[str]) -> dict[str, str]:
+    """Turns ``KEY=VALUE`` strings into a dict; the value may hold ``=`` and be empty.
+
+    Raises:
+        InvalidInput: a pair has no ``=``, or its key is not a valid variable name.
+    """
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"--env {pair!r} has no '='. Write it as KEY=VALUE.")
+        if not key or key[0].isdigit() or not set(key) <= _ENV_NAME_CHARS:
+            raise InvalidInput(
+                f"--env {pair!r}: {key!r} is not a variable name. Use letters, digits and _, "
+                "not starting with a digit."
+            )
+        env[key] = value
+    return env
+
+
+def parse_due(text: str | None) -> datetime | None:
+    """Reads an ISO 8601 date or date-time; one without a time zone is in local time.
+
+    Raises:
+        InvalidInput: the text is not an ISO 8601 date.
+    """
+    if text is None:
+        return None
+    try:
+        due = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--due {text!r} is not a date. Write it as 2026-12-24 or 2026-12-24T18:00."
+        ) from None
+    return due.astimezone() if due.tzinfo is None else due
+
+
+def default_output(scene: Path, cwd: Path | None = None) -> str:
+    """The default output pattern: ``<cwd>/renders/<stem>/<stem>_####`` (absolute)."""
+    base = (cwd or Path.cwd()).absolute()
+    return str(base / "renders" / scene.stem / f"{scene.stem}_####")
+
+
+def absolute_output(pattern: str) -> str:
+    """Makes an output pattern absolute (agents do not share the submitter's cwd)."""
+    return str(Path(pattern).expanduser().absolute())
+
+
+def build_spec(fields: Mapping[str, Any]) -> JobSpec:
+    """Builds a ``JobSpec``, turning validation errors into one readable ``InvalidInput``.
+
+    Raises:
+        InvalidInput: a field is missing or holds a bad value; the message names each one.
+    """
+    try:
+        return JobSpec.model_validate(dict(fields), strict=False)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"The job cannot be submitted: {problems}.") from None
+
+
+def check_scene(scene: Path) -> Path:
+    """The scene's absolute path.
+
+    Raises:
+        InvalidInput: the scene file does not exist.
+    """
+    path = scene.expanduser().absolute()
+    if not path.is_file():
+        raise InvalidInput(f"The scene {path} does not exist. Check the path and save the scene.")
+    return path
+
+
+@click.command("submit")
+@click.argument("scene", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--frames", "-f", required=True, help="Frames to render: 1-100, 1-100x5, 1,5,10-20.")
+@click.option("--chunk", type=int, default=1, show_default=True, help="Frames per task.")
+@click.option("--name", help="Job name (default: the scene's file name without extension).")
+@click.option("--project", default="default", show_default=True, help="Project (show).")
+@click.option("--priority", type=int, default=50, show_default=True, help="0 (lowest) to 100.")
+@click.option(
+    "--output",
+    "-o",
+    metavar="PATTERN",
+    help="Output path; #### stands for the frame number (default: ./renders/SCENE/SCENE_####).",
+)
+@click.option("--format", "output_format", default="", help="Image format, e.g. PNG, OPEN_EXR.")
+@click.option("--dcc", default="blender", show_default=True, help="Which application renders.")
+@click.option("--renderer", default="", help="Renderer (default: the scene's own).")
+@click.option("--timeout", type=int, metavar="SECONDS", help="Kill a task running longer.")
+@click.option("--retries", type=int, default=3, show_default=True, help="Retries per task.")
+@click.option("--due", metavar="DATE", help="Due date, ISO 8601 (2026-12-24T18:00).")
+@click.option(
+    "--placement",
+    type=click.Choice([p.value for p in Placement]),
+    default=Placement.AUTO.value,
+    show_default=True,
+    help="Which pools may render it.",
+)
+@click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@click.pass_context
+def submit_command(
+    ctx: click.Context,
+    scene: Path,
+    frames: str,
+    chunk: int,
+    name: str | None,
+    project: str,
+    priority: int,
+    output: str | None,
+    output_format: str,
+    dcc: str,
+    renderer: str,
+    timeout: int | None,
+    retries: int,
+    due: str | None,
+    placement: str,
+    env_pairs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Submit SCENE to the daemon as a job of the current user."""
+    frame_list = parse_frames(frames)
+    scene_path = check_scene(scene)
+    spec = build_spec(
+        {
+            "name": name or scene_path.stem,
+            "owner": getpass.getuser(),
+            "project": project,
+            "dcc": dcc,
+            "renderer": renderer,
+            "scene": str(scene_path),
+            "frames": frames,
+            "chunk_size": chunk,
+            "output": absolute_output(output) if output else default_output(scene_path),
+            "output_format": output_format,
+            "env": parse_env(env_pairs),
+            "priority": priority,
+            "max_retries": retries,
+            "timeout_s": timeout,
+            "due": parse_due(due),
+            "placement": placement,
+        }
+    )
+    job = state_of(ctx).get_client().submit(spec)
+    if as_json:
+        echo_json(job)
+        return
+    tasks = len(chunk_frames(frame_list, spec.chunk_size))
+    click.echo(
+        f"Submitted job {job.id} {spec.name!r}: {len(frame_list)} frames in {tasks} tasks, "
+        f"{job.state.value}.\nWatch it with: cloudburst job show {job.id}"
+    )
