@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from common.errors import FrameSpecError
@@ -36,6 +36,9 @@ class Placement(StrEnum):
     NEVER_CLOUD = "never-cloud"
     """Never leaves the building, whoever asks (confidential work)."""
 
+
+#: DCCs whose batch renderer cannot take negative frame numbers.
+NO_NEGATIVE_FRAMES = frozenset({"blender"})
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Priority = Annotated[int, Field(ge=0, le=100)]
@@ -71,6 +74,18 @@ class JobSpec(WireModel):
         except FrameSpecError as exc:
             raise PydanticCustomError(FrameSpecError.code, exc.message) from None
         return value
+
+    @model_validator(mode="after")
+    def _frames_fit_the_dcc(self) -> JobSpec:
+        negative = any(term.strip().startswith("-") for term in self.frames.split(","))
+        if self.dcc in NO_NEGATIVE_FRAMES and negative:
+            raise PydanticCustomError(
+                FrameSpecError.code,
+                f"{self.dcc.capitalize()}'s command line cannot render negative frames "
+                "(it reads -N as relative to the scene's range). Offset the animation so the "
+                "frames are 0 or more.",
+            )
+        return self
 
 
 class Job(WireModel):

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from common.config import load_settings
+from common.errors import UserFacingError
 from daemon.server import serve
 
 
@@ -22,12 +23,18 @@ from daemon.server import serve
 @click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")
 def daemon_command(**options: object) -> None:
     """Run the Cloudburst scheduler daemon until stopped (SIGTERM or Ctrl-C)."""
-    settings = load_settings(options)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    serve(settings)
+    context = click.get_current_context()
+    if options["log_level"] is None and context.parent is not None:
+        options["log_level"] = context.find_root().params.get("log_level")  # cloudburst --log-level
+    try:
+        settings = load_settings(options)
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        serve(settings)
+    except UserFacingError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 def main() -> None:

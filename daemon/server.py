@@ -28,20 +28,27 @@ def serve(settings: Settings) -> None:
     host, port = parse_bind(settings.bind)
     app = create_app(settings)
     services = app.extensions["cloudburst"]
+    try:
+        server = waitress.create_server(
+            app, host=host, port=port, threads=settings.server_threads, ident="cloudburst",
+            connection_limit=1000, channel_timeout=60,
+        )  # fmt: skip
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Is another daemon running "
+            "there? Stop it or choose another --bind."
+        ) from None
     extended = services.reaper.grace_after_start()
     if extended:
         logger.info("Gave %d leased task(s) a full lease time after the restart", extended)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # busy is not an error
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per reap is noise
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
         services.reaper.reap, "interval", seconds=settings.reaper_interval_s,
         id="reaper", max_instances=1, coalesce=True,
     )  # fmt: skip
     scheduler.start()
-    server = waitress.create_server(
-        app, host=host, port=port, threads=settings.server_threads, ident="cloudburst",
-        connection_limit=1000, channel_timeout=60,
-    )  # fmt: skip
 
     def stop(signum: int, frame: FrameType | None) -> None:
         logger.info("Signal %d: stopping", signum)

@@ -117,6 +117,8 @@ class AgentService:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             self._touch(db, agent_id, now)
+            if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
+                return  # a resend after a lost answer: already applied
             task = self._held(db, agent_id, task_id, done.attempt)
             started = task["started_at"] or now
             task_store.move_task(
@@ -210,6 +212,15 @@ def requeue_failed_task(
         finished_at=now if target is TaskState.FAILED else None,
     )  # fmt: skip
     return target
+
+
+def _already_done(task: dict[str, Any] | None, agent_id: str, attempt: int) -> bool:
+    return (
+        task is not None
+        and task["state"] == TaskState.DONE.value
+        and task["agent_id"] == agent_id
+        and task["attempts"] == attempt
+    )
 
 
 def _assignment(task: dict[str, Any], spec: JobSpec) -> TaskAssignment:

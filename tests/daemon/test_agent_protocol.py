@@ -115,3 +115,17 @@ def test_heartbeat_renews_the_lease(api: FlaskClient, services: Services, clock:
     assert services.reaper.reap() == 0
     clock.advance(10)
     assert services.reaper.reap() == 1
+
+
+def test_resent_complete_is_accepted_once(api: FlaskClient) -> None:
+    job = submit(api, frames="1-2", chunk_size=1)
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    url = f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/complete"
+    body = {"attempt": 1, "outputs": ["/r/f_0001.png"]}
+    assert api.post(url, json=body).status_code == 200
+    assert api.post(url, json=body).status_code == 200  # the first answer was lost
+    data = api.get(f"/api/v1/jobs/{job['id']}").json["data"]
+    assert data["task_counts"]["done"] == 1 and data["task_counts"]["queued"] == 1
+    stale = api.post(url, json={"attempt": 2, "outputs": []})
+    assert stale.status_code == 409

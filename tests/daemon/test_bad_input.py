@@ -19,6 +19,7 @@ CASES: list[tuple[str, str, Any, int, str, str]] = [
     ("POST", JOB, job_body(frames="10-1"), 400, "invalid_frame_spec", "runs backwards"),
     ("POST", JOB, job_body(frames="a-b"), 400, "invalid_frame_spec", "not a frame"),
     ("POST", JOB, job_body(frames=""), 400, "invalid_input", "frames"),
+    ("POST", JOB, job_body(frames="5,-2-1"), 400, "invalid_frame_spec", "negative frames"),
     ("POST", JOB, job_body(frames="0-1000000"), 400, "invalid_frame_spec", "more than"),
     ("POST", JOB, job_body(colour="red"), 400, "invalid_input", "colour: Extra inputs"),
     ("POST", JOB, job_body(priority="high"), 400, "invalid_input", "priority"),

@@ -20,7 +20,7 @@ def test_submit_stores_job_and_chunked_tasks(api: FlaskClient) -> None:
 
 
 def test_stepped_and_listed_frames_make_evenly_stepped_tasks(api: FlaskClient) -> None:
-    job = submit(api, frames="1-20x5,100,-3--1", chunk_size=10)
+    job = submit(api, frames="1-20x5,100,-3--1", chunk_size=10, dcc="nuke")
     tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
     assert [t["frames"] for t in tasks] == [[-3, -2, -1], [1, 6, 11, 16], [100]]
 
