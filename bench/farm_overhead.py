@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,8 +21,11 @@ from pathlib import Path
 
 def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    result = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return elapsed
 
 
 def main() -> int:
@@ -31,6 +35,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--chunks", default="24,12,6", help="chunk sizes to try")
     parser.add_argument("--agents", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the median counts")
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,22 +47,56 @@ def main() -> int:
              str(args.samples)],
             check=True, capture_output=True,
         )  # fmt: skip
-        direct = timed(
-            [str(bindir / "cloudburst-blender"), "-b", str(scene), "-o",
-             str(root / "direct" / "f_####"), "-F", "PNG", "-s", "1", "-e",
-             str(args.frames), "-a"]
-        )  # fmt: skip
-        print(f"frames {args.frames} at {args.resolution}, {args.samples} samples")
+        direct = statistics.median(
+            timed(
+                [
+                    str(bindir / "cloudburst-blender"),
+                    "-b",
+                    str(scene),
+                    "-o",
+                    str(root / "direct" / "f_####"),
+                    "-F",
+                    "PNG",
+                    "-s",
+                    "1",
+                    "-e",
+                    str(args.frames),
+                    "-a",
+                ]
+            )
+            for _ in range(args.repeat)
+        )
+        print(
+            f"frames {args.frames} at {args.resolution}, {args.samples} samples; "
+            f"median of {args.repeat} runs each"
+        )
         print(f"direct, one Blender process     {direct:7.2f} s")
         ratios = []
         for chunk in (int(c) for c in args.chunks.split(",")):
-            data = root / f"data-{chunk}"
-            farm = timed(
-                [str(bindir / "cloudburst"), "render", str(scene), "--frames",
-                 f"1-{args.frames}", "--chunk", str(chunk), "--agents", str(args.agents),
-                 "--output", str(root / f"farm-{chunk}" / "f_####"), "--data-dir", str(data)]
-            )  # fmt: skip
-            shutil.rmtree(data, ignore_errors=True)
+            runs = []
+            for run in range(args.repeat):
+                data = root / f"data-{chunk}-{run}"
+                runs.append(
+                    timed(
+                        [
+                            str(bindir / "cloudburst"),
+                            "render",
+                            str(scene),
+                            "--frames",
+                            f"1-{args.frames}",
+                            "--chunk",
+                            str(chunk),
+                            "--agents",
+                            str(args.agents),
+                            "--output",
+                            str(root / f"farm-{chunk}" / "f_####"),
+                            "--data-dir",
+                            str(data),
+                        ]
+                    )
+                )
+                shutil.rmtree(data, ignore_errors=True)
+            farm = statistics.median(runs)
             ratios.append((chunk, farm / direct))
             print(
                 f"cloudburst render, chunk {chunk:3d}     {farm:7.2f} s   "
