@@ -2,8 +2,8 @@
 
 Threads:
 
-* the **main thread** runs ``Agent.run``: it registers, asks for work (``lease``), runs each task
-  through its DCC's runner and queues the task's updates in the outbox;
+* the **main thread** runs ``Agent.run``: it registers, asks for work (``lease``) and runs each
+  task (``cloud_agent.task_run``) through its DCC's runner, queueing its updates in the outbox;
 * the **heartbeat thread** tells the daemon every ``heartbeat_interval_s`` which task the agent
   holds, which renews its lease; a task in the reply's ``cancel`` list is killed at once;
 * the **outbox sender thread** (``cloud_agent.outbox``) delivers updates in order.
@@ -17,33 +17,26 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import socket
 import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 import psutil
 
-from cloud_agent.outbox import Backoff, LogBuffer, Outbox, UpdateBody
-from cloud_agent.process import ManagedProcess, ProcessResult, kill_recorded
-from cloud_agent.runners import Runner, TaskRender
+from cloud_agent.outbox import Backoff, Outbox
+from cloud_agent.process import kill_recorded
+from cloud_agent.runners import Runner
+from cloud_agent.task_run import Outcome, ProgressThrottle, TaskRun
 from common.config import Settings
-from common.errors import CloudburstError, NotFound, RenderError
-from common.frames import format_frames
+from common.errors import CloudburstError, NotFound
 from common.models import (
     AgentInfo,
     AgentRegistration,
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
-    TaskDone,
-    TaskFailure,
-    TaskProgress,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,62 +54,6 @@ class AgentClient(Protocol):
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply: ...
 
     def lease(self, agent_id: str) -> TaskAssignment | None: ...
-
-
-class Outcome(StrEnum):
-    """How one task ended on this agent."""
-
-    DONE = "done"
-    """Every frame is in place; ``complete`` was queued."""
-    FAILED = "failed"
-    """The render failed or timed out; ``fail`` was queued."""
-    PREEMPTED = "preempted"
-    """The agent was stopping; ``fail`` with ``preempted=True`` was queued."""
-    LOST = "lost"
-    """The daemon took the task back (cancelled, reassigned); nothing more is sent."""
-
-
-@dataclass
-class _Current:
-    """The task the agent is working on. Guarded by ``Agent._lock``."""
-
-    assignment: TaskAssignment
-    agent_id: str
-    process: ManagedProcess | None = None
-    lost_reason: str | None = None
-
-
-class ProgressThrottle:
-    """Decides which progress values are worth an update. Main thread only.
-
-    A new frame done is always sent; otherwise progress is sent when it moved by ``min_step``
-    and ``min_interval_s`` passed since the last update.
-    """
-
-    def __init__(
-        self,
-        *,
-        min_interval_s: float = 1.0,
-        min_step: float = 0.01,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.min_interval_s = min_interval_s
-        self.min_step = min_step
-        self._clock = clock
-        self._sent_progress = -1.0
-        self._sent_frames = -1
-        self._sent_at = float("-inf")
-
-    def due(self, progress: float, frames_done: int) -> bool:
-        """Whether an update with these values should go out now (and notes it if so)."""
-        now = self._clock()
-        if frames_done != self._sent_frames or (
-            progress - self._sent_progress >= self.min_step
-            and now - self._sent_at >= self.min_interval_s
-        ):
-            self._sent_progress, self._sent_frames, self._sent_at = progress, frames_done, now
-            return True
-        return False
 
 
 def describe_host(settings: Settings, dccs: list[str]) -> AgentRegistration:
@@ -178,7 +115,7 @@ class Agent:
         self._register_lock = threading.Lock()
         self._stop = threading.Event()
         self._stop_reason = ""
-        self._current: _Current | None = None
+        self._current: TaskRun | None = None
         self._info: AgentInfo | None = None
         self._heartbeat_thread: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
@@ -220,9 +157,9 @@ class Agent:
                 self._stop_reason = reason
                 logger.info("agent %s: stopping (%s)", self._id_or_name(), reason)
             self._stop.set()
-            process = self._current.process if self._current else None
-        if process is not None:
-            process.cancel()
+            current, stop_reason = self._current, self._stop_reason
+        if current is not None:
+            current.preempt(stop_reason)
 
     def cancel_task(self, task_id: int, reason: str, attempt: int | None = None) -> bool:
         """Kills the render of a task the daemon took back, and drops its pending updates.
@@ -238,22 +175,7 @@ class Agent:
                 return False
             if attempt is not None and current.assignment.attempt != attempt:
                 return False
-            first = current.lost_reason is None
-            if first:
-                current.lost_reason = reason
-            process = current.process
-            lost_attempt = current.assignment.attempt
-        if first:
-            logger.warning(
-                "agent %s: stopping task %s of job %s: %s",
-                current.agent_id,
-                task_id,
-                current.assignment.job_id,
-                reason,
-            )
-        self.outbox.drop_task(task_id, lost_attempt)
-        if process is not None:
-            process.cancel()
+        current.lose(reason)
         return True
 
     def _on_task_lost(self, task_id: int, attempt: int, reason: str) -> None:
@@ -434,170 +356,28 @@ class Agent:
             assignment: the leased task.
             agent_id: the agent id that holds the lease.
         """
-        current = _Current(assignment, agent_id)
-        task_id, job_id, attempt = assignment.task_id, assignment.job_id, assignment.attempt
-        with self._lock:
-            self._current = current
-        logger.info(
-            "agent %s: task %s of job %s (attempt %s, frames %s)",
+        run = TaskRun(
+            assignment,
             agent_id,
-            task_id,
-            job_id,
-            attempt,
-            format_frames(assignment.frames),
+            agent_name=self.registration.name,
+            outbox=self.outbox,
+            runners=self.runners,
+            record_path=self.state_dir / RUNNING_FILE,
+            kill_grace_s=self.kill_grace_s,
+            throttle=self._make_throttle(),
         )
-        render: TaskRender | None = None
-        log = LogBuffer(self.outbox, agent_id, task_id, attempt)
+        with self._lock:
+            self._current = run
+            stop_reason = self._stop_reason if self._stop.is_set() else None
+        if stop_reason is not None:
+            run.preempt(stop_reason)
         try:
-            try:
-                render = self._prepare(assignment)
-            except CloudburstError as exc:
-                return self._end(current, log, Outcome.FAILED, exc.message)
-            self._put(current, TaskProgress(attempt=attempt, progress=0.0))
-            return self._render(current, render, log)
-        except Exception as exc:  # a bug here must not leave the task leased and silent
-            logger.exception("agent %s: task %s failed inside the agent", agent_id, task_id)
-            return self._end(current, log, Outcome.FAILED, f"The agent failed: {exc!r}")
+            return run.run()
         finally:
-            if render is not None:
-                render.cleanup()
             with self._lock:
                 self._current = None
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _prepare(self, assignment: TaskAssignment) -> TaskRender:
-        runner = self.runners.get(assignment.dcc)
-        if runner is None:
-            known = ", ".join(sorted(self.runners)) or "none"
-            raise RenderError(
-                f"Agent {self.registration.name!r} has no runner for {assignment.dcc!r} jobs "
-                f"(it renders: {known})."
-            )
-        return runner.prepare(assignment)
-
-    def _render(self, current: _Current, render: TaskRender, log: LogBuffer) -> Outcome:
-        """Runs the render's command, streaming its log and progress; then reports."""
-        assignment = current.assignment
-        throttle = self._make_throttle()
-
-        def send_progress() -> None:
-            done = render.frames_done()
-            progress = render.progress()
-            if throttle.due(progress, len(done)):
-                self._put(
-                    current,
-                    TaskProgress(attempt=assignment.attempt, progress=progress, frames_done=done),
-                )
-
-        def on_line(line: str) -> None:
-            log.add(line)
-            report = render.interpret(line)
-            if report.progress is not None or report.frames_done:
-                send_progress()
-
-        def on_tick() -> None:
-            log.flush_if_due()
-            send_progress()
-
-        process = ManagedProcess(
-            render.command,
-            env={**os.environ, **render.env},
-            timeout_s=assignment.timeout_s,
-            kill_grace_s=self.kill_grace_s,
-            record_path=self.state_dir / RUNNING_FILE,
-        )
-        log.add(f"[cloudburst] agent {self.registration.name}: {shlex.join(render.command)}")
-        with self._lock:
-            current.process = process
-            cancel_now = self._stop.is_set() or current.lost_reason is not None
-        if cancel_now:
-            process.cancel()
-        try:
-            result = process.run(on_line, on_tick=on_tick)
-        except OSError as exc:
-            message = f"Cannot start {render.command[0]}: {exc.strerror or exc}"
-            log.add(f"[cloudburst] {message}")
-            return self._end(current, log, Outcome.FAILED, message)
-        log.add(f"[cloudburst] {_describe(result)}")
-        if current.lost_reason is not None:
-            return self._end(current, log, Outcome.LOST, current.lost_reason)
-        if self._stop.is_set() and not result.ok:
-            message = (
-                f"Agent {self.registration.name} stopped ({self._stop_reason}) while rendering; "
-                "the task goes back to the queue."
-            )
-            return self._end(current, log, Outcome.PREEMPTED, message)
-        if result.timed_out:
-            done = render.frames_done()
-            message = (
-                f"The task ran past its time limit of {assignment.timeout_s} s and was killed "
-                f"after {len(done)} of {len(assignment.frames)} frame(s)."
-            )
-            return self._end(current, log, Outcome.FAILED, message)
-        try:
-            outputs = render.finish(result.exit_code)
-        except RenderError as exc:
-            return self._end(current, log, Outcome.FAILED, exc.message)
-        send_progress()
-        return self._end(current, log, Outcome.DONE, "", outputs)
-
-    def _end(
-        self,
-        current: _Current,
-        log: LogBuffer,
-        outcome: Outcome,
-        message: str,
-        outputs: list[str] | None = None,
-    ) -> Outcome:
-        """Queues the task's last log lines and its final report."""
-        assignment = current.assignment
-        task_id, attempt = assignment.task_id, assignment.attempt
-        if outcome is Outcome.LOST:
-            logger.info("agent %s: task %s dropped: %s", current.agent_id, task_id, message)
-            self.outbox.drop_task(task_id, attempt)
-            return outcome
-        if message:
-            log.add(f"[cloudburst] {message}")
-        log.flush()
-        body: UpdateBody
-        if outcome is Outcome.DONE:
-            body = TaskDone(attempt=attempt, outputs=outputs or [])
-            logger.info(
-                "agent %s: task %s of job %s done (%d file(s))",
-                current.agent_id,
-                task_id,
-                assignment.job_id,
-                len(body.outputs),
-            )
-        else:
-            body = TaskFailure(
-                attempt=attempt,
-                error=message[:10_000],
-                preempted=outcome is Outcome.PREEMPTED,
-            )
-            logger.warning(
-                "agent %s: task %s of job %s %s: %s",
-                current.agent_id,
-                task_id,
-                assignment.job_id,
-                outcome.value,
-                message,
-            )
-        self._put(current, body)
-        return outcome
-
-    def _put(self, current: _Current, body: UpdateBody) -> None:
-        if current.lost_reason is None:
-            self.outbox.put(current.agent_id, current.assignment.task_id, body)
-
     def _id_or_name(self) -> str:
         return self._info.id if self._info else self.registration.name
-
-
-def _describe(result: ProcessResult) -> str:
-    if result.cancelled:
-        return f"render stopped (exit code {result.exit_code})"
-    if result.timed_out:
-        return f"render timed out (exit code {result.exit_code})"
-    return f"render exited with code {result.exit_code}"

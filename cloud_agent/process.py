@@ -5,6 +5,14 @@ one process group that can be signalled at once. Stopping (a cancel, a timeout, 
 leaving children behind when it exits) sends SIGTERM to the group and to every descendant seen,
 then SIGKILL to whatever is left after a grace period. A record file, when given, names the
 running command so that an agent restarted after a crash can kill a render it left behind.
+
+On Linux the command also dies with the agent: it starts as a tiny Python guard that asks the
+kernel to SIGKILL it when the agent dies (``PR_SET_PDEATHSIG``, kept across ``exec``), checks the
+agent is still its parent, then ``exec``s the command in place (same pid). A separate interpreter
+rather than ``preexec_fn``: Python code run between ``fork`` and ``exec`` of a multi-threaded
+process, as the agent is, may deadlock on a lock another thread held at the fork. The kernel sends
+that signal when the *thread* that started the command ends, so ``run()`` keeps its thread until
+the command is gone.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +38,34 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between SIGTERM and SIGKILL when stopping a command.
 DEFAULT_KILL_GRACE_S = 5.0
+
+#: Whether commands are started through ``_DIE_WITH_AGENT`` (Linux, with a Python to run it).
+DIES_WITH_AGENT = sys.platform.startswith("linux") and bool(sys.executable)
+
+#: The guard program: ``python -I -S -c _DIE_WITH_AGENT STATUS_FD AGENT_PID COMMAND...``. It arms
+#: ``PR_SET_PDEATHSIG`` (1) with SIGKILL, exits if the agent died before that (it then has another
+#: parent), and ``exec``s the command. STATUS_FD is closed by a successful ``exec``; a failed
+#: one writes ``<errno> <message>`` there first, so the agent raises ``OSError`` as ``Popen``
+#: would. ``-I -S``: the job's environment and folder cannot change which Python code runs here.
+_DIE_WITH_AGENT = """\
+import os, signal, sys
+status, agent, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+try:
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+except Exception as exc:
+    print(f"[cloudburst] cannot tie the render to the agent's life: {exc!r}", flush=True)
+if os.getppid() != agent:
+    os._exit(1)
+os.set_inheritable(status, False)
+try:
+    os.execvp(argv[0], argv)
+except OSError as exc:
+    os.write(status, f"{exc.errno or 0} {exc.strerror or exc}".encode())
+os._exit(127)
+"""
 
 _EXITED = object()
 _EOF = object()
@@ -142,23 +179,14 @@ class ManagedProcess:
         Raises:
             OSError: the program could not be started (missing, not executable).
         """
+        status_fd: int | None = None
         with self._lock:
             if self._cancelled:
                 return ProcessResult(exit_code=None, cancelled=True)
-            self._popen = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=self.cwd,
-                start_new_session=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                bufsize=1,
-            )
+            self._popen, status_fd = self._start()
         popen = self._popen
+        if status_fd is not None:
+            self._check_exec(popen, status_fd)
         assert popen.stdout is not None
         self._write_record(popen.pid)
         started = time.monotonic()
@@ -221,6 +249,64 @@ class ManagedProcess:
         return ProcessResult(exit_code=popen.returncode, timed_out=timed_out, cancelled=cancelled)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _start(self) -> tuple[subprocess.Popen[str], int | None]:
+        """Starts the command in a new session. Holds ``_lock``.
+
+        Returns:
+            The process, and on Linux the read end of the guard's status pipe.
+        """
+        argv, status_r, status_w = self.argv, None, None
+        if DIES_WITH_AGENT:
+            status_r, status_w = os.pipe()
+            guard = [sys.executable, "-I", "-S", "-c", _DIE_WITH_AGENT]
+            argv = [*guard, str(status_w), str(os.getpid()), *self.argv]
+        try:
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+                pass_fds=() if status_w is None else (status_w,),
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                bufsize=1,
+            )
+        except BaseException:
+            if status_r is not None:
+                os.close(status_r)
+            raise
+        finally:
+            if status_w is not None:
+                os.close(status_w)
+        return popen, status_r
+
+    def _check_exec(self, popen: subprocess.Popen[str], status_fd: int) -> None:
+        """Waits until the guard has ``exec``ed the command (or died), and closes ``status_fd``.
+
+        Raises:
+            OSError: the command could not be started (missing, not executable).
+        """
+        chunks: list[bytes] = []
+        try:
+            while chunk := os.read(status_fd, 4096):
+                chunks.append(chunk)
+        finally:
+            os.close(status_fd)
+        if not chunks:
+            return
+        code, _, message = b"".join(chunks).decode("utf-8", "replace").partition(" ")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(timeout=self.kill_grace_s + 1)  # the guard exits at once
+        if popen.stdout is not None:
+            popen.stdout.close()
+        with self._lock:
+            self._popen = None  # as when Popen raises: no pid, nothing to stop
+        raise OSError(int(code) if code.isdigit() else 0, message, self.argv[0])
 
     def _wait_time(self, started: float, next_tick: float, exited_at: float | None) -> float:
         """How long the run loop may sleep before it has something to check."""

@@ -3,7 +3,8 @@
 No half-written frame ever sits at its final path: Blender writes into a private staging folder
 (``<output folder>/.cloudburst-partial/<task>-<attempt>/``, same file names), and each frame is
 moved into place with ``os.replace`` as soon as Blender's ``Saved:`` line says it is complete. A
-killed render leaves only staging files, which ``cleanup()`` removes.
+killed render leaves only staging files, which ``cleanup()`` removes; those of an attempt whose
+agent was killed outright are removed when a later attempt at the same task is prepared.
 
 Output names follow Blender's own rules (``BLI_path_frame``, ``do_ensure_image_extension``): the
 last run of ``#`` in the file name becomes the zero-padded frame number; a name without ``#``
@@ -205,6 +206,34 @@ def resolve_blender(
 # --- the runner ------------------------------------------------------------------------------
 
 
+def remove_earlier_attempts(staging_root: str, task_id: int, attempt: int) -> list[str]:
+    """Removes the staging folders of a task's attempts before ``attempt``.
+
+    Such a folder is left when an agent is killed outright in mid-render. Later attempts and
+    other tasks' folders are kept: they may be rendering right now. ``staging_root`` (the
+    ``.cloudburst-partial`` folder) is removed too when nothing is left in it.
+
+    Returns:
+        The folders removed.
+    """
+    try:
+        names = os.listdir(staging_root)
+    except OSError:
+        return []
+    removed = []
+    for name in sorted(names):
+        match = re.fullmatch(rf"{task_id}-(\d+)", name)
+        if match is None or int(match[1]) >= attempt:
+            continue
+        path = os.path.join(staging_root, name)
+        logger.info("task %s: removing %s, left by attempt %s", task_id, path, match[1])
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(staging_root)  # only when empty
+    return removed
+
+
 class BlenderRunner:
     """Runs Blender jobs with one executable (``Runner`` for the ``blender`` DCC)."""
 
@@ -224,6 +253,9 @@ class BlenderRunner:
 
     def prepare(self, assignment: TaskAssignment) -> BlenderTaskRender:
         """Builds the attempt for one task and creates its staging folder.
+
+        Staging folders left by earlier attempts at the same task (their agent was killed before
+        its ``cleanup()``) are removed first.
 
         Runs on the agent's main thread.
 
@@ -350,13 +382,23 @@ class BlenderTaskRender:
 
     def _make_staging_dir(self) -> None:
         shutil.rmtree(self.staging_dir, ignore_errors=True)  # left by a crashed agent
-        try:
-            os.makedirs(self.staging_dir, exist_ok=True)
-        except OSError as exc:
-            raise RenderError(
-                f"Cannot create the output folder {self.final_dir}: {exc.strerror or exc}. "
-                "Check the job's output path and that this render node may write there."
-            ) from None
+        task_id, attempt = self.assignment.task_id, self.assignment.attempt
+        remove_earlier_attempts(os.path.dirname(self.staging_dir), task_id, attempt)
+        error: OSError | None = None
+        for _ in range(3):  # again if another render's cleanup removed the empty parent meanwhile
+            try:
+                os.makedirs(self.staging_dir, exist_ok=True)
+                return
+            except FileNotFoundError as exc:
+                error = exc
+            except OSError as exc:
+                error = exc
+                break
+        assert error is not None
+        raise RenderError(
+            f"Cannot create the output folder {self.final_dir}: {error.strerror or error}. "
+            "Check the job's output path and that this render node may write there."
+        )
 
     def _in_staging(self, path: str) -> bool:
         folder = os.path.dirname(os.path.abspath(path))

@@ -18,9 +18,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from cloud_agent.agent import RUNNING_FILE, Agent, Outcome, ProgressThrottle, describe_host
+from cloud_agent.agent import RUNNING_FILE, Agent, describe_host
 from cloud_agent.outbox import Outbox, OutboxStore, UpdateBody
 from cloud_agent.runners.base import LineReport
+from cloud_agent.task_run import Outcome, ProgressThrottle
 from common.config import Settings
 from common.errors import DaemonUnreachable, NotFound, RenderError
 from common.models import (

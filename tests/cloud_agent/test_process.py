@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -14,7 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from cloud_agent.process import ManagedProcess, kill_recorded
+from cloud_agent.process import _DIE_WITH_AGENT, DIES_WITH_AGENT, ManagedProcess, kill_recorded
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PY = sys.executable
 
@@ -231,6 +235,69 @@ def test_missing_program_raises_oserror(tmp_path: Path) -> None:
     process = ManagedProcess([str(tmp_path / "no-such-blender")])
     with pytest.raises(OSError):
         process.run(lambda line: None)
+
+
+def test_a_program_that_cannot_start_raises_what_popen_would(tmp_path: Path) -> None:
+    missing = ManagedProcess([str(tmp_path / "no-such-blender")])
+    with pytest.raises(FileNotFoundError) as caught:
+        missing.run(lambda line: None)
+    assert caught.value.errno == errno.ENOENT
+    assert caught.value.strerror == os.strerror(errno.ENOENT)
+    assert missing.pid is None
+    not_executable = tmp_path / "scene.blend"
+    not_executable.write_text("")
+    with pytest.raises(PermissionError):
+        ManagedProcess([str(not_executable)]).run(lambda line: None)
+
+
+# A stand-in agent: renders through ManagedProcess on a worker thread, as the agent has threads.
+AGENT = """
+import sys, threading, time
+from cloud_agent.process import ManagedProcess
+render = ManagedProcess([sys.executable, "-u", "-c",
+                         "import os, time; print(os.getpid(), flush=True); time.sleep(600)"])
+threading.Thread(target=render.run, args=(lambda line: print(line, flush=True),)).start()
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not DIES_WITH_AGENT, reason="PR_SET_PDEATHSIG is Linux only")
+def test_the_render_dies_with_an_agent_killed_by_sigkill() -> None:
+    agent = subprocess.Popen([PY, "-u", "-c", AGENT], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    render_pid = None
+    try:
+        assert agent.stdout is not None
+        render_pid = int(agent.stdout.readline())
+        render = psutil.Process(render_pid)
+        assert render.ppid() == agent.pid
+        assert os.getpgid(render_pid) == render_pid != os.getpgid(agent.pid)  # its own group
+        agent.send_signal(signal.SIGKILL)
+        agent.wait(timeout=10)
+        assert gone(render_pid, within=5), "the render outlived its agent"
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+        if render_pid is not None and alive(render_pid):
+            os.kill(render_pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not DIES_WITH_AGENT, reason="PR_SET_PDEATHSIG is Linux only")
+def test_the_guard_never_starts_a_render_whose_agent_died_first(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    status_r, status_w = os.pipe()
+    try:
+        not_the_parent = os.getppid()  # as if the agent had died and the guard were adopted
+        guard = subprocess.run(
+            [PY, "-I", "-S", "-c", _DIE_WITH_AGENT, str(status_w), str(not_the_parent),
+             PY, "-c", f"open({str(started)!r}, 'w')"],
+            pass_fds=(status_w,), timeout=30,
+        )  # fmt: skip
+    finally:
+        os.close(status_w)
+        os.close(status_r)
+    assert guard.returncode == 1
+    assert not started.exists()
 
 
 def test_record_file_names_the_running_command_and_is_removed(tmp_path: Path) -> None:

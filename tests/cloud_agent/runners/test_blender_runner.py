@@ -21,6 +21,7 @@ from cloud_agent.runners.blender import (
     absolute_output,
     expand_output,
     format_extensions,
+    remove_earlier_attempts,
     resolve_blender,
 )
 from common.config import Settings
@@ -301,6 +302,48 @@ def test_a_stale_staging_folder_of_the_same_attempt_is_cleared(tmp_path: Path) -
     stage(first, 1, b"left by a crashed agent")
     again = prepare([1], f"{tmp_path}/f_####")
     assert os.listdir(again.staging_dir) == []
+
+
+def test_staging_left_by_earlier_attempts_of_the_task_is_removed(tmp_path: Path) -> None:
+    killed = [prepare([1], f"{tmp_path}/f_####", attempt=n) for n in (2, 1)]  # 1 spares 2
+    for render in killed:  # their agents were SIGKILLed: no cleanup()
+        stage(render, 1, b"half a fr")
+    others = [
+        prepare([1], f"{tmp_path}/f_####", task_id=120, attempt=1),  # 12- is not its prefix
+        prepare([1], f"{tmp_path}/f_####", task_id=7, attempt=1),
+    ]
+    Path(tmp_path, STAGING_DIR_NAME, "12-notes").mkdir()  # not an attempt folder
+
+    render = prepare([1], f"{tmp_path}/f_####", attempt=3)
+
+    assert sorted(os.listdir(tmp_path / STAGING_DIR_NAME)) == ["12-3", "12-notes", "120-1", "7-1"]
+    assert all(os.path.isdir(other.staging_dir) for other in others)
+    assert os.listdir(render.staging_dir) == []
+
+
+def test_a_later_attempt_of_the_task_is_left_alone(tmp_path: Path) -> None:
+    newer = prepare([1], f"{tmp_path}/f_####", attempt=4)  # the daemon gave the task on again
+    stage(newer, 1)
+    stale = prepare([1], f"{tmp_path}/f_####", attempt=3)
+    assert os.listdir(newer.staging_dir) == ["f_0001.png"]
+    stale.cleanup()
+    assert os.path.isdir(newer.staging_dir)
+
+
+def test_the_staging_parent_goes_once_the_stale_attempts_are_removed(tmp_path: Path) -> None:
+    for attempt in (2, 1):
+        stage(prepare([1, 2], f"{tmp_path}/f_####", attempt=attempt), 2, b"half a fr")
+    root = tmp_path / STAGING_DIR_NAME
+
+    removed = remove_earlier_attempts(str(root), 12, 3)
+
+    assert removed == [str(root / "12-1"), str(root / "12-2")]
+    assert not root.exists()
+    assert list(tmp_path.iterdir()) == []
+    assert remove_earlier_attempts(str(root), 12, 3) == []  # nothing there: nothing to do
+    render = prepare([1, 2], f"{tmp_path}/f_####", attempt=3)
+    render.cleanup()
+    assert not root.exists()
 
 
 # --- a real render through bpy ----------------------------------------------------------------

@@ -1,0 +1,322 @@
+"""One attempt at one leased task on this agent: prepare it, render it, queue its reports.
+
+``TaskRun.run`` runs on the agent's main thread from lease to final report: the DCC's runner
+builds the command, ``ManagedProcess`` runs it while its log and progress go to the outbox, and
+the attempt ends as one ``Outcome``. Other threads end an attempt early through ``lose`` (the
+daemon took the task back) or ``preempt`` (the agent is stopping).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import threading
+import time
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from pathlib import Path
+
+from cloud_agent.outbox import LogBuffer, Outbox, UpdateBody
+from cloud_agent.process import ManagedProcess, ProcessResult
+from cloud_agent.runners import Runner, TaskRender
+from common.errors import CloudburstError, RenderError
+from common.frames import format_frames
+from common.models import TaskAssignment, TaskDone, TaskFailure, TaskProgress
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """How one task ended on this agent."""
+
+    DONE = "done"
+    """Every frame is in place; ``complete`` was queued."""
+    FAILED = "failed"
+    """The render failed or timed out; ``fail`` was queued."""
+    PREEMPTED = "preempted"
+    """The agent was stopping; ``fail`` with ``preempted=True`` was queued."""
+    LOST = "lost"
+    """The daemon took the task back (cancelled, reassigned); nothing more is sent."""
+
+
+class ProgressThrottle:
+    """Decides which progress values are worth an update. Main thread only.
+
+    A new frame done is always sent; otherwise progress is sent when it moved by ``min_step``
+    and ``min_interval_s`` passed since the last update.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_interval_s: float = 1.0,
+        min_step: float = 0.01,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.min_interval_s = min_interval_s
+        self.min_step = min_step
+        self._clock = clock
+        self._sent_progress = -1.0
+        self._sent_frames = -1
+        self._sent_at = float("-inf")
+
+    def due(self, progress: float, frames_done: int) -> bool:
+        """Whether an update with these values should go out now (and notes it if so)."""
+        now = self._clock()
+        if frames_done != self._sent_frames or (
+            progress - self._sent_progress >= self.min_step
+            and now - self._sent_at >= self.min_interval_s
+        ):
+            self._sent_progress, self._sent_frames, self._sent_at = progress, frames_done, now
+            return True
+        return False
+
+
+class TaskRun:
+    """One attempt at one leased task, from ``prepare`` to the final report.
+
+    ``run`` runs on the agent's main thread; ``lose`` and ``preempt`` on any other thread (not a
+    signal handler's: they take a lock).
+    """
+
+    def __init__(
+        self,
+        assignment: TaskAssignment,
+        agent_id: str,
+        *,
+        agent_name: str,
+        outbox: Outbox,
+        runners: Mapping[str, Runner],
+        record_path: Path,
+        kill_grace_s: float = 5.0,
+        throttle: ProgressThrottle | None = None,
+    ) -> None:
+        """Wires the attempt; nothing runs before ``run()``.
+
+        Args:
+            assignment: the leased task.
+            agent_id: the agent id that holds the lease.
+            agent_name: the agent's name, as shown in the task's log and errors.
+            outbox: where the task's updates go.
+            runners: the runner of each DCC the agent renders.
+            record_path: the JSON file naming the running render (see ``kill_recorded``).
+            kill_grace_s: seconds between SIGTERM and SIGKILL when the render is stopped.
+            throttle: which progress values are sent; a default ``ProgressThrottle`` if None.
+        """
+        self.assignment = assignment
+        self.agent_id = agent_id
+        self.agent_name = agent_name
+        self.outbox = outbox
+        self.runners = runners
+        self.record_path = record_path
+        self.kill_grace_s = kill_grace_s
+        self.throttle = throttle or ProgressThrottle()
+        self._lock = threading.Lock()
+        self._process: ManagedProcess | None = None
+        self._lost_reason: str | None = None
+        self._stop_reason: str | None = None
+
+    @property
+    def lost_reason(self) -> str | None:
+        """Why the daemon took the task back, once ``lose`` was called."""
+        return self._lost_reason
+
+    # --- control from other threads ---------------------------------------------------------
+
+    def lose(self, reason: str) -> bool:
+        """Kills the render of a task the daemon took back, and drops its pending updates.
+
+        Runs on any thread; nothing more is sent for this attempt afterwards.
+
+        Returns:
+            Whether this was the first call (which logs the reason).
+        """
+        task_id, attempt = self.assignment.task_id, self.assignment.attempt
+        with self._lock:
+            first = self._lost_reason is None
+            if first:
+                self._lost_reason = reason
+            process = self._process
+        if first:
+            logger.warning(
+                "agent %s: stopping task %s of job %s: %s",
+                self.agent_id,
+                task_id,
+                self.assignment.job_id,
+                reason,
+            )
+        self.outbox.drop_task(task_id, attempt)
+        if process is not None:
+            process.cancel()
+        return first
+
+    def preempt(self, reason: str) -> None:
+        """Kills the render because the agent is stopping; it is reported as preempted.
+
+        Runs on any thread.
+        """
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+            process = self._process
+        if process is not None:
+            process.cancel()
+
+    # --- the attempt -----------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Runs the attempt to its end and queues its updates. Main thread."""
+        assignment, agent_id = self.assignment, self.agent_id
+        task_id, attempt = assignment.task_id, assignment.attempt
+        logger.info(
+            "agent %s: task %s of job %s (attempt %s, frames %s)",
+            agent_id,
+            task_id,
+            assignment.job_id,
+            attempt,
+            format_frames(assignment.frames),
+        )
+        render: TaskRender | None = None
+        log = LogBuffer(self.outbox, agent_id, task_id, attempt)
+        try:
+            try:
+                render = self._prepare()
+            except CloudburstError as exc:
+                return self._end(log, Outcome.FAILED, exc.message)
+            self._put(TaskProgress(attempt=attempt, progress=0.0))
+            return self._render(render, log)
+        except Exception as exc:  # a bug here must not leave the task leased and silent
+            logger.exception("agent %s: task %s failed inside the agent", agent_id, task_id)
+            return self._end(log, Outcome.FAILED, f"The agent failed: {exc!r}")
+        finally:
+            if render is not None:
+                render.cleanup()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _prepare(self) -> TaskRender:
+        dcc = self.assignment.dcc
+        runner = self.runners.get(dcc)
+        if runner is None:
+            known = ", ".join(sorted(self.runners)) or "none"
+            raise RenderError(
+                f"Agent {self.agent_name!r} has no runner for {dcc!r} jobs (it renders: {known})."
+            )
+        return runner.prepare(self.assignment)
+
+    def _render(self, render: TaskRender, log: LogBuffer) -> Outcome:
+        """Runs the render's command, streaming its log and progress; then reports."""
+        assignment = self.assignment
+
+        def send_progress() -> None:
+            done = render.frames_done()
+            progress = render.progress()
+            if self.throttle.due(progress, len(done)):
+                self._put(
+                    TaskProgress(attempt=assignment.attempt, progress=progress, frames_done=done)
+                )
+
+        def on_line(line: str) -> None:
+            log.add(line)
+            report = render.interpret(line)
+            if report.progress is not None or report.frames_done:
+                send_progress()
+
+        def on_tick() -> None:
+            log.flush_if_due()
+            send_progress()
+
+        process = ManagedProcess(
+            render.command,
+            env={**os.environ, **render.env},
+            timeout_s=assignment.timeout_s,
+            kill_grace_s=self.kill_grace_s,
+            record_path=self.record_path,
+        )
+        log.add(f"[cloudburst] agent {self.agent_name}: {shlex.join(render.command)}")
+        with self._lock:
+            self._process = process
+            cancel_now = self._stop_reason is not None or self._lost_reason is not None
+        if cancel_now:
+            process.cancel()
+        try:
+            result = process.run(on_line, on_tick=on_tick)
+        except OSError as exc:
+            message = f"Cannot start {render.command[0]}: {exc.strerror or exc}"
+            log.add(f"[cloudburst] {message}")
+            return self._end(log, Outcome.FAILED, message)
+        log.add(f"[cloudburst] {_describe(result)}")
+        if self._lost_reason is not None:
+            return self._end(log, Outcome.LOST, self._lost_reason)
+        if self._stop_reason is not None and not result.ok:
+            message = (
+                f"Agent {self.agent_name} stopped ({self._stop_reason}) while rendering; "
+                "the task goes back to the queue."
+            )
+            return self._end(log, Outcome.PREEMPTED, message)
+        if result.timed_out:
+            done = render.frames_done()
+            message = (
+                f"The task ran past its time limit of {assignment.timeout_s} s and was killed "
+                f"after {len(done)} of {len(assignment.frames)} frame(s)."
+            )
+            return self._end(log, Outcome.FAILED, message)
+        try:
+            outputs = render.finish(result.exit_code)
+        except RenderError as exc:
+            return self._end(log, Outcome.FAILED, exc.message)
+        send_progress()
+        return self._end(log, Outcome.DONE, "", outputs)
+
+    def _end(
+        self, log: LogBuffer, outcome: Outcome, message: str, outputs: list[str] | None = None
+    ) -> Outcome:
+        """Queues the task's last log lines and its final report."""
+        assignment = self.assignment
+        task_id, attempt = assignment.task_id, assignment.attempt
+        if outcome is Outcome.LOST:
+            logger.info("agent %s: task %s dropped: %s", self.agent_id, task_id, message)
+            self.outbox.drop_task(task_id, attempt)
+            return outcome
+        if message:
+            log.add(f"[cloudburst] {message}")
+        log.flush()
+        body: UpdateBody
+        if outcome is Outcome.DONE:
+            body = TaskDone(attempt=attempt, outputs=outputs or [])
+            logger.info(
+                "agent %s: task %s of job %s done (%d file(s))",
+                self.agent_id,
+                task_id,
+                assignment.job_id,
+                len(body.outputs),
+            )
+        else:
+            body = TaskFailure(
+                attempt=attempt,
+                error=message[:10_000],
+                preempted=outcome is Outcome.PREEMPTED,
+            )
+            logger.warning(
+                "agent %s: task %s of job %s %s: %s",
+                self.agent_id,
+                task_id,
+                assignment.job_id,
+                outcome.value,
+                message,
+            )
+        self._put(body)
+        return outcome
+
+    def _put(self, body: UpdateBody) -> None:
+        if self._lost_reason is None:
+            self.outbox.put(self.agent_id, self.assignment.task_id, body)
+
+
+def _describe(result: ProcessResult) -> str:
+    if result.cancelled:
+        return f"render stopped (exit code {result.exit_code})"
+    if result.timed_out:
+        return f"render timed out (exit code {result.exit_code})"
+    return f"render exited with code {result.exit_code}"
