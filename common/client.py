@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from pydantic import BaseModel
@@ -19,7 +20,14 @@ from common.models import (
     Job,
     JobPage,
     JobSpec,
+    OverrideRecord,
+    PinChange,
     PriorityChange,
+    QueuePage,
+    ShotGridStatus,
+    ShowHoldChange,
+    ShowPolicy,
+    ShowShareChange,
     Task,
     TaskAssignment,
     TaskDone,
@@ -102,6 +110,36 @@ class DaemonClient:
         return self._call(
             "GET", f"/jobs/{job_id}/tasks/{task_id}/log", TaskLog, params={"offset": offset}
         )
+
+    # --- the queue and production's overrides ---------------------------------------------
+
+    def queue(self, offset: int = 0, limit: int = 50) -> QueuePage:
+        """The jobs waiting for agents, in the order they get tasks, with their reasons."""
+        return self._call("GET", "/queue", QueuePage, params={"offset": offset, "limit": limit})
+
+    def pin(self, job_id: int, by: str, *, pinned: bool = True, note: str = "") -> Job:
+        """Pins a job above every unpinned one (or unpins it); ``by`` is recorded."""
+        body = PinChange(pinned=pinned, by=by, note=note)
+        return self._call("PUT", f"/jobs/{job_id}/pin", Job, body=body)
+
+    def shows(self) -> list[ShowPolicy]:
+        data = self._request("GET", "/shows")
+        return [ShowPolicy.model_validate(item, strict=False) for item in data]
+
+    def hold_show(self, project: str, by: str, *, held: bool = True, note: str = "") -> ShowPolicy:
+        body = ShowHoldChange(held=held, by=by, note=note)
+        return self._call("PUT", f"/shows/{quote(project, safe='')}/hold", ShowPolicy, body=body)
+
+    def set_share(self, project: str, share: float, by: str, *, note: str = "") -> ShowPolicy:
+        body = ShowShareChange(share=share, by=by, note=note)
+        return self._call("PUT", f"/shows/{quote(project, safe='')}/share", ShowPolicy, body=body)
+
+    def overrides(self, offset: int = 0, limit: int = 50) -> list[OverrideRecord]:
+        data = self._request("GET", "/overrides", params={"offset": offset, "limit": limit})
+        return [OverrideRecord.model_validate(item, strict=False) for item in data]
+
+    def shotgrid_status(self) -> ShotGridStatus:
+        return self._call("GET", "/shotgrid/status", ShotGridStatus)
 
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health", retries=0)

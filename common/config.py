@@ -3,11 +3,13 @@
 The file is ``$CLOUDBURST_CONFIG`` when set, else ``config.toml`` in the user's config folder
 (``~/.config/cloudburst`` on Linux) when it exists. Keys are the field names of ``Settings``;
 the environment variable of a key is ``CLOUDBURST_`` + the key in capitals
-(``CLOUDBURST_DAEMON_URL``).
+(``CLOUDBURST_DAEMON_URL``). Keys of a table such as ``[shotgrid]`` take two underscores
+(``CLOUDBURST_SHOTGRID__SCRIPT_KEY``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tomllib
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from common.errors import ConfigError
 
@@ -28,6 +30,100 @@ DEFAULT_PORT = 8642
 def default_data_dir() -> Path:
     """Where the embedded daemon keeps its database and logs."""
     return platformdirs.user_data_path("cloudburst")
+
+
+class ShotGridSettings(BaseModel):
+    """The ``[shotgrid]`` table: the site, the script's credentials and the field mapping.
+
+    Real sites keep priority and due dates in different fields and entities, so none of that
+    is code. An empty ``site`` means the daemon does not talk to ShotGrid.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: str = ""
+    """Site URL, e.g. ``https://studio.shotgrid.autodesk.com``; empty: no ShotGrid."""
+    script_name: str = ""
+    script_key: SecretStr = SecretStr("")
+    """The script's application key; never logged or shown."""
+    timeout_s: float = Field(default=30.0, gt=0)
+    project_field: str = "name"
+    """Project field that job submissions name a project by (``name``, ``code``, ``tank_name``)."""
+    priority_entity: str = "Task"
+    """Entity carrying production's priority: ``Task``, ``Project`` or the task's entity type."""
+    priority_field: str = "sg_priority"
+    priority_values: dict[str, float] = Field(
+        default_factory=lambda: {
+            "A": 100.0,
+            "B": 75.0,
+            "C": 50.0,
+            "D": 25.0,
+            "Critical": 100.0,
+            "High": 75.0,
+            "Normal": 50.0,
+            "Medium": 50.0,
+            "Low": 25.0,
+        }
+    )
+    """List values to priority 0-100 (case-insensitive); numbers use ``priority_range``."""
+    priority_range: tuple[float, float] = (0.0, 100.0)
+    """For number fields: the values meaning priority 0 and 100 (``[5, 1]`` when 1 is top)."""
+    due_entity: str = "Task"
+    due_field: str = "due_date"
+    status_field: str = "sg_status_list"
+    """Status field of the linked Task, written when a job starts and ends."""
+    status_on_start: str = "ip"
+    status_on_success: str = "rev"
+    status_on_failure: str = ""
+    """Empty: leave the status alone."""
+    create_version: bool = True
+    version_path_field: str = "sg_path_to_frames"
+    version_first_frame_field: str = "sg_first_frame"
+    version_last_frame_field: str = "sg_last_frame"
+    version_range_field: str = "frame_range"
+    sync_interval_s: float = Field(default=60.0, gt=0)
+    sync_overlap_s: float = Field(default=120.0, ge=0)
+    """Re-read window behind the newest ``updated_at`` seen, against commit races."""
+    retry_max_s: float = Field(default=900.0, gt=0)
+    """Longest wait between attempts while ShotGrid is unreachable."""
+    stale_after_s: float = Field(default=600.0, gt=0)
+    """Values older than this (no successful sync since) are marked stale."""
+    writeback_interval_s: float = Field(default=15.0, gt=0)
+    writeback_max_attempts: int = Field(default=50, ge=1)
+
+    @field_validator("priority_values", "priority_range", mode="before")
+    @classmethod
+    def _json_text(cls, value: object) -> object:
+        """Accepts JSON text, as environment variables give it."""
+        return json.loads(value) if isinstance(value, str) else value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.site)
+
+
+class RankingSettings(BaseModel):
+    """The ``[ranking]`` table: how much each part of a job's rank weighs, and the pass interval."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interval_s: float = Field(default=5.0, gt=0)
+    shotgrid_weight: float = Field(default=1.0, ge=0)
+    due_weight: float = Field(default=1.0, ge=0)
+    artist_weight: float = Field(default=0.5, ge=0)
+    age_weight: float = Field(default=0.2, ge=0)
+    fair_share_weight: float = Field(default=2.0, ge=0)
+    due_horizon_s: float = Field(default=2 * 86400.0, gt=0)
+    """Spare time (time left less work left) at which due-date urgency is one half."""
+    age_half_s: float = Field(default=86400.0, gt=0)
+    """Time waiting at which the age part is one half."""
+    default_frame_s: float = Field(default=60.0, gt=0)
+    """Seconds a frame is assumed to take before any frame of the job was measured."""
+    unlinked_priority: float = Field(default=50.0, ge=0, le=100)
+    """ShotGrid priority (0-100) assumed for jobs without one."""
+    over_share_yields: bool = True
+    """Shows using their share of the farm or more yield to shows under theirs (shares then
+    converge to their targets); false: fair share is only the weighted part of the score."""
 
 
 class Settings(BaseModel):
@@ -50,10 +146,18 @@ class Settings(BaseModel):
     reaper_interval_s: float = Field(default=5.0, gt=0)
     blender: str = ""
     """Blender executable for the agent; empty: ``blender`` on PATH, else ``cloudburst-blender``."""
+    maya_render: str = ""
+    """Maya's ``Render`` for the agent; empty: ``$CLOUDBURST_MAYA_RENDER``, else on PATH."""
+    hython: str = ""
+    """Houdini's ``hython``; empty: ``$CLOUDBURST_HYTHON``, else on PATH."""
+    nuke: str = ""
+    """Nuke's executable; empty: ``$CLOUDBURST_NUKE``, else ``Nuke`` on PATH."""
     agent_name: str = Field(default_factory=socket.gethostname)
     agent_pool: str = "local"
     request_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    shotgrid: ShotGridSettings = Field(default_factory=ShotGridSettings)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
 
 
 def config_file(env: Mapping[str, str]) -> Path | None:
@@ -88,11 +192,14 @@ def load_settings(
             layers.append((str(path), tomllib.loads(path.read_text(encoding="utf-8"))))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"Cannot read the configuration file {path}: {exc}") from None
-    from_env = {
-        key[len(ENV_PREFIX) :].lower(): value
-        for key, value in env.items()
-        if key.startswith(ENV_PREFIX) and key != CONFIG_ENV
-    }
+    from_env: dict[str, Any] = {}
+    for variable, text in env.items():
+        if variable.startswith(ENV_PREFIX) and variable != CONFIG_ENV:
+            name, sep, sub = variable[len(ENV_PREFIX) :].lower().partition("__")
+            if sep:  # CLOUDBURST_SHOTGRID__SITE: a key of the [shotgrid] table
+                from_env.setdefault(name, {})[sub] = text
+            else:
+                from_env[name] = text
     layers.append(("the environment (CLOUDBURST_*)", from_env))
     layers.append(
         ("the command line", {k: v for k, v in (overrides or {}).items() if v is not None})
@@ -105,7 +212,10 @@ def load_settings(
                 f"Unknown setting(s) {', '.join(unknown)} in {source}. "
                 f"Known settings: {', '.join(sorted(known))}."
             )
-        values.update(layer)
+        for key, value in layer.items():  # tables merge key by key across layers
+            if isinstance(value, dict) and isinstance(values.get(key), dict):
+                value = {**values[key], **value}
+            values[key] = value
         try:
             Settings(**values)
         except ValidationError as exc:

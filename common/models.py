@@ -42,6 +42,38 @@ NO_NEGATIVE_FRAMES = frozenset({"blender"})
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Priority = Annotated[int, Field(ge=0, le=100)]
+EntityId = Annotated[int, Field(ge=1)]
+
+
+class ShotGridLink(WireModel):
+    """The ShotGrid Project, Shot and Task a job renders for, by id, by code, or both.
+
+    Codes are resolved to ids when the job is submitted, and an unknown code is refused then;
+    the stored job carries both. Without a project (id or code) the job's ``project`` names it.
+    """
+
+    project_id: EntityId | None = None
+    shot_id: EntityId | None = None
+    task_id: EntityId | None = None
+    project: Name | None = None
+    """The project's name (the field the daemon's ``shotgrid.project_field`` names)."""
+    shot: Name | None = None
+    """The shot's code, e.g. ``sh010``."""
+    task: Name | None = None
+    """The task's name within its shot, e.g. ``lighting``."""
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ShotGridLink:
+        named = (self.project_id, self.shot_id, self.task_id, self.project, self.shot, self.task)
+        if all(v is None for v in named):
+            raise ValueError("a ShotGrid link names at least a task, a shot or a project")
+        no_shot = self.shot is None and self.shot_id is None
+        if self.task is not None and self.task_id is None and no_shot:
+            raise ValueError(
+                f"the ShotGrid task {self.task!r} is named within its shot: give the shot "
+                "(code or id) too, or the task's id"
+            )
+        return self
 
 
 class JobSpec(WireModel):
@@ -65,6 +97,9 @@ class JobSpec(WireModel):
     """Per-task time limit; a task running longer is killed and counts as failed."""
     due: datetime | None = None
     placement: Placement = Placement.AUTO
+    shotgrid: ShotGridLink | None = None
+    """What the job renders for in ShotGrid: its priority and due date rank the job, and its
+    Task's status and a Version are written back."""
 
     @field_validator("frames")
     @classmethod
@@ -88,6 +123,32 @@ class JobSpec(WireModel):
         return self
 
 
+class RankPartName(StrEnum):
+    """The parts a job's rank is made of."""
+
+    SHOTGRID = "shotgrid"
+    """Production's priority from ShotGrid (0-100 scaled to 0..1)."""
+    DUE = "due"
+    """Due-date urgency: time left against the work left, 0..1."""
+    ARTIST = "artist"
+    """The priority the artist gave the job (0-100 scaled to 0..1)."""
+    AGE = "age"
+    """Time waiting, 0..1."""
+    FAIR_SHARE = "fair_share"
+    """The show's share of the farm against its target: -1 (far over) .. 1 (using none)."""
+
+
+class RankPart(WireModel):
+    """One part of a rank: its value, its weight (configuration) and the points it gives."""
+
+    name: RankPartName
+    value: float
+    weight: float
+    points: float
+    detail: str
+    """The part in words, e.g. ``ShotGrid priority A (100)``."""
+
+
 class Job(WireModel):
     """A job as the daemon reports it."""
 
@@ -106,6 +167,12 @@ class Job(WireModel):
     """Why the job is in its state (the failure reason, who cancelled it)."""
     errors: list[str] = Field(default_factory=list)
     """The last error of each failed task, newest first."""
+    rank: int | None = None
+    """Place in the queue (1 gets the next task); None when none of its tasks is waiting."""
+    rank_reason: str = ""
+    """The rank in one plain sentence, or why the job is not in the queue."""
+    rank_score: float | None = None
+    rank_parts: list[RankPart] = Field(default_factory=list)
 
 
 class JobPage(WireModel):
@@ -140,6 +207,115 @@ class PriorityChange(WireModel):
     """Body of ``PUT /api/v1/jobs/{id}/priority``."""
 
     priority: Priority
+
+
+class QueueEntry(WireModel):
+    """A job waiting for agents, in the order tasks are handed out."""
+
+    position: int
+    job_id: int
+    name: str
+    owner: str
+    project: str
+    dcc: str
+    state: JobState
+    score: float
+    pinned_by: str | None = None
+    reason: str
+    parts: list[RankPart]
+
+
+class QueuePage(WireModel):
+    """One page of ``GET /api/v1/queue``."""
+
+    items: list[QueueEntry]
+    total: int
+    offset: int
+    limit: int
+    ranked_at: datetime | None = None
+    """When the last full ranking pass ran."""
+    shotgrid_stale: bool = False
+    """ShotGrid values are the last known ones: the sync is failing or behind."""
+
+
+class PinChange(WireModel):
+    """Body of ``PUT /api/v1/jobs/{id}/pin``: put a job above every unpinned one, or not."""
+
+    pinned: bool = True
+    by: Name
+    """Who asks (recorded)."""
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class ShowHoldChange(WireModel):
+    """Body of ``PUT /api/v1/shows/{project}/hold``: hand out no task of the show, or again."""
+
+    held: bool = True
+    by: Name
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class ShowShareChange(WireModel):
+    """Body of ``PUT /api/v1/shows/{project}/share``: the show's weight in the farm's split."""
+
+    share: Annotated[float, Field(gt=0, le=1000)]
+    """Relative: shows with shares 2 and 1 aim at two thirds and one third of the farm."""
+    by: Name
+    note: Annotated[str, Field(max_length=1000)] = ""
+
+
+class ShowPolicy(WireModel):
+    """A show's production overrides and how much of the farm it uses now."""
+
+    project: str
+    share: float
+    held: bool
+    target: float
+    """The share of the farm it aims at now (0..1), among shows with work."""
+    usage: float
+    """The share of the farm's running tasks it has now (0..1)."""
+    active_tasks: int
+    waiting_jobs: int
+    held_by: str | None = None
+    held_at: datetime | None = None
+    share_by: str | None = None
+    share_at: datetime | None = None
+
+
+class OverrideRecord(WireModel):
+    """One production override, as recorded: who, when, what."""
+
+    id: int
+    at: datetime
+    by: str
+    kind: str
+    """``pin``, ``unpin``, ``hold``, ``release`` or ``share``."""
+    target: str
+    """``job 12`` or ``show alpha``."""
+    value: str
+    note: str
+
+
+class ShotGridStatus(WireModel):
+    """The health of the ShotGrid sync and write-back."""
+
+    configured: bool
+    site: str
+    healthy: bool
+    """The last sync succeeded (or none was needed)."""
+    stale: bool
+    """Ranks use last known values: syncs are failing or none succeeded lately."""
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str = ""
+    linked_jobs: int = 0
+    entities_cached: int = 0
+    writeback_pending: int = 0
+    writeback_failed: int = 0
+    """Write-backs that gave up after their last attempt."""
+    writeback_last_error: str = ""
 
 
 class TaskLog(WireModel):

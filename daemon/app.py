@@ -10,7 +10,9 @@ from flask import Flask
 
 from common.config import Settings
 from daemon import api
-from daemon.services import AgentService, Context, JobService, Reaper
+from daemon.services import AgentService, Context, JobService, RankingService, Reaper
+from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
+from daemon.shotgun.client import Connect
 from daemon.storage import Database, open_database
 
 
@@ -22,20 +24,36 @@ class Services:
     jobs: JobService
     agents: AgentService
     reaper: Reaper
+    ranking: RankingService
+    shotgrid: ShotGridSync
+    writeback: WriteBack
     poll: float
     """Seconds an idle agent should wait before asking again."""
 
 
 def build_services(
-    settings: Settings, database: Database, clock: Callable[[], float] = time.time
+    settings: Settings,
+    database: Database,
+    clock: Callable[[], float] = time.time,
+    shotgrid_connect: Connect | None = None,
 ) -> Services:
+    """Wires the services; ``shotgrid_connect`` replaces shotgun_api3's connection (tests)."""
     context = Context(database=database, settings=settings, clock=clock)
-    jobs = JobService(context)
+    client = (
+        ShotGridClient(settings.shotgrid, shotgrid_connect)
+        if settings.shotgrid.configured
+        else None
+    )
+    ranking = RankingService(context)
+    jobs = JobService(context, ranking, client)
     return Services(
         context=context,
         jobs=jobs,
         agents=AgentService(context, jobs),
         reaper=Reaper(context, jobs),
+        ranking=ranking,
+        shotgrid=ShotGridSync(context, client, on_change=ranking.run_pass),
+        writeback=WriteBack(context, client),
         poll=settings.poll_interval_s,
     )
 
@@ -44,12 +62,13 @@ def create_app(
     settings: Settings,
     database: Database | None = None,
     clock: Callable[[], float] = time.time,
+    shotgrid_connect: Connect | None = None,
 ) -> Flask:
     """A daemon app on ``settings.data_dir`` (or the given database)."""
     if database is None:
         database = open_database(settings.data_dir / "cloudburst.sqlite3")
     app = Flask("daemon")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["cloudburst"] = build_services(settings, database, clock)
+    app.extensions["cloudburst"] = build_services(settings, database, clock, shotgrid_connect)
     api.init_app(app)
     return app

@@ -1,4 +1,5 @@
-"""Runs the daemon: waitress serves the app, APScheduler triggers the reaper."""
+"""Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
+the ShotGrid sync and the ShotGrid write-back."""
 
 from __future__ import annotations
 
@@ -41,13 +42,26 @@ def serve(settings: Settings) -> None:
     extended = services.reaper.grace_after_start()
     if extended:
         logger.info("Gave %d leased task(s) a full lease time after the restart", extended)
+    report = services.ranking.run_pass()
+    logger.info("Ranked %d unfinished job(s) in %.0f ms", report.jobs, report.seconds * 1000)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # busy is not an error
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per reap is noise
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        services.reaper.reap, "interval", seconds=settings.reaper_interval_s,
-        id="reaper", max_instances=1, coalesce=True,
-    )  # fmt: skip
+    every = {"reaper": (services.reaper.reap, settings.reaper_interval_s)}
+    every["ranking"] = (services.ranking.run_pass, settings.ranking.interval_s)
+    if settings.shotgrid.configured:
+        every["shotgrid-sync"] = (services.shotgrid.sync, settings.shotgrid.sync_interval_s)
+        every["shotgrid-writeback"] = (
+            services.writeback.flush,
+            settings.shotgrid.writeback_interval_s,
+        )
+        logger.info(
+            "ShotGrid: %s as script %r", settings.shotgrid.site, settings.shotgrid.script_name
+        )
+    for name, (call, seconds) in every.items():
+        scheduler.add_job(
+            call, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
+        )
     scheduler.start()
 
     def stop(signum: int, frame: FrameType | None) -> None:

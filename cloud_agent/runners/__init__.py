@@ -16,6 +16,9 @@ from cloud_agent.runners.base import (
     register_runner,
 )
 from cloud_agent.runners.blender import BlenderRunner
+from cloud_agent.runners.houdini import HoudiniRunner
+from cloud_agent.runners.maya import MayaRunner
+from cloud_agent.runners.nuke import NukeRunner
 
 __all__ = [
     "LineReport",
@@ -28,3 +31,6 @@ __all__ = [
 ]
 
 register_runner(BlenderRunner.dcc, BlenderRunner.from_settings)
+register_runner(MayaRunner.dcc, MayaRunner.from_settings)
+register_runner(HoudiniRunner.dcc, HoudiniRunner.from_settings)
+register_runner(NukeRunner.dcc, NukeRunner.from_settings)

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common.frames import format_frames
-from common.models import Job, JobPage, Task
+from common.models import Job, JobPage, ShotGridLink, Task
 from common.states import JobState, TaskState
 
 STATE_STYLES = {
@@ -116,13 +116,56 @@ def job_details(job: Job) -> Table:
     ]
     if spec.due:
         rows.append(("Due", when(spec.due)))
+    if spec.shotgrid:
+        rows.append(("ShotGrid", shotgrid_link(spec.shotgrid)))
     if not job.state.finished:
         rows.append(("Estimated finish", when(job.estimated_finish)))
+        rows.append(("Rank", job.rank_reason or "-"))
     if job.message:
         rows.append(("Message", job.message))
     for label, value in rows:
         grid.add_row(label, value)
     return grid
+
+
+def shotgrid_link(link: ShotGridLink) -> str:
+    """``project alpha (12) / shot sh010 (34) / task lighting (56)``: what is known of it."""
+    parts = []
+    for kind, code, entity_id in (
+        ("project", link.project, link.project_id),
+        ("shot", link.shot, link.shot_id),
+        ("task", link.task, link.task_id),
+    ):
+        if code is not None or entity_id is not None:
+            ident = f" ({entity_id})" if entity_id is not None and code is not None else ""
+            parts.append(f"{kind} {code if code is not None else entity_id}{ident}")
+    return " / ".join(parts)
+
+
+def rank_view(job: Job) -> Group:
+    """What ``job why`` prints: the sentence, then each part's value, weight and points."""
+    head = Text(f"Job {job.id}  {job.spec.name}\n", style="bold")
+    head.append(job.rank_reason or "No rank.", style="" if job.rank else "yellow")
+    parts: list[Table | Text] = [head]
+    if job.rank_parts:
+        table = Table(title=None, expand=False)
+        for column, justify in (
+            ("Part", "left"), ("Value", "right"), ("Weight", "right"), ("Points", "right"),
+            ("Why", "left"),
+        ):  # fmt: skip
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for part in job.rank_parts:
+            table.add_row(
+                part.name.value.replace("_", " "), f"{part.value:.2f}", f"{part.weight:g}",
+                f"{part.points:+.2f}", part.detail,
+            )  # fmt: skip
+        if job.rank_score is not None:
+            table.caption = (
+                f"score {job.rank_score:.3f}. Pinned jobs go first, then shows under their share "
+                "(the furthest under first), then the rest; higher scores first within each."
+            )
+        parts.append(table)
+    return Group(*parts)
 
 
 def job_errors(job: Job) -> Text:

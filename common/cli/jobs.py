@@ -1,14 +1,15 @@
-"""``cloudburst jobs`` and ``cloudburst job show|log|cancel|pause|resume|retry|priority``."""
+"""``cloudburst jobs`` and ``cloudburst job show|log|why|pin|cancel|pause|resume|retry|...``."""
 
 from __future__ import annotations
 
+import getpass
 import time
 
 import click
 from rich.console import Console
 
 from common.cli.context import echo_json, state_of
-from common.cli.display import job_view, jobs_table
+from common.cli.display import job_view, jobs_table, rank_view
 from common.client import DaemonClient
 from common.errors import NotFound
 from common.frames import format_frames
@@ -77,6 +78,19 @@ def show_command(ctx: click.Context, job_id: int, as_json: bool) -> None:
         echo_json(job)
         return
     Console().print(job_view(job, client.tasks(job_id)))
+
+
+@job_group.command("why")
+@job_id_argument
+@json_option
+@click.pass_context
+def why_command(ctx: click.Context, job_id: int, as_json: bool) -> None:
+    """Say where a job is in the queue and why: its rank, in a sentence and in parts."""
+    job = state_of(ctx).get_client().job(job_id)
+    if as_json:
+        echo_json(job)
+        return
+    Console().print(rank_view(job))
 
 
 @job_group.command("log")
@@ -180,3 +194,23 @@ def priority_command(ctx: click.Context, job_id: int, priority: int, as_json: bo
         echo_json(job)
     else:
         click.echo(f"Job {job.id} now has priority {job.spec.priority}.")
+
+
+@job_group.command("pin")
+@job_id_argument
+@click.option("--unpin", is_flag=True, help="Put the job back among the others.")
+@click.option("--by", help="Who asks, recorded with the pin (default: the current user).")
+@click.option("--note", default="", help="Why, recorded with the pin.")
+@json_option
+@click.pass_context
+def pin_command(
+    ctx: click.Context, job_id: int, unpin: bool, by: str | None, note: str, as_json: bool
+) -> None:
+    """Pin a job above every unpinned one (production's override), or unpin it."""
+    job = (
+        state_of(ctx).get_client().pin(job_id, by or getpass.getuser(), pinned=not unpin, note=note)
+    )
+    if as_json:
+        echo_json(job)
+    else:
+        click.echo(f"Job {job.id} {'unpinned' if unpin else 'pinned'}. {job.rank_reason}")

@@ -82,6 +82,21 @@ def build_spec(fields: Mapping[str, Any]) -> JobSpec:
         raise InvalidInput(f"The job cannot be submitted: {problems}.") from None
 
 
+def shotgrid_link(
+    project: str | None,
+    shot: str | None,
+    task: str | None,
+    shot_id: int | None,
+    task_id: int | None,
+) -> dict[str, Any] | None:
+    """The ``shotgrid`` field of the spec from the ``--sg-*`` options; None when none is given."""
+    values = {
+        "project": project, "shot": shot, "task": task, "shot_id": shot_id, "task_id": task_id,
+    }  # fmt: skip
+    given = {k: v for k, v in values.items() if v is not None}
+    return given or None
+
+
 def check_scene(scene: Path) -> Path:
     """The scene's absolute path.
 
@@ -121,6 +136,11 @@ def check_scene(scene: Path) -> Path:
     help="Which pools may render it.",
 )
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--sg-project", metavar="NAME", help="ShotGrid project (default: --project).")
+@click.option("--sg-shot", metavar="CODE", help="ShotGrid shot the job renders, e.g. sh010.")
+@click.option("--sg-task", metavar="NAME", help="ShotGrid task of that shot, e.g. lighting.")
+@click.option("--sg-shot-id", type=click.IntRange(min=1), help="ShotGrid shot, by id.")
+@click.option("--sg-task-id", type=click.IntRange(min=1), help="ShotGrid task, by id.")
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @click.pass_context
 def submit_command(
@@ -140,6 +160,11 @@ def submit_command(
     due: str | None,
     placement: str,
     env_pairs: tuple[str, ...],
+    sg_project: str | None,
+    sg_shot: str | None,
+    sg_task: str | None,
+    sg_shot_id: int | None,
+    sg_task_id: int | None,
     as_json: bool,
 ) -> None:
     """Submit SCENE to the daemon as a job of the current user."""
@@ -163,6 +188,7 @@ def submit_command(
             "timeout_s": timeout,
             "due": parse_due(due),
             "placement": placement,
+            "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
         }
     )
     job = state_of(ctx).get_client().submit(spec)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from daemon.api import agents, jobs, meta
+from daemon.api import agents, jobs, meta, queue, shotgrid
 from daemon.api.errors import register_error_handlers
 from daemon.api.routing import ApiBlueprint
 
 PREFIX = "/api/v1"
-BLUEPRINTS: tuple[ApiBlueprint, ...] = (jobs.bp, agents.bp, meta.bp)
+BLUEPRINTS: tuple[ApiBlueprint, ...] = (jobs.bp, queue.bp, agents.bp, shotgrid.bp, meta.bp)
 
 
 def init_app(app: Flask) -> None:

@@ -8,10 +8,11 @@ from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import FrameSpecError, IllegalStateChange, InvalidInput, NotFound
-from common.models import Job, JobPage, JobSpec, PriorityChange, Task, TaskLog
+from common.models import Job, JobPage, JobSpec, PinChange, PriorityChange, Task, TaskLog
 from common.states import JobState
 from daemon.api.routing import ApiBlueprint
 from daemon.services import JobService
+from daemon.shotgun import ShotGridNotConfigured, ShotGridUnavailable, UnknownShotGridLink
 from daemon.storage.jobs import JobFilter
 
 bp = ApiBlueprint("jobs", __name__, tag="jobs")
@@ -51,7 +52,10 @@ def jobs() -> JobService:
 
 @bp.operation(
     "POST", "/jobs", "Submit a job", body=JobSpec, returns=Job, status=201,
-    errors=(InvalidInput, FrameSpecError),
+    errors=(
+        InvalidInput, FrameSpecError, UnknownShotGridLink, ShotGridNotConfigured,
+        ShotGridUnavailable,
+    ),
 )  # fmt: skip
 def submit(body: JobSpec) -> Job:
     return jobs().submit(body)
@@ -72,7 +76,10 @@ def list_jobs(query: JobQuery) -> JobPage:
     )
 
 
-@bp.operation("GET", "/jobs/<int:job_id>", "One job", returns=Job, errors=(NotFound,))
+@bp.operation(
+    "GET", "/jobs/<int:job_id>", "One job, with its rank and the reason for it",
+    returns=Job, errors=(NotFound,),
+)  # fmt: skip
 def get_job(job_id: int) -> Job:
     return jobs().get(job_id)
 
@@ -115,6 +122,14 @@ def retry_job(job_id: int) -> Job:
 )  # fmt: skip
 def set_priority(job_id: int, body: PriorityChange) -> Job:
     return jobs().set_priority(job_id, body.priority)
+
+
+@bp.operation(
+    "PUT", "/jobs/<int:job_id>/pin", "Pin a job above every unpinned one, or unpin it",
+    body=PinChange, returns=Job, errors=(NotFound, IllegalStateChange, InvalidInput),
+)  # fmt: skip
+def pin_job(job_id: int, body: PinChange) -> Job:
+    return jobs().pin(job_id, body)
 
 
 @bp.operation(

@@ -23,16 +23,19 @@ from common.models import (
     TaskProgress,
 )
 from common.states import TaskState
-from daemon.scheduling.ranking import Candidate, rank
 from daemon.services.context import Context, to_datetime
 from daemon.services.jobs import JobService
 from daemon.storage import agents as agent_store
 from daemon.storage import jobs as job_store
+from daemon.storage import ranking as rank_store
 from daemon.storage import tasks as task_store
 
 logger = logging.getLogger(__name__)
 
 ACTIVE = (TaskState.LEASED, TaskState.RUNNING)
+
+#: Jobs read from the queue at a time while looking for a task to claim.
+CANDIDATES = 16
 
 
 class AgentService:
@@ -67,30 +70,32 @@ class AgentService:
         return HeartbeatReply(cancel=cancel, lease_expires_at=to_datetime(expires))
 
     def lease(self, agent_id: str) -> TaskAssignment | None:
-        """Hands the agent the best queued task it can run, or None.
+        """Hands the agent a queued task of the best-ranked job it can run, or None.
 
-        The claim is a compare-and-set inside a write transaction, so a task is never given
-        to two agents, however many ask at once.
+        The queue order is the stored rank (the ranking pass keeps it current), read through
+        an index: a lease never computes ranks nor waits for a pass. The claim is a
+        compare-and-set inside a write transaction, so a task is never given to two agents,
+        however many ask at once.
         """
         now = self.ctx.now()
         expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
-            candidates = [
-                Candidate(job_id=r["id"], priority=r["priority"], submitted_at=r["submitted_at"])
-                for r in job_store.runnable_jobs(db, json.loads(agent["dccs"]))
-            ]
-            for candidate in rank(candidates):
-                task = task_store.claim_first_queued(db, candidate.job_id, agent_id, expires)
-                if task is not None:
-                    self.jobs.settle(db, candidate.job_id)
-                    row = job_store.get_job(db, candidate.job_id)
-                    assert row is not None
-                    logger.info(
-                        "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
-                        agent_id, task["id"], candidate.job_id, task["attempts"],
-                    )  # fmt: skip
-                    return _assignment(task, JobSpec.model_validate_json(row["spec"]))
+            dccs = json.loads(agent["dccs"])
+            offset = 0
+            while candidates := rank_store.queue_candidates(db, dccs, CANDIDATES, offset):
+                for job_id in candidates:
+                    task = task_store.claim_first_queued(db, job_id, agent_id, expires)
+                    if task is not None:
+                        self.jobs.settle(db, job_id)
+                        row = job_store.get_job(db, job_id)
+                        assert row is not None
+                        logger.info(
+                            "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
+                            agent_id, task["id"], job_id, task["attempts"],
+                        )  # fmt: skip
+                        return _assignment(task, JobSpec.model_validate_json(row["spec"]))
+                offset += len(candidates)
         return None
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
@@ -121,11 +126,13 @@ class AgentService:
                 return  # a resend after a lost answer: already applied
             task = self._held(db, agent_id, task_id, done.attempt)
             started = task["started_at"] or now
+            duration = max(0.0, now - started)
             task_store.move_task(
                 db, task_id, ACTIVE, TaskState.DONE, holder=agent_id, attempt=done.attempt,
-                finished_at=now, duration_s=max(0.0, now - started), progress=1.0,
+                finished_at=now, duration_s=duration, progress=1.0,
                 outputs=json.dumps(done.outputs), error="", lease_expires_at=None,
             )  # fmt: skip
+            job_store.add_rendered(db, task["job_id"], task["frame_count"], duration)
             state = self.jobs.settle(db, task["job_id"])
         logger.info("agent_id=%s finished task_id=%s; job is %s", agent_id, task_id, state.value)
 

@@ -1,4 +1,4 @@
-"""Job use cases: submit, look up, list, cancel, pause, resume, retry, reprioritise."""
+"""Job use cases: submit, look up, list, cancel, pause, resume, retry, reprioritise, pin."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ import sqlite_utils
 
 from common.errors import IllegalStateChange, NotFound
 from common.frames import chunk_frames, parse_frames
-from common.models import Job, JobPage, JobSpec, Task, TaskLog
+from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
 from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.services.ranking import RankingService, RankView
+from daemon.shotgun.client import ShotGridClient
+from daemon.shotgun.links import ResolvedLink, resolve
+from daemon.shotgun.writeback import enqueue_for_transition
 from daemon.storage import agents as agent_store
 from daemon.storage import jobs as job_store
+from daemon.storage import ranking as rank_store
+from daemon.storage import shotgrid as sg_store
 from daemon.storage import tasks as task_store
 from daemon.storage.jobs import JobFilter
 
@@ -25,17 +31,37 @@ logger = logging.getLogger(__name__)
 class JobService:
     """Everything people (CLI, panels, dashboard) do with jobs."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(
+        self,
+        context: Context,
+        ranking: RankingService,
+        shotgrid: ShotGridClient | None = None,
+    ) -> None:
         self.ctx = context
+        self.ranking = ranking
+        self.shotgrid = shotgrid
 
     def submit(self, spec: JobSpec) -> Job:
-        """Stores the job and all its tasks in one transaction."""
+        """Stores the job and all its tasks in one transaction, ranked, so leasable at once.
+
+        A ShotGrid link is checked first (outside the transaction): unknown codes are refused.
+        """
         chunks = chunk_frames(parse_frames(spec.frames), spec.chunk_size)
+        link: ResolvedLink | None = None
+        if spec.shotgrid is not None:
+            link = resolve(self.shotgrid, self.ctx.settings.shotgrid, spec.shotgrid, spec.project)
+            spec = spec.model_copy(update={"shotgrid": link.link})
+        now = self.ctx.now()
         with self.ctx.database.transaction() as db:
-            job_id = job_store.insert_job(db, spec, chunks, self.ctx.now())
-            job = self._load(db, job_id)
+            job_id = job_store.insert_job(db, spec, chunks, now)
+            if link is not None:
+                sg_store.insert_link(
+                    db, job_id, link.project_id, link.entity_type, link.entity_id, link.task_id
+                )
+                sg_store.upsert_entities(db, link.records, now)
+            self.ranking.rank_one(db, job_id, now)
         logger.info("job_id=%s submitted: %s, %d tasks", job_id, spec.name, len(chunks))
-        return job
+        return self.get(job_id)
 
     def get(self, job_id: int) -> Job:
         return self._load(self.ctx.database.db, job_id)
@@ -44,7 +70,11 @@ class JobService:
         db = self.ctx.database.db
         rows, total = job_store.list_jobs(db, filters)
         counts = job_store.task_counts(db, [row["id"] for row in rows])
-        items = [self._build(db, row, counts[row["id"]], with_details=False) for row in rows]
+        ranks = self.ranking.views(db, rows)
+        items = [
+            self._build(db, row, counts[row["id"]], ranks[row["id"]], with_details=False)
+            for row in rows
+        ]
         return JobPage(items=items, total=total, offset=filters.offset, limit=filters.limit)
 
     def cancel(self, job_id: int, reason: str = "Cancelled by request.") -> Job:
@@ -58,9 +88,9 @@ class JobService:
                 finished_at=now, message=reason,
             )  # fmt: skip
             cancelled = task_store.cancel_job_tasks(db, job_id, now)
-            job = self._load(db, job_id)
+            rank_store.delete_rank(db, job_id)
         logger.info("job_id=%s cancelled (%d tasks)", job_id, cancelled)
-        return job
+        return self.get(job_id)
 
     def pause(self, job_id: int) -> Job:
         """No new task of this job is handed out; running ones finish."""
@@ -70,7 +100,7 @@ class JobService:
             if row["state"] == JobState.PAUSED.value:
                 raise IllegalStateChange(f"Job {job_id} is already paused.")
             job_store.move_job(db, job_id, [JobState(row["state"])], JobState.PAUSED)
-            return self._load(db, job_id)
+        return self.get(job_id)
 
     def resume(self, job_id: int) -> Job:
         with self.ctx.database.transaction() as db:
@@ -80,7 +110,8 @@ class JobService:
                     f"Job {job_id} is {row['state']}, not paused; only a paused job can resume."
                 )
             self._settle(db, job_id, JobState.QUEUED, force=True)
-            return self._load(db, job_id)
+            self.ranking.rank_one(db, job_id)
+        return self.get(job_id)
 
     def retry(self, job_id: int) -> Job:
         """Requeues the job's failed tasks with a fresh retry budget."""
@@ -96,7 +127,8 @@ class JobService:
             db.execute("UPDATE jobs SET message = '', finished_at = NULL WHERE id = ?", [job_id])
             current = JobState(row["state"])
             self._settle(db, job_id, JobState.QUEUED if current.finished else current, force=True)
-            return self._load(db, job_id)
+            self.ranking.rank_one(db, job_id)
+        return self.get(job_id)
 
     def set_priority(self, job_id: int, priority: int) -> Job:
         with self.ctx.database.transaction() as db:
@@ -109,7 +141,28 @@ class JobService:
                 update={"priority": priority}
             )
             job_store.set_priority(db, job_id, priority, spec.model_dump_json())
-            return self._load(db, job_id)
+            self.ranking.rank_one(db, job_id)
+        return self.get(job_id)
+
+    def pin(self, job_id: int, change: PinChange) -> Job:
+        """Puts the job above every unpinned one (or back among them); recorded with who."""
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            row = self._row(db, job_id)
+            if change.pinned and JobState(row["state"]).finished:
+                raise IllegalStateChange(
+                    f"Job {job_id} is {row['state']}; only an unfinished job can be pinned."
+                )
+            rank_store.set_pin(db, job_id, change.pinned, change.by, now, change.note)
+            rank_store.record_override(
+                db, now, change.by, "pin" if change.pinned else "unpin", f"job {job_id}",
+                str(change.pinned).lower(), change.note,
+            )  # fmt: skip
+            self.ranking.rank_one(db, job_id, now)
+        logger.info(
+            "job_id=%s %s by %s", job_id, "pinned" if change.pinned else "unpinned", change.by
+        )
+        return self.get(job_id)
 
     def tasks(self, job_id: int) -> list[Task]:
         db = self.ctx.database.db
@@ -158,6 +211,11 @@ class JobService:
         if target is not current or fields:
             job_store.move_job(db, job_id, (*job_states_from(target), current), target, **fields)
             logger.info("job_id=%s %s -> %s", job_id, current.value, target.value)
+        if target is not current:
+            if not (target is JobState.RUNNING and current is JobState.PAUSED):
+                enqueue_for_transition(db, self.ctx.settings.shotgrid, row, target, now)
+            if target.finished:
+                rank_store.delete_rank(db, job_id)
         return target
 
     def _row(self, db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
@@ -168,13 +226,16 @@ class JobService:
 
     def _load(self, db: sqlite_utils.Database, job_id: int) -> Job:
         row = self._row(db, job_id)
-        return self._build(db, row, job_store.task_counts(db, [job_id])[job_id], with_details=True)
+        counts = job_store.task_counts(db, [job_id])[job_id]
+        rank = self.ranking.views(db, [row])[job_id]
+        return self._build(db, row, counts, rank, with_details=True)
 
     def _build(
         self,
         db: sqlite_utils.Database,
         row: dict[str, Any],
         counts: dict[str, int],
+        rank: RankView,
         *,
         with_details: bool,
     ) -> Job:
@@ -199,6 +260,10 @@ class JobService:
             estimated_finish=to_optional_datetime(estimate),
             message=row["message"],
             errors=job_store.job_errors(db, row["id"]) if with_details else [],
+            rank=rank.position,
+            rank_reason=rank.reason,
+            rank_score=rank.score,
+            rank_parts=rank.parts,
         )
 
 

@@ -15,6 +15,10 @@ import sqlite_utils
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 10_000
+#: WAL pages after which a commit moves the WAL into the database file. The ranking pass does
+#: it every few seconds outside the write lock (``checkpoint``); this is the safety net, high so
+#: that a commit on the lease path almost never pays for it.
+AUTOCHECKPOINT_PAGES = 10_000
 
 
 class Database:
@@ -44,6 +48,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
             db = sqlite_utils.Database(conn)
             self._local.db = db
         return db
@@ -64,6 +69,13 @@ class Database:
                 raise
             else:
                 db.conn.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Copies the WAL into the database file without blocking writers (PASSIVE).
+
+        Runs outside the write lock, so commits (leases among them) do not wait for it.
+        """
+        self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import sqlite_utils
@@ -30,9 +31,12 @@ def insert_job(
     db: sqlite_utils.Database, spec: JobSpec, chunks: Sequence[Sequence[int]], now: float
 ) -> int:
     """Inserts a job and all its tasks; call inside a transaction. Returns the job id."""
+    due = spec.due
+    if due is not None and due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
     cursor = db.execute(
         "INSERT INTO jobs (name, owner, project, dcc, spec, priority, state, frame_count,"
-        " submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, chunk_size, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             spec.name,
             spec.owner,
@@ -43,6 +47,8 @@ def insert_job(
             JobState.QUEUED.value,
             sum(len(c) for c in chunks),
             now,
+            spec.chunk_size,
+            None if due is None else due.timestamp(),
         ],
     )
     job_id = int(cursor.lastrowid or 0)
@@ -59,6 +65,14 @@ def insert_job(
 def get_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
     return rows[0] if rows else None
+
+
+def jobs_by_ids(db: sqlite_utils.Database, job_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The rows of these jobs (any order)."""
+    if not job_ids:
+        return []
+    marks = ", ".join("?" * len(job_ids))
+    return list(db.query(f"SELECT * FROM jobs WHERE id IN ({marks})", list(job_ids)))
 
 
 def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[str, Any]], int]:
@@ -89,20 +103,6 @@ def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[
     return rows, total
 
 
-def runnable_jobs(db: sqlite_utils.Database, dccs: Iterable[str]) -> list[dict[str, Any]]:
-    """Jobs an agent with these DCCs could take a task from now (for ranking)."""
-    dccs = list(dccs)
-    return list(
-        db.query(
-            "SELECT id, priority, submitted_at, project, owner FROM jobs j"
-            " WHERE state IN ('queued', 'running')"
-            f" AND dcc IN ({', '.join('?' * len(dccs))})"
-            " AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND t.state = 'queued')",
-            dccs,
-        )
-    )
-
-
 def move_job(
     db: sqlite_utils.Database,
     job_id: int,
@@ -122,6 +122,14 @@ def move_job(
 
 def set_priority(db: sqlite_utils.Database, job_id: int, priority: int, spec_json: str) -> None:
     db.execute("UPDATE jobs SET priority = ?, spec = ? WHERE id = ?", [priority, spec_json, job_id])
+
+
+def add_rendered(db: sqlite_utils.Database, job_id: int, frames: int, seconds: float) -> None:
+    """Counts a finished task's frames and render time into the job (for estimates)."""
+    db.execute(
+        "UPDATE jobs SET frames_done = frames_done + ?, render_s = render_s + ? WHERE id = ?",
+        [frames, seconds, job_id],
+    )
 
 
 def task_counts(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:

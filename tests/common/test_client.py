@@ -64,3 +64,25 @@ def test_lease_returns_none_on_204(live_url: str) -> None:
     client = DaemonClient(live_url)
     agent = client.register(AgentRegistration(name="a", hostname="h"))
     assert client.lease(agent.id) is None
+
+
+def test_queue_overrides_and_shotgrid_status(live_url: str) -> None:
+    client = DaemonClient(live_url)
+    low = client.submit(spec(name="low", priority=10, project="alpha"))
+    high = client.submit(spec(name="high", priority=90, project="alpha"))
+    page = client.queue()
+    assert [entry.job_id for entry in page.items] == [high.id, low.id]
+    assert page.items[0].reason.startswith("Rank 1 of 2: ")
+    pinned = client.pin(low.id, "coord", note="client review")
+    assert pinned.rank == 1 and "pinned to the top by coord" in pinned.rank_reason
+    assert client.job(low.id).rank == 1
+    held = client.hold_show("alpha", "producer")
+    assert held.held and held.held_by == "producer"
+    assert client.queue().total == 0
+    shared = client.set_share("alpha", 2.5, "producer")
+    assert shared.share == 2.5 and shared.share_by == "producer"
+    assert [s.project for s in client.shows()] == ["alpha"]
+    kinds = [record.kind for record in client.overrides()]
+    assert kinds == ["share", "hold", "pin"]
+    status = client.shotgrid_status()
+    assert status.configured is False and status.healthy

@@ -165,8 +165,8 @@ def test_registry_knows_blender_and_names_it_for_unknown_dccs() -> None:
     runner = get_runner("blender", Settings(blender=sys.executable))
     assert isinstance(runner, BlenderRunner)
     assert runner.executable == [sys.executable]
-    with pytest.raises(RenderError, match=r"no runner for 'houdini'.*blender"):
-        get_runner("houdini")
+    with pytest.raises(RenderError, match=r"no runner for 'katana'.*blender"):
+        get_runner("katana")
 
 
 # --- output names -----------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""The Houdini runner: a ROP rendered by ``hython``, or a USD file rendered by ``husk``.
+
+* ``.hip``/``.hipnc``/``.hiplc`` scenes: ``hython hython_render.py --rop /out/mantra1
+  --frames 1 10 1 --output /renders/beauty.$F4.exr scene.hip`` renders the render node the
+  panel chose (``common.jobspec.TARGET_ENV``; empty: the scene's own choice) frame by frame.
+* ``.usd``/``.usda``/``.usdc``/``.usdz`` files: ``husk --verbose 2a --frame 1 --frame-count 10
+  --frame-inc 1 --output /renders/beauty.$F4.exr scene.usd`` (Karma unless the job's renderer
+  names another Hydra delegate).
+
+Frames are checked against the job's output pattern after each ``cloudburst: frame N done``
+line and once the program exits. The executables are ``CLOUDBURST_HYTHON`` (else ``hython`` on
+PATH) and ``husk`` beside it (else on PATH).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping
+
+from cloud_agent.runners import houdini_log
+from cloud_agent.runners.base import frame_run
+from cloud_agent.runners.batch import BatchRender, make_output_folder, resolve_executable
+from common.config import Settings
+from common.errors import RenderError
+from common.jobspec import TARGET_ENV
+from common.models import TaskAssignment
+from common.scene_readers.sequences import frame_path
+
+ENV_VAR = "CLOUDBURST_HYTHON"
+DEFAULT_EXECUTABLE = "hython"
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hython_render.py")
+USD_EXTENSIONS = (".usd", ".usda", ".usdc", ".usdz")
+#: Hydra delegates husk knows by the job's renderer name.
+DELEGATES = {
+    "karma": "BRAY_HdKarma",
+    "karmaxpu": "BRAY_HdKarmaXPU",
+    "storm": "HdStormRendererPlugin",
+}
+
+
+def husk_pattern(output: str) -> str:
+    """``####`` as husk writes it: ``$F4``."""
+    return re.sub(r"#+", lambda m: f"$F{len(m.group(0))}", output)
+
+
+def expected_files(output: str) -> Callable[[int], list[str]]:
+    """The glob pattern of a frame's file for an output with ``####``, ``$F4`` or ``%04d``."""
+
+    def expected(frame: int) -> list[str]:
+        return [glob.escape(frame_path(output, frame))]
+
+    return expected
+
+
+class HoudiniRunner:
+    """Runs Houdini jobs (``Runner`` for the ``houdini`` DCC)."""
+
+    dcc = "houdini"
+
+    def __init__(self, hython: str, husk: str | None = None) -> None:
+        self.hython = hython
+        self.husk = husk
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        env: Mapping[str, str] | None = None,
+        which: Callable[[str], str | None] = shutil.which,
+    ) -> HoudiniRunner:
+        """The runner for this node's ``hython`` (and ``husk``, when it has one).
+
+        Raises:
+            ConfigError: no ``hython`` here (the agent then renders no Houdini jobs).
+        """
+        configured = str(getattr(settings, "hython", "") or "")
+        hython = resolve_executable(
+            configured,
+            env_var=ENV_VAR,
+            default=DEFAULT_EXECUTABLE,
+            program="Houdini's hython",
+            env=env,
+            which=which,
+        )
+        beside = os.path.join(os.path.dirname(hython), "husk")
+        husk = beside if os.access(beside, os.X_OK) else which("husk")
+        return cls(hython, husk)
+
+    def prepare(self, assignment: TaskAssignment) -> BatchRender:
+        """The attempt for one task (the agent's main thread).
+
+        Raises:
+            RenderError: the frames cannot be rendered here (a USD file and no husk).
+        """
+        first, last, step = frame_run(assignment.frames)
+        output = assignment.output
+        if not output.startswith("$"):
+            output = os.path.abspath(os.path.expanduser(output))
+        make_output_folder(output)
+        if assignment.scene.lower().endswith(USD_EXTENSIONS):
+            if self.husk is None:
+                raise RenderError(
+                    "This node has hython but no husk, so it cannot render USD files. "
+                    "Install Houdini's husk beside hython."
+                )
+            delegate = DELEGATES.get(assignment.renderer.lower(), assignment.renderer)
+            command = [
+                self.husk, "--verbose", "2a",
+                "--frame", str(first), "--frame-count", str(len(assignment.frames)),
+                "--frame-inc", str(step),
+                *(["--renderer", delegate] if delegate else []),
+                "--output", husk_pattern(output), assignment.scene,
+            ]  # fmt: skip
+            label = "husk"
+        else:
+            command = [
+                self.hython, SCRIPT,
+                *(["--rop", assignment.env[TARGET_ENV]] if assignment.env.get(TARGET_ENV) else []),
+                "--frames", str(first), str(last), str(step),
+                "--output", output, assignment.scene,
+            ]  # fmt: skip
+            label = "Houdini"
+        return BatchRender(
+            assignment,
+            command,
+            assignment.env,
+            expected_files(output),
+            houdini_log.parse_line,
+            label,
+        )

@@ -1,0 +1,140 @@
+"""The Maya runner: ``Render`` command lines, progress from Maya's log, frames found after exit.
+
+The job's output pattern (``/shows/x/images/sh010.####.exr``) becomes Maya's output folder
+(``-rd``), image name (``-im``), naming convention (``-fnc name.#.ext``, ``name_#.ext`` or
+``name#.ext``) and padding (``-pad``), so Maya writes exactly the files the job names. The
+render layer and camera chosen in the panel arrive in the job's environment
+(``common.jobspec.TARGET_ENV``, ``CAMERA_ENV``). Maya puts a layer's images in a subfolder
+when the scene renders several layers, so a frame's file is looked for below ``-rd`` too.
+
+The executable is ``CLOUDBURST_MAYA_RENDER`` (a path or a name), else ``Render`` on PATH.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping
+
+from cloud_agent.runners import maya_log
+from cloud_agent.runners.base import frame_run
+from cloud_agent.runners.batch import BatchRender, make_output_folder, resolve_executable
+from common.config import Settings
+from common.errors import RenderError
+from common.jobspec import CAMERA_ENV, TARGET_ENV
+from common.models import TaskAssignment
+
+ENV_VAR = "CLOUDBURST_MAYA_RENDER"
+DEFAULT_EXECUTABLE = "Render"
+#: ``Render -r`` names of the renderers ``defaultRenderGlobals.currentRenderer`` names.
+RENDERER_FLAGS = {
+    "mayaSoftware": "sw",
+    "mayaHardware": "hw",
+    "mayaHardware2": "hw2",
+    "mayaVector": "vr",
+    "arnold": "arnold",
+    "redshift": "redshift",
+    "vray": "vray",
+    "renderman": "renderman",
+}
+_NAMING = {".": "name.#.ext", "_": "name_#.ext", "": "name#.ext"}
+_OUTPUT = re.compile(r"^(?P<stem>.*?)(?P<sep>[._]?)(?P<hashes>#+)(?:\.(?P<ext>[A-Za-z0-9]+))?$")
+
+
+def split_output(output: str, output_format: str = "") -> tuple[str, str, str, int, str]:
+    """``(folder, name, separator, padding, extension)`` of an output pattern.
+
+    Raises:
+        RenderError: the pattern is not one Maya can write (``name.####.ext``,
+            ``name_####.ext`` or ``name####.ext``), or has no extension nor format.
+    """
+    folder, file_name = os.path.split(output)
+    match = _OUTPUT.match(file_name)
+    if match is None or not match.group("stem"):
+        raise RenderError(
+            f"Maya cannot write the output pattern {output!r}: it names frames "
+            "name.####.ext, name_####.ext or name####.ext. Use for example "
+            f"{os.path.join(folder or '/renders', 'shot.####.exr')}."
+        )
+    extension = match.group("ext") or output_format.lower()
+    if not extension:
+        raise RenderError(
+            f"The output pattern {output!r} has no extension and the job no format; "
+            "add one, as in shot.####.exr."
+        )
+    padding = len(match.group("hashes"))
+    return folder, match.group("stem"), match.group("sep"), padding, extension
+
+
+def maya_command(
+    executable: str, assignment: TaskAssignment
+) -> tuple[list[str], Callable[[int], list[str]]]:
+    """The ``Render`` command for a task, and the glob pattern of each frame's file."""
+    first, last, step = frame_run(assignment.frames)
+    output = os.path.abspath(os.path.expanduser(assignment.output))
+    folder, name, separator, padding, extension = split_output(output, assignment.output_format)
+    renderer = RENDERER_FLAGS.get(assignment.renderer, assignment.renderer or "file")
+    layer = assignment.env.get(TARGET_ENV, "")
+    camera = assignment.env.get(CAMERA_ENV, "")
+    command = [
+        executable, "-r", renderer,
+        "-s", str(first), "-e", str(last), "-b", str(step),
+        *(["-rl", layer] if layer else []),
+        *(["-cam", camera] if camera else []),
+        "-rd", folder, "-im", name, "-fnc", _NAMING[separator], "-pad", str(padding),
+        *(["-of", assignment.output_format.lower()] if assignment.output_format else []),
+        assignment.scene,
+    ]  # fmt: skip
+
+    def expected(frame: int) -> list[str]:
+        file_name = f"{name}{separator}{frame:0{padding}d}.{extension}"
+        return [os.path.join(glob.escape(folder), "**", glob.escape(file_name))]
+
+    return command, expected
+
+
+class MayaRunner:
+    """Runs Maya jobs with one ``Render`` executable (``Runner`` for the ``maya`` DCC)."""
+
+    dcc = "maya"
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        env: Mapping[str, str] | None = None,
+        which: Callable[[str], str | None] = shutil.which,
+    ) -> MayaRunner:
+        """The runner for this node's ``Render``.
+
+        Raises:
+            ConfigError: no ``Render`` here (the agent then renders no Maya jobs).
+        """
+        configured = str(getattr(settings, "maya_render", "") or "")
+        return cls(
+            resolve_executable(
+                configured,
+                env_var=ENV_VAR,
+                default=DEFAULT_EXECUTABLE,
+                program="Maya's Render",
+                env=env,
+                which=which,
+            )
+        )
+
+    def prepare(self, assignment: TaskAssignment) -> BatchRender:
+        """The attempt for one task (the agent's main thread).
+
+        Raises:
+            RenderError: the frames or the output pattern cannot be given to Maya.
+        """
+        command, expected = maya_command(self.executable, assignment)
+        make_output_folder(assignment.output)
+        return BatchRender(
+            assignment, command, assignment.env, expected, maya_log.parse_line, "Maya"
+        )

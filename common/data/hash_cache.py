@@ -1,0 +1,147 @@
+"""A local cache of file hashes, so re-scanning an unchanged tree reads no file.
+
+One SQLite file maps a path to the size, modification time (ns) and hash it had when it was
+last hashed. A lookup hits only when the file's current size and ``mtime_ns`` are the ones stored.
+
+A file written less than ``racy_window_s`` ago is hashed but not cached: file systems keep
+modification times at a coarse tick, so a second write within the same tick could leave size
+and time unchanged (git calls this "racily clean"). Studio files are old by the time they are
+rendered, so this costs nothing in practice.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from common.data.hashing import BLOCK_SIZE, hash_file
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hashes (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL
+)
+"""
+
+
+class HashCache:
+    """Hashes files, remembering each result by path, size and mtime_ns. Thread-safe.
+
+    ``bytes_hashed`` and ``files_hashed`` count the work actually done, so a caller (or a test)
+    can see that an unchanged tree was not read again.
+    """
+
+    def __init__(
+        self,
+        db_path: Path | None,
+        *,
+        racy_window_s: float = 2.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Opens (and creates) the cache.
+
+        Args:
+            db_path: the SQLite file; None keeps the cache in memory for this object only.
+            racy_window_s: files modified more recently than this are not cached.
+            clock: the wall clock, in seconds (compared with files' modification times).
+        """
+        if db_path is not None:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(db_path) if db_path else ":memory:", check_same_thread=False, timeout=30
+        )
+        if db_path is not None:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._db.commit()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._pending: dict[str, tuple[int, int, str]] = {}
+        self.racy_window_s = racy_window_s
+        self._clock = clock
+        self.bytes_hashed = 0
+        self.files_hashed = 0
+        self.hits = 0
+
+    def flush(self) -> None:
+        """Writes the hashes computed since the last flush (done every few hundred files)."""
+        with self._lock:
+            self._flush_locked()
+
+    def close(self) -> None:
+        """Writes what is pending and closes the database."""
+        with self._lock:
+            self._flush_locked()
+            self._db.close()
+
+    def __enter__(self) -> HashCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def lookup(self, path: str, size: int, mtime_ns: int) -> str | None:
+        """The cached hash of ``path`` if it was hashed at this size and mtime, else None."""
+        with self._lock:
+            pending = self._pending.get(path)
+            if pending is not None and pending[:2] == (size, mtime_ns):
+                return pending[2]
+            row = self._db.execute(
+                "SELECT hash FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
+                (path, size, mtime_ns),
+            ).fetchone()
+        return row[0] if row else None
+
+    def hash(self, path: str, stat: os.stat_result | None = None) -> tuple[str, os.stat_result]:
+        """The hash of the file at ``path``, from the cache when its size and mtime match.
+
+        Args:
+            path: the file (the cache key, as given).
+            stat: its ``os.stat`` result when the caller already has it.
+
+        Returns:
+            The hash and the stat the hash belongs to.
+
+        Raises:
+            OSError: the file cannot be read.
+        """
+        before = stat or os.stat(path)
+        cached = self.lookup(path, before.st_size, before.st_mtime_ns)
+        if cached is not None:
+            with self._lock:
+                self.hits += 1
+            return cached, before
+        buffer = getattr(self._local, "buffer", None)
+        if buffer is None:
+            buffer = self._local.buffer = bytearray(BLOCK_SIZE)
+        while True:
+            digest, count = hash_file(path, buffer)
+            after = os.stat(path)
+            with self._lock:
+                self.bytes_hashed += count
+                self.files_hashed += 1
+            if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+                break
+            before = after  # written while being read: read it again
+        if self._clock() - after.st_mtime_ns / 1e9 >= self.racy_window_s:
+            with self._lock:
+                self._pending[path] = (after.st_size, after.st_mtime_ns, digest)
+                if len(self._pending) >= 500:
+                    self._flush_locked()
+        return digest, after
+
+    def _flush_locked(self) -> None:
+        if self._pending:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, hash) VALUES (?,?,?,?)",
+                [(path, *values) for path, values in self._pending.items()],
+            )
+            self._db.commit()
+            self._pending.clear()

@@ -1,0 +1,20 @@
+"""``/api/v1/shotgrid``: the health of the ShotGrid sync and write-back."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from common.models import ShotGridStatus
+from daemon.api.routing import ApiBlueprint
+from daemon.shotgun import ShotGridSync
+
+bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
+
+
+@bp.operation(
+    "GET", "/shotgrid/status", "ShotGrid sync health: last success, errors, staleness, outbox",
+    returns=ShotGridStatus,
+)  # fmt: skip
+def status() -> ShotGridStatus:
+    sync: ShotGridSync = current_app.extensions["cloudburst"].shotgrid
+    return sync.status()

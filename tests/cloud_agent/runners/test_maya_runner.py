@@ -1,0 +1,162 @@
+"""The Maya runner: ``Render`` command lines, Maya's log, frames found after the render, and
+the agent leaving Maya out when ``Render`` is not installed."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cloud_agent.process import ManagedProcess
+from cloud_agent.runners import get_runner, known_dccs, maya_log
+from cloud_agent.runners.batch import (
+    BatchRender,
+    FileWritten,
+    FrameProgress,
+    FrameStarted,
+    LogError,
+)
+from cloud_agent.runners.maya import MayaRunner, split_output
+from common.config import Settings
+from common.errors import ConfigError, RenderError
+from common.jobspec import CAMERA_ENV, TARGET_ENV
+from common.models import TaskAssignment
+from tests.cloud_agent.runners.fakes import DATA, sections, write_fake
+
+
+def assignment(frames: list[int], output: str, **fields: object) -> TaskAssignment:
+    values: dict[str, object] = dict(
+        task_id=3, job_id=1, attempt=1, frames=frames, dcc="maya", renderer="arnold",
+        scene="/shows/demo/scenes/shot010.ma", output=output, output_format="exr",
+        env={TARGET_ENV: "rs_fg", CAMERA_ENV: "shotCam"}, timeout_s=None,
+        lease_expires_at=datetime.now(UTC),
+    )  # fmt: skip
+    values.update(fields)
+    return TaskAssignment(**values)  # type: ignore[arg-type]
+
+
+def test_the_command_line(tmp_path: Path) -> None:
+    render = MayaRunner("/opt/maya/bin/Render").prepare(
+        assignment([10, 12, 14], f"{tmp_path}/images/shot010.####.exr")
+    )
+    assert render.command == [
+        "/opt/maya/bin/Render", "-r", "arnold", "-s", "10", "-e", "14", "-b", "2",
+        "-rl", "rs_fg", "-cam", "shotCam", "-rd", f"{tmp_path}/images", "-im", "shot010",
+        "-fnc", "name.#.ext", "-pad", "4", "-of", "exr", "/shows/demo/scenes/shot010.ma",
+    ]  # fmt: skip
+    assert (tmp_path / "images").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("output", "parts"),
+    [
+        ("/r/shot_###.tif", ("/r", "shot", "_", 3, "tif")),
+        ("/r/shot#.png", ("/r", "shot", "", 1, "png")),
+        ("/r/shot-v2-####.exr", ("/r", "shot-v2-", "", 4, "exr")),
+        ("/r/shot.####", ("/r", "shot", ".", 4, "exr")),  # the job's format gives the extension
+    ],
+)
+def test_output_patterns_maya_can_write(output: str, parts: tuple[object, ...]) -> None:
+    assert split_output(output, "EXR") == parts
+
+
+@pytest.mark.parametrize("output", ["/r/####.exr", "/r/shot.exr", "/r/shot.####.v2.exr"])
+def test_output_patterns_maya_cannot_write(output: str) -> None:
+    with pytest.raises(RenderError, match=r"name\.####\.ext"):
+        MayaRunner("Render").prepare(assignment([1], output))
+
+
+def test_the_scene_renderer_and_all_layers_when_none_is_chosen(tmp_path: Path) -> None:
+    task = assignment([1], f"{tmp_path}/a.#.iff", renderer="", env={}, output_format="")
+    command = MayaRunner("Render").prepare(task).command
+    assert command[1:3] == ["-r", "file"] and "-rl" not in command and "-of" not in command
+
+
+def run(render: BatchRender) -> tuple[list[float], list[int], list[str], int | None]:
+    progress: list[float] = []
+    done: list[int] = []
+    errors: list[str] = []
+
+    def on_line(line: str) -> None:
+        report = render.interpret(line)
+        if report.progress is not None:
+            progress.append(report.progress)
+        done.extend(report.frames_done)
+        if report.error:
+            errors.append(report.error)
+
+    result = ManagedProcess(render.command, env={**os.environ, **render.env}).run(on_line)
+    return progress, done, errors, result.exit_code
+
+
+@pytest.mark.parametrize("fixture", ["maya_software.txt", "maya_arnold.txt"])
+def test_a_render_with_the_stand_in_render(tmp_path: Path, fixture: str) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", fixture)
+    output = f"{tmp_path}/images/shot010.####.exr"
+    render = MayaRunner(exe).prepare(assignment([1, 2, 3], output))
+    progress, done, errors, code = run(render)
+    assert code == 0 and errors == []
+    assert done == [1, 2, 3] and render.frames_done() == [1, 2, 3]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert any(0 < p < 1 / 3 for p in progress)  # part of the first frame
+    outputs = render.finish(code)
+    # several layers: Maya writes this one's frames in a folder named after it
+    assert outputs == [f"{tmp_path}/images/rs_fg/shot010.{f:04d}.exr" for f in (1, 2, 3)]
+    assert render.progress() == 1.0
+
+
+def test_a_failed_render_names_the_renderers_last_error(tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_arnold_error.txt", 211)
+    render = MayaRunner(exe).prepare(assignment([1, 2], f"{tmp_path}/images/s.####.exr"))
+    _, done, errors, code = run(render)
+    assert code == 211 and done == []
+    assert errors[0] == "[texturesys] /shows/demo/tex/skin.1001.tx: file not found"
+    with pytest.raises(RenderError, match="exited with code 211 after writing 0 of 2") as raised:
+        render.finish(code)
+    assert "Maya exited with status 211" in raised.value.message
+
+
+def test_frames_missing_after_a_clean_exit_are_an_error(tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_software.txt")
+    render = MayaRunner(exe).prepare(assignment([1, 2], f"{tmp_path}/images/s.####.exr"))
+    run(render)
+    (tmp_path / "images" / "rs_fg" / "s.0002.exr").unlink()
+    render = MayaRunner(exe).prepare(assignment([1, 2], f"{tmp_path}/images/s.####.exr"))
+    with pytest.raises(RenderError, match=r"wrote no file for frame\(s\) 2 \(1 of 2\)"):
+        render.finish(0)
+
+
+def test_the_log_parser_on_recorded_lines() -> None:
+    lines = [line.format(frame=7, index=1, count=1, image="/i/s.0007.exr")
+             for name in ("maya_software.txt", "maya_arnold.txt")
+             for line in sections(str(DATA / name))["frame"] if line != "@write"]  # fmt: skip
+    events = [e for e in map(maya_log.parse_line, lines) if e is not None]
+    assert FrameStarted(7) in events and FrameStarted() in events
+    assert FrameProgress(0.35) in events and FrameProgress(0.75) in events
+    assert events.count(FileWritten("/i/s.0007.exr")) == 2
+    assert maya_log.parse_line("// Error: Cannot open /x.ma //") == LogError("Cannot open /x.ma")
+    assert maya_log.parse_line("Result: /shows/demo/scenes/shot010.ma") is None
+
+
+def test_render_is_found_from_the_environment_or_path(tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render")
+    runner = MayaRunner.from_settings(Settings(), env={"CLOUDBURST_MAYA_RENDER": exe})
+    assert runner.executable == exe
+    on_path = MayaRunner.from_settings(Settings(), env={}, which=lambda name: f"/usr/bin/{name}")
+    assert on_path.executable == "/usr/bin/Render"
+    with pytest.raises(ConfigError, match="CLOUDBURST_MAYA_RENDER"):
+        MayaRunner.from_settings(Settings(), env={}, which=lambda name: None)
+
+
+def test_the_agent_renders_maya_only_where_render_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert {"maya", "houdini", "nuke", "blender"} <= set(known_dccs())
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render")
+    monkeypatch.setenv("CLOUDBURST_MAYA_RENDER", exe)
+    assert isinstance(get_runner("maya"), MayaRunner)
+    monkeypatch.setenv("CLOUDBURST_MAYA_RENDER", str(tmp_path / "nowhere" / "Render"))
+    with pytest.raises(ConfigError, match="not on this node"):
+        get_runner("maya")

@@ -1,0 +1,137 @@
+"""The Nuke runner: ``nuke -x`` command lines, Nuke's log, frames of every view found after the
+render (run here by a stand-in ``nuke`` that reads the script for the Write's file)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cloud_agent.process import ManagedProcess
+from cloud_agent.runners import nuke_log
+from cloud_agent.runners.batch import BatchRender, FileWritten, FrameStarted, LogError
+from cloud_agent.runners.nuke import NukeRunner, frame_range
+from common.config import Settings
+from common.errors import ConfigError, RenderError
+from common.jobspec import TARGET_ENV
+from common.models import TaskAssignment
+from tests.cloud_agent.runners.fakes import write_fake
+
+SCRIPT = """Root {
+ inputs 0
+ first_frame 1
+ last_frame 20
+ views {{left ""} {right ""}}
+}
+ColorBars {
+ inputs 0
+ name Bars
+}
+Write {
+ file render/comp.%V.####.exr
+ file_type exr
+ name Out
+}
+Write {
+ file render/preview.%04d.jpg
+ views main
+ name Preview
+}
+"""
+
+
+def assignment(frames: list[int], scene: Path, output: str, write: str = "Out") -> TaskAssignment:
+    return TaskAssignment(
+        task_id=9, job_id=3, attempt=1, frames=frames, dcc="nuke", renderer="nuke",
+        scene=str(scene), output=output, output_format="exr",
+        env={TARGET_ENV: write} if write else {}, timeout_s=None,
+        lease_expires_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def comp(tmp_path: Path) -> Path:
+    script = tmp_path / "comp" / "comp.nk"
+    script.parent.mkdir()
+    script.write_text(SCRIPT)
+    return script
+
+
+def run(render: BatchRender) -> tuple[list[int], list[str], int | None]:
+    done: list[int] = []
+    errors: list[str] = []
+
+    def on_line(line: str) -> None:
+        report = render.interpret(line)
+        done.extend(report.frames_done)
+        if report.error:
+            errors.append(report.error)
+
+    result = ManagedProcess(render.command, env={**os.environ, **render.env}).run(on_line)
+    return done, errors, result.exit_code
+
+
+@pytest.mark.parametrize(
+    ("frames", "spec"), [([7], "7"), ([1, 2, 3], "1-3"), ([2, 4, 6], "2-6x2"), ([-2, -1], "-2--1")]
+)
+def test_frame_ranges(frames: list[int], spec: str) -> None:
+    assert frame_range(frames) == spec
+
+
+def test_the_command_line(comp: Path) -> None:
+    render = NukeRunner("/opt/nuke/Nuke14.0").prepare(
+        assignment([1, 3, 5], comp, f"{comp.parent}/render/comp.%V.####.exr")
+    )
+    assert render.command == ["/opt/nuke/Nuke14.0", "-x", "-F", "1-5x2", "-X", "Out", str(comp)]
+    every_write = NukeRunner("Nuke").prepare(assignment([1], comp, "/tmp/x.####.exr", write=""))
+    assert "-X" not in every_write.command
+
+
+def test_a_render_of_both_views(comp: Path, tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Nuke", "fake_nuke", "nuke_x.txt")
+    output = f"{comp.parent}/render/comp.%V.####.exr"
+    render = NukeRunner(exe).prepare(assignment([1, 2], comp, output))
+    done, errors, code = run(render)
+    assert code == 0 and errors == [] and done == [1, 2]
+    assert render.finish(code) == [
+        f"{comp.parent}/render/comp.{view}.{frame:04d}.exr"
+        for frame in (1, 2)
+        for view in ("left", "right")
+    ]
+
+
+def test_a_write_with_one_view_and_printf_padding(comp: Path, tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Nuke", "fake_nuke", "nuke_x.txt")
+    render = NukeRunner(exe).prepare(
+        assignment([3], comp, f"{comp.parent}/render/preview.%04d.jpg", write="Preview")
+    )
+    done, _, code = run(render)
+    assert done == [3] and render.finish(code) == [f"{comp.parent}/render/preview.0003.jpg"]
+
+
+def test_a_missing_plate_fails_with_nukes_error(comp: Path, tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Nuke", "fake_nuke", "nuke_error.txt", exit_code=1)
+    render = NukeRunner(exe).prepare(assignment([1], comp, f"{comp.parent}/render/c.%V.####.exr"))
+    done, errors, code = run(render)
+    assert code == 1 and done == []
+    assert errors == ["Read1: /shows/demo/plates/bg.1.exr: No such file or directory"]
+    with pytest.raises(RenderError, match=r"Nuke exited with code 1.*No such file"):
+        render.finish(code)
+
+
+def test_the_log_parser() -> None:
+    assert nuke_log.parse_line("Writing /r/c.0001.exr took 0.41 seconds") == FileWritten(
+        "/r/c.0001.exr"
+    )
+    assert nuke_log.parse_line("Frame 12 (3 of 10)") == FrameStarted(12)
+    assert nuke_log.parse_line("[14:02.11] ERROR: Read1: bad") == LogError("Read1: bad")
+    assert nuke_log.parse_line("Total render time: 1.02 seconds") is None
+
+
+def test_nuke_is_found_from_the_environment(tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Nuke14.0", "fake_nuke")
+    assert NukeRunner.from_settings(Settings(), env={"CLOUDBURST_NUKE": exe}).executable == exe
+    with pytest.raises(ConfigError, match="CLOUDBURST_NUKE"):
+        NukeRunner.from_settings(Settings(), env={}, which=lambda name: None)

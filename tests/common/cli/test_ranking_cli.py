@@ -1,0 +1,62 @@
+"""``cloudburst job why``, ``job pin`` and the ShotGrid options of ``submit``, on a real daemon."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from common.cli.context import CliState
+from common.cli.main import cli
+from common.client import DaemonClient
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty-config.toml"
+    empty.write_text("", encoding="utf-8")
+    for key in [k for k in os.environ if k.startswith("CLOUDBURST_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
+
+
+def invoke(args: list[str], url: str) -> Result:
+    state = CliState(client=DaemonClient(url), poll_interval_s=0)
+    return CliRunner(env={"COLUMNS": "200"}).invoke(cli, args, obj=state)
+
+
+def test_why_pin_and_shotgrid_ids(live_url: str, tmp_path: Path) -> None:
+    scene = tmp_path / "sh010.blend"
+    scene.write_bytes(b"BLENDER")
+    first = invoke(
+        ["submit", str(scene), "--frames", "1-4", "--priority", "80", "--json"], live_url
+    )
+    assert first.exit_code == 0, first.output
+    linked = invoke(
+        ["submit", str(scene), "--frames", "1-4", "--priority", "10", "--sg-task-id", "42",
+         "--json"],
+        live_url,
+    )  # fmt: skip
+    assert linked.exit_code == 0, linked.output
+    job = json.loads(linked.output)
+    assert job["spec"]["shotgrid"]["task_id"] == 42
+    assert job["rank"] == 2
+
+    why = invoke(["job", "why", str(job["id"])], live_url)
+    assert why.exit_code == 0, why.output
+    assert "Rank 2 of 2: " in why.output
+    assert "artist priority 10" in why.output
+    assert "fair share" in why.output and "Weight" in why.output
+
+    pinned = invoke(["job", "pin", str(job["id"]), "--by", "coord", "--note", "review"], live_url)
+    assert pinned.exit_code == 0, pinned.output
+    assert f"Job {job['id']} pinned. Rank 1 of 2: pinned to the top by coord" in pinned.output
+    show = invoke(["job", "show", str(job["id"])], live_url)
+    assert "task 42" in show.output and "Rank 1 of 2" in show.output
+
+    bad = invoke(["submit", str(scene), "--frames", "1", "--sg-task", "comp"], live_url)
+    assert bad.exit_code == 1
+    assert "is named within its shot" in bad.output
