@@ -17,6 +17,7 @@ from pathlib import Path
 
 from daemon_process import running_daemon
 
+from common.cli.local_admin import local_admin
 from common.client import DaemonClient
 from common.models import AgentRegistration, JobSpec, TaskDone
 
@@ -36,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, running_daemon(Path(tmp)) as url:
-        client = DaemonClient(url, timeout=60)
+        client = DaemonClient(url, timeout=60, auth=local_admin(Path(tmp)))
         started = time.perf_counter()
         big = client.submit(spec("1-10000", chunk=1))
         submit_s = time.perf_counter() - started
@@ -53,7 +54,7 @@ def main() -> int:
         remaining = [args.frames]
 
         def agent_loop(agent_id: str) -> None:
-            own = DaemonClient(url, timeout=60)
+            own = DaemonClient(url, timeout=60, auth=client.auth)
             while True:
                 with lock:
                     if remaining[0] <= 0:

@@ -25,12 +25,13 @@ from typing import Protocol
 
 import psutil
 
+from cloud_agent.identity import AgentIdentity
 from cloud_agent.outbox import Backoff, Outbox
 from cloud_agent.process import kill_recorded
 from cloud_agent.runners import Runner
 from cloud_agent.task_run import Outcome, ProgressThrottle, TaskRun
 from common.config import Settings
-from common.errors import CloudburstError, NotFound
+from common.errors import CloudburstError, NotFound, Unauthenticated
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -87,6 +88,7 @@ class Agent:
         kill_grace_s: float = 5.0,
         flush_timeout_s: float = 5.0,
         progress_throttle: Callable[[], ProgressThrottle] = ProgressThrottle,
+        identity: AgentIdentity | None = None,
     ) -> None:
         """Wires the agent; nothing runs before ``run()``.
 
@@ -100,6 +102,7 @@ class Agent:
             kill_grace_s: seconds between SIGTERM and SIGKILL when a render is stopped.
             flush_timeout_s: how long a stopping agent waits for the outbox to drain.
             progress_throttle: makes the throttle of each task's progress updates.
+            identity: the enrollment token and the agent's own token; None: no tokens.
         """
         self.settings = settings
         self.client = client
@@ -110,6 +113,7 @@ class Agent:
         self.kill_grace_s = kill_grace_s
         self.flush_timeout_s = flush_timeout_s
         self._make_throttle = progress_throttle
+        self.identity = identity
         outbox.on_task_lost = self._on_task_lost
         self._lock = threading.Lock()
         self._register_lock = threading.Lock()
@@ -189,7 +193,17 @@ class Agent:
         Raises:
             CloudburstError: the daemon refused or could not be reached.
         """
-        info = self.client.register(self.registration)
+        registration = self.registration
+        if self.identity is not None:
+            registration = self.identity.registration(registration)
+        try:
+            info = self.client.register(registration)
+        except Unauthenticated:
+            if self.identity is None or not self.identity.forget():
+                raise
+            info = self.client.register(self.identity.registration(self.registration))
+        if self.identity is not None:
+            self.identity.accept(info)
         with self._lock:
             self._info = info
         logger.info(

@@ -21,6 +21,7 @@ from typing import IO
 import click
 
 from cloud_agent.agent import OUTBOX_FILE, Agent
+from cloud_agent.identity import AgentIdentity
 from cloud_agent.outbox import Outbox, OutboxStore
 from cloud_agent.runners import Runner, get_runner, known_dccs
 from common.client import DaemonClient
@@ -88,11 +89,15 @@ def build_agent(settings: Settings, state_dir: Path | None = None) -> Agent:
     """
     state_dir = state_dir or default_state_dir(settings)
     runners = build_runners(settings)
-    client = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s)
+    identity = AgentIdentity(state_dir, settings.enrollment_token.get_secret_value())
+    auth = identity.credentials
+    client = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s, auth=auth)
     # The outbox does its own patient retrying, in order, so its client gives up at once.
-    sender = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s, retries=0)
+    sender = DaemonClient(
+        settings.daemon_url, timeout=settings.request_timeout_s, retries=0, auth=auth
+    )
     outbox = Outbox(OutboxStore(state_dir / OUTBOX_FILE), sender)
-    return Agent(settings, client, outbox, runners, state_dir=state_dir)
+    return Agent(settings, client, outbox, runners, state_dir=state_dir, identity=identity)
 
 
 def configure_logging(level: str) -> None:
@@ -137,6 +142,10 @@ def install_stop_signals(agent: Agent) -> None:
 @click.option(
     "--poll-interval", type=float, metavar="S", help="Seconds between asks for work when idle."
 )
+@click.option(
+    "--enrollment-token", metavar="TOKEN",
+    help="One-time token to enroll with the first time (else CLOUDBURST_ENROLLMENT_TOKEN).",
+)  # fmt: skip
 @click.option("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR.")
 def agent_command(
     daemon_url: str | None,
@@ -144,6 +153,7 @@ def agent_command(
     blender: str | None,
     state_dir: Path | None,
     poll_interval: float | None,
+    enrollment_token: str | None,
     log_level: str | None,
 ) -> None:
     """Run a render agent: lease tasks from the daemon, render them, report back."""
@@ -160,6 +170,7 @@ def agent_command(
                 "blender": blender,
                 "poll_interval_s": poll_interval,
                 "log_level": log_level,
+                "enrollment_token": enrollment_token,
             }
         )
         configure_logging(settings.log_level)

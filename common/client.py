@@ -11,7 +11,18 @@ from urllib.parse import quote
 import requests
 from pydantic import BaseModel
 
-from common.errors import CloudburstError, DaemonUnreachable, error_for
+from common.accounts import (
+    EnrollmentToken,
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    TokenPair,
+    User,
+    UserCreate,
+)
+from common.credentials import Credentials
+from common.envelope import decode, never_sent
+from common.errors import CloudburstError, DaemonUnreachable, Unauthenticated
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -61,8 +72,10 @@ class DaemonClient:
         retries: int = 3,
         backoff: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
+        auth: Credentials | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.auth = auth
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -144,6 +157,30 @@ class DaemonClient:
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health", retries=0)
 
+    # --- signing in, users, agents' enrollment, projects ------------------------------------
+
+    def login(self, username: str, password: str) -> TokenPair:
+        body = LoginRequest(username=username, password=password)
+        return self._call("POST", "/auth/login", TokenPair, body=body, authenticate=False)
+
+    def refresh_tokens(self, refresh_token: str) -> TokenPair:
+        body = RefreshRequest(refresh_token=refresh_token)
+        return self._call("POST", "/auth/refresh", TokenPair, body=body, authenticate=False)
+
+    def logout(self, refresh_token: str | None = None) -> None:
+        self._request("POST", "/auth/logout", body=LogoutRequest(refresh_token=refresh_token))
+
+    def me(self) -> User:
+        return self._call("GET", "/auth/me", User)
+
+    def create_user(self, user: UserCreate) -> User:
+        """Creates an account (admins)."""
+        return self._call("POST", "/users", User, body=user)
+
+    def enrollment_token(self) -> EnrollmentToken:
+        """A one-time token an agent registers with (TDs and admins)."""
+        return self._call("POST", "/agents/enrollment-tokens", EnrollmentToken)
+
     # --- the agent protocol ----------------------------------------------------------------
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
@@ -179,8 +216,9 @@ class DaemonClient:
         *,
         body: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
+        authenticate: bool = True,
     ) -> M:
-        data = self._request(method, path, body=body, params=params)
+        data = self._request(method, path, body=body, params=params, authenticate=authenticate)
         return model.model_validate(data, strict=False)
 
     def _request(
@@ -191,11 +229,36 @@ class DaemonClient:
         body: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
         retries: int | None = None,
+        authenticate: bool = True,
     ) -> Any:
-        """Sends one request, retrying what may be retried; returns the envelope's data."""
+        """Sends one request, retrying what may be retried; returns the envelope's data.
+
+        When the daemon says the credentials are not valid (401) and they can be renewed
+        (an expired access token and a refresh token), renews them and sends it once more.
+        """
+        auth = self.auth if authenticate else None
+        try:
+            return self._send(method, path, body, params, retries, auth)
+        except Unauthenticated:
+            if auth is None or not auth.refresh(self):
+                raise
+        return self._send(method, path, body, params, retries, auth)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None,
+        params: Mapping[str, Any] | None,
+        retries: int | None,
+        auth: Credentials | None,
+    ) -> Any:
         url = f"{self.base_url}{API}{path}"
         payload = body.model_dump_json() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload is not None else {}
+        token = auth.bearer() if auth is not None else None
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         attempts = (self.retries if retries is None else retries) + 1
         for attempt in range(attempts):
@@ -210,7 +273,7 @@ class DaemonClient:
                     f"Cannot reach the Cloudburst daemon at {self.base_url}. Is it running? "
                     "Check CLOUDBURST_DAEMON_URL or the daemon_url setting."
                 )
-                if not idempotent and not _never_sent(exc):
+                if not idempotent and not never_sent(exc):
                     raise error from None
             except requests.Timeout:
                 error = DaemonUnreachable(
@@ -221,7 +284,7 @@ class DaemonClient:
             else:
                 if response.status_code == 204:
                     return None
-                error_or_data = _decode(response)
+                error_or_data = decode(response)
                 if not isinstance(error_or_data, CloudburstError):
                     return error_or_data
                 error = error_or_data
@@ -232,31 +295,3 @@ class DaemonClient:
                 logger.info("%s %s failed (%s); retrying in %.2f s", method, path, error, delay)
                 self._sleep(delay)
         raise error
-
-
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    """Whether the request surely never reached the server (connection refused or no route)."""
-    text = repr(exc)
-    return any(s in text for s in ("Connection refused", "NewConnectionError", "Name or service"))
-
-
-def _decode(response: requests.Response) -> Any:
-    """The envelope's data, or the error the envelope describes."""
-    try:
-        envelope = response.json()
-    except ValueError:
-        envelope = None
-    if not isinstance(envelope, dict):
-        return error_for(
-            None, response.status_code,
-            f"The daemon answered {response.status_code} without a Cloudburst envelope; "
-            "is the daemon URL right?",
-        )  # fmt: skip
-    if response.ok:
-        return envelope.get("data")
-    return error_for(
-        envelope.get("code"),
-        response.status_code,
-        envelope.get("message") or f"HTTP {response.status_code}",
-        envelope.get("details"),
-    )

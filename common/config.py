@@ -15,7 +15,7 @@ import socket
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -126,6 +126,31 @@ class RankingSettings(BaseModel):
     converge to their targets); false: fair share is only the weighted part of the score."""
 
 
+class AuthSettings(BaseModel):
+    """The ``[auth]`` table: sign-in, token lifetimes and who may register."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    registration: Literal["approval", "disabled", "open"] = "approval"
+    """``approval``: registered users wait for an admin; ``open``: active at once (artists)."""
+    access_ttl_s: float = Field(default=900.0, gt=0)
+    refresh_ttl_s: float = Field(default=30 * 86400.0, gt=0)
+    enrollment_ttl_s: float = Field(default=86400.0, gt=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins per user, and per address, within ``login_window_s`` before refusing."""
+    login_window_s: float = Field(default=300.0, gt=0)
+    local_admin_file: bool = True
+    """Write ``local-admin.json`` (0600) in the data folder on first start, for
+    ``cloudburst render`` and other one-machine use."""
+    confidential_projects: list[str] = Field(default_factory=list)
+    """Projects that never leave the building, besides those an admin marks."""
+
+    @field_validator("confidential_projects", mode="before")
+    @classmethod
+    def _json_list(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+
 class Settings(BaseModel):
     """Every setting of every Cloudburst process, with its default."""
 
@@ -158,6 +183,11 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     shotgrid: ShotGridSettings = Field(default_factory=ShotGridSettings)
     ranking: RankingSettings = Field(default_factory=RankingSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    token: SecretStr = SecretStr("")
+    """A bearer token for clients (an API key); empty: the signed-in user's stored tokens."""
+    enrollment_token: SecretStr = SecretStr("")
+    """The one-time token an agent registers with the first time."""
 
 
 def config_file(env: Mapping[str, str]) -> Path | None:

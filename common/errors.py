@@ -75,6 +75,27 @@ class TaskNotYours(Conflict):
     code = "task_not_yours"
 
 
+class Unauthenticated(UserFacingError):
+    """No credentials, or credentials the daemon does not accept (expired, forged, revoked)."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(UserFacingError):
+    """The caller is known but may not do this; the message says which role or rule denies."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RateLimited(UserFacingError):
+    """Too many attempts (sign-ins) in a short time; wait and try again."""
+
+    code = "rate_limited"
+    status = 429
+
+
 class ServiceUnavailable(CloudburstError):
     """The daemon is up but cannot serve now (starting, shutting down, database busy)."""
 
@@ -109,6 +130,9 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         Conflict,
         IllegalStateChange,
         TaskNotYours,
+        Unauthenticated,
+        Forbidden,
+        RateLimited,
         ServiceUnavailable,
         DaemonUnreachable,
         RenderError,
@@ -122,6 +146,10 @@ def error_for(code: str | None, status: int, message: str, details: Any = None) 
     if cls is None:
         if status == 404:
             cls = NotFound
+        elif status == 401:
+            cls = Unauthenticated
+        elif status == 403:
+            cls = Forbidden
         elif status == 409:
             cls = Conflict
         elif status in (502, 503, 504):

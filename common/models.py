@@ -339,6 +339,9 @@ class AgentRegistration(WireModel):
     cores: Annotated[int, Field(ge=1)] = 1
     memory_mb: Annotated[int, Field(ge=0)] = 0
     pool: Annotated[str, Field(max_length=80)] = "local"
+    enrollment_token: Annotated[str, Field(max_length=200)] | None = None
+    """The one-time token a TD minted for this agent; not needed to register again with the
+    agent's own token, nor when a TD or admin registers it."""
 
 
 class AgentInfo(WireModel):
@@ -353,6 +356,8 @@ class AgentInfo(WireModel):
     last_seen: datetime
     heartbeat_interval_s: float
     lease_ttl_s: float
+    token: str | None = None
+    """The agent's own token: only in the answer to a first registration; keep it secret."""
 
 
 class Heartbeat(WireModel):

@@ -11,6 +11,10 @@ from flask import Flask
 from common.config import Settings
 from daemon import api
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
+from daemon.services.auth import AuthService
+from daemon.services.enrollment import EnrollmentService
+from daemon.services.projects import ProjectService
+from daemon.services.users import UserService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
 from daemon.shotgun.client import Connect
 from daemon.storage import Database, open_database
@@ -27,6 +31,10 @@ class Services:
     ranking: RankingService
     shotgrid: ShotGridSync
     writeback: WriteBack
+    auth: AuthService
+    users: UserService
+    projects: ProjectService
+    enrollment: EnrollmentService
     poll: float
     """Seconds an idle agent should wait before asking again."""
 
@@ -45,15 +53,21 @@ def build_services(
         else None
     )
     ranking = RankingService(context)
-    jobs = JobService(context, ranking, client)
+    projects = ProjectService(context)
+    jobs = JobService(context, ranking, client, projects)
+    agents = AgentService(context, jobs)
     return Services(
         context=context,
         jobs=jobs,
-        agents=AgentService(context, jobs),
+        agents=agents,
         reaper=Reaper(context, jobs),
         ranking=ranking,
         shotgrid=ShotGridSync(context, client, on_change=ranking.run_pass),
         writeback=WriteBack(context, client),
+        auth=AuthService(context),
+        users=UserService(context),
+        projects=projects,
+        enrollment=EnrollmentService(context, agents),
         poll=settings.poll_interval_s,
     )
 

@@ -29,6 +29,7 @@ def serve(settings: Settings) -> None:
     host, port = parse_bind(settings.bind)
     app = create_app(settings)
     services = app.extensions["cloudburst"]
+    services.auth.ensure_local_admin()
     try:
         server = waitress.create_server(
             app, host=host, port=port, threads=settings.server_threads, ident="cloudburst",

@@ -193,16 +193,21 @@ def blender_host(folder: Path) -> Any:
 
 
 @contextmanager
-def daemon(folder: Path) -> Iterator[str]:
-    """A real daemon on waitress in this process, with a few jobs of ``OWNER`` to list."""
+def daemon(folder: Path) -> Iterator[tuple[str, str]]:
+    """A real daemon on waitress in this process, with a few jobs of ``OWNER`` to list; yields
+    its URL and an API key of ``OWNER`` (an artist)."""
     import waitress
 
+    from common.accounts import Role, UserCreate
     from common.config import Settings
     from common.models import JobSpec
     from daemon.app import create_app
 
     app = create_app(Settings(data_dir=folder / "daemon"))
-    jobs = app.extensions["cloudburst"].jobs
+    services = app.extensions["cloudburst"]
+    jobs = services.jobs
+    user = services.users.create(UserCreate(name=OWNER, role=Role.ARTIST))
+    token = services.auth.create_api_key(user.id, "screenshots")
     for name, frames in (("sh010_lighting_v011", "1001-1120"), ("sh020_fx_v006", "1001-1096")):
         jobs.submit(JobSpec(name=name, owner=OWNER, scene=f"{SHOW}/{name}.ma", frames=frames,
                             output=f"{SHOW}/renders/{name}_####", chunk_size=8))  # fmt: skip
@@ -210,12 +215,12 @@ def daemon(folder: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield f"http://127.0.0.1:{server.effective_port}", token
     finally:
         server.close()
 
 
-def shoot(host: Any, url: str, store_dir: Path, path: Path, tab: int = 0) -> None:
+def shoot(host: Any, url: str, token: str, store_dir: Path, path: Path, tab: int = 0) -> None:
     """Opens the dialog for ``host``, lets its daemon calls finish, and saves a PNG."""
     from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QThread
 
@@ -225,7 +230,8 @@ def shoot(host: Any, url: str, store_dir: Path, path: Path, tab: int = 0) -> Non
 
     ensure_application()
     store = SettingsStore(store_dir / f"{host.dcc}.json")
-    dialog = SubmitDialog(host, config=Settings(daemon_url=url), store=store, owner=OWNER)
+    config = Settings(daemon_url=url, token=token)
+    dialog = SubmitDialog(host, config=config, store=store, owner=OWNER)
     panel = dialog.panel
     if host.dcc == "maya":
         panel.form.target.setCurrentIndex(1)
@@ -255,14 +261,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A fixed, readable place for the Blender scene: its path shows in the screenshot.
     projects = Path(tempfile.gettempdir()) / "cloudburst-screenshots"
     shutil.rmtree(projects, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix="cloudburst-daemon-") as tmp, daemon(Path(tmp)) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="cloudburst-daemon-") as tmp,
+        daemon(Path(tmp)) as (url, token),
+    ):
         hosts = {"maya": maya_host, "houdini": houdini_host, "nuke": nuke_host}
         for dcc in wanted:
             if dcc == "blender":
                 host = blender_host(projects / "tlk" / "seq030" / "sh030")
             else:
                 host = hosts[dcc]()
-            shoot(host, url, Path(tmp), args.out / f"panel-{dcc}.png")
+            shoot(host, url, token, Path(tmp), args.out / f"panel-{dcc}.png")
     shutil.rmtree(projects, ignore_errors=True)
     return 0
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: settings on a temporary folder, a fake clock."""
+"""Fixtures shared by every test: settings on a temporary folder, a fake clock, and a
+Flask test client signed in as an admin (``api``) unless a test asks for another caller."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import waitress
 from flask import Flask
 from flask.testing import FlaskClient
 
+from common.accounts import Role, UserCreate
 from common.config import Settings
 from daemon.app import Services, create_app
 
@@ -51,15 +53,40 @@ def app(settings: Settings, clock: FakeClock) -> Flask:
     return create_app(settings, clock=clock)
 
 
-@pytest.fixture
-def api(app: Flask) -> FlaskClient:
-    return app.test_client()
+def user_token(services: Services, name: str, role: Role) -> str:
+    """An API key of a new active user ``name`` with ``role`` (no password: fast)."""
+    user = services.users.create(UserCreate(name=name, role=role))
+    return services.auth.create_api_key(user.id, "test")
+
+
+def client_as(app: Flask, token: str | None) -> FlaskClient:
+    """A test client that sends ``token`` as its bearer token (None: no token)."""
+    client = app.test_client()
+    if token is not None:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
 
 
 @pytest.fixture
 def services(app: Flask) -> Services:
     services: Services = app.extensions["cloudburst"]
     return services
+
+
+@pytest.fixture
+def admin_token(services: Services) -> str:
+    return user_token(services, "admin", Role.ADMIN)
+
+
+@pytest.fixture
+def api(app: Flask, admin_token: str) -> FlaskClient:
+    """The app's test client, signed in as the admin ``admin``."""
+    return client_as(app, admin_token)
+
+
+@pytest.fixture
+def anonymous_api(app: Flask) -> FlaskClient:
+    return client_as(app, None)
 
 
 @pytest.fixture

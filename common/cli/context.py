@@ -14,6 +14,7 @@ from rich.logging import RichHandler
 
 from common.client import DaemonClient
 from common.config import Settings, load_settings
+from common.credentials import default_credentials
 
 #: The CLI's own log level when neither ``--log-level`` nor the configuration names one.
 CLI_LOG_LEVEL = "WARNING"
@@ -33,6 +34,8 @@ class CliState:
     """``--log-level``; None when not given."""
     client: Any = None
     """The daemon client; made from the settings on first use when None."""
+    token_store: Any = None
+    """Where ``login`` keeps tokens; None: the keyring, else a 0600 file (tests pass one)."""
     poll_interval_s: float = 1.0
     """How often ``--follow`` and ``render`` ask the daemon for news."""
     _settings: Settings | None = field(default=None, init=False, repr=False)
@@ -53,7 +56,11 @@ class CliState:
         """The daemon client, made from the settings on first use."""
         if self.client is None:
             settings = self.settings()
-            self.client = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s)
+            self.client = DaemonClient(
+                settings.daemon_url,
+                timeout=settings.request_timeout_s,
+                auth=default_credentials(settings, self.token_store),
+            )
         client: DaemonClient = self.client
         return client
 

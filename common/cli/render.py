@@ -23,6 +23,7 @@ from rich.console import Console
 
 from common.cli.context import state_of
 from common.cli.display import duration
+from common.cli.local_admin import local_admin
 from common.cli.progress import watch_job
 from common.cli.submit import absolute_output, build_spec, check_scene, default_output
 from common.cli.supervise import ChildExited, Supervisor
@@ -121,7 +122,14 @@ def child_env(log_level: str | None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("CLOUDBURST_DAEMON_URL", "CLOUDBURST_BIND", "CLOUDBURST_DATA_DIR")
+        if k
+        not in (
+            "CLOUDBURST_DAEMON_URL",
+            "CLOUDBURST_BIND",
+            "CLOUDBURST_DATA_DIR",
+            "CLOUDBURST_TOKEN",
+            "CLOUDBURST_ENROLLMENT_TOKEN",
+        )
     }
     env["PYTHONUNBUFFERED"] = "1"
     if log_level:
@@ -257,11 +265,13 @@ def _start_farm(
     except ChildExited as exc:
         hint = f"\nInstall what it needs with: {INSTALL_FARM}" if "No module" in exc.message else ""
         raise RenderError(f"The daemon did not start. {exc.message}{hint}") from None
+    client.auth = local_admin(base)  # the daemon wrote it on its first start
     for i in range(1, agents + 1):
         name = f"render-{i}"
         argv = [sys.executable, "-m", "cloud_agent", "--daemon", url, "--name", name]
         state_dir = base / "agents" / name
-        supervisor.start(name, [*argv, "--state-dir", str(state_dir)], env=env, stage=1)
+        enroll = {**env, "CLOUDBURST_ENROLLMENT_TOKEN": client.enrollment_token().token}
+        supervisor.start(name, [*argv, "--state-dir", str(state_dir)], env=enroll, stage=1)
     return client
 
 

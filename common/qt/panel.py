@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from common.client import DaemonClient
 from common.config import Settings, load_settings
+from common.credentials import default_credentials
 from common.errors import CloudburstError, ConfigError, InvalidInput
 from common.frames import chunk_frames, parse_frames
 from common.host import Asset, HostAdapter, SceneInfo
@@ -99,8 +100,9 @@ class SubmitPanel(QWidget):
                 config = Settings()
         self.config = config
         self.client = client or DaemonClient(
-            config.daemon_url, timeout=config.request_timeout_s, retries=1
-        )
+            config.daemon_url, timeout=config.request_timeout_s, retries=1,
+            auth=default_credentials(config),
+        )  # fmt: skip
         self.store = store or SettingsStore()
         self.pool = pool or QThreadPool(self)
         self.info: SceneInfo | None = None

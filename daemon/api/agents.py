@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Response, current_app
 
-from common.errors import InvalidInput, NotFound, TaskNotYours
+from common.accounts import EnrollmentToken
+from common.errors import InvalidInput, NotFound, TaskNotYours, Unauthenticated
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -16,8 +17,11 @@ from common.models import (
     TaskLogChunk,
     TaskProgress,
 )
+from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
 from daemon.services import AgentService
+from daemon.services.enrollment import EnrollmentService
 
 bp = ApiBlueprint("agents", __name__, tag="agents")
 
@@ -28,14 +32,30 @@ def agents() -> AgentService:
 
 
 @bp.operation(
-    "POST", "/agents", "Register an agent", body=AgentRegistration, returns=AgentInfo,
-    status=201, errors=(InvalidInput,),
+    "POST", "/agents",
+    "Register an agent: with a one-time enrollment token (the answer holds the agent's token), "
+    "again with its own token, or by a TD/admin",
+    body=AgentRegistration, returns=AgentInfo, status=201, errors=(InvalidInput, Unauthenticated),
+    permission=Permission.AGENTS_ENROLL,
 )  # fmt: skip
 def register(body: AgentRegistration) -> AgentInfo:
-    return agents().register(body)
+    enrollment: EnrollmentService = current_app.extensions["cloudburst"].enrollment
+    return enrollment.register(body, current_principal())
 
 
-@bp.operation("GET", "/agents", "List agents", returns=AgentInfo, returns_list=True)
+@bp.operation(
+    "POST", "/agents/enrollment-tokens", "Mint a one-time token an agent registers with",
+    returns=EnrollmentToken, status=201, permission=Permission.AGENTS_MANAGE,
+)  # fmt: skip
+def enrollment_token() -> EnrollmentToken:
+    enrollment: EnrollmentService = current_app.extensions["cloudburst"].enrollment
+    return enrollment.mint(current_principal().name)
+
+
+@bp.operation(
+    "GET", "/agents", "List agents", returns=AgentInfo, returns_list=True,
+    permission=Permission.AGENTS_READ,
+)  # fmt: skip
 def list_agents() -> list[AgentInfo]:
     return agents().list_agents()
 
@@ -43,6 +63,7 @@ def list_agents() -> list[AgentInfo]:
 @bp.operation(
     "POST", "/agents/<agent_id>/heartbeat", "Renew leases; learn which tasks to stop",
     body=Heartbeat, returns=HeartbeatReply, errors=(NotFound,),
+    permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def heartbeat(agent_id: str, body: Heartbeat) -> HeartbeatReply:
     return agents().heartbeat(agent_id, body)
@@ -50,7 +71,7 @@ def heartbeat(agent_id: str, body: Heartbeat) -> HeartbeatReply:
 
 @bp.operation(
     "POST", "/agents/<agent_id>/lease", "Take the best task this agent can run",
-    returns=TaskAssignment, errors=(NotFound,),
+    returns=TaskAssignment, errors=(NotFound,), permission=Permission.AGENT_PROTOCOL,
     extra_statuses={204: "No task now; poll again after the X-Poll-Interval seconds."},
 )  # fmt: skip
 def lease(agent_id: str) -> TaskAssignment | Response:
@@ -64,7 +85,7 @@ def lease(agent_id: str) -> TaskAssignment | Response:
 
 @bp.operation(
     "POST", "/agents/<agent_id>/tasks/<int:task_id>/progress", "Report progress",
-    body=TaskProgress, errors=(NotFound, TaskNotYours),
+    body=TaskProgress, errors=(NotFound, TaskNotYours), permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def progress(agent_id: str, task_id: int, body: TaskProgress) -> None:
     agents().progress(agent_id, task_id, body)
@@ -72,7 +93,7 @@ def progress(agent_id: str, task_id: int, body: TaskProgress) -> None:
 
 @bp.operation(
     "POST", "/agents/<agent_id>/tasks/<int:task_id>/log", "Append to the task's log",
-    body=TaskLogChunk, errors=(NotFound, TaskNotYours),
+    body=TaskLogChunk, errors=(NotFound, TaskNotYours), permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def append_log(agent_id: str, task_id: int, body: TaskLogChunk) -> None:
     agents().append_log(agent_id, task_id, body)
@@ -80,7 +101,7 @@ def append_log(agent_id: str, task_id: int, body: TaskLogChunk) -> None:
 
 @bp.operation(
     "POST", "/agents/<agent_id>/tasks/<int:task_id>/complete", "Report a finished task",
-    body=TaskDone, errors=(NotFound, TaskNotYours),
+    body=TaskDone, errors=(NotFound, TaskNotYours), permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def complete(agent_id: str, task_id: int, body: TaskDone) -> None:
     agents().complete(agent_id, task_id, body)
@@ -88,7 +109,7 @@ def complete(agent_id: str, task_id: int, body: TaskDone) -> None:
 
 @bp.operation(
     "POST", "/agents/<agent_id>/tasks/<int:task_id>/fail", "Report a failed task",
-    body=TaskFailure, errors=(NotFound, TaskNotYours),
+    body=TaskFailure, errors=(NotFound, TaskNotYours), permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def fail(agent_id: str, task_id: int, body: TaskFailure) -> None:
     agents().fail(agent_id, task_id, body)

@@ -9,7 +9,7 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from common.errors import CloudburstError, FrameSpecError
+from common.errors import CloudburstError, FrameSpecError, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,10 @@ def register_error_handlers(app: Flask) -> None:
     def _cloudburst(exc: CloudburstError) -> Response:
         if exc.status >= 500:
             logger.error("%s: %s", exc.code, exc.message)
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        response = error_response(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, Unauthenticated):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="cloudburst"'
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

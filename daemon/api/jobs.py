@@ -7,10 +7,12 @@ from typing import Annotated
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.errors import FrameSpecError, IllegalStateChange, InvalidInput, NotFound
+from common.errors import Forbidden, FrameSpecError, IllegalStateChange, InvalidInput, NotFound
 from common.models import Job, JobPage, JobSpec, PinChange, PriorityChange, Task, TaskLog
 from common.states import JobState
+from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
 from daemon.services import JobService
 from daemon.shotgun import ShotGridNotConfigured, ShotGridUnavailable, UnknownShotGridLink
 from daemon.storage.jobs import JobFilter
@@ -51,17 +53,21 @@ def jobs() -> JobService:
 
 
 @bp.operation(
-    "POST", "/jobs", "Submit a job", body=JobSpec, returns=Job, status=201,
+    "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, returns=Job,
+    status=201, permission=Permission.JOBS_SUBMIT,
     errors=(
         InvalidInput, FrameSpecError, UnknownShotGridLink, ShotGridNotConfigured,
-        ShotGridUnavailable,
+        ShotGridUnavailable, Forbidden,
     ),
 )  # fmt: skip
 def submit(body: JobSpec) -> Job:
-    return jobs().submit(body)
+    return jobs().submit(body, current_principal())
 
 
-@bp.operation("GET", "/jobs", "List jobs, newest first", query=JobQuery, returns=JobPage)
+@bp.operation(
+    "GET", "/jobs", "List jobs, newest first", query=JobQuery, returns=JobPage,
+    permission=Permission.JOBS_READ,
+)  # fmt: skip
 def list_jobs(query: JobQuery) -> JobPage:
     return jobs().list_jobs(
         JobFilter(
@@ -78,7 +84,7 @@ def list_jobs(query: JobQuery) -> JobPage:
 
 @bp.operation(
     "GET", "/jobs/<int:job_id>", "One job, with its rank and the reason for it",
-    returns=Job, errors=(NotFound,),
+    returns=Job, permission=Permission.JOBS_READ, errors=(NotFound,),
 )  # fmt: skip
 def get_job(job_id: int) -> Job:
     return jobs().get(job_id)
@@ -86,7 +92,8 @@ def get_job(job_id: int) -> Job:
 
 @bp.operation(
     "DELETE", "/jobs/<int:job_id>", "Cancel a job; running tasks are killed on their agents",
-    returns=Job, errors=(NotFound, IllegalStateChange),
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
 )  # fmt: skip
 def cancel_job(job_id: int) -> Job:
     return jobs().cancel(job_id)
@@ -94,7 +101,8 @@ def cancel_job(job_id: int) -> Job:
 
 @bp.operation(
     "POST", "/jobs/<int:job_id>/pause", "Hand out no more tasks; running ones finish",
-    returns=Job, errors=(NotFound, IllegalStateChange),
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
 )  # fmt: skip
 def pause_job(job_id: int) -> Job:
     return jobs().pause(job_id)
@@ -102,7 +110,8 @@ def pause_job(job_id: int) -> Job:
 
 @bp.operation(
     "POST", "/jobs/<int:job_id>/resume", "Resume a paused job",
-    returns=Job, errors=(NotFound, IllegalStateChange),
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
 )  # fmt: skip
 def resume_job(job_id: int) -> Job:
     return jobs().resume(job_id)
@@ -110,7 +119,8 @@ def resume_job(job_id: int) -> Job:
 
 @bp.operation(
     "POST", "/jobs/<int:job_id>/retry", "Requeue failed tasks with a fresh retry budget",
-    returns=Job, errors=(NotFound, IllegalStateChange),
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
 )  # fmt: skip
 def retry_job(job_id: int) -> Job:
     return jobs().retry(job_id)
@@ -118,7 +128,9 @@ def retry_job(job_id: int) -> Job:
 
 @bp.operation(
     "PUT", "/jobs/<int:job_id>/priority", "Change a job's priority (0-100)",
-    body=PriorityChange, returns=Job, errors=(NotFound, IllegalStateChange, InvalidInput),
+    body=PriorityChange, returns=Job,
+    permission=Permission.JOBS_PRIORITY, owner_may=True,
+    errors=(NotFound, IllegalStateChange, InvalidInput),
 )  # fmt: skip
 def set_priority(job_id: int, body: PriorityChange) -> Job:
     return jobs().set_priority(job_id, body.priority)
@@ -126,7 +138,8 @@ def set_priority(job_id: int, body: PriorityChange) -> Job:
 
 @bp.operation(
     "PUT", "/jobs/<int:job_id>/pin", "Pin a job above every unpinned one, or unpin it",
-    body=PinChange, returns=Job, errors=(NotFound, IllegalStateChange, InvalidInput),
+    body=PinChange, returns=Job, permission=Permission.JOBS_PIN,
+    errors=(NotFound, IllegalStateChange, InvalidInput),
 )  # fmt: skip
 def pin_job(job_id: int, body: PinChange) -> Job:
     return jobs().pin(job_id, body)
@@ -134,6 +147,7 @@ def pin_job(job_id: int, body: PinChange) -> Job:
 
 @bp.operation(
     "GET", "/jobs/<int:job_id>/tasks", "A job's tasks", returns=Task, returns_list=True,
+    permission=Permission.JOBS_READ,
     errors=(NotFound,),
 )  # fmt: skip
 def list_tasks(job_id: int) -> list[Task]:
@@ -143,7 +157,7 @@ def list_tasks(job_id: int) -> list[Task]:
 @bp.operation(
     "GET", "/jobs/<int:job_id>/tasks/<int:task_id>/log",
     "A task's log from a character offset (latest attempt unless one is named)",
-    query=LogQuery, returns=TaskLog, errors=(NotFound,),
+    query=LogQuery, returns=TaskLog, permission=Permission.JOBS_READ, errors=(NotFound,),
 )  # fmt: skip
 def task_log(job_id: int, task_id: int, query: LogQuery) -> TaskLog:
     return jobs().log(job_id, task_id, query.offset, query.attempt)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response
 
 from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
 
 bp = ApiBlueprint("meta", __name__, tag="meta")
 
@@ -22,11 +23,13 @@ def committed_document() -> dict[str, Any]:
     return document
 
 
-@bp.operation("GET", "/health", "Whether the daemon serves")
+@bp.operation("GET", "/health", "Whether the daemon serves", permission=Permission.PUBLIC)
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@bp.operation("GET", "/openapi.json", "This API's OpenAPI 3.1 document")
+@bp.operation(
+    "GET", "/openapi.json", "This API's OpenAPI 3.1 document", permission=Permission.PUBLIC
+)
 def openapi() -> Response:
     return Response(json.dumps(committed_document()), mimetype="application/json")

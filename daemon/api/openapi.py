@@ -19,7 +19,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from common import __version__
+from common.accounts import Role
 from daemon.api.routing import Operation
+from daemon.auth import Permission, permissions_of
 
 REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -45,13 +47,27 @@ def build_document(operations: Iterable[Operation], prefix: str) -> dict[str, An
             "version": __version__,
             "description": (
                 "Every response is an envelope {data, message}; errors add a stable `code` "
-                "and `details`."
+                "and `details`. Send `Authorization: Bearer <token>` (an access token from "
+                "/auth/login, an API key, or an agent's token); each operation names the "
+                "permission it needs (`x-permission`) and the roles that have it (`x-roles`)."
             ),
         },
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {**defs.get("$defs", {}), "Error": _ERROR_SCHEMA},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "A 15-minute access token (JWT, HS256) from /auth/login or "
+                        "/auth/refresh; or an API key (cbk_...); or an agent token (cba_...)."
+                    ),
+                }
+            },
         },
+        "security": [{"bearer": []}],
     }
 
 
@@ -101,6 +117,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": _operation_id(op),
         "tags": [op.tag],
         "responses": responses,
+        **_security(op, responses),
     }
     params = [
         {"name": name, "in": "path", "required": True,
@@ -121,6 +138,25 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
     return result
+
+
+def _security(op: Operation, responses: dict[str, Any]) -> dict[str, Any]:
+    """Who may call ``op``: the permission, the roles holding it, and the 401/403 answers."""
+    permission = op.permission
+    if permission is None or permission is Permission.PUBLIC:
+        return {"security": [], "x-permission": "public", "x-roles": ["anyone"]}
+    error = {"content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+    responses.setdefault("401", {"description": "unauthenticated", **error})
+    responses.setdefault("403", {"description": "forbidden", **error})
+    if permission is Permission.AGENT_PROTOCOL:
+        roles = ["agent (its own id only)", Role.ADMIN.value]
+    elif permission is Permission.AGENTS_ENROLL:
+        roles = ["an enrollment token", "agent (itself)", Role.TD.value, Role.ADMIN.value]
+    else:
+        roles = [role.value for role in Role if permission in permissions_of(role)]
+        if op.owner_may:
+            roles.append("artist (own jobs)")
+    return {"security": [{"bearer": []}], "x-permission": permission.value, "x-roles": roles}
 
 
 def _operation_id(op: Operation) -> str:

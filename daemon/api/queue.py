@@ -16,6 +16,7 @@ from common.models import (
     ShowShareChange,
 )
 from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
 from daemon.services import RankingService
 
 bp = ApiBlueprint("queue", __name__, tag="queue")
@@ -35,7 +36,7 @@ def ranking() -> RankingService:
 
 @bp.operation(
     "GET", "/queue", "Jobs waiting for agents, in the order they get tasks, each with its reason",
-    query=PageQuery, returns=QueuePage,
+    query=PageQuery, returns=QueuePage, permission=Permission.JOBS_READ,
 )  # fmt: skip
 def queue(query: PageQuery) -> QueuePage:
     return ranking().queue(query.offset, query.limit)
@@ -43,7 +44,7 @@ def queue(query: PageQuery) -> QueuePage:
 
 @bp.operation(
     "GET", "/shows", "Shows: share, hold, target and usage of the farm", returns=ShowPolicy,
-    returns_list=True,
+    returns_list=True, permission=Permission.SHOWS_READ,
 )  # fmt: skip
 def shows() -> list[ShowPolicy]:
     return ranking().shows()
@@ -51,7 +52,8 @@ def shows() -> list[ShowPolicy]:
 
 @bp.operation(
     "PUT", "/shows/<project>/hold", "Hold a show (no task of it is handed out) or release it",
-    body=ShowHoldChange, returns=ShowPolicy, errors=(InvalidInput,),
+    body=ShowHoldChange, returns=ShowPolicy,
+    permission=Permission.SHOWS_MANAGE, errors=(InvalidInput,),
 )  # fmt: skip
 def hold_show(project: str, body: ShowHoldChange) -> ShowPolicy:
     return ranking().hold(project, body)
@@ -59,7 +61,8 @@ def hold_show(project: str, body: ShowHoldChange) -> ShowPolicy:
 
 @bp.operation(
     "PUT", "/shows/<project>/share", "Set a show's share of the farm (relative weight)",
-    body=ShowShareChange, returns=ShowPolicy, errors=(InvalidInput,),
+    body=ShowShareChange, returns=ShowPolicy,
+    permission=Permission.SHOWS_MANAGE, errors=(InvalidInput,),
 )  # fmt: skip
 def set_share(project: str, body: ShowShareChange) -> ShowPolicy:
     return ranking().set_share(project, body)
@@ -68,6 +71,7 @@ def set_share(project: str, body: ShowShareChange) -> ShowPolicy:
 @bp.operation(
     "GET", "/overrides", "Production's overrides, newest first: who did what, when",
     query=PageQuery, returns=OverrideRecord, returns_list=True,
+    permission=Permission.REPORTS_READ,
 )  # fmt: skip
 def overrides(query: PageQuery) -> list[OverrideRecord]:
     return ranking().overrides(query.offset, query.limit)

@@ -3,6 +3,9 @@
 A view is a plain function that takes path parameters plus, when declared, ``body`` (a parsed,
 validated model) and ``query`` (parsed query parameters), and returns a model, a list of
 models, or None. The wrapper puts the result into the ``{"data", "message"}`` envelope.
+
+Every operation declares the permission it requires; the wrapper authenticates the caller and
+checks it before the view runs (``daemon.api.guard``), so no endpoint exists unprotected.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel
 
 from common.errors import CloudburstError
+from daemon.api.guard import authorize
+from daemon.auth import Permission
 
 View = Callable[..., Any]
 
@@ -36,6 +41,11 @@ class Operation:
     status: int = 200
     errors: tuple[type[CloudburstError], ...] = ()
     extra_statuses: dict[int, str] = field(default_factory=dict)
+    permission: Permission | None = None
+    """What the caller needs; ``Permission.PUBLIC`` for the few open operations."""
+    owner_may: bool = False
+    """An artist may do this on a job they own (``job_id`` in the path) without
+    ``permission``."""
 
 
 class ApiBlueprint(Blueprint):
@@ -52,6 +62,8 @@ class ApiBlueprint(Blueprint):
         path: str,
         summary: str,
         *,
+        permission: Permission,
+        owner_may: bool = False,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
         returns: type[BaseModel] | None = None,
@@ -63,13 +75,14 @@ class ApiBlueprint(Blueprint):
         op = Operation(
             method=method, path=path, summary=summary, tag=self.tag, body=body, query=query,
             returns=returns, returns_list=returns_list, status=status, errors=errors,
-            extra_statuses=extra_statuses or {},
+            extra_statuses=extra_statuses or {}, permission=permission, owner_may=owner_may,
         )  # fmt: skip
         self.operations.append(op)
 
         def decorate(view: View) -> View:
             @functools.wraps(view)
             def endpoint(**params: Any) -> Response | tuple[Response, int]:
+                authorize(op.method, op.path, op.permission, op.owner_may, params)
                 if op.body is not None:
                     params["body"] = op.body.model_validate_json(request.get_data() or b"{}")
                 if op.query is not None:

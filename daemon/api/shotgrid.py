@@ -6,6 +6,7 @@ from flask import current_app
 
 from common.models import ShotGridStatus
 from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
 from daemon.shotgun import ShotGridSync
 
 bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
@@ -13,7 +14,7 @@ bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
 
 @bp.operation(
     "GET", "/shotgrid/status", "ShotGrid sync health: last success, errors, staleness, outbox",
-    returns=ShotGridStatus,
+    returns=ShotGridStatus, permission=Permission.JOBS_READ,
 )  # fmt: skip
 def status() -> ShotGridStatus:
     sync: ShotGridSync = current_app.extensions["cloudburst"].shotgrid

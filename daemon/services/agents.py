@@ -179,6 +179,10 @@ class AgentService:
             )
         return task
 
+    def info(self, db: sqlite_utils.Database, agent_id: str) -> AgentInfo:
+        """The agent as listed (inside the caller's transaction)."""
+        return self._info(db, agent_id)
+
     def _info(self, db: sqlite_utils.Database, agent_id: str) -> AgentInfo:
         row = agent_store.get_agent(db, agent_id)
         assert row is not None

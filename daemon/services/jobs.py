@@ -12,8 +12,11 @@ from common.errors import IllegalStateChange, NotFound
 from common.frames import chunk_frames, parse_frames
 from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog
 from common.states import JobState, TaskState, check_job_move, job_states_from
+from daemon.auth import Principal
+from daemon.auth.rules import check_owner
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
 from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.links import ResolvedLink, resolve
@@ -36,16 +39,21 @@ class JobService:
         context: Context,
         ranking: RankingService,
         shotgrid: ShotGridClient | None = None,
+        projects: ProjectService | None = None,
     ) -> None:
         self.ctx = context
         self.ranking = ranking
         self.shotgrid = shotgrid
+        self.projects = projects or ProjectService(context)
 
-    def submit(self, spec: JobSpec) -> Job:
+    def submit(self, spec: JobSpec, caller: Principal | None = None) -> Job:
         """Stores the job and all its tasks in one transaction, ranked, so leasable at once.
 
         A ShotGrid link is checked first (outside the transaction): unknown codes are refused.
+        ``caller`` must own the job (or be a TD/admin); confidential shows stay in the building.
         """
+        check_owner(caller, spec.owner)
+        spec = self.projects.enforce(self.ctx.database.db, spec)
         chunks = chunk_frames(parse_frames(spec.frames), spec.chunk_size)
         link: ResolvedLink | None = None
         if spec.shotgrid is not None:
@@ -62,6 +70,14 @@ class JobService:
             self.ranking.rank_one(db, job_id, now)
         logger.info("job_id=%s submitted: %s, %d tasks", job_id, spec.name, len(chunks))
         return self.get(job_id)
+
+    def owner_of(self, job_id: int) -> str:
+        """The owner of a job (for the ownership rule).
+
+        Raises:
+            NotFound: there is no such job.
+        """
+        return str(self._row(self.ctx.database.db, job_id)["owner"])
 
     def get(self, job_id: int) -> Job:
         return self._load(self.ctx.database.db, job_id)

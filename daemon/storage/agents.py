@@ -96,3 +96,23 @@ def read_log(db: sqlite_utils.Database, task_id: int, attempt: int, offset: int)
         start = max(0, offset - row["offset"])
         pieces.append(row["text"][start:])
     return "".join(pieces)
+
+
+def update_agent(
+    db: sqlite_utils.Database, agent_id: str, registration: AgentRegistration, now: float
+) -> None:
+    """What an agent registering again says about itself; it is online again."""
+    db.execute(
+        "UPDATE agents SET name = ?, hostname = ?, dccs = ?, pool = ?, cores = ?, memory_mb = ?,"
+        " state = 'online', last_seen = ? WHERE id = ?",
+        [
+            registration.name,
+            registration.hostname,
+            json.dumps(registration.dccs),
+            registration.pool,
+            registration.cores,
+            registration.memory_mb,
+            now,
+            agent_id,
+        ],
+    )

@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from common.client import DaemonClient
+from common.credentials import StaticToken
 from common.errors import (
     DaemonUnreachable,
     FrameSpecError,
@@ -25,8 +26,8 @@ def spec(**overrides: object) -> JobSpec:
     return JobSpec.model_validate(values)
 
 
-def test_round_trip_and_error_mapping(live_url: str) -> None:
-    client = DaemonClient(live_url)
+def test_round_trip_and_error_mapping(live_url: str, admin_token: str) -> None:
+    client = DaemonClient(live_url, auth=StaticToken(admin_token))
     job = client.submit(spec(chunk_size=2))
     assert client.job(job.id).frame_count == 4
     assert client.jobs(owner="o").total == 1
@@ -42,8 +43,8 @@ def test_round_trip_and_error_mapping(live_url: str) -> None:
     assert client.cancel(job.id).state == "cancelled"
 
 
-def test_server_side_validation_error_keeps_its_code(live_url: str) -> None:
-    client = DaemonClient(live_url)
+def test_server_side_validation_error_keeps_its_code(live_url: str, admin_token: str) -> None:
+    client = DaemonClient(live_url, auth=StaticToken(admin_token))
     bad = spec().model_copy(update={"frames": "9-1"})  # skips client-side validation
     with pytest.raises(FrameSpecError, match="runs backwards"):
         client.submit(bad)
@@ -60,14 +61,14 @@ def test_unreachable_daemon_is_retried_then_reported() -> None:
     assert slept == [0.1, 0.2, 0.4]
 
 
-def test_lease_returns_none_on_204(live_url: str) -> None:
-    client = DaemonClient(live_url)
+def test_lease_returns_none_on_204(live_url: str, admin_token: str) -> None:
+    client = DaemonClient(live_url, auth=StaticToken(admin_token))
     agent = client.register(AgentRegistration(name="a", hostname="h"))
     assert client.lease(agent.id) is None
 
 
-def test_queue_overrides_and_shotgrid_status(live_url: str) -> None:
-    client = DaemonClient(live_url)
+def test_queue_overrides_and_shotgrid_status(live_url: str, admin_token: str) -> None:
+    client = DaemonClient(live_url, auth=StaticToken(admin_token))
     low = client.submit(spec(name="low", priority=10, project="alpha"))
     high = client.submit(spec(name="high", priority=90, project="alpha"))
     page = client.queue()

@@ -47,3 +47,21 @@ def test_broken_toml_is_an_error(tmp_path: Path) -> None:
     path.write_text("daemon_url = \n")
     with pytest.raises(ConfigError, match="Cannot read the configuration file"):
         load_settings(env={"CLOUDBURST_CONFIG": str(path)})
+
+
+def test_the_auth_table_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[auth]\nregistration = "open"\nconfidential_projects = ["vault"]\n')
+    env = {
+        "CLOUDBURST_CONFIG": str(path),
+        "CLOUDBURST_AUTH__ACCESS_TTL_S": "60",
+        "CLOUDBURST_ENROLLMENT_TOKEN": "cbe_x",
+    }
+    settings = load_settings(env=env)
+    assert settings.auth.registration == "open"
+    assert settings.auth.confidential_projects == ["vault"]
+    assert settings.auth.access_ttl_s == 60
+    assert settings.enrollment_token.get_secret_value() == "cbe_x"
+    assert "cbe_x" not in repr(settings)
+    with pytest.raises(ConfigError, match="registration"):
+        load_settings(env={"CLOUDBURST_AUTH__REGISTRATION": "everyone"})

@@ -28,7 +28,23 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
     db = services.context.database.db
     return {
         table: [tuple(row.values()) for row in db.query(f"SELECT * FROM {table} ORDER BY 1")]
-        for table in ("jobs", "tasks", "agents", "task_logs")
+        for table in (
+            "jobs",
+            "tasks",
+            "agents",
+            "task_logs",
+            "users",
+            "sessions",
+            "refresh_tokens",
+            "api_keys",
+            "enrollment_tokens",
+            "projects",
+            "job_pins",
+            "show_policies",
+            "production_overrides",
+            "job_links",
+            "sg_outbox",
+        )
     }
 
 
@@ -39,6 +55,18 @@ def register_agent(api: FlaskClient, name: str = "node01", dccs: list[str] | Non
     assert response.status_code == 201, response.json
     agent_id: str = response.json["data"]["id"]
     return agent_id
+
+
+def enroll_agent(api: FlaskClient, name: str = "node01") -> tuple[str, str]:
+    """Registers an agent (as the client's caller, a TD or admin); its id and its own token."""
+    response = api.post("/api/v1/agents", json={"name": name, "hostname": name})
+    assert response.status_code == 201, response.json
+    data: dict[str, Any] = response.json["data"]
+    return data["id"], data["token"]
+
+
+def agent_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def submit(api: FlaskClient, **overrides: Any) -> dict[str, Any]:

@@ -9,18 +9,23 @@ import requests
 from flask.testing import FlaskClient
 
 from daemon.app import Services
-from tests.daemon.calls import register_agent, submit
+from tests.daemon.calls import agent_headers, enroll_agent, submit
 
 
 def test_200_concurrent_leases_for_50_tasks(
     api: FlaskClient, services: Services, live_url: str
 ) -> None:
     job = submit(api, frames="1-50", chunk_size=1)
-    agents = [register_agent(api, f"node{i:03d}") for i in range(200)]
+    agents = [enroll_agent(api, f"node{i:03d}") for i in range(200)]
 
-    def ask(agent_id: str) -> tuple[int, int | None]:
+    def ask(agent: tuple[str, str]) -> tuple[int, int | None]:
+        agent_id, token = agent
         with requests.Session() as session:
-            response = session.post(f"{live_url}/api/v1/agents/{agent_id}/lease", timeout=30)
+            response = session.post(
+                f"{live_url}/api/v1/agents/{agent_id}/lease",
+                headers=agent_headers(token),
+                timeout=30,
+            )
         task = response.json()["data"]["task_id"] if response.status_code == 200 else None
         return response.status_code, task
 

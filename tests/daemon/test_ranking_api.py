@@ -8,9 +8,10 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from common.accounts import Role
 from common.config import Settings
 from daemon.app import Services, create_app
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, client_as, user_token
 from tests.daemon.calls import register_agent, submit
 
 
@@ -150,7 +151,7 @@ def test_a_database_from_before_ranking_is_migrated_and_leases(tmp_path: Path) -
     conn.commit()
     conn.close()
     app = create_app(Settings(data_dir=path.parent), clock=FakeClock())
-    api = app.test_client()
+    api = client_as(app, user_token(app.extensions["cloudburst"], "admin", Role.ADMIN))
     row = next(iter(app.extensions["cloudburst"].context.database.db.query("SELECT * FROM jobs")))
     assert (row["chunk_size"], row["due_at"]) == (2, 1_800_086_400.0)
     assert api.get("/api/v1/jobs/1").json["data"]["rank"] == 1

@@ -15,9 +15,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from common.accounts import Role
 from common.config import Settings
 from daemon.app import Services, create_app
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, client_as, user_token
 from tests.daemon.calls import job_body, register_agent, snapshot, submit
 from tests.daemon.shotgrid_site import BUILT, OTIO, SG_OTIO, Flavour, Site, make_site
 
@@ -273,7 +274,8 @@ def test_the_script_key_is_never_shown(services: Services) -> None:
 
 @pytest.fixture
 def plain_api(tmp_path: Path, clock: FakeClock) -> Iterator[FlaskClient]:
-    yield create_app(Settings(data_dir=tmp_path / "plain"), clock=clock).test_client()
+    app = create_app(Settings(data_dir=tmp_path / "plain"), clock=clock)
+    yield client_as(app, user_token(app.extensions["cloudburst"], "admin", Role.ADMIN))
 
 
 def test_without_a_site_codes_are_refused_and_ids_kept(plain_api: FlaskClient) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import requests
 
+from cloud_agent.identity import TOKEN_FILE
+from common.cli.local_admin import local_admin
 from common.client import DaemonClient
 from common.models import Job
 
@@ -71,6 +73,9 @@ class Farm:
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for(self._healthy, 30, "the daemon to answer /health")
+        # The daemon writes its local admin credential on first start, as `cloudburst render`
+        # reads it: submit with it and enroll the agents.
+        self.client.auth = local_admin(self.data_dir)
 
     def kill_daemon(self) -> None:
         assert self.daemon is not None
@@ -88,10 +93,14 @@ class Farm:
     def start_agent(self, name: str) -> subprocess.Popen[bytes]:
         log = open(self.root / f"agent-{name}.log", "ab")  # noqa: SIM115
         self._logs.append(log)
+        state_dir = self.root / f"agent-{name}"
+        env = dict(self.env)
+        if not (state_dir / TOKEN_FILE).exists():  # a restarted agent keeps its own token
+            env["CLOUDBURST_ENROLLMENT_TOKEN"] = self.client.enrollment_token().token
         process = subprocess.Popen(
             [sys.executable, "-m", "cloud_agent", "--daemon", self.url, "--name", name,
-             "--state-dir", str(self.root / f"agent-{name}")],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+             "--state-dir", str(state_dir)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.agents[name] = process
         return process

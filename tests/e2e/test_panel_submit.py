@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressBar
 from pytestqt.qtbot import QtBot
 
+from common.accounts import Role, UserCreate
 from common.config import Settings
 from common.qt import SubmitPanel
 from common.qt.settings_store import SettingsStore
@@ -34,8 +35,11 @@ def test_a_submit_from_the_blender_panel_renders_to_done(
     farm.start_daemon()
     farm.start_agent("a")
     bpy.ops.wm.open_mainfile(filepath=str(scene))
+    # The artist signs in with a password, as `cloudburst login` does.
+    farm.client.create_user(UserCreate(name="e2e", role=Role.ARTIST, password="e2e-secret-pw"))
+    token = farm.client.login("e2e", "e2e-secret-pw").access_token
     panel = SubmitPanel(
-        BlenderAdapter(), config=Settings(daemon_url=farm.url), owner="e2e",
+        BlenderAdapter(), config=Settings(daemon_url=farm.url, token=token), owner="e2e",
         store=SettingsStore(tmp_path / "panel.json"), poll_interval_ms=300,
     )  # fmt: skip
     qtbot.addWidget(panel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 
 import common.cli.main as cli_main
+from common.accounts import Role
 from common.cli.context import CliState
 from common.cli.main import cli
 from common.cli.progress import JobProgress, frames_done
@@ -23,6 +25,8 @@ from common.cli.submit import default_output, parse_due, parse_env
 from common.errors import InvalidInput, NotFound
 from common.models import Job, JobPage, JobSpec, Task, TaskLog
 from common.states import JobState, TaskState
+from daemon.app import Services
+from tests.conftest import user_token
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -432,8 +436,10 @@ def test_progress_counts_frames_done() -> None:
 # --- against the real daemon app ------------------------------------------------------------
 
 
-def test_commands_against_the_real_daemon(live_url: str, scene: Path) -> None:
-    runner = CliRunner(env={"COLUMNS": "200"})
+def test_commands_against_the_real_daemon(live_url: str, services: Services, scene: Path) -> None:
+    # An artist acting on their own job: the owner is the submitter's login name.
+    token = user_token(services, getpass.getuser(), Role.ARTIST)
+    runner = CliRunner(env={"COLUMNS": "200", "CLOUDBURST_TOKEN": token})
 
     def run(*args: str) -> Result:
         result = runner.invoke(cli, ["--daemon-url", live_url, *args])

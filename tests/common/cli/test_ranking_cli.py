@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from common.cli.context import CliState
 from common.cli.main import cli
 from common.client import DaemonClient
+from common.credentials import StaticToken
 
 
 @pytest.fixture(autouse=True)
@@ -23,40 +24,47 @@ def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
 
 
-def invoke(args: list[str], url: str) -> Result:
-    state = CliState(client=DaemonClient(url), poll_interval_s=0)
+def invoke(args: list[str], url: str, token: str) -> Result:
+    state = CliState(client=DaemonClient(url, auth=StaticToken(token)), poll_interval_s=0)
     return CliRunner(env={"COLUMNS": "200"}).invoke(cli, args, obj=state)
 
 
-def test_why_pin_and_shotgrid_ids(live_url: str, tmp_path: Path) -> None:
+def test_why_pin_and_shotgrid_ids(live_url: str, admin_token: str, tmp_path: Path) -> None:
     scene = tmp_path / "sh010.blend"
     scene.write_bytes(b"BLENDER")
     first = invoke(
-        ["submit", str(scene), "--frames", "1-4", "--priority", "80", "--json"], live_url
+        ["submit", str(scene), "--frames", "1-4", "--priority", "80", "--json"],
+        live_url,
+        admin_token,
     )
     assert first.exit_code == 0, first.output
     linked = invoke(
         ["submit", str(scene), "--frames", "1-4", "--priority", "10", "--sg-task-id", "42",
          "--json"],
         live_url,
+        admin_token,
     )  # fmt: skip
     assert linked.exit_code == 0, linked.output
     job = json.loads(linked.output)
     assert job["spec"]["shotgrid"]["task_id"] == 42
     assert job["rank"] == 2
 
-    why = invoke(["job", "why", str(job["id"])], live_url)
+    why = invoke(["job", "why", str(job["id"])], live_url, admin_token)
     assert why.exit_code == 0, why.output
     assert "Rank 2 of 2: " in why.output
     assert "artist priority 10" in why.output
     assert "fair share" in why.output and "Weight" in why.output
 
-    pinned = invoke(["job", "pin", str(job["id"]), "--by", "coord", "--note", "review"], live_url)
+    pinned = invoke(
+        ["job", "pin", str(job["id"]), "--by", "coord", "--note", "review"], live_url, admin_token
+    )
     assert pinned.exit_code == 0, pinned.output
     assert f"Job {job['id']} pinned. Rank 1 of 2: pinned to the top by coord" in pinned.output
-    show = invoke(["job", "show", str(job["id"])], live_url)
+    show = invoke(["job", "show", str(job["id"])], live_url, admin_token)
     assert "task 42" in show.output and "Rank 1 of 2" in show.output
 
-    bad = invoke(["submit", str(scene), "--frames", "1", "--sg-task", "comp"], live_url)
+    bad = invoke(
+        ["submit", str(scene), "--frames", "1", "--sg-task", "comp"], live_url, admin_token
+    )
     assert bad.exit_code == 1
     assert "is named within its shot" in bad.output

@@ -13,8 +13,10 @@ from PySide6.QtWidgets import QProgressBar, QPushButton
 from pytestqt.qtbot import QtBot
 
 import common
+from common.accounts import Role
 from common.client import DaemonClient
 from common.config import Settings
+from common.credentials import StaticToken
 from common.errors import InvalidInput
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
 from common.jobspec import TARGET_ENV
@@ -25,6 +27,7 @@ from common.qt.settings_store import SettingsStore
 from daemon.app import Services
 from daemon.storage.jobs import JobFilter
 from tests.common.qt.fake_host import FakeHost
+from tests.conftest import user_token
 
 OWNER = "mara"
 
@@ -66,11 +69,17 @@ def store(tmp_path: Path) -> SettingsStore:
     return SettingsStore(tmp_path / "config" / "panel-settings.json")
 
 
+@pytest.fixture
+def owner_token(services: Services) -> str:
+    """The API key of the panel's user (``OWNER``), an artist."""
+    return user_token(services, OWNER, Role.ARTIST)
+
+
 class RecordingClient(DaemonClient):
     """The real client, noting the thread each submit runs on."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url, retries=0)
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(url, retries=0, auth=StaticToken(token))
         self.submit_threads: list[int] = []
         self.release = threading.Event()
         self.release.set()
@@ -92,10 +101,13 @@ def open_panel(qtbot: QtBot, request: pytest.FixtureRequest, store: SettingsStor
 
     def open_(host: FakeHost, url: str | None = None, client: DaemonClient | None = None,
               wait_daemon: bool = True) -> SubmitPanel:  # fmt: skip
+        token = ""
         if url is None:
             url = request.getfixturevalue("live_url")
+            token = request.getfixturevalue("owner_token")
         panel = SubmitPanel(
-            host, client=client, config=Settings(daemon_url=url), store=store, owner=OWNER,
+            host, client=client, config=Settings(daemon_url=url, token=token), store=store,
+            owner=OWNER,
             poll_interval_ms=100,
         )  # fmt: skip
         qtbot.addWidget(panel)
@@ -188,9 +200,14 @@ def test_submit_is_disabled_while_invalid_and_clicking_sends_nothing(
 
 
 def test_submit_runs_off_the_ui_thread_and_reaches_the_daemon(
-    qtbot: QtBot, open_panel: Any, host: FakeHost, live_url: str, services: Services
+    qtbot: QtBot,
+    open_panel: Any,
+    host: FakeHost,
+    live_url: str,
+    services: Services,
+    owner_token: str,
 ) -> None:
-    client = RecordingClient(live_url)
+    client = RecordingClient(live_url, owner_token)
     panel = open_panel(host, client=client)
     panel.form.target.setCurrentIndex(panel.form.target.findData("Shadows"))
     panel.form.chunk.setValue(6)
@@ -222,7 +239,7 @@ def test_a_daemon_error_is_shown_verbatim(
 ) -> None:  # fmt: skip
     message = "Project 'tlk' is locked for delivery. Ask production to unlock it."
 
-    def refuse(spec: JobSpec) -> Job:
+    def refuse(spec: JobSpec, caller: object = None) -> Job:
         raise InvalidInput(message)
 
     monkeypatch.setattr(services.jobs, "submit", refuse)
@@ -248,9 +265,9 @@ def test_an_unreachable_daemon_blocks_submit_with_a_fix(
 
 
 def test_cancel_stops_waiting_and_drops_the_answer(
-    qtbot: QtBot, open_panel: Any, host: FakeHost, live_url: str
+    qtbot: QtBot, open_panel: Any, host: FakeHost, live_url: str, owner_token: str
 ) -> None:
-    client = RecordingClient(live_url)
+    client = RecordingClient(live_url, owner_token)
     panel = open_panel(host, client=client)
     client.release.clear()
     qtbot.mouseClick(panel.submit_button, Qt.MouseButton.LeftButton)
@@ -267,9 +284,9 @@ def test_cancel_stops_waiting_and_drops_the_answer(
 
 
 def test_recent_jobs_show_live_progress(
-    qtbot: QtBot, open_panel: Any, host: FakeHost, live_url: str
+    qtbot: QtBot, open_panel: Any, host: FakeHost, live_url: str, admin_token: str
 ) -> None:
-    farm = DaemonClient(live_url, retries=0)
+    farm = DaemonClient(live_url, retries=0, auth=StaticToken(admin_token))
     job = farm.submit(JobSpec(name="earlier", owner=OWNER, scene="/s/a.blend", frames="1-2",
                               output="/r/a_####"))  # fmt: skip
     farm.submit(JobSpec(name="someone else's", owner="ana", scene="/s/b.blend", frames="1",
@@ -335,8 +352,9 @@ def test_a_shadowed_common_package_is_named(
 
 
 def test_the_dialog_holds_the_panel(qtbot: QtBot, host: FakeHost, live_url: str,
-                                    store: SettingsStore) -> None:  # fmt: skip
-    dialog = SubmitDialog(host, config=Settings(daemon_url=live_url), store=store, owner=OWNER)
+                                    store: SettingsStore, owner_token: str) -> None:  # fmt: skip
+    config = Settings(daemon_url=live_url, token=owner_token)
+    dialog = SubmitDialog(host, config=config, store=store, owner=OWNER)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.panel.daemon_ok is True, timeout=10_000)

@@ -1,0 +1,82 @@
+"""The one place that decides whether the caller may run an operation (401/403, logged)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app, g, request
+
+from common.errors import Forbidden, Unauthenticated
+from daemon.auth import Permission, Principal
+
+logger = logging.getLogger(__name__)
+
+
+def current_principal() -> Principal:
+    """Who is calling (set by ``authorize`` before the view runs)."""
+    principal: Principal = g.principal
+    return principal
+
+
+def authorize(
+    method: str, path: str, permission: Permission | None, owner_may: bool, params: dict[str, Any]
+) -> Principal:
+    """Authenticates the request and checks ``permission``.
+
+    Raises:
+        Unauthenticated: a bad token, or none where one is needed (401).
+        Forbidden: the caller is known but lacks the permission (403).
+    """
+    services = current_app.extensions["cloudburst"]
+    try:
+        principal: Principal = services.auth.authenticate(request.headers.get("Authorization"))
+        g.principal = principal
+        _check(services, principal, permission, owner_may, params)
+    except (Unauthenticated, Forbidden) as exc:
+        logger.warning(
+            "denied %s %s from %s: %s", method, request.path, request.remote_addr, exc.message
+        )
+        raise
+    return principal
+
+
+def _check(
+    services: Any,
+    principal: Principal,
+    permission: Permission | None,
+    owner_may: bool,
+    params: dict[str, Any],
+) -> None:
+    if permission is None:  # an operation declared without one is closed, never open
+        raise Forbidden("This operation declares no permission; nobody may call it.")
+    if permission in (Permission.PUBLIC, Permission.AGENTS_ENROLL):
+        return  # enrollment: the service checks the token, the agent or the role
+    if principal.kind == "anonymous":
+        raise Unauthenticated(
+            "Sign in first (`cloudburst login`, or POST /api/v1/auth/login) and send the access "
+            "token as 'Authorization: Bearer <token>'."
+        )
+    if permission is Permission.AGENT_PROTOCOL:
+        if principal.kind == "agent":
+            if params.get("agent_id") != principal.agent_id:
+                raise Forbidden(
+                    f"This token belongs to agent {principal.agent_id}; it cannot act as agent "
+                    f"{params.get('agent_id')}."
+                )
+            return
+        if principal.may(Permission.AGENT_PROTOCOL):
+            return
+        raise Forbidden("Only agents (and admins) speak the agent protocol.")
+    if principal.kind == "agent":
+        raise Forbidden("An agent token reaches only the agent protocol.")
+    if principal.may(permission):
+        return
+    if owner_may and "job_id" in params:
+        if services.jobs.owner_of(params["job_id"]) == principal.name:
+            return
+        raise Forbidden(
+            f"Job {params['job_id']} is not yours; as {principal.role} you can change only "
+            f"your own jobs ({permission} on others' needs a TD, producer or admin)."
+        )
+    raise Forbidden(f"Your role ({principal.role}) does not allow this; it needs {permission}.")

@@ -1,0 +1,37 @@
+"""``/api/v1/projects``: confidential projects, whose frames never leave the building."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from common.accounts import ConfidentialChange, Project
+from common.errors import InvalidInput
+from daemon.api.guard import current_principal
+from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
+from daemon.services.projects import ProjectService
+
+bp = ApiBlueprint("projects", __name__, tag="projects")
+
+
+def projects() -> ProjectService:
+    service: ProjectService = current_app.extensions["cloudburst"].projects
+    return service
+
+
+@bp.operation(
+    "GET", "/projects", "Projects with a policy (confidential or not)", returns=Project,
+    returns_list=True, permission=Permission.PROJECTS_READ,
+)  # fmt: skip
+def list_projects() -> list[Project]:
+    return projects().list_projects()
+
+
+@bp.operation(
+    "PUT", "/projects/<project>/confidential",
+    "Mark a project confidential (never cloud, whoever asks) or not",
+    body=ConfidentialChange, returns=Project, errors=(InvalidInput,),
+    permission=Permission.PROJECTS_MANAGE,
+)  # fmt: skip
+def set_confidential(project: str, body: ConfidentialChange) -> Project:
+    return projects().set_confidential(project, body, current_principal().name)

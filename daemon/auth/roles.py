@@ -1,0 +1,81 @@
+"""Roles and the permissions each grants: pure data, one table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from common.accounts import Role
+
+
+class Permission(StrEnum):
+    """What an operation requires; every ``bp.operation(...)`` declares one."""
+
+    PUBLIC = "public"
+    """Anyone, signed in or not: health, the API description, sign-in and refresh."""
+    SIGNED_IN = "signed_in"
+    """Any signed-in user (sign out, one's own profile)."""
+    JOBS_READ = "jobs.read"
+    JOBS_SUBMIT = "jobs.submit"
+    JOBS_SUBMIT_AS_OTHER = "jobs.submit_as_other"
+    """Submit with another person as the owner."""
+    JOBS_MANAGE = "jobs.manage"
+    """Cancel, pause, resume, retry any job (an artist may on their own jobs)."""
+    JOBS_PRIORITY = "jobs.priority"
+    """Change any job's priority (an artist may on their own jobs)."""
+    JOBS_PIN = "jobs.pin"
+    SHOWS_READ = "shows.read"
+    SHOWS_MANAGE = "shows.manage"
+    """Hold a show, set its share."""
+    REPORTS_READ = "reports.read"
+    """Production's overrides and reports."""
+    AGENTS_READ = "agents.read"
+    AGENTS_MANAGE = "agents.manage"
+    """Mint enrollment tokens, register agents."""
+    AGENTS_ENROLL = "agents.enroll"
+    """Register an agent: an enrollment token, an agent's own token, or ``agents.manage``."""
+    AGENT_PROTOCOL = "agent.protocol"
+    """Heartbeat, lease, task updates: the agent itself (or an admin)."""
+    PROJECTS_READ = "projects.read"
+    PROJECTS_MANAGE = "projects.manage"
+    USERS_MANAGE = "users.manage"
+
+
+#: What lets an artist act on their own jobs where the operation needs more.
+OWN_JOBS = frozenset({Permission.JOBS_MANAGE, Permission.JOBS_PRIORITY})
+
+_EVERYONE = frozenset(
+    {
+        Permission.SIGNED_IN,
+        Permission.JOBS_READ,
+        Permission.JOBS_SUBMIT,
+        Permission.SHOWS_READ,
+        Permission.AGENTS_READ,
+        Permission.PROJECTS_READ,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ARTIST: _EVERYONE,
+    Role.TD: _EVERYONE
+    | {
+        Permission.JOBS_SUBMIT_AS_OTHER,
+        Permission.JOBS_MANAGE,
+        Permission.JOBS_PRIORITY,
+        Permission.AGENTS_MANAGE,
+        Permission.AGENTS_ENROLL,
+        Permission.REPORTS_READ,
+    },
+    Role.PRODUCER: _EVERYONE
+    | {
+        Permission.JOBS_PRIORITY,
+        Permission.JOBS_PIN,
+        Permission.SHOWS_MANAGE,
+        Permission.REPORTS_READ,
+    },
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+def permissions_of(role: Role) -> frozenset[Permission]:
+    """Every permission ``role`` grants (``public`` is implied for everyone)."""
+    return ROLE_PERMISSIONS[role] | {Permission.PUBLIC}

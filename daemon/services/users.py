@@ -1,0 +1,102 @@
+"""The users API: create, list, read, update, soft delete and restore."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from common.accounts import Role, User, UserCreate, UserUpdate
+from common.errors import Conflict, InvalidInput, NotFound
+from daemon.auth.passwords import hash_password
+from daemon.auth.roles import permissions_of
+from daemon.services.context import Context, to_datetime
+from daemon.storage import users as user_store
+
+logger = logging.getLogger(__name__)
+
+
+def user_from_row(row: dict[str, Any]) -> User:
+    role = Role(row["role"])
+    return User(
+        id=row["id"],
+        name=row["name"],
+        role=role,
+        permissions=sorted(p.value for p in permissions_of(role)),
+        active=bool(row["active"]),
+        deleted=row["deleted_at"] is not None,
+        created_at=to_datetime(row["created_at"]),
+        updated_at=to_datetime(row["updated_at"]),
+    )
+
+
+class UserService:
+    """What admins do with accounts (and the ``cloudburst user`` command)."""
+
+    def __init__(self, context: Context) -> None:
+        self.ctx = context
+
+    def create(self, request: UserCreate) -> User:
+        now = self.ctx.now()
+        password = hash_password(request.password) if request.password else None
+        with self.ctx.database.transaction() as db:
+            if user_store.user_by_name(db, request.name) is not None:
+                raise InvalidInput(f"The user name {request.name!r} is taken.")
+            user_id = user_store.insert_user(
+                db, request.name, request.role.value, password, request.active, now
+            )
+        logger.info("user %s created as %s", request.name, request.role.value)
+        return self.get(user_id)
+
+    def list_users(self, include_deleted: bool = False) -> list[User]:
+        rows = user_store.list_users(self.ctx.database.db, include_deleted)
+        return [user_from_row(row) for row in rows]
+
+    def get(self, user_id: int) -> User:
+        return user_from_row(self._row(user_id))
+
+    def update(self, user_id: int, change: UserUpdate) -> User:
+        fields: dict[str, Any] = {}
+        if change.role is not None:
+            fields["role"] = change.role.value
+        if change.password is not None:
+            fields["password_hash"] = hash_password(change.password)
+        if change.active is not None:
+            fields["active"] = int(change.active)
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            row = self._row(user_id)
+            if row["deleted_at"] is not None:
+                raise Conflict(f"User {row['name']!r} is deleted; restore it first.")
+            if fields:
+                user_store.update_user(db, user_id, now, **fields)
+            if change.password is not None or change.active is False:
+                user_store.revoke_user_sessions(db, user_id, now)
+        logger.info("user %s updated: %s", row["name"], sorted(fields))
+        return self.get(user_id)
+
+    def delete(self, user_id: int) -> User:
+        """Soft delete: the account stops working at once and can be restored."""
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            row = self._row(user_id)
+            if row["deleted_at"] is None:
+                user_store.update_user(db, user_id, now, deleted_at=now)
+                user_store.revoke_user_sessions(db, user_id, now)
+        logger.info("user %s deleted (recoverable)", row["name"])
+        return self.get(user_id)
+
+    def restore(self, user_id: int) -> User:
+        now = self.ctx.now()
+        with self.ctx.database.transaction() as db:
+            row = self._row(user_id)
+            if row["deleted_at"] is None:
+                raise Conflict(f"User {row['name']!r} is not deleted.")
+            user_store.update_user(db, user_id, now, deleted_at=None)
+        logger.info("user %s restored", row["name"])
+        return self.get(user_id)
+
+    def _row(self, user_id: int) -> dict[str, Any]:
+        row = user_store.get_user(self.ctx.database.db, user_id)
+        if row is None:
+            raise NotFound(f"There is no user {user_id}.")
+        return row

@@ -1,0 +1,205 @@
+"""Every declared operation, called by every kind of caller: allowed ones work, the rest get
+401/403 with a reason and change nothing.
+
+The expectations are written out by hand (not read from the declarations) and must name every
+operation, so a new endpoint fails here until someone decides who may call it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.api import BLUEPRINTS, PREFIX
+from daemon.api.routing import Operation
+from daemon.auth import Permission
+from tests.daemon.auth.world import CALLERS, NAMES, PASSWORD, World, build_world, fail_the_task
+from tests.daemon.calls import snapshot
+
+USERS = {"artist", "other", "td", "producer", "admin"}
+EVERYONE = set(CALLERS)
+OWNER_TD_ADMIN = {"artist", "td", "admin"}
+AGENT_ADMIN = {"agent", "admin"}
+
+#: Who may call each operation ("METHOD rule").
+ALLOWED: dict[str, set[str]] = {
+    "GET /health": EVERYONE,
+    "GET /openapi.json": EVERYONE,
+    "POST /auth/login": EVERYONE,
+    "POST /auth/refresh": EVERYONE,
+    "POST /auth/register": EVERYONE,
+    "POST /auth/logout": USERS,
+    "GET /auth/me": USERS,
+    "POST /users": {"admin"},
+    "GET /users": {"admin"},
+    "GET /users/<int:user_id>": {"admin"},
+    "PUT /users/<int:user_id>": {"admin"},
+    "DELETE /users/<int:user_id>": {"admin"},
+    "POST /users/<int:user_id>/restore": {"admin"},
+    "POST /jobs": USERS,
+    "GET /jobs": USERS,
+    "GET /jobs/<int:job_id>": USERS,
+    "DELETE /jobs/<int:job_id>": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/pause": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/resume": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/retry": OWNER_TD_ADMIN,
+    "PUT /jobs/<int:job_id>/priority": {"artist", "td", "producer", "admin"},
+    "PUT /jobs/<int:job_id>/pin": {"producer", "admin"},
+    "GET /jobs/<int:job_id>/tasks": USERS,
+    "GET /jobs/<int:job_id>/tasks/<int:task_id>/log": USERS,
+    "GET /queue": USERS,
+    "GET /shotgrid/status": USERS,
+    "GET /shows": USERS,
+    "PUT /shows/<project>/hold": {"producer", "admin"},
+    "PUT /shows/<project>/share": {"producer", "admin"},
+    "GET /overrides": {"td", "producer", "admin"},
+    "GET /projects": USERS,
+    "PUT /projects/<project>/confidential": {"admin"},
+    "POST /agents": {"td", "admin", "agent"},
+    "POST /agents/enrollment-tokens": {"td", "admin"},
+    "GET /agents": USERS,
+    "POST /agents/<agent_id>/heartbeat": AGENT_ADMIN,
+    "POST /agents/<agent_id>/lease": AGENT_ADMIN,
+    "POST /agents/<agent_id>/tasks/<int:task_id>/progress": AGENT_ADMIN,
+    "POST /agents/<agent_id>/tasks/<int:task_id>/log": AGENT_ADMIN,
+    "POST /agents/<agent_id>/tasks/<int:task_id>/complete": AGENT_ADMIN,
+    "POST /agents/<agent_id>/tasks/<int:task_id>/fail": AGENT_ADMIN,
+}
+
+
+def _login_body(world: World, caller: str) -> dict[str, Any]:
+    from common.accounts import Role, UserCreate
+
+    world.services.users.create(UserCreate(name="pat", role=Role.ARTIST, password=PASSWORD))
+    return {"username": "pat", "password": PASSWORD}
+
+
+def _refresh_body(world: World, caller: str) -> dict[str, Any]:
+    from common.accounts import LoginRequest
+
+    _login_body(world, caller)
+    pair = world.services.auth.login(LoginRequest(username="pat", password=PASSWORD), "test")
+    return {"refresh_token": pair.refresh_token}
+
+
+def _resume(world: World, caller: str) -> None:
+    world.services.jobs.pause(world.job_id)
+
+
+def _restore(world: World, caller: str) -> None:
+    world.services.users.delete(world.user_id)
+
+
+def _job(world: World, caller: str) -> dict[str, Any]:
+    return {"name": "n", "owner": NAMES.get(caller, "ana"), "project": "show",
+            "scene": "/p/s.blend", "frames": "1-2", "output": "/r/g_####"}  # fmt: skip
+
+
+Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
+
+#: A body that makes each operation succeed when allowed (a callable may also prepare).
+BODIES: dict[str, Body] = {
+    "POST /auth/login": _login_body,
+    "POST /auth/refresh": _refresh_body,
+    "POST /auth/register": {"username": "newcomer", "password": "newcomer-pw-1"},
+    "POST /auth/logout": {},
+    "POST /users": {"name": "newbie", "role": "td", "password": "newbie-pw-12"},
+    "PUT /users/<int:user_id>": {"role": "producer"},
+    "POST /jobs": _job,
+    "PUT /jobs/<int:job_id>/priority": {"priority": 90},
+    "PUT /jobs/<int:job_id>/pin": {"pinned": True, "by": "pam"},
+    "PUT /shows/<project>/hold": {"held": True, "by": "pam"},
+    "PUT /shows/<project>/share": {"share": 3.0, "by": "pam"},
+    "PUT /projects/<project>/confidential": {"confidential": True},
+    "POST /agents": {"name": "node02", "hostname": "node02"},
+    "POST /agents/<agent_id>/heartbeat": {"task_ids": []},
+    "POST /agents/<agent_id>/tasks/<int:task_id>/progress": {"attempt": 1, "progress": 0.5},
+    "POST /agents/<agent_id>/tasks/<int:task_id>/log": {"attempt": 1, "offset": 0, "text": "x"},
+    "POST /agents/<agent_id>/tasks/<int:task_id>/complete": {"attempt": 1, "outputs": []},
+    "POST /agents/<agent_id>/tasks/<int:task_id>/fail": {"attempt": 1, "error": "boom"},
+}
+
+PREPARE: dict[str, Callable[[World, str], None]] = {
+    "POST /jobs/<int:job_id>/resume": _resume,
+    "POST /jobs/<int:job_id>/retry": lambda world, caller: fail_the_task(world),
+    "POST /users/<int:user_id>/restore": _restore,
+}
+
+
+def operations() -> list[Operation]:
+    return [op for bp in BLUEPRINTS for op in bp.operations]
+
+
+def key(op: Operation) -> str:
+    return f"{op.method} {op.path}"
+
+
+def url(op: Operation, world: World) -> str:
+    path = op.path
+    for name, value in world.path_params().items():
+        path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+    return PREFIX + path
+
+
+def test_every_operation_declares_a_permission() -> None:
+    undeclared = [key(op) for op in operations() if op.permission is None]
+    assert undeclared == []
+    public = sorted(key(op) for op in operations() if op.permission is Permission.PUBLIC)
+    assert public == [
+        "GET /health", "GET /openapi.json", "POST /auth/login", "POST /auth/refresh",
+        "POST /auth/register",
+    ]  # fmt: skip
+
+
+def test_every_operation_has_an_expectation() -> None:
+    assert sorted(key(op) for op in operations()) == sorted(ALLOWED)
+
+
+@pytest.mark.parametrize("op", operations(), ids=key)
+def test_who_may_call_what(op: Operation, tmp_path: Path) -> None:
+    for caller in CALLERS:
+        world = build_world(tmp_path / caller)
+        prepare = PREPARE.get(key(op))
+        if prepare is not None:
+            prepare(world, caller)
+        body = BODIES.get(key(op))
+        payload = body(world, caller) if callable(body) else body
+        if op.body is not None:
+            assert payload is not None, f"add an example body for {key(op)} to BODIES"
+        client = world.app.test_client()
+        token = world.tokens[caller]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        before = snapshot(world.services)
+        response = client.open(url(op, world), method=op.method, json=payload, headers=headers)
+        what = f"{caller} {key(op)}: {response.status_code} {response.get_json(silent=True)}"
+        if caller in ALLOWED[key(op)]:
+            assert 200 <= response.status_code < 300, what
+        else:
+            expected = 401 if caller == "anonymous" else 403
+            assert response.status_code == expected, what
+            answer = response.get_json()
+            assert answer["code"] == ("unauthenticated" if expected == 401 else "forbidden")
+            assert answer["message"], what
+            assert snapshot(world.services) == before, what
+
+
+def test_the_api_document_names_the_scheme_and_each_operations_permission() -> None:
+    from daemon.api.meta import committed_document
+
+    document = committed_document()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation["x-permission"], (method, path)
+            assert operation["x-roles"], (method, path)
+            public = operation["x-permission"] == "public"
+            assert (operation["security"] == []) is public, (method, path)
+            if not public:
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    pin = document["paths"]["/api/v1/jobs/{job_id}/pin"]["put"]
+    assert pin["x-roles"] == ["producer", "admin"]
+    cancel = document["paths"]["/api/v1/jobs/{job_id}"]["delete"]
+    assert cancel["x-roles"] == ["td", "admin", "artist (own jobs)"]
