@@ -19,6 +19,7 @@ from typing import Any
 
 from common.data.errors import BlobMissing, StoreAccessDenied, StoreUnavailable, UploadGone
 from common.data.store import ObjectInfo, PartInfo, TransferStats
+from common.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ def make_client(
         profile: its profile.
         region: overrides the region of the config or the instance.
         endpoint: overrides the service endpoint (a local endpoint in tests).
+
+    Raises:
+        ConfigError: the OCI config file, its profile or the API key it names is missing or
+            unreadable.
     """
     import oci
 
@@ -71,10 +76,18 @@ def make_client(
         config = {"region": region or signer.region}
         return oci.object_storage.ObjectStorageClient(config, signer=signer, **extra)
     if auth == AUTH_CONFIG_FILE:
-        config = oci.config.from_file(config_file or oci.config.DEFAULT_LOCATION, profile)
-        if region:
-            config["region"] = region
-        return oci.object_storage.ObjectStorageClient(config, **extra)
+        path = config_file or oci.config.DEFAULT_LOCATION
+        try:  # the SDK reads the file, then the key file it names
+            config = oci.config.from_file(path, profile)
+            if region:
+                config["region"] = region
+            return oci.object_storage.ObjectStorageClient(config, **extra)
+        except oci.exceptions.ClientError as exc:
+            raise ConfigError(
+                f"Cannot sign OCI requests with profile {profile} of the OCI config file {path} "
+                f"({type(exc).__name__}: {exc}). It needs user, fingerprint, key_file (a readable "
+                "private API key), tenancy and region."
+            ) from exc
     raise ValueError(f"unknown OCI auth {auth!r}: use instance_principal or config_file")
 
 
@@ -100,6 +113,7 @@ class OciStore:
         self.bucket = bucket
         self.prefix = prefix
         self.stats = TransferStats()
+        self.name = f"oci://{namespace or '?'}/{bucket}/{prefix}"  # for errors of the look-up
         self.namespace = namespace or str(self._call("GetNamespace", client.get_namespace).data)
         self.name = f"oci://{self.namespace}/{bucket}/{prefix}"
 

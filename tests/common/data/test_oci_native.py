@@ -1,8 +1,8 @@
 """``OciStore``: how it shapes requests, without the SDK; the SDK's models where installed.
 
 The client below is a plain recording stand-in for ``ObjectStorageClient`` (the SDK call
-signatures, positional and keyword). A test against a local endpoint that checks the SDK's
-request signatures comes with the daemon's staging increment.
+signatures, positional and keyword). The real SDK against a local endpoint that checks its
+request signatures is in ``test_oci_native_sdk.py``.
 """
 
 from __future__ import annotations
