@@ -96,6 +96,7 @@ class RankingService:
     def __init__(self, context: Context) -> None:
         self.ctx = context
         self.policy = policy_from(context.settings.ranking)
+        self._queue: tuple[int, float, list[int]] | None = None  # (commits, read at, order)
 
     # --- ranking ------------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class RankingService:
         if not ranks:
             return {row["id"]: self._unranked(row, None, set()) for row in rows}
         if order is None:
-            order = rank_store.queue_ids(db)
+            order = self._queue_order(db)
         positions = {job_id: i + 1 for i, job_id in enumerate(order)}
         pinned = rank_store.pins(db, ids)
         held = rank_store.held_shows(db)
@@ -193,6 +194,20 @@ class RankingService:
                 parts=parts, pinned_by=pinned.get(row["id"]),
             )  # fmt: skip
         return views
+
+    def _queue_order(self, db: sqlite_utils.Database) -> list[int]:
+        """The queue's order, read again only after a commit (or a second) since the last read.
+
+        Reading the whole order costs milliseconds at 10,000 queued jobs; every job view needs
+        it for its position, so pages of views share one read while nothing changed.
+        """
+        commits = self.ctx.database.commits
+        cached = self._queue
+        if cached is not None and cached[0] == commits and time.monotonic() - cached[1] < 1.0:
+            return cached[2]
+        order = rank_store.queue_ids(db)
+        self._queue = (commits, time.monotonic(), order)
+        return order
 
     def _unranked(self, row: dict[str, Any], rank: Rank | None, held: set[str]) -> RankView:
         state = JobState(row["state"])

@@ -34,6 +34,9 @@ class Database:
         # Writers of this process queue here rather than in SQLite's busy handler, which
         # polls with sleeps of up to 100 ms and would dominate tail latency under load.
         self._write_lock = threading.Lock()
+        #: Transactions committed by this process; readers key caches on it (the daemon is
+        #: the only writer of its database).
+        self.commits = 0
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -69,6 +72,7 @@ class Database:
                 raise
             else:
                 db.conn.execute("COMMIT")
+                self.commits += 1
 
     def checkpoint(self) -> None:
         """Copies the WAL into the database file without blocking writers (PASSIVE).
