@@ -96,7 +96,8 @@ class RankingService:
     def __init__(self, context: Context) -> None:
         self.ctx = context
         self.policy = policy_from(context.settings.ranking)
-        self._queue: tuple[int, float, list[int]] | None = None  # (commits, read at, order)
+        # (commits, read at, order, positions) of the last read of the queue
+        self._queue: tuple[int, float, list[int], dict[int, int]] | None = None
 
     # --- ranking ------------------------------------------------------------------------------
 
@@ -172,8 +173,9 @@ class RankingService:
         if not ranks:
             return {row["id"]: self._unranked(row, None, set()) for row in rows}
         if order is None:
-            order = self._queue_order(db)
-        positions = {job_id: i + 1 for i, job_id in enumerate(order)}
+            order, positions = self._queue_order(db)
+        else:
+            positions = {job_id: i + 1 for i, job_id in enumerate(order)}
         pinned = rank_store.pins(db, ids)
         held = rank_store.held_shows(db)
         stale = self.stale(db)
@@ -195,7 +197,7 @@ class RankingService:
             )  # fmt: skip
         return views
 
-    def _queue_order(self, db: sqlite_utils.Database) -> list[int]:
+    def _queue_order(self, db: sqlite_utils.Database) -> tuple[list[int], dict[int, int]]:
         """The queue's order, read again only after a commit (or a second) since the last read.
 
         Reading the whole order costs milliseconds at 10,000 queued jobs; every job view needs
@@ -204,10 +206,11 @@ class RankingService:
         commits = self.ctx.database.commits
         cached = self._queue
         if cached is not None and cached[0] == commits and time.monotonic() - cached[1] < 1.0:
-            return cached[2]
+            return cached[2], cached[3]
         order = rank_store.queue_ids(db)
-        self._queue = (commits, time.monotonic(), order)
-        return order
+        positions = {job_id: i + 1 for i, job_id in enumerate(order)}
+        self._queue = (commits, time.monotonic(), order, positions)
+        return order, positions
 
     def _unranked(self, row: dict[str, Any], rank: Rank | None, held: set[str]) -> RankView:
         state = JobState(row["state"])
