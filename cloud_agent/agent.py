@@ -26,6 +26,7 @@ from typing import Protocol
 import psutil
 
 from cloud_agent.identity import AgentIdentity
+from cloud_agent.load import heartbeat_with_load
 from cloud_agent.outbox import Backoff, Outbox
 from cloud_agent.process import kill_recorded
 from cloud_agent.runners import Runner
@@ -266,7 +267,7 @@ class Agent:
         with self._lock:
             task_ids = [self._current.assignment.task_id] if self._current else []
         try:
-            reply = self.client.heartbeat(agent_id, Heartbeat(task_ids=task_ids))
+            reply = self.client.heartbeat(agent_id, heartbeat_with_load(task_ids, self.state_dir))
         except NotFound:
             self.reregister(agent_id)
             return None

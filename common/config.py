@@ -21,6 +21,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from common.errors import ConfigError
+from common.ops_settings import LogSettings, MonitoringSettings, StorageSettings
 
 ENV_PREFIX = "CLOUDBURST_"
 CONFIG_ENV = "CLOUDBURST_CONFIG"
@@ -184,6 +185,9 @@ class Settings(BaseModel):
     shotgrid: ShotGridSettings = Field(default_factory=ShotGridSettings)
     ranking: RankingSettings = Field(default_factory=RankingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
     token: SecretStr = SecretStr("")
     """A bearer token for clients (an API key); empty: the signed-in user's stored tokens."""
     enrollment_token: SecretStr = SecretStr("")

@@ -364,6 +364,11 @@ class Heartbeat(WireModel):
     """Sent every few seconds: the tasks the agent is working on."""
 
     task_ids: list[int] = Field(default_factory=list)
+    cpu_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    """The node's load; optional, so older agents still beat."""
+    memory_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    gpu_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    disk_free_mb: Annotated[int, Field(ge=0)] | None = None
 
 
 class HeartbeatReply(WireModel):

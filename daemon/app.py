@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from flask import Flask
 
 from common.config import Settings
-from daemon import api
+from daemon import api, web
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
 from daemon.services.enrollment import EnrollmentService
+from daemon.services.files import FileService
+from daemon.services.logs import LogService
+from daemon.services.monitoring import MonitoringService
 from daemon.services.projects import ProjectService
 from daemon.services.users import UserService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
@@ -35,6 +38,9 @@ class Services:
     users: UserService
     projects: ProjectService
     enrollment: EnrollmentService
+    files: FileService
+    monitoring: MonitoringService
+    logs: LogService
     poll: float
     """Seconds an idle agent should wait before asking again."""
 
@@ -56,18 +62,22 @@ def build_services(
     projects = ProjectService(context)
     jobs = JobService(context, ranking, client, projects)
     agents = AgentService(context, jobs)
+    shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     return Services(
         context=context,
         jobs=jobs,
         agents=agents,
         reaper=Reaper(context, jobs),
         ranking=ranking,
-        shotgrid=ShotGridSync(context, client, on_change=ranking.run_pass),
+        shotgrid=shotgrid,
         writeback=WriteBack(context, client),
         auth=AuthService(context),
         users=UserService(context),
         projects=projects,
         enrollment=EnrollmentService(context, agents),
+        files=FileService(context),
+        monitoring=MonitoringService(context, shotgrid),
+        logs=LogService(context),
         poll=settings.poll_interval_s,
     )
 
@@ -85,4 +95,5 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["cloudburst"] = build_services(settings, database, clock, shotgrid_connect)
     api.init_app(app)
+    web.init_app(app)
     return app

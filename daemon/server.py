@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
+from daemon.services.logs import DatabaseLogHandler
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def serve(settings: Settings) -> None:
     scheduler = BackgroundScheduler(timezone="UTC")
     every = {"reaper": (services.reaper.reap, settings.reaper_interval_s)}
     every["ranking"] = (services.ranking.run_pass, settings.ranking.interval_s)
+    every["storage-purge"] = (services.files.purge, settings.storage.purge_interval_s)
+    every["log-trim"] = (services.logs.trim, 3600.0)
     if settings.shotgrid.configured:
         every["shotgrid-sync"] = (services.shotgrid.sync, settings.shotgrid.sync_interval_s)
         every["shotgrid-writeback"] = (
@@ -64,6 +67,12 @@ def serve(settings: Settings) -> None:
             call, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
         )
     scheduler.start()
+    log_handler = DatabaseLogHandler(
+        services.context.database, settings.logs.flush_interval_s,
+        logging.getLevelName(settings.logs.level),
+    )  # fmt: skip
+    log_handler.start()
+    logging.getLogger().addHandler(log_handler)  # stored, searchable at /api/v1/logging/logs
 
     def stop(signum: int, frame: FrameType | None) -> None:
         logger.info("Signal %d: stopping", signum)
@@ -78,4 +87,6 @@ def serve(settings: Settings) -> None:
         pass  # the listening socket closed by stop()
     finally:
         scheduler.shutdown(wait=False)
+        logging.getLogger().removeHandler(log_handler)
+        log_handler.close()
         logger.info("Daemon stopped")

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from daemon.api import agents, auth, jobs, meta, projects, queue, shotgrid, users
+from daemon.api import (
+    agents,
+    auth,
+    jobs,
+    logging_api,
+    meta,
+    monitoring,
+    outputs,
+    projects,
+    queue,
+    shotgrid,
+    storage_api,
+    users,
+)
 from daemon.api.errors import register_error_handlers
 from daemon.api.routing import ApiBlueprint
 
@@ -13,15 +26,20 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     auth.bp,
     users.bp,
     jobs.bp,
+    outputs.bp,
     queue.bp,
     projects.bp,
     agents.bp,
     shotgrid.bp,
     meta.bp,
+    storage_api.bp,
+    monitoring.bp,
+    logging_api.bp,
 )
 
 
 def init_app(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint, url_prefix=PREFIX)
+    app.register_blueprint(monitoring.scrape_bp)  # /metrics, outside /api/v1
     register_error_handlers(app)

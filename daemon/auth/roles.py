@@ -38,6 +38,12 @@ class Permission(StrEnum):
     PROJECTS_READ = "projects.read"
     PROJECTS_MANAGE = "projects.manage"
     USERS_MANAGE = "users.manage"
+    FILES_READ_ANY = "files.read_any"
+    """Download stored files others uploaded (anyone may download their own)."""
+    FILES_DELETE_ANY = "files.delete_any"
+    """Delete or restore stored files others uploaded (anyone may their own)."""
+    LOGS_READ = "logs.read"
+    """The daemon's own log records and the metrics Prometheus scrapes."""
 
 
 #: What lets an artist act on their own jobs where the operation needs more.
@@ -64,6 +70,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.AGENTS_MANAGE,
         Permission.AGENTS_ENROLL,
         Permission.REPORTS_READ,
+        Permission.FILES_READ_ANY,
+        Permission.LOGS_READ,
     },
     Role.PRODUCER: _EVERYONE
     | {

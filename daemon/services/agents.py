@@ -25,8 +25,10 @@ from common.models import (
 from common.states import TaskState
 from daemon.services.context import Context, to_datetime
 from daemon.services.jobs import JobService
+from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
 from daemon.storage import jobs as job_store
+from daemon.storage import monitoring as load_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import tasks as task_store
 
@@ -64,6 +66,9 @@ class AgentService:
         with self.ctx.database.transaction() as db:
             self._touch(db, agent_id, now)
             held = task_store.renew_leases(db, agent_id, beat.task_ids, expires)
+            load = load_of(beat)
+            if load is not None:
+                load_store.record_load(db, agent_id, load, now)
         cancel = sorted(set(beat.task_ids) - held)
         if cancel:
             logger.info("agent_id=%s must stop tasks %s", agent_id, cancel)

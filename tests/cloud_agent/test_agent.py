@@ -308,7 +308,7 @@ def test_a_task_cancelled_by_heartbeat_is_killed_and_its_updates_dropped(
     agent = make_agent(settings, client, store, runner, tmp_path)
     agent_box.append(agent)
     assert agent.run_task(task([1]), agent.agent_id) is Outcome.LOST
-    assert client.beats == [("agent-1", Heartbeat(task_ids=[21]))]
+    assert [(agent_id, beat.task_ids) for agent_id, beat in client.beats] == [("agent-1", [21])]
     assert bodies(store) == [], "nothing more may be sent about a task taken back"
     assert gone(runner.renders[0].pids[0])
     assert not agent.stopping

@@ -22,10 +22,10 @@ def test_database_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
     database = open_database(tmp_path / "db.sqlite3")
-    assert migrate(database) == 3
+    assert migrate(database) == 4
     again = open_database(tmp_path / "db.sqlite3")
     rows = list(again.db.query("SELECT version FROM schema_migrations"))
-    assert rows == [{"version": 1}, {"version": 2}, {"version": 3}]
+    assert rows == [{"version": v} for v in (1, 2, 3, 4)]
 
 
 def test_failed_submission_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ operation, so a new endpoint fails here until someone decides who may call it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from daemon.api.routing import Operation
 from daemon.auth import Permission
 from tests.daemon.auth.world import CALLERS, NAMES, PASSWORD, World, build_world, fail_the_task
 from tests.daemon.calls import snapshot
+from tests.daemon.ops.helpers import person, start_upload, store_file
+from tests.daemon.web.helpers import render_frames
 
 USERS = {"artist", "other", "td", "producer", "admin"}
 EVERYONE = set(CALLERS)
@@ -50,6 +53,8 @@ ALLOWED: dict[str, set[str]] = {
     "PUT /jobs/<int:job_id>/pin": {"producer", "admin"},
     "GET /jobs/<int:job_id>/tasks": USERS,
     "GET /jobs/<int:job_id>/tasks/<int:task_id>/log": USERS,
+    "GET /jobs/<int:job_id>/outputs.zip": USERS,
+    "GET /jobs/<int:job_id>/thumbnail": USERS,
     "GET /queue": USERS,
     "GET /shotgrid/status": USERS,
     "GET /shows": USERS,
@@ -67,6 +72,15 @@ ALLOWED: dict[str, set[str]] = {
     "POST /agents/<agent_id>/tasks/<int:task_id>/log": AGENT_ADMIN,
     "POST /agents/<agent_id>/tasks/<int:task_id>/complete": AGENT_ADMIN,
     "POST /agents/<agent_id>/tasks/<int:task_id>/fail": AGENT_ADMIN,
+    "POST /storage/upload": USERS,
+    "GET /storage/upload/<upload_id>": {"artist"},
+    "PUT /storage/upload/<upload_id>": {"artist"},
+    "POST /storage/upload/<upload_id>/complete": {"artist"},
+    "GET /storage/download/<file_id>": OWNER_TD_ADMIN,
+    "DELETE /storage/<file_id>": {"artist", "admin"},
+    "POST /storage/<file_id>/restore": {"artist", "admin"},
+    "GET /monitoring/metrics": USERS,
+    "GET /logging/logs": {"td", "admin"},
 }
 
 
@@ -98,6 +112,32 @@ def _job(world: World, caller: str) -> dict[str, Any]:
             "scene": "/p/s.blend", "frames": "1-2", "output": "/r/g_####"}  # fmt: skip
 
 
+def _upload(world: World, caller: str) -> None:
+    world.extra["upload_id"] = start_upload(world.services, "ana", "show/up.bin", 64).id
+
+
+def _upload_part(world: World, caller: str) -> dict[str, Any]:
+    payload = {"part": 1}  # the test client sends it as JSON: those bytes are the part
+    size = len(world.app.json.dumps(payload).encode())
+    world.extra["upload_id"] = start_upload(world.services, "ana", "show/up.bin", size).id
+    return payload
+
+
+def _upload_done(world: World, caller: str) -> dict[str, Any]:
+    _upload(world, caller)
+    world.services.files.write_part(world.extra["upload_id"], 0, b"x" * 64, person("ana"))
+    return {"checksum": hashlib.sha256(b"x" * 64).hexdigest()}
+
+
+def _stored(world: World, caller: str) -> None:
+    world.extra["file_id"] = store_file(world.services, "ana", "show/f.bin", b"frame").id
+
+
+def _deleted(world: World, caller: str) -> None:
+    _stored(world, caller)
+    world.services.files.delete(world.extra["file_id"], person("ana"))
+
+
 Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
 
 #: A body that makes each operation succeed when allowed (a callable may also prepare).
@@ -120,12 +160,21 @@ BODIES: dict[str, Body] = {
     "POST /agents/<agent_id>/tasks/<int:task_id>/log": {"attempt": 1, "offset": 0, "text": "x"},
     "POST /agents/<agent_id>/tasks/<int:task_id>/complete": {"attempt": 1, "outputs": []},
     "POST /agents/<agent_id>/tasks/<int:task_id>/fail": {"attempt": 1, "error": "boom"},
+    "POST /storage/upload": {"path": "show/new.bin", "size": 3},
+    "PUT /storage/upload/<upload_id>": _upload_part,
+    "POST /storage/upload/<upload_id>/complete": _upload_done,
 }
 
 PREPARE: dict[str, Callable[[World, str], None]] = {
     "POST /jobs/<int:job_id>/resume": _resume,
     "POST /jobs/<int:job_id>/retry": lambda world, caller: fail_the_task(world),
     "POST /users/<int:user_id>/restore": _restore,
+    "GET /jobs/<int:job_id>/outputs.zip": lambda world, caller: render_frames(world),
+    "GET /jobs/<int:job_id>/thumbnail": lambda world, caller: render_frames(world),
+    "GET /storage/upload/<upload_id>": _upload,
+    "GET /storage/download/<file_id>": _stored,
+    "DELETE /storage/<file_id>": _stored,
+    "POST /storage/<file_id>/restore": _deleted,
 }
 
 
@@ -139,7 +188,7 @@ def key(op: Operation) -> str:
 
 def url(op: Operation, world: World) -> str:
     path = op.path
-    for name, value in world.path_params().items():
+    for name, value in {**world.path_params(), **world.extra}.items():
         path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
     return PREFIX + path
 

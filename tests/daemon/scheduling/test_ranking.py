@@ -104,8 +104,12 @@ RAISES: dict[str, Raise] = {
     "more frames left": lambda j, draw: j._replace(
         frame_count=j.frame_count + draw(st.integers(0, 10_000))
     ),
-    "slower measured frames": lambda j, draw: j._replace(
-        render_s=j.render_s + draw(st.floats(0.0, 1e6))
+    # Only a measured pace can get slower: a job with no frame measured yet runs at the
+    # policy's default pace, and its first measurement may rightly be faster than that.
+    "slower measured frames": lambda j, draw: (
+        j._replace(render_s=j.render_s + draw(st.floats(0.0, 1e6)))
+        if j.frames_done > 0 and j.render_s > 0
+        else j
     ),
     "pinned": lambda j, draw: j._replace(pinned=True),
 }

@@ -1,0 +1,111 @@
+"""``/api/v1/storage``: resumable uploads, ranged downloads, soft delete and restore."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request, send_file
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.models_ops import StoredFile, UploadComplete, UploadCreate, UploadInfo
+from daemon.api.guard import current_principal
+from daemon.api.routing import ApiBlueprint
+from daemon.auth import Permission
+from daemon.services.files import ChecksumMismatch, FileService, TooLarge
+from daemon.services.storage_paths import UnsafePath
+
+bp = ApiBlueprint("storage", __name__, tag="storage")
+
+
+class PartQuery(BaseModel):
+    """Where a part starts in the file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offset: int = Field(default=0, ge=0)
+
+
+def files() -> FileService:
+    service: FileService = current_app.extensions["cloudburst"].files
+    return service
+
+
+@bp.operation(
+    "POST", "/storage/upload",
+    "Start a resumable upload to a path under the storage root; send parts, then complete it",
+    body=UploadCreate, returns=UploadInfo, status=201,
+    errors=(InvalidInput, UnsafePath, TooLarge, Conflict), permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def create_upload(body: UploadCreate) -> UploadInfo:
+    return files().create_upload(body, current_principal())
+
+
+@bp.operation(
+    "GET", "/storage/upload/<upload_id>",
+    "An unfinished upload; `received` is the offset to resume from after a cut",
+    returns=UploadInfo, errors=(NotFound, Forbidden), permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def upload_status(upload_id: str) -> UploadInfo:
+    return files().upload_info(upload_id, current_principal())
+
+
+@bp.operation(
+    "PUT", "/storage/upload/<upload_id>",
+    "Send one part: the raw bytes as the body, `?offset=N` where they start",
+    query=PartQuery, returns=UploadInfo,
+    errors=(InvalidInput, TooLarge, NotFound, Forbidden, Conflict),
+    permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def upload_part(upload_id: str, query: PartQuery) -> UploadInfo:
+    limit = current_app.extensions["cloudburst"].context.settings.storage.max_part_bytes
+    if (request.content_length or 0) > limit:  # refuse before reading a huge body
+        raise TooLarge(f"Send parts of at most {limit} bytes (storage.max_part_bytes).")
+    data = request.get_data()
+    if request.content_length is not None and len(data) != request.content_length:
+        raise InvalidInput(
+            f"The part was cut off: {len(data)} of {request.content_length} bytes arrived. "
+            "Ask for the upload's `received` and send the rest from there."
+        )
+    return files().write_part(upload_id, query.offset, data, current_principal())
+
+
+@bp.operation(
+    "POST", "/storage/upload/<upload_id>/complete",
+    "Check the whole file's checksum and store it at its path",
+    body=UploadComplete, returns=StoredFile, status=201,
+    errors=(ChecksumMismatch, NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def complete_upload(upload_id: str, body: UploadComplete) -> StoredFile:
+    return files().complete(upload_id, body, current_principal())
+
+
+@bp.operation(
+    "GET", "/storage/download/<file_id>",
+    "Download a file (its owner, TDs and admins); HTTP Range requests get 206",
+    errors=(NotFound, Forbidden), permission=Permission.SIGNED_IN,
+    extra_statuses={206: "Partial content (a Range request)", 416: "Range not satisfiable"},
+)  # fmt: skip
+def download(file_id: str) -> Response:
+    stored, path = files().download(file_id, current_principal())
+    response = send_file(
+        path, as_attachment=True, download_name=path.name, conditional=True,
+        etag=stored.checksum, max_age=0,
+    )  # fmt: skip
+    response.headers["X-Checksum"] = f"{stored.algorithm}={stored.checksum}"
+    return response
+
+
+@bp.operation(
+    "DELETE", "/storage/<file_id>",
+    "Delete a file (its owner or an admin); restorable until `purge_at`",
+    returns=StoredFile, errors=(NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def delete(file_id: str) -> StoredFile:
+    return files().delete(file_id, current_principal())
+
+
+@bp.operation(
+    "POST", "/storage/<file_id>/restore", "Restore a deleted file before it is purged",
+    returns=StoredFile, errors=(NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def restore(file_id: str) -> StoredFile:
+    return files().restore(file_id, current_principal())

@@ -1,0 +1,61 @@
+"""The agents' last reported load, and the counts the farm's metrics are made of."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+
+def record_load(db: sqlite_utils.Database, agent_id: str, load: dict[str, Any], now: float) -> None:
+    """Keeps the latest load of ``agent_id`` (one row per agent)."""
+    db.execute(
+        "INSERT INTO agent_load (agent_id, cpu_percent, memory_percent, gpu_percent,"
+        " disk_free_mb, reported_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (agent_id) DO UPDATE SET cpu_percent = excluded.cpu_percent,"
+        " memory_percent = excluded.memory_percent, gpu_percent = excluded.gpu_percent,"
+        " disk_free_mb = excluded.disk_free_mb, reported_at = excluded.reported_at",
+        [agent_id, load.get("cpu_percent"), load.get("memory_percent"),
+         load.get("gpu_percent"), load.get("disk_free_mb"), now],
+    )  # fmt: skip
+
+
+def agents_with_load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every agent with its last load (NULLs where none came) and its leased/running tasks."""
+    return list(
+        db.query(
+            "SELECT a.id, a.name, a.pool, a.state, l.cpu_percent, l.memory_percent,"
+            " l.gpu_percent, l.disk_free_mb, l.reported_at,"
+            " (SELECT count(*) FROM tasks t WHERE t.agent_id = a.id"
+            "  AND t.state IN ('leased', 'running')) AS running_tasks"
+            " FROM agents a LEFT JOIN agent_load l ON l.agent_id = a.id ORDER BY a.name, a.id"
+        )
+    )
+
+
+def task_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Unfinished tasks by state (queued, leased, running)."""
+    rows = db.query(
+        "SELECT state, count(*) AS n FROM tasks WHERE state IN ('queued', 'leased', 'running')"
+        " GROUP BY state"
+    )
+    return {row["state"]: row["n"] for row in rows}
+
+
+def job_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    rows = db.query("SELECT state, count(*) AS n FROM jobs GROUP BY state")
+    return {row["state"]: row["n"] for row in rows}
+
+
+def frames_done_since(db: sqlite_utils.Database, since: float) -> int:
+    """Frames of tasks that finished as done at or after ``since``."""
+    row = next(
+        iter(
+            db.query(
+                "SELECT coalesce(sum(frame_count), 0) AS n FROM tasks"
+                " WHERE state = 'done' AND finished_at >= ?",
+                [since],
+            )
+        )
+    )
+    return int(row["n"])

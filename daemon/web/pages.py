@@ -1,0 +1,115 @@
+"""Sign-in and sign-out, the queue, and a job's page."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from flask import current_app, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from common.accounts import LoginRequest
+from common.errors import CloudburstError, NotFound
+from common.states import JobState, TaskState
+from daemon.auth import Permission
+from daemon.storage.jobs import JobFilter
+from daemon.web import session
+from daemon.web.blueprint import bp, page
+from daemon.web.job_view import job_context
+
+if TYPE_CHECKING:
+    from daemon.app import Services
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+
+
+def services() -> Services:
+    found: Services = current_app.extensions["cloudburst"]
+    return found
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never ``//elsewhere`` or ``https://elsewhere``."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("web.queue")
+
+
+@bp.get("/")
+def index() -> Response:
+    return redirect(url_for("web.queue"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if session.principal().kind == "user":
+            return redirect(target)
+        return render_template("login.html", next=target, error="", username="")
+    session.check_csrf()
+    username = request.form.get("username", "")
+    try:
+        body = LoginRequest(username=username, password=request.form.get("password", ""))
+        pair = services().auth.login(body, request.remote_addr or "unknown")
+    except ValidationError:
+        error, status = "Enter your user name and password.", 400
+    except CloudburstError as exc:
+        error, status = exc.message, exc.status
+    else:
+        session.start(pair)
+        return redirect(target, code=303)
+    return render_template("login.html", next=target, error=error, username=username), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.check_csrf()
+    who = session.principal()
+    if who.kind == "user":
+        services().auth.logout(who, session.refresh_token())
+    session.end()
+    return redirect(url_for("web.login"), code=303)
+
+
+@bp.get("/jobs")
+@page(Permission.JOBS_READ)
+def queue() -> Any:
+    args = request.args
+    states = tuple(JobState(s) for s in args.getlist("state") if s in JobState.__members__.values())
+    project = args.get("project", "").strip() or None
+    owner = args.get("owner", "").strip() or None
+    offset = max(0, args.get("offset", 0, type=int) or 0)
+    filters = JobFilter(states=states, project=project, owner=owner, offset=offset, limit=PAGE_SIZE)
+    result = services().jobs.list_jobs(filters)
+    kept: dict[str, Any] = {"state": [s.value for s in states]}
+    if project:
+        kept["project"] = project
+    if owner:
+        kept["owner"] = owner
+
+    def page_url(to: int) -> str:
+        return url_for("web.queue") + "?" + urlencode({**kept, "offset": to}, doseq=True)
+
+    api = {**kept, "state": ",".join(kept["state"]), "offset": offset, "limit": PAGE_SIZE}
+    return render_template(
+        "queue.html", page=result, states=list(JobState), chosen=set(kept["state"]),
+        project=project or "", owner=owner or "", page_size=PAGE_SIZE,
+        previous=page_url(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+        next_page=page_url(offset + PAGE_SIZE) if offset + PAGE_SIZE < result.total else None,
+        poll_url="/api/v1/jobs?" + urlencode({k: v for k, v in api.items() if v != ""}),
+    )  # fmt: skip
+
+
+@bp.get("/jobs/<int:job_id>")
+@page(Permission.JOBS_READ)
+def job(job_id: int) -> Any:
+    try:
+        context = job_context(services(), job_id)
+    except NotFound as exc:
+        return render_template("error.html", title="Not found", message=exc.message), 404
+    return render_template("job.html", **context, error="", task_states=list(TaskState))
