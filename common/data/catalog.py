@@ -14,7 +14,6 @@ The catalog trusts what it recorded. Should objects be removed from the bucket b
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from common.data.packs import PackIndex, pack_index_key, pack_key, pack_of_index_key
 from common.data.store import PACK_INDEX_PREFIX, ObjectStore, blob_key
+from common.local_db import open_local_db
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +57,7 @@ class Catalog:
             db_path: the SQLite file; None keeps it in memory for this object only.
             store_name: the store's ``name``; rows of other stores in the file are ignored.
         """
-        if db_path is not None:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(db_path) if db_path else ":memory:", check_same_thread=False, timeout=30
-        )
-        if db_path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_local_db(db_path)
         self._db.executescript(_SCHEMA)
         self.store_name = store_name
         self._lock = threading.Lock()

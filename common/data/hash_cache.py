@@ -12,13 +12,13 @@ rendered, so this costs nothing in practice.
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from common.data.hashing import BLOCK_SIZE, hash_file
+from common.local_db import open_local_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hashes (
@@ -51,14 +51,7 @@ class HashCache:
             racy_window_s: files modified more recently than this are not cached.
             clock: the wall clock, in seconds (compared with files' modification times).
         """
-        if db_path is not None:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(db_path) if db_path else ":memory:", check_same_thread=False, timeout=30
-        )
-        if db_path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_local_db(db_path)
         self._db.execute(_SCHEMA)
         self._db.commit()
         self._lock = threading.Lock()

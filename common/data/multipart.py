@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from common.data.errors import BlobMissing, SourceChanged, UploadGone
 from common.data.hashing import hash_bytes, new_hasher
 from common.data.store import ObjectStore, PartInfo
+from common.local_db import open_local_db
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +54,7 @@ class MultipartJournal:
     """Upload ids and finished parts of the multipart uploads in progress. Thread-safe."""
 
     def __init__(self, db_path: Path | None, store_name: str) -> None:
-        if db_path is not None:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(db_path) if db_path else ":memory:", check_same_thread=False, timeout=30
-        )
-        if db_path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_local_db(db_path)
         self._db.executescript(_SCHEMA)
         self.store_name = store_name
         self._lock = threading.Lock()

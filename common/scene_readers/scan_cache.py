@@ -19,7 +19,6 @@ import dataclasses
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,6 +27,7 @@ from typing import Any
 
 from common import __version__
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
+from common.local_db import open_local_db
 from common.scene_readers.report import SceneReport
 from common.scene_readers.sequences import has_frame_token, has_tile_token
 
@@ -107,13 +107,7 @@ class ScanCache:
             racy_window_s: reports depending on a file modified more recently are not stored.
             clock: the wall clock, in seconds (compared with files' modification times).
         """
-        if db_path is not None:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            str(db_path) if db_path else ":memory:", check_same_thread=False, timeout=30
-        )
-        if db_path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_local_db(db_path)
         self._db.execute(_SCHEMA)
         self._db.commit()
         self._lock = threading.Lock()
