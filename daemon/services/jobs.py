@@ -85,10 +85,14 @@ class JobService:
     def list_jobs(self, filters: JobFilter) -> JobPage:
         db = self.ctx.database.db
         rows, total = job_store.list_jobs(db, filters)
-        counts = job_store.task_counts(db, [row["id"] for row in rows])
+        ids = [row["id"] for row in rows]
+        counts = job_store.task_counts(db, ids)
+        stats = job_store.frame_stats(db, ids)
         ranks = self.ranking.views(db, rows)
         items = [
-            self._build(db, row, counts[row["id"]], ranks[row["id"]], with_details=False)
+            self._build(
+                db, row, counts[row["id"]], stats[row["id"]], ranks[row["id"]], with_details=False
+            )
             for row in rows
         ]
         return JobPage(items=items, total=total, offset=filters.offset, limit=filters.limit)
@@ -243,19 +247,20 @@ class JobService:
     def _load(self, db: sqlite_utils.Database, job_id: int) -> Job:
         row = self._row(db, job_id)
         counts = job_store.task_counts(db, [job_id])[job_id]
+        stats = job_store.frame_stats(db, [job_id])[job_id]
         rank = self.ranking.views(db, [row])[job_id]
-        return self._build(db, row, counts, rank, with_details=True)
+        return self._build(db, row, counts, stats, rank, with_details=True)
 
     def _build(
         self,
         db: sqlite_utils.Database,
         row: dict[str, Any],
         counts: dict[str, int],
+        stats: dict[str, Any],
         rank: RankView,
         *,
         with_details: bool,
     ) -> Job:
-        stats = job_store.frame_stats(db, row["id"])
         state = JobState(row["state"])
         estimate = None
         if not state.finished:

@@ -146,23 +146,24 @@ def task_counts(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, 
     return counts
 
 
-def frame_stats(db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
-    """Frames done, frames in running tasks, and measured seconds per frame, for estimates."""
-    row = next(
-        iter(
-            db.query(
-                "SELECT"
-                " coalesce(sum(CASE WHEN state = 'done' THEN frame_count END), 0) AS done,"
-                " coalesce(sum(CASE WHEN state = 'done' THEN duration_s END), 0) AS seconds,"
-                " coalesce(sum(CASE WHEN state IN ('leased', 'running') THEN 1 END), 0) AS active,"
-                " coalesce(sum(CASE WHEN state IN ('leased', 'running')"
-                "   THEN progress * frame_count END), 0) AS partial"
-                " FROM tasks WHERE job_id = ?",
-                [job_id],
-            )
-        )
-    )
-    return dict(row)
+def frame_stats(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Per job: frames done, their render seconds, running tasks and the frames' worth of
+    progress in them, for progress and finish estimates (one query for a whole page)."""
+    stats = {job_id: {"done": 0, "seconds": 0.0, "active": 0, "partial": 0.0} for job_id in job_ids}
+    if not job_ids:
+        return stats
+    for row in db.query(
+        "SELECT job_id,"
+        " coalesce(sum(CASE WHEN state = 'done' THEN frame_count END), 0) AS done,"
+        " coalesce(sum(CASE WHEN state = 'done' THEN duration_s END), 0) AS seconds,"
+        " coalesce(sum(CASE WHEN state IN ('leased', 'running') THEN 1 END), 0) AS active,"
+        " coalesce(sum(CASE WHEN state IN ('leased', 'running')"
+        "   THEN progress * frame_count END), 0) AS partial"
+        f" FROM tasks WHERE job_id IN ({', '.join('?' * len(job_ids))}) GROUP BY job_id",
+        list(job_ids),
+    ):
+        stats[row["job_id"]] = {k: row[k] for k in ("done", "seconds", "active", "partial")}
+    return stats
 
 
 def job_errors(db: sqlite_utils.Database, job_id: int, limit: int = 20) -> list[str]:
