@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from common.config import Settings
+from common.config import Settings, load_settings
 from common.errors import RenderError
 from common.models import TaskAssignment
 
@@ -93,7 +93,8 @@ def known_dccs() -> list[str]:
 
 
 def get_runner(dcc: str, settings: Settings | None = None) -> Runner:
-    """The runner for ``dcc``, configured from ``settings`` (the defaults when None).
+    """The runner for ``dcc``, configured from ``settings`` (this process's layered settings,
+    ``load_settings()``, when None).
 
     Raises:
         RenderError: no runner is known for ``dcc``; the message names the known ones.
@@ -105,7 +106,7 @@ def get_runner(dcc: str, settings: Settings | None = None) -> Runner:
             f"This agent has no runner for {dcc!r} jobs. It can render: {known}. "
             "Send the job to an agent with that DCC installed."
         )
-    return factory(settings if settings is not None else Settings())
+    return factory(settings if settings is not None else load_settings())
 
 
 def frame_run(frames: Sequence[int]) -> tuple[int, int, int]:

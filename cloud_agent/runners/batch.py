@@ -72,24 +72,22 @@ def resolve_executable(
     env_var: str,
     default: str,
     program: str,
-    env: Mapping[str, str] | None = None,
     which: Callable[[str], str | None] = shutil.which,
 ) -> str:
     """The full path of a DCC's batch program on this node.
 
     Args:
-        configured: the setting's value (empty when not set).
-        env_var: the environment variable naming it (``CLOUDBURST_MAYA_RENDER``).
-        default: the program looked for on PATH when neither is set (``Render``).
+        configured: the setting's value (empty when not set); the setting comes through the
+            usual layers, so ``env_var`` sets it from the environment.
+        env_var: the setting's environment variable (``CLOUDBURST_MAYA_RENDER``), for messages.
+        default: the program looked for on PATH when the setting is empty (``Render``).
         program: how people call it, for messages ("Maya's Render").
-        env: the environment (``os.environ`` when None).
 
     Raises:
         ConfigError: the program is not found or not executable; the agent then leaves this
             DCC out.
     """
-    env = os.environ if env is None else env
-    wanted = configured or env.get(env_var, "") or default
+    wanted = configured or default
     found = which(wanted)
     if found is None:
         raise ConfigError(

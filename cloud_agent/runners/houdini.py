@@ -18,7 +18,7 @@ import glob
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from cloud_agent.runners import houdini_log
 from cloud_agent.runners.base import frame_run
@@ -68,7 +68,6 @@ class HoudiniRunner:
     def from_settings(
         cls,
         settings: Settings,
-        env: Mapping[str, str] | None = None,
         which: Callable[[str], str | None] = shutil.which,
     ) -> HoudiniRunner:
         """The runner for this node's ``hython`` (and ``husk``, when it has one).
@@ -76,13 +75,12 @@ class HoudiniRunner:
         Raises:
             ConfigError: no ``hython`` here (the agent then renders no Houdini jobs).
         """
-        configured = str(getattr(settings, "hython", "") or "")
+        configured = settings.hython
         hython = resolve_executable(
             configured,
             env_var=ENV_VAR,
             default=DEFAULT_EXECUTABLE,
             program="Houdini's hython",
-            env=env,
             which=which,
         )
         beside = os.path.join(os.path.dirname(hython), "husk")

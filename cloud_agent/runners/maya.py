@@ -16,7 +16,7 @@ import glob
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from cloud_agent.runners import maya_log
 from cloud_agent.runners.base import frame_run
@@ -107,7 +107,6 @@ class MayaRunner:
     def from_settings(
         cls,
         settings: Settings,
-        env: Mapping[str, str] | None = None,
         which: Callable[[str], str | None] = shutil.which,
     ) -> MayaRunner:
         """The runner for this node's ``Render``.
@@ -115,14 +114,13 @@ class MayaRunner:
         Raises:
             ConfigError: no ``Render`` here (the agent then renders no Maya jobs).
         """
-        configured = str(getattr(settings, "maya_render", "") or "")
+        configured = settings.maya_render
         return cls(
             resolve_executable(
                 configured,
                 env_var=ENV_VAR,
                 default=DEFAULT_EXECUTABLE,
                 program="Maya's Render",
-                env=env,
                 which=which,
             )
         )

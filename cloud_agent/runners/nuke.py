@@ -12,7 +12,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from cloud_agent.runners import nuke_log
 from cloud_agent.runners.base import frame_run
@@ -56,7 +56,6 @@ class NukeRunner:
     def from_settings(
         cls,
         settings: Settings,
-        env: Mapping[str, str] | None = None,
         which: Callable[[str], str | None] = shutil.which,
     ) -> NukeRunner:
         """The runner for this node's Nuke.
@@ -64,14 +63,13 @@ class NukeRunner:
         Raises:
             ConfigError: no Nuke here (the agent then renders no Nuke jobs).
         """
-        configured = str(getattr(settings, "nuke", "") or "")
+        configured = settings.nuke
         return cls(
             resolve_executable(
                 configured,
                 env_var=ENV_VAR,
                 default=DEFAULT_EXECUTABLE,
                 program="Nuke",
-                env=env,
                 which=which,
             )
         )

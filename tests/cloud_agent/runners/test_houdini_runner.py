@@ -20,7 +20,7 @@ from cloud_agent.runners.batch import (
     LogError,
 )
 from cloud_agent.runners.houdini import SCRIPT, HoudiniRunner
-from common.config import Settings
+from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import TARGET_ENV
 from common.models import TaskAssignment
@@ -155,10 +155,10 @@ def test_usd_without_husk_is_refused() -> None:
 def test_hython_is_found_and_husk_beside_it(tmp_path: Path) -> None:
     hython = write_fake(tmp_path / "hfs" / "bin", "hython", "fake_hython")
     husk = write_fake(tmp_path / "hfs" / "bin", "husk", "fake_husk")
-    runner = HoudiniRunner.from_settings(Settings(), env={"CLOUDBURST_HYTHON": hython})
+    runner = HoudiniRunner.from_settings(load_settings(env={"CLOUDBURST_HYTHON": hython}))
     assert (runner.hython, runner.husk) == (hython, husk)
     with pytest.raises(ConfigError, match="CLOUDBURST_HYTHON"):
-        HoudiniRunner.from_settings(Settings(), env={}, which=lambda name: None)
+        HoudiniRunner.from_settings(Settings(), which=lambda name: None)
 
 
 def test_the_log_parser_on_recorded_lines() -> None:

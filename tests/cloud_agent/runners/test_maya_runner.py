@@ -19,7 +19,7 @@ from cloud_agent.runners.batch import (
     LogError,
 )
 from cloud_agent.runners.maya import MayaRunner, split_output
-from common.config import Settings
+from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import CAMERA_ENV, TARGET_ENV
 from common.models import TaskAssignment
@@ -142,12 +142,12 @@ def test_the_log_parser_on_recorded_lines() -> None:
 
 def test_render_is_found_from_the_environment_or_path(tmp_path: Path) -> None:
     exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render")
-    runner = MayaRunner.from_settings(Settings(), env={"CLOUDBURST_MAYA_RENDER": exe})
+    runner = MayaRunner.from_settings(load_settings(env={"CLOUDBURST_MAYA_RENDER": exe}))
     assert runner.executable == exe
-    on_path = MayaRunner.from_settings(Settings(), env={}, which=lambda name: f"/usr/bin/{name}")
+    on_path = MayaRunner.from_settings(Settings(), which=lambda name: f"/usr/bin/{name}")
     assert on_path.executable == "/usr/bin/Render"
     with pytest.raises(ConfigError, match="CLOUDBURST_MAYA_RENDER"):
-        MayaRunner.from_settings(Settings(), env={}, which=lambda name: None)
+        MayaRunner.from_settings(Settings(), which=lambda name: None)
 
 
 def test_the_agent_renders_maya_only_where_render_is(

@@ -13,7 +13,7 @@ from cloud_agent.process import ManagedProcess
 from cloud_agent.runners import nuke_log
 from cloud_agent.runners.batch import BatchRender, FileWritten, FrameStarted, LogError
 from cloud_agent.runners.nuke import NukeRunner, frame_range
-from common.config import Settings
+from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import TARGET_ENV
 from common.models import TaskAssignment
@@ -132,6 +132,6 @@ def test_the_log_parser() -> None:
 
 def test_nuke_is_found_from_the_environment(tmp_path: Path) -> None:
     exe = write_fake(tmp_path / "bin", "Nuke14.0", "fake_nuke")
-    assert NukeRunner.from_settings(Settings(), env={"CLOUDBURST_NUKE": exe}).executable == exe
+    assert NukeRunner.from_settings(load_settings(env={"CLOUDBURST_NUKE": exe})).executable == exe
     with pytest.raises(ConfigError, match="CLOUDBURST_NUKE"):
-        NukeRunner.from_settings(Settings(), env={}, which=lambda name: None)
+        NukeRunner.from_settings(Settings(), which=lambda name: None)
