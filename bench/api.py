@@ -1,14 +1,17 @@
 """Read API under load: ``GET /jobs`` pages and ``GET /jobs/{id}`` with 10,000 jobs stored.
 
 The jobs are written straight into a new database with the daemon's own storage code (one
-transaction), then a real daemon process serves it; 16 client threads ask for random pages and
-random jobs. Prints requests per second and latency percentiles for each.
+transaction), then a real daemon process serves it; 16 client threads ask for random pages (of
+job summaries) and random jobs. Prints requests per second and latency percentiles for each,
+the daemon's CPU time per request (which other work on a shared machine changes least) and
+the load average (how much other work there was).
 Usage: ``python bench/api.py [--jobs 10000] [--seconds 15] [--workers 16]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -17,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import requests
 from daemon_process import running_daemon
 
@@ -64,12 +68,32 @@ def load(url: str, token: str, paths: list[str], seconds: float, workers: int) -
     return latencies
 
 
-def report(name: str, latencies: list[float], seconds: float) -> str:
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def measure(
+    name: str,
+    daemon: psutil.Process,
+    url: str,
+    token: str,
+    paths: list[str],
+    args: argparse.Namespace,
+) -> str:
+    """Loads the daemon with ``paths``; prints and returns the figures."""
+    cpu = cpu_seconds(daemon)
+    latencies = load(url, token, paths, args.seconds, args.workers)
+    cpu = cpu_seconds(daemon) - cpu
     latencies.sort()
-    rate = len(latencies) / seconds
+    rate = len(latencies) / args.seconds
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
-    print(f"{name:28s} {rate:7.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+    per_request = cpu / len(latencies) * 1000
+    print(
+        f"{name:28s} {rate:7.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+        f"   daemon CPU {per_request:4.2f} ms/req   load {os.getloadavg()[0]:4.2f}"
+    )
     return f"{name} {rate:.0f} req/s p99 {p99:.1f} ms"
 
 
@@ -83,20 +107,21 @@ def main() -> int:
         data = Path(tmp)
         seed(data, args.jobs)
         with running_daemon(data) as url:
+            (daemon,) = psutil.Process().children()
             token = local_admin(data).bearer() or ""
             time.sleep(6)  # let the first ranking pass rank the seeded jobs
             pages = [f"/api/v1/jobs?limit=50&offset={50 * i}" for i in range(args.jobs // 50)]
             filtered = [f"/api/v1/jobs?project=show{i}&limit=50" for i in range(7)]
             jobs = [f"/api/v1/jobs/{i}" for i in range(1, args.jobs + 1)]
-            print(f"{args.jobs} jobs, {args.workers} requests in flight, {args.seconds:g} s each")
+            print(
+                f"{args.jobs} jobs, {args.workers} requests in flight, {args.seconds:g} s each;"
+                f" {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+            )
             parts = [
-                report("GET /jobs (pages)", load(url, token, pages, args.seconds, args.workers),
-                       args.seconds),
-                report("GET /jobs?project= (filter)",
-                       load(url, token, filtered, args.seconds, args.workers), args.seconds),
-                report("GET /jobs/{id}", load(url, token, jobs, args.seconds, args.workers),
-                       args.seconds),
-            ]  # fmt: skip
+                measure("GET /jobs (pages)", daemon, url, token, pages, args),
+                measure("GET /jobs?project= (filter)", daemon, url, token, filtered, args),
+                measure("GET /jobs/{id}", daemon, url, token, jobs, args),
+            ]
     print("summary: " + "; ".join(parts) + " (goal >= 500 req/s, p99 <= 50 ms)")
     return 0
 

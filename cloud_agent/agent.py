@@ -21,7 +21,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import psutil
 
@@ -41,6 +41,10 @@ from common.models import (
     TaskAssignment,
 )
 
+if TYPE_CHECKING:
+    from cloud_agent.away import AwayData
+    from common.data.task_data import TaskData
+
 logger = logging.getLogger(__name__)
 
 #: Files in the agent's state folder.
@@ -57,6 +61,8 @@ class AgentClient(Protocol):
 
     def lease(self, agent_id: str) -> TaskAssignment | None: ...
 
+    def task_data(self, agent_id: str, task_id: int) -> TaskData: ...
+
 
 def describe_host(settings: Settings, dccs: list[str]) -> AgentRegistration:
     """What this machine tells the daemon when it registers: name, host, DCCs, cores, memory."""
@@ -67,6 +73,7 @@ def describe_host(settings: Settings, dccs: list[str]) -> AgentRegistration:
         cores=psutil.cpu_count(logical=True) or os.cpu_count() or 1,
         memory_mb=psutil.virtual_memory().total // (1024 * 1024),
         pool=settings.agent_pool,
+        studio_access=settings.studio_access,
     )
 
 
@@ -90,6 +97,7 @@ class Agent:
         flush_timeout_s: float = 5.0,
         progress_throttle: Callable[[], ProgressThrottle] = ProgressThrottle,
         identity: AgentIdentity | None = None,
+        away: AwayData | None = None,
     ) -> None:
         """Wires the agent; nothing runs before ``run()``.
 
@@ -104,6 +112,7 @@ class Agent:
             flush_timeout_s: how long a stopping agent waits for the outbox to drain.
             progress_throttle: makes the throttle of each task's progress updates.
             identity: the enrollment token and the agent's own token; None: no tokens.
+            away: the node's object store and cache, when it has no studio storage.
         """
         self.settings = settings
         self.client = client
@@ -115,6 +124,7 @@ class Agent:
         self.flush_timeout_s = flush_timeout_s
         self._make_throttle = progress_throttle
         self.identity = identity
+        self.away = away
         outbox.on_task_lost = self._on_task_lost
         self._lock = threading.Lock()
         self._register_lock = threading.Lock()
@@ -380,6 +390,8 @@ class Agent:
             record_path=self.state_dir / RUNNING_FILE,
             kill_grace_s=self.kill_grace_s,
             throttle=self._make_throttle(),
+            away=self.away,
+            daemon=self.client,
         )
         with self._lock:
             self._current = run

@@ -85,7 +85,8 @@ def build_agent(settings: Settings, state_dir: Path | None = None) -> Agent:
     """Wires an agent with the real daemon client, outbox and runners.
 
     Raises:
-        ConfigError: no DCC can be rendered here.
+        ConfigError: no DCC can be rendered here, or no object store for a node without
+            studio storage.
     """
     state_dir = state_dir or default_state_dir(settings)
     runners = build_runners(settings)
@@ -97,7 +98,14 @@ def build_agent(settings: Settings, state_dir: Path | None = None) -> Agent:
         settings.daemon_url, timeout=settings.request_timeout_s, retries=0, auth=auth
     )
     outbox = Outbox(OutboxStore(state_dir / OUTBOX_FILE), sender)
-    return Agent(settings, client, outbox, runners, state_dir=state_dir, identity=identity)
+    away = None
+    if not settings.studio_access:  # a cloud node: files from the object store
+        from cloud_agent.away import AwayData
+
+        away = AwayData.from_settings(settings, state_dir)
+    return Agent(
+        settings, client, outbox, runners, state_dir=state_dir, identity=identity, away=away
+    )
 
 
 def configure_logging(level: str) -> None:

@@ -16,13 +16,17 @@ import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloud_agent.outbox import LogBuffer, Outbox, UpdateBody
 from cloud_agent.process import ManagedProcess, ProcessResult
 from cloud_agent.runners import Runner, TaskRender
 from common.errors import CloudburstError, RenderError
 from common.frames import format_frames
-from common.models import TaskAssignment, TaskDone, TaskFailure, TaskProgress
+from common.models import OutputBlob, TaskAssignment, TaskDone, TaskFailure, TaskProgress
+
+if TYPE_CHECKING:
+    from cloud_agent.away import AwayData, AwayTask, TaskDataSource
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +95,8 @@ class TaskRun:
         record_path: Path,
         kill_grace_s: float = 5.0,
         throttle: ProgressThrottle | None = None,
+        away: AwayData | None = None,
+        daemon: TaskDataSource | None = None,
     ) -> None:
         """Wires the attempt; nothing runs before ``run()``.
 
@@ -103,6 +109,9 @@ class TaskRun:
             record_path: the JSON file naming the running render (see ``kill_recorded``).
             kill_grace_s: seconds between SIGTERM and SIGKILL when the render is stopped.
             throttle: which progress values are sent; a default ``ProgressThrottle`` if None.
+            away: the node's object store and cache when it has no studio storage (the task's
+                files are fetched into a workspace, its frames sent back); None on studio nodes.
+            daemon: where ``away`` asks for the task's files.
         """
         self.assignment = assignment
         self.agent_id = agent_id
@@ -112,6 +121,9 @@ class TaskRun:
         self.record_path = record_path
         self.kill_grace_s = kill_grace_s
         self.throttle = throttle or ProgressThrottle()
+        self.away = away
+        self.daemon = daemon
+        self._away_task: AwayTask | None = None
         self._lock = threading.Lock()
         self._process: ManagedProcess | None = None
         self._lost_reason: str | None = None
@@ -192,6 +204,8 @@ class TaskRun:
         finally:
             if render is not None:
                 render.cleanup()
+            if self._away_task is not None:
+                self._away_task.cleanup()
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -203,7 +217,11 @@ class TaskRun:
             raise RenderError(
                 f"Agent {self.agent_name!r} has no runner for {dcc!r} jobs (it renders: {known})."
             )
-        return runner.prepare(self.assignment)
+        if self.away is None:
+            return runner.prepare(self.assignment)
+        assert self.daemon is not None, "an agent away from studio storage needs its daemon"
+        self._away_task = self.away.prepare(self.assignment, self.agent_id, self.daemon)
+        return runner.prepare(self._away_task.local)
 
     def _render(self, render: TaskRender, log: LogBuffer) -> Outcome:
         """Runs the render's command, streaming its log and progress; then reports."""
@@ -220,6 +238,8 @@ class TaskRun:
         def on_line(line: str) -> None:
             log.add(line)
             report = render.interpret(line)
+            if report.frames_done and self._away_task is not None:
+                self._away_task.collect_new()  # frames leave the node as soon as they exist
             if report.progress is not None or report.frames_done:
                 send_progress()
 
@@ -262,15 +282,23 @@ class TaskRun:
                 f"after {len(done)} of {len(assignment.frames)} frame(s)."
             )
             return self._end(log, Outcome.FAILED, message)
+        blobs: list[OutputBlob] = []
         try:
             outputs = render.finish(result.exit_code)
+            if self._away_task is not None:
+                outputs, blobs = self._away_task.finish(outputs)
         except RenderError as exc:
             return self._end(log, Outcome.FAILED, exc.message)
         send_progress()
-        return self._end(log, Outcome.DONE, "", outputs)
+        return self._end(log, Outcome.DONE, "", outputs, blobs)
 
     def _end(
-        self, log: LogBuffer, outcome: Outcome, message: str, outputs: list[str] | None = None
+        self,
+        log: LogBuffer,
+        outcome: Outcome,
+        message: str,
+        outputs: list[str] | None = None,
+        blobs: list[OutputBlob] | None = None,
     ) -> Outcome:
         """Queues the task's last log lines and its final report."""
         assignment = self.assignment
@@ -284,7 +312,7 @@ class TaskRun:
         log.flush()
         body: UpdateBody
         if outcome is Outcome.DONE:
-            body = TaskDone(attempt=attempt, outputs=outputs or [])
+            body = TaskDone(attempt=attempt, outputs=outputs or [], blobs=blobs or [])
             logger.info(
                 "agent %s: task %s of job %s done (%d file(s))",
                 self.agent_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -26,19 +26,24 @@ from common.errors import CloudburstError, DaemonUnreachable, Unauthenticated
 from common.models import (
     AgentInfo,
     AgentRegistration,
+    AuditPage,
     Heartbeat,
     HeartbeatReply,
     Job,
+    JobData,
     JobPage,
+    JobRoute,
     JobSpec,
     OverrideRecord,
     PinChange,
     PriorityChange,
     QueuePage,
+    Resource,
     ShotGridStatus,
     ShowHoldChange,
     ShowPolicy,
     ShowShareChange,
+    SpendReport,
     Task,
     TaskAssignment,
     TaskDone,
@@ -47,6 +52,9 @@ from common.models import (
     TaskLogChunk,
     TaskProgress,
 )
+
+if TYPE_CHECKING:
+    from common.data.task_data import TaskData
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +99,10 @@ class DaemonClient:
         return self._call("POST", "/jobs", Job, body=spec)
 
     def jobs(self, **filters: Any) -> JobPage:
-        """Lists jobs; filters: state, project, owner, priority_min, priority_max, offset, limit."""
+        """Lists jobs as summaries (``job`` has the whole job), newest first.
+
+        Filters: state, project, owner, priority_min, priority_max, offset, limit.
+        """
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/jobs", JobPage, params=params)
 
@@ -115,6 +126,32 @@ class DaemonClient:
             "PUT", f"/jobs/{job_id}/priority", Job, body=PriorityChange(priority=priority)
         )
 
+    def job_data(self, job_id: int) -> JobData:
+        """The job's files in the object store and its frames coming home."""
+        return self._call("GET", f"/jobs/{job_id}/data", JobData)
+
+    def audit(self, **filters: Any) -> AuditPage:
+        """A page of the audit log of files that left the building (``AuditQuery`` filters)."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return self._call("GET", "/audit", AuditPage, params=params)
+
+    def agents(self) -> list[AgentInfo]:
+        data = self._request("GET", "/agents")
+        return [AgentInfo.model_validate(item, strict=False) for item in data]
+
+    def resources(self) -> list[Resource]:
+        """Every render node, local and cloud, with its size, load, state and cost."""
+        data = self._request("GET", "/resources")
+        return [Resource.model_validate(item, strict=False) for item in data]
+
+    def route(self, job_id: int) -> JobRoute:
+        """Where the job's frames may render now, and why."""
+        return self._call("GET", f"/jobs/{job_id}/route", JobRoute)
+
+    def spend(self) -> SpendReport:
+        """Cloud spend per show and per job."""
+        return self._call("GET", "/cloud/spend", SpendReport)
+
     def tasks(self, job_id: int) -> list[Task]:
         data = self._request("GET", f"/jobs/{job_id}/tasks")
         return [Task.model_validate(item, strict=False) for item in data]
@@ -130,21 +167,23 @@ class DaemonClient:
         """The jobs waiting for agents, in the order they get tasks, with their reasons."""
         return self._call("GET", "/queue", QueuePage, params={"offset": offset, "limit": limit})
 
-    def pin(self, job_id: int, by: str, *, pinned: bool = True, note: str = "") -> Job:
-        """Pins a job above every unpinned one (or unpins it); ``by`` is recorded."""
-        body = PinChange(pinned=pinned, by=by, note=note)
+    def pin(self, job_id: int, *, pinned: bool = True, note: str = "") -> Job:
+        """Pins a job above every unpinned one (or unpins it); recorded under the caller."""
+        body = PinChange(pinned=pinned, note=note)
         return self._call("PUT", f"/jobs/{job_id}/pin", Job, body=body)
 
     def shows(self) -> list[ShowPolicy]:
         data = self._request("GET", "/shows")
         return [ShowPolicy.model_validate(item, strict=False) for item in data]
 
-    def hold_show(self, project: str, by: str, *, held: bool = True, note: str = "") -> ShowPolicy:
-        body = ShowHoldChange(held=held, by=by, note=note)
+    def hold_show(self, project: str, *, held: bool = True, note: str = "") -> ShowPolicy:
+        """Holds a show (or releases it); recorded under the caller."""
+        body = ShowHoldChange(held=held, note=note)
         return self._call("PUT", f"/shows/{quote(project, safe='')}/hold", ShowPolicy, body=body)
 
-    def set_share(self, project: str, share: float, by: str, *, note: str = "") -> ShowPolicy:
-        body = ShowShareChange(share=share, by=by, note=note)
+    def set_share(self, project: str, share: float, *, note: str = "") -> ShowPolicy:
+        """Sets a show's share of the farm; recorded under the caller."""
+        body = ShowShareChange(share=share, note=note)
         return self._call("PUT", f"/shows/{quote(project, safe='')}/share", ShowPolicy, body=body)
 
     def overrides(self, offset: int = 0, limit: int = 50) -> list[OverrideRecord]:
@@ -193,6 +232,13 @@ class DaemonClient:
         """Asks for a task; None when the daemon has nothing for this agent now (204)."""
         data = self._request("POST", f"/agents/{agent_id}/lease")
         return None if data is None else TaskAssignment.model_validate(data, strict=False)
+
+    def task_data(self, agent_id: str, task_id: int) -> TaskData:
+        """The files of a held task, for a node away from studio storage (needs ``data``)."""
+        from common.data.task_data import TaskData
+
+        data = self._request("GET", f"/agents/{agent_id}/tasks/{task_id}/data")
+        return TaskData.model_validate(data, strict=False)
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
         self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/progress", body=update)

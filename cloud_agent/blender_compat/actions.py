@@ -135,7 +135,7 @@ class RunPythonExpr:
 
 @dataclass(frozen=True)
 class RunPythonFile:
-    """``--python``: run a Python file."""
+    """``--python``: run a Python file; its ``sys.exit(N)`` ends the command with ``N``."""
 
     path: str
 

@@ -58,6 +58,14 @@ def emit(text: str = "") -> None:
     sys.stdout.flush()
 
 
+class _ScriptExit(Exception):
+    """A script called ``sys.exit``: Blender ends there, with its code, running nothing more."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass
 class _Session:
     """What carries from one action to the next, as Blender's global state does."""
@@ -99,6 +107,8 @@ def run_actions(actions: Sequence[Action], script_argv: Sequence[str]) -> int:
             code = _run_action(session, action)
             if code:
                 return code
+    except _ScriptExit as exc:
+        return exc.code
     finally:
         if on_stats in bpy.app.handlers.render_stats:
             bpy.app.handlers.render_stats.remove(on_stats)
@@ -272,6 +282,8 @@ def _run_python(session: _Session, source: str, filename: str) -> int:
     sys.argv = list(session.script_argv)
     try:
         exec(compile(source, filename, "exec"), namespace)
+    except SystemExit as exc:
+        raise _ScriptExit(_exit_code(exc)) from None
     except Exception:
         traceback.print_exc()
         sys.stderr.flush()
@@ -281,6 +293,16 @@ def _run_python(session: _Session, source: str, filename: str) -> int:
     finally:
         sys.argv = saved_argv
     return 0
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The process exit code of ``sys.exit(code)``, as Python gives it."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr, flush=True)
+    return 1
 
 
 def _bpy_message(exc: BaseException) -> str:

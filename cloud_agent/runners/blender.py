@@ -10,6 +10,12 @@ Output names follow Blender's own rules (``BLI_path_frame``, ``do_ensure_image_e
 last run of ``#`` in the file name becomes the zero-padded frame number; a name without ``#``
 gets four digits appended; then the format's extension is added, replacing another image
 extension; ``//`` starts at the scene's folder.
+
+A task rendered from a workspace has ``CLOUDBURST_PATH_MAP`` in its environment (see
+``path_map_file``): a ``.blend`` keeps the studio paths of its libraries and textures inside, so
+``blender_remap.py`` runs right after the scene is loaded (``--python``, with
+``--python-exit-code 1``) to repoint them, and ends Blender before it renders when a file the
+scene needs is missing.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from pathlib import Path
 
 from cloud_agent.runners import blender_log
 from cloud_agent.runners.base import LineReport, frame_run
+from cloud_agent.runners.path_map_file import PATH_MAP_ENV
 from common.config import Settings
 from common.errors import ConfigError, RenderError
 from common.frames import format_frames
@@ -38,6 +45,8 @@ STAGING_DIR_NAME = ".cloudburst-partial"
 #: The console script ``cloudburst-blender`` (``cloud_agent.blender_compat``).
 COMPAT_SCRIPT = "cloudburst-blender"
 COMPAT_MODULE = "cloud_agent.blender_compat"
+#: The script that repoints a scene's external files when the task has a path map.
+REMAP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "blender_remap.py")
 
 
 # --- Blender's output names ---------------------------------------------------------------
@@ -289,8 +298,11 @@ class BlenderTaskRender:
         self._expected = {
             self._key(expand_output(name, f, self.extensions)): f for f in self.frames
         }
+        remap = ["--python-exit-code", "1", "--python", REMAP_SCRIPT]
         self.command = [
-            *executable, "-b", assignment.scene, "-o", self.staging_pattern,
+            *executable, "-b", assignment.scene,
+            *(remap if assignment.env.get(PATH_MAP_ENV) else []),
+            "-o", self.staging_pattern,
             *(["-F", fmt] if fmt else []),
             "-s", str(first), "-e", str(last),
             *(["-j", str(step)] if step != 1 else []),

@@ -10,19 +10,27 @@
 Frames are checked against the job's output pattern after each ``cloudburst: frame N done``
 line and once the program exits. The executables are ``CLOUDBURST_HYTHON`` (else ``hython`` on
 PATH) and ``husk`` beside it (else on PATH).
+
+A task rendered from a workspace has ``CLOUDBURST_PATH_MAP`` in its environment
+(``path_map_file``); its prefix rules become Houdini's own ``HOUDINI_PATHMAP`` (a JSON object
+of studio prefix -> local prefix, longest first), which Houdini applies to every file path it
+opens, so the studio paths inside a ``.hip`` find the workspace's files. Entries the job's
+environment already had in ``HOUDINI_PATHMAP`` are kept unless a rule names the same prefix.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from cloud_agent.runners import houdini_log
 from cloud_agent.runners.base import frame_run
 from cloud_agent.runners.batch import BatchRender, make_output_folder, resolve_executable
+from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, normalise, read_path_map
 from common.config import Settings
 from common.errors import RenderError
 from common.jobspec import TARGET_ENV
@@ -33,6 +41,8 @@ ENV_VAR = "CLOUDBURST_HYTHON"
 DEFAULT_EXECUTABLE = "hython"
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hython_render.py")
 USD_EXTENSIONS = (".usd", ".usda", ".usdc", ".usdz")
+#: Houdini's own path-mapping variable.
+PATHMAP_ENV = "HOUDINI_PATHMAP"
 #: Hydra delegates husk knows by the job's renderer name.
 DELEGATES = {
     "karma": "BRAY_HdKarma",
@@ -44,6 +54,46 @@ DELEGATES = {
 def husk_pattern(output: str) -> str:
     """``####`` as husk writes it: ``$F4``."""
     return re.sub(r"#+", lambda m: f"$F{len(m.group(0))}", output)
+
+
+def houdini_pathmap(path_map: PathMap, existing: str = "") -> str:
+    """``HOUDINI_PATHMAP``'s value for a path map: its rules, longest studio prefix first.
+
+    Prefixes are written with ``/`` (as Houdini writes paths on every platform) and end with
+    one, so that ``/mnt/studio`` does not also catch ``/mnt/studio2``. Entries of
+    ``existing`` (the job's own value, a JSON object) are kept after the rules' unless a rule
+    has the same prefix; an ``existing`` that is not a JSON object is dropped.
+    """
+    mapping: dict[str, str] = {}
+    for studio, local in sorted(path_map.rules, key=lambda rule: -len(_folder(rule[0]))):
+        mapping.setdefault(_folder(studio), _folder(local))
+    try:
+        previous = json.loads(existing) if existing.strip() else {}
+    except ValueError:
+        previous = {}
+    if isinstance(previous, dict):
+        for studio, local in previous.items():
+            if isinstance(studio, str) and isinstance(local, str):
+                mapping.setdefault(studio, local)
+    return json.dumps(mapping)
+
+
+def _folder(prefix: str) -> str:
+    path = normalise(prefix)
+    return path if path.endswith("/") else path + "/"
+
+
+def render_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The render's environment: the job's, plus ``HOUDINI_PATHMAP`` when it has a path map.
+
+    Raises:
+        RenderError: the path-map file cannot be read.
+    """
+    result = dict(env)
+    map_file = env.get(PATH_MAP_ENV)
+    if map_file:
+        result[PATHMAP_ENV] = houdini_pathmap(read_path_map(map_file), env.get(PATHMAP_ENV, ""))
+    return result
 
 
 def expected_files(output: str) -> Callable[[int], list[str]]:
@@ -91,7 +141,8 @@ class HoudiniRunner:
         """The attempt for one task (the agent's main thread).
 
         Raises:
-            RenderError: the frames cannot be rendered here (a USD file and no husk).
+            RenderError: the frames cannot be rendered here (a USD file and no husk), or the
+                task's path map cannot be read.
         """
         first, last, step = frame_run(assignment.frames)
         output = assignment.output
@@ -124,7 +175,7 @@ class HoudiniRunner:
         return BatchRender(
             assignment,
             command,
-            assignment.env,
+            render_environment(assignment.env),
             expected_files(output),
             houdini_log.parse_line,
             label,

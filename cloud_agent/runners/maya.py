@@ -8,6 +8,12 @@ render layer and camera chosen in the panel arrive in the job's environment
 when the scene renders several layers, so a frame's file is looked for below ``-rd`` too.
 
 The executable is ``CLOUDBURST_MAYA_RENDER`` (a path or a name), else ``Render`` on PATH.
+
+A task rendered from a workspace has ``CLOUDBURST_PATH_MAP`` in its environment
+(``path_map_file``). A ``.ma`` scene was rewritten there already; for the paths Maya reads
+out of ``.mb`` files, each prefix rule also becomes a ``dirmap -m`` mapping, run through
+``-preRender``. ``-preRender`` runs once the scene is open, so it repoints paths resolved at
+render time (file textures, caches) but not references, which Maya loads with the scene.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Callable
 from cloud_agent.runners import maya_log
 from cloud_agent.runners.base import frame_run
 from cloud_agent.runners.batch import BatchRender, make_output_folder, resolve_executable
+from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, normalise, read_path_map
 from common.config import Settings
 from common.errors import RenderError
 from common.jobspec import CAMERA_ENV, TARGET_ENV
@@ -68,21 +75,50 @@ def split_output(output: str, output_format: str = "") -> tuple[str, str, str, i
     return folder, match.group("stem"), match.group("sep"), padding, extension
 
 
+def dirmap_mel(path_map: PathMap) -> str:
+    """MEL that turns on ``dirmap`` with one mapping per rule, longest studio prefix first.
+
+    Prefixes are written with ``/``, as ``dirmap`` wants them; ``dirmap`` compares them with
+    regard to case on every platform.
+    """
+    commands = ["dirmap -en true;"]
+    seen: set[str] = set()
+    for studio, local in sorted(path_map.rules, key=lambda rule: -len(normalise(rule[0]))):
+        source = normalise(studio)
+        if source not in seen:
+            seen.add(source)
+            commands.append(f"dirmap -m {_mel_string(source)} {_mel_string(normalise(local))};")
+    return " ".join(commands)
+
+
+def _mel_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 def maya_command(
     executable: str, assignment: TaskAssignment
 ) -> tuple[list[str], Callable[[int], list[str]]]:
-    """The ``Render`` command for a task, and the glob pattern of each frame's file."""
+    """The ``Render`` command for a task, and the glob pattern of each frame's file.
+
+    Raises:
+        RenderError: the output pattern cannot be given to Maya, or the task's path map
+            cannot be read.
+    """
     first, last, step = frame_run(assignment.frames)
     output = os.path.abspath(os.path.expanduser(assignment.output))
     folder, name, separator, padding, extension = split_output(output, assignment.output_format)
     renderer = RENDERER_FLAGS.get(assignment.renderer, assignment.renderer or "file")
     layer = assignment.env.get(TARGET_ENV, "")
     camera = assignment.env.get(CAMERA_ENV, "")
+    map_file = assignment.env.get(PATH_MAP_ENV)
+    path_map = read_path_map(map_file) if map_file else None
     command = [
         executable, "-r", renderer,
         "-s", str(first), "-e", str(last), "-b", str(step),
         *(["-rl", layer] if layer else []),
         *(["-cam", camera] if camera else []),
+        *(["-preRender", dirmap_mel(path_map)] if path_map and path_map.rules else []),
         "-rd", folder, "-im", name, "-fnc", _NAMING[separator], "-pad", str(padding),
         *(["-of", assignment.output_format.lower()] if assignment.output_format else []),
         assignment.scene,

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common.frames import format_frames
-from common.models import Job, JobPage, ShotGridLink, Task
+from common.models import Job, JobPage, JobSummary, ShotGridLink, Task
 from common.states import JobState, TaskState
 
 STATE_STYLES = {
@@ -53,7 +53,7 @@ def percent(fraction: float) -> str:
     return f"{fraction * 100:.0f}%"
 
 
-def task_summary(job: Job) -> str:
+def task_summary(job: Job | JobSummary) -> str:
     """Tasks done out of all, e.g. ``3/8``."""
     return f"{job.task_counts.get(TaskState.DONE, 0)}/{sum(job.task_counts.values())}"
 
@@ -70,11 +70,11 @@ def jobs_table(page: JobPage) -> Table:
     for job in page.items:
         table.add_row(
             str(job.id),
-            job.spec.name,
-            job.spec.owner,
-            job.spec.project,
+            job.name,
+            job.owner,
+            job.project,
             state_text(job.state),
-            str(job.spec.priority),
+            str(job.priority),
             percent(job.progress),
             str(job.frame_count),
             task_summary(job),

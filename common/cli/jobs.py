@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import time
 
 import click
@@ -41,7 +40,7 @@ def jobs_command(
     limit: int,
     as_json: bool,
 ) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first (`cloudburst job show ID` for one job's details)."""
     page = (
         state_of(ctx)
         .get_client()
@@ -199,17 +198,15 @@ def priority_command(ctx: click.Context, job_id: int, priority: int, as_json: bo
 @job_group.command("pin")
 @job_id_argument
 @click.option("--unpin", is_flag=True, help="Put the job back among the others.")
-@click.option("--by", help="Who asks, recorded with the pin (default: the current user).")
 @click.option("--note", default="", help="Why, recorded with the pin.")
 @json_option
 @click.pass_context
-def pin_command(
-    ctx: click.Context, job_id: int, unpin: bool, by: str | None, note: str, as_json: bool
-) -> None:
-    """Pin a job above every unpinned one (production's override), or unpin it."""
-    job = (
-        state_of(ctx).get_client().pin(job_id, by or getpass.getuser(), pinned=not unpin, note=note)
-    )
+def pin_command(ctx: click.Context, job_id: int, unpin: bool, note: str, as_json: bool) -> None:
+    """Pin a job above every unpinned one (production's override), or unpin it.
+
+    The pin is recorded under the user you are signed in as.
+    """
+    job = state_of(ctx).get_client().pin(job_id, pinned=not unpin, note=note)
     if as_json:
         echo_json(job)
     else:

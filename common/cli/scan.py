@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sqlite3
-from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import click
@@ -24,14 +23,12 @@ from rich.text import Text
 
 from common.errors import InvalidInput
 from common.host import Asset
-from common.scene_readers import Reader, SceneReport, read_scene, supported_extensions
+from common.scene_readers import SceneReport, supported_extensions
+from common.scene_readers.plugins import plugin_readers, reader_for
 from common.scene_readers.scan_cache import ScanCache
 
 logger = logging.getLogger(__name__)
 
-READER_GROUP = "cloudburst.scene_readers"
-#: What to install when a plug-in reader cannot be imported, by extension.
-PLUGIN_EXTRAS = {".blend": "pip install 'cloudburst[gui]' (Blender Asset Tracer, zstandard)"}
 #: Exit code when the scan worked and something the scene needs is missing.
 EXIT_MISSING = 3
 #: Missing files listed per dependency before the rest are counted.
@@ -50,30 +47,6 @@ def open_cache(path: Path) -> ScanCache | None:
     except (OSError, sqlite3.Error) as exc:
         logger.warning("Scanning without the scan cache: cannot open %s (%s).", path, exc)
         return None
-
-
-def plugin_readers() -> dict[str, EntryPoint]:
-    """Readers other packages register (``cloudburst.scene_readers``), by file extension."""
-    return {ep.name.lower(): ep for ep in entry_points(group=READER_GROUP)}
-
-
-def reader_for(scene: Path) -> Reader:
-    """The reader of ``scene``'s kind.
-
-    Raises:
-        InvalidInput: the plug-in reader of that kind cannot be imported (says what to install).
-    """
-    extension = scene.suffix.lower()
-    entry_point = plugin_readers().get(extension)
-    if entry_point is None:
-        return read_scene  # which says which kinds it knows when it knows not this one
-    try:
-        reader: Reader = entry_point.load()
-    except ImportError as exc:
-        fix = PLUGIN_EXTRAS.get(extension, "reinstall Cloudburst with its extras")
-        message = f"Scanning {extension} files needs what is missing ({exc}): {fix}."
-        raise InvalidInput(message) from exc
-    return reader
 
 
 def scan(scene: Path, cache: ScanCache | None) -> SceneReport:

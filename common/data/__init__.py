@@ -11,62 +11,56 @@ extra. Nothing here is imported by ``common`` itself, so DCC panels do not need 
   uploads); ``BlobReader``: verified downloads; ``Catalog``: where each blob is.
 * ``PathMapping``: Windows, UNC, Linux and macOS roots, for paths, command lines, environments;
   ``scene_text.rewrite_file`` for ``.ma``, ``.nk`` and ``.usda`` files.
+
+Names are imported on first use (``common.data.Manifest`` loads ``common.data.manifest``
+only), so light modules such as ``store_config`` and ``pathmap`` need neither ``xxhash`` nor
+``boto3``.
 """
 
 from __future__ import annotations
 
-from common.data.catalog import BlobLocation, Catalog
-from common.data.errors import (
-    BlobCorrupt,
-    BlobMissing,
-    DataError,
-    SourceChanged,
-    StoreAccessDenied,
-    StoreUnavailable,
-    UploadGone,
-)
-from common.data.hash_cache import HashCache
-from common.data.hashing import HASH_ALGORITHM, hash_bytes, hash_file
-from common.data.manifest import Manifest, ManifestEntry
-from common.data.manifest_builder import ManifestBuilder
-from common.data.multipart import MultipartJournal, upload_multipart
-from common.data.pathmap import PathMapping, PathRule, Platform
-from common.data.reader import BlobReader, FetchReport
-from common.data.store import ObjectInfo, ObjectStore, PartInfo, TransferStats, blob_key
-from common.data.store_config import StoreSettings, open_store
-from common.data.uploader import Uploader, UploadReport
+import importlib
+from typing import Any
 
-__all__ = [
-    "HASH_ALGORITHM",
-    "BlobCorrupt",
-    "BlobLocation",
-    "BlobMissing",
-    "BlobReader",
-    "Catalog",
-    "DataError",
-    "FetchReport",
-    "HashCache",
-    "Manifest",
-    "ManifestBuilder",
-    "ManifestEntry",
-    "MultipartJournal",
-    "ObjectInfo",
-    "ObjectStore",
-    "PartInfo",
-    "PathMapping",
-    "PathRule",
-    "Platform",
-    "SourceChanged",
-    "StoreAccessDenied",
-    "StoreSettings",
-    "StoreUnavailable",
-    "TransferStats",
-    "UploadGone",
-    "UploadReport",
-    "Uploader",
-    "blob_key",
-    "hash_bytes",
-    "hash_file",
-    "open_store",
-    "upload_multipart",
-]
+_EXPORTS = {
+    "BlobCorrupt": "common.data.errors",
+    "BlobLocation": "common.data.catalog",
+    "BlobMissing": "common.data.errors",
+    "BlobReader": "common.data.reader",
+    "Catalog": "common.data.catalog",
+    "DataError": "common.data.errors",
+    "FetchReport": "common.data.reader",
+    "HASH_ALGORITHM": "common.data.hashing",
+    "HashCache": "common.data.hash_cache",
+    "Manifest": "common.data.manifest",
+    "ManifestBuilder": "common.data.manifest_builder",
+    "ManifestEntry": "common.data.manifest",
+    "MultipartJournal": "common.data.multipart",
+    "ObjectInfo": "common.data.store",
+    "ObjectStore": "common.data.store",
+    "PartInfo": "common.data.store",
+    "PathMapping": "common.data.pathmap",
+    "PathRule": "common.data.pathmap",
+    "Platform": "common.data.pathmap",
+    "SourceChanged": "common.data.errors",
+    "StoreAccessDenied": "common.data.errors",
+    "StoreSettings": "common.data.store_config",
+    "StoreUnavailable": "common.data.errors",
+    "TransferStats": "common.data.store",
+    "UploadGone": "common.data.errors",
+    "UploadReport": "common.data.uploader",
+    "Uploader": "common.data.uploader",
+    "blob_key": "common.data.store",
+    "hash_bytes": "common.data.hashing",
+    "hash_file": "common.data.hashing",
+    "open_store": "common.data.store_config",
+    "upload_multipart": "common.data.multipart",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -42,6 +42,22 @@ class StoreSettings(BaseModel):
     max_connections: Annotated[int, Field(ge=1, le=512)] = 32
 
 
+class StagingSettings(BaseModel):
+    """The ``[staging]`` table: how the daemon sends jobs' files out and brings frames home."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    auto: bool = True
+    """Stage jobs with placement ``auto`` as soon as they are submitted (so they can go to
+    cloud nodes at once when their due date needs it); false: only ``cloud`` jobs."""
+    interval_s: Annotated[float, Field(gt=0)] = 2.0
+    """How often the daemon looks for jobs to stage and frames to bring home."""
+    workers: Annotated[int, Field(ge=1, le=64)] = 8
+    """Files sent or fetched at once."""
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    """Tries at staging a job, or bringing a frame home, before it is given up."""
+
+
 def open_store(settings: StoreSettings) -> ObjectStore:
     """The ``ObjectStore`` the settings describe; nothing is sent until it is used.
 

@@ -50,6 +50,8 @@ class UploadReport:
     """Requests made to the store, every kind."""
     bytes_sent: int
     """Payload bytes sent to the store (blobs, pack indexes, multipart parts)."""
+    sent: frozenset[str] = frozenset()
+    """The hashes of the blobs sent now."""
 
 
 class Uploader:
@@ -134,6 +136,7 @@ class Uploader:
             packs=packs,
             requests=requests1 - requests0,
             bytes_sent=sent1 - sent0,
+            sent=frozenset(small) | frozenset(large),
         )
         logger.info(
             "upload to %s: %d of %d blob(s) sent (%d byte(s), %d pack(s)), %d already there; "

@@ -40,7 +40,7 @@ from common.jobspec import (
     preflight,
     scene_frames,
 )
-from common.models import Job
+from common.models import Job, JobSummary
 from common.qt.app import marker_problem
 from common.qt.dependency_list import DependencyList
 from common.qt.form import ERROR_STYLE, JobForm
@@ -389,7 +389,7 @@ class SubmitPanel(QWidget):
         self._set_busy(None)
         self._show_error(exc)
 
-    def _fetch_recent(self) -> list[Job]:
+    def _fetch_recent(self) -> list[JobSummary]:
         """Runs on a pool thread."""
         return self.client.jobs(owner=self.owner, limit=RECENT_JOBS).items
 

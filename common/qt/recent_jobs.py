@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from common.errors import CloudburstError
-from common.models import Job
+from common.models import JobSummary
 from common.qt.workers import Call, start_call
 from common.states import JobState
 
@@ -44,7 +44,7 @@ class RecentJobs(QWidget):
 
     def __init__(
         self,
-        fetch: Callable[[], Sequence[Job]],
+        fetch: Callable[[], Sequence[JobSummary]],
         pool: QThreadPool,
         interval_ms: int = 2000,
         parent: QWidget | None = None,
@@ -53,7 +53,7 @@ class RecentJobs(QWidget):
         self._fetch = fetch
         self._pool = pool
         self._call: Call | None = None
-        self.jobs: list[Job] = []
+        self.jobs: list[JobSummary] = []
         self.status = QLabel("Your recent jobs appear here.")
         self.status.setObjectName("recentStatus")
         self.table = QTableWidget(0, len(self.COLUMNS))
@@ -103,7 +103,7 @@ class RecentJobs(QWidget):
         message = exc.message if isinstance(exc, CloudburstError) else f"Unexpected error: {exc}"
         self.status.setText(f"Cannot load your recent jobs: {message}")
 
-    def _show(self, jobs: Sequence[Job]) -> None:
+    def _show(self, jobs: Sequence[JobSummary]) -> None:
         self.jobs = list(jobs)
         self.status.setText(
             f"Your {len(self.jobs)} most recent jobs, refreshed every "
@@ -114,7 +114,7 @@ class RecentJobs(QWidget):
         self.table.setRowCount(len(self.jobs))
         for row, job in enumerate(self.jobs):
             self._set(row, 0, str(job.id), Qt.AlignmentFlag.AlignRight)
-            self._set(row, 1, job.spec.name)
+            self._set(row, 1, job.name)
             state = self._set(row, 2, job.state.value)
             color = STATE_COLORS.get(job.state)
             state.setData(Qt.ItemDataRole.ForegroundRole, QBrush(QColor(color)) if color else None)
@@ -127,8 +127,7 @@ class RecentJobs(QWidget):
             bar.setValue(round(job.progress * 1000))
             bar.setFormat(f"{job.progress:.0%}")
             self._set(row, 4, str(job.frame_count), Qt.AlignmentFlag.AlignRight)
-            if job.errors:
-                state.setToolTip(job.errors[0])
+            state.setToolTip(job.message)  # why it is in its state (a failure's first error)
 
     def _set(
         self, row: int, column: int, text: str, align: Qt.AlignmentFlag | None = None

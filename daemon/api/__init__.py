@@ -7,6 +7,7 @@ from flask import Flask
 from daemon.api import (
     agents,
     auth,
+    data,
     jobs,
     logging_api,
     meta,
@@ -14,6 +15,7 @@ from daemon.api import (
     outputs,
     projects,
     queue,
+    resources,
     shotgrid,
     storage_api,
     users,
@@ -35,6 +37,8 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     storage_api.bp,
     monitoring.bp,
     logging_api.bp,
+    data.bp,
+    resources.bp,
 )
 
 

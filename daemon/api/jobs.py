@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import current_app
+from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import Forbidden, FrameSpecError, IllegalStateChange, InvalidInput, NotFound
@@ -65,11 +65,12 @@ def submit(body: JobSpec) -> Job:
 
 
 @bp.operation(
-    "GET", "/jobs", "List jobs, newest first", query=JobQuery, returns=JobPage,
+    "GET", "/jobs", "List jobs, newest first, as summaries (the whole job: GET /jobs/{id})",
+    query=JobQuery, returns=JobPage,
     permission=Permission.JOBS_READ,
 )  # fmt: skip
-def list_jobs(query: JobQuery) -> JobPage:
-    return jobs().list_jobs(
+def list_jobs(query: JobQuery) -> Response:
+    page = jobs().list_jobs(
         JobFilter(
             states=tuple(query.state),
             project=query.project,
@@ -79,6 +80,18 @@ def list_jobs(query: JobQuery) -> JobPage:
             offset=query.offset,
             limit=query.limit,
         )
+    )
+    return page_response(page)
+
+
+def page_response(page: JobPage) -> Response:
+    """The page in the API's envelope (``routing.envelope``), written by pydantic's encoder.
+
+    Pages are the API's largest and most polled answers; pydantic writes one straight to JSON
+    in under half the time that turning it into dicts and then ``json`` text takes.
+    """
+    return current_app.response_class(
+        '{"data":' + page.model_dump_json() + ',"message":"OK."}', mimetype="application/json"
     )
 
 
@@ -142,7 +155,7 @@ def set_priority(job_id: int, body: PriorityChange) -> Job:
     errors=(NotFound, IllegalStateChange, InvalidInput),
 )  # fmt: skip
 def pin_job(job_id: int, body: PinChange) -> Job:
-    return jobs().pin(job_id, body)
+    return jobs().pin(job_id, body, current_principal().name)
 
 
 @bp.operation(

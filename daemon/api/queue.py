@@ -15,6 +15,7 @@ from common.models import (
     ShowPolicy,
     ShowShareChange,
 )
+from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.services import RankingService
@@ -56,7 +57,7 @@ def shows() -> list[ShowPolicy]:
     permission=Permission.SHOWS_MANAGE, errors=(InvalidInput,),
 )  # fmt: skip
 def hold_show(project: str, body: ShowHoldChange) -> ShowPolicy:
-    return ranking().hold(project, body)
+    return ranking().hold(project, body, current_principal().name)
 
 
 @bp.operation(
@@ -65,7 +66,7 @@ def hold_show(project: str, body: ShowHoldChange) -> ShowPolicy:
     permission=Permission.SHOWS_MANAGE, errors=(InvalidInput,),
 )  # fmt: skip
 def set_share(project: str, body: ShowShareChange) -> ShowPolicy:
-    return ranking().set_share(project, body)
+    return ranking().set_share(project, body, current_principal().name)
 
 
 @bp.operation(

@@ -44,6 +44,10 @@ class Permission(StrEnum):
     """Delete or restore stored files others uploaded (anyone may their own)."""
     LOGS_READ = "logs.read"
     """The daemon's own log records and the metrics Prometheus scrapes."""
+    AUDIT_READ = "audit.read"
+    """The audit log of every file that left the building."""
+    CLOUD_MANAGE = "cloud.manage"
+    """Scale the cloud pool by hand."""
 
 
 #: What lets an artist act on their own jobs where the operation needs more.
@@ -72,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.REPORTS_READ,
         Permission.FILES_READ_ANY,
         Permission.LOGS_READ,
+        Permission.AUDIT_READ,
     },
     Role.PRODUCER: _EVERYONE
     | {
@@ -79,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.JOBS_PIN,
         Permission.SHOWS_MANAGE,
         Permission.REPORTS_READ,
+        Permission.AUDIT_READ,
     },
     Role.ADMIN: frozenset(Permission),
 }

@@ -7,19 +7,21 @@ from collections.abc import Mapping
 from common.states import JobState, TaskState
 
 
-def derive_job_state(current: JobState, counts: Mapping[str, int]) -> JobState:
+def derive_job_state(
+    current: JobState, counts: Mapping[str, int], frames_away: int = 0
+) -> JobState:
     """The state a job should be in, given how many of its tasks are in each state.
 
     A cancelled job stays cancelled, a paused job stays paused until every task is finished,
     a job with a task whose retry budget is spent is failed, and one whose tasks are all done
-    succeeded.
+    succeeded once every frame rendered away from studio storage is home (``frames_away``).
     """
     if current is JobState.CANCELLED:
         return current
     total = sum(counts.values())
     done = counts.get(TaskState.DONE.value, 0)
     if total and done == total:
-        return JobState.SUCCEEDED
+        return JobState.SUCCEEDED if frames_away == 0 else JobState.RUNNING
     if counts.get(TaskState.FAILED.value, 0):
         return JobState.FAILED
     if current is JobState.PAUSED:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from common.errors import NotFound, TaskNotYours
+from common.data.outputs import is_frame_of
+from common.errors import InvalidInput, NotFound, TaskNotYours
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -27,10 +28,15 @@ from daemon.services.context import Context, to_datetime
 from daemon.services.jobs import JobService
 from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
+from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
 from daemon.storage import monitoring as load_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import tasks as task_store
+
+if TYPE_CHECKING:
+    from common.data.task_data import TaskData
+    from daemon.services.burst import BurstService
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ class AgentService:
     def __init__(self, context: Context, jobs: JobService) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.burst: BurstService | None = None
+        """Set when the daemon bursts: routes then decide what cloud nodes may take."""
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
         agent_id = uuid.uuid4().hex
@@ -87,9 +95,14 @@ class AgentService:
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             dccs = json.loads(agent["dccs"])
+            staged_only = not agent["studio_access"]
             offset = 0
-            while candidates := rank_store.queue_candidates(db, dccs, CANDIDATES, offset):
+            while candidates := rank_store.queue_candidates(
+                db, dccs, CANDIDATES, offset, staged_only=staged_only
+            ):
                 for job_id in candidates:
+                    if not self._may_take(db, agent, job_id):
+                        continue
                     task = task_store.claim_first_queued(db, job_id, agent_id, expires)
                     if task is not None:
                         self.jobs.settle(db, job_id)
@@ -102,6 +115,20 @@ class AgentService:
                         return _assignment(task, JobSpec.model_validate_json(row["spec"]))
                 offset += len(candidates)
         return None
+
+    def _may_take(self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int) -> bool:
+        """Whether the agent may take a task of the job; splits one for a cloud node's chunk."""
+        if agent["studio_access"] or self.burst is None:
+            return True
+        limit = self.burst.lease_limits(db, agent, job_id)
+        if limit is None:
+            return True
+        if limit <= 0:
+            return False
+        task = task_store.first_queued(db, job_id)
+        if task is not None and task["frame_count"] > limit:
+            task_store.split_queued(db, task["id"], limit)
+        return True
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
         now = self.ctx.now()
@@ -126,10 +153,16 @@ class AgentService:
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
-            self._touch(db, agent_id, now)
+            agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
                 return  # a resend after a lost answer: already applied
             task = self._held(db, agent_id, task_id, done.attempt)
+            self._book(db, agent, task, now, preempted=False)
+            if done.blobs:
+                self._check_blobs(db, task, done)
+                data_store.add_outputs(
+                    db, task_id, task["job_id"], [(b.path, b.hash, b.size) for b in done.blobs]
+                )
             started = task["started_at"] or now
             duration = max(0.0, now - started)
             task_store.move_task(
@@ -144,8 +177,9 @@ class AgentService:
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
-            self._touch(db, agent_id, now)
+            agent = self._touch(db, agent_id, now)
             task = self._held(db, agent_id, task_id, failure.attempt)
+            self._book(db, agent, task, now, preempted=failure.preempted)
             job = job_store.get_job(db, task["job_id"])
             assert job is not None
             max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
@@ -158,7 +192,66 @@ class AgentService:
             agent_id, task_id, failure.error.splitlines()[-1:] or "", state.value,
         )  # fmt: skip
 
+    def task_data(self, agent_id: str, task_id: int) -> TaskData:
+        """The files a task held by this agent needs (its frames' share of the job's manifest).
+
+        Raises:
+            TaskNotYours: the agent does not hold the task.
+            NotFound: the job is not staged (anymore).
+        """
+        from common.data.manifest import Manifest
+        from common.data.task_data import TaskData
+
+        db = self.ctx.database.db
+        task = task_store.get_task(db, task_id)
+        if task is None or task["agent_id"] != agent_id or task["state"] not in task_store.ACTIVE:
+            raise TaskNotYours(f"Task {task_id} is not held by this agent; stop working on it.")
+        staged = data_store.manifest_of(db, task["job_id"])
+        if staged is None:
+            raise NotFound(f"The files of job {task['job_id']} are not in the object store.")
+        manifest_json, destination = staged
+        job = job_store.get_job(db, task["job_id"])
+        assert job is not None
+        spec = JobSpec.model_validate_json(job["spec"])
+        frames = json.loads(task["frames"])
+        return TaskData(
+            job_id=task["job_id"],
+            task_id=task_id,
+            scene=spec.scene,
+            manifest=Manifest.from_json(manifest_json).for_frames(frames),
+            path_rules=list(self.ctx.settings.path_rules),
+            store=destination,
+        )
+
     # --- helpers -----------------------------------------------------------------------------
+
+    def _book(
+        self,
+        db: sqlite_utils.Database,
+        agent: dict[str, Any],
+        task: dict[str, Any],
+        now: float,
+        *,
+        preempted: bool,
+    ) -> None:
+        """Books a cloud node's render time to the task's show (for budgets)."""
+        if agent["studio_access"] or self.burst is None:
+            return
+        job = job_store.get_job(db, task["job_id"])
+        assert job is not None
+        self.burst.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
+
+    def _check_blobs(self, db: sqlite_utils.Database, task: dict[str, Any], done: TaskDone) -> None:
+        """Refuses uploaded frames named outside the job's output folder."""
+        job = job_store.get_job(db, task["job_id"])
+        assert job is not None
+        spec = JobSpec.model_validate_json(job["spec"])
+        for blob in done.blobs:
+            if not is_frame_of(blob.path, spec.output, spec.scene):
+                raise InvalidInput(
+                    f"Frame {blob.path!r} is not in the output folder of job {task['job_id']}; "
+                    "a node may only send frames of the job's output."
+                )
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):
@@ -205,6 +298,7 @@ class AgentService:
             last_seen=to_datetime(row["last_seen"]),
             heartbeat_interval_s=settings.heartbeat_interval_s,
             lease_ttl_s=settings.lease_ttl_s,
+            studio_access=bool(row["studio_access"]),
         )
 
 
@@ -227,6 +321,20 @@ def requeue_failed_task(
         failures=failures, error=error[-4000:], agent_id=None, lease_expires_at=None,
         finished_at=now if target is TaskState.FAILED else None,
     )  # fmt: skip
+    return target
+
+
+def requeue_lost_task(
+    db: sqlite_utils.Database, task: dict[str, Any], error: str, now: float
+) -> TaskState:
+    """A done task whose frames were lost on their way home renders again (spending a retry)."""
+    job = job_store.get_job(db, task["job_id"])
+    assert job is not None
+    max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
+    target = requeue_failed_task(db, task, error, now, max_retries, spend_budget=True)
+    job_store.add_rendered(db, task["job_id"], -task["frame_count"], -(task["duration_s"] or 0.0))
+    if target is TaskState.QUEUED:
+        data_store.drop_task_outputs(db, task["id"])
     return target
 
 

@@ -15,7 +15,8 @@ def insert_agent(
 ) -> None:
     db.execute(
         "INSERT INTO agents (id, name, hostname, dccs, pool, cores, memory_mb, state,"
-        " registered_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?)",
+        " registered_at, last_seen, studio_access)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, ?)",
         [
             agent_id,
             registration.name,
@@ -26,6 +27,7 @@ def insert_agent(
             registration.memory_mb,
             now,
             now,
+            int(registration.studio_access),
         ],
     )
 
@@ -104,7 +106,7 @@ def update_agent(
     """What an agent registering again says about itself; it is online again."""
     db.execute(
         "UPDATE agents SET name = ?, hostname = ?, dccs = ?, pool = ?, cores = ?, memory_mb = ?,"
-        " state = 'online', last_seen = ? WHERE id = ?",
+        " studio_access = ?, state = 'online', last_seen = ? WHERE id = ?",
         [
             registration.name,
             registration.hostname,
@@ -112,6 +114,7 @@ def update_agent(
             registration.pool,
             registration.cores,
             registration.memory_mb,
+            int(registration.studio_access),
             now,
             agent_id,
         ],

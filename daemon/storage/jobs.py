@@ -75,8 +75,19 @@ def jobs_by_ids(db: sqlite_utils.Database, job_ids: Sequence[int]) -> list[dict[
     return list(db.query(f"SELECT * FROM jobs WHERE id IN ({marks})", list(job_ids)))
 
 
+#: The columns a list of jobs shows (``JobSummary``); not the spec, the largest.
+SUMMARY_COLUMNS = (
+    "id", "name", "owner", "project", "dcc", "priority", "state", "frame_count", "submitted_at",
+    "started_at", "finished_at", "message",
+)  # fmt: skip
+
+
 def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[str, Any]], int]:
-    """One page of jobs, newest first, and the total count matching the filters."""
+    """One page of jobs (``SUMMARY_COLUMNS``), newest first, and the total matching the filters.
+
+    The page's ids come first, from an index that covers the filters where there is one (a
+    filtered page sorts ids only, not whole rows); then the page's rows by id.
+    """
     where: list[str] = []
     params: list[Any] = []
     if filters.states:
@@ -93,14 +104,26 @@ def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[
         where.append("priority <= ?")
         params.append(filters.priority_max)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    total = next(iter(db.query(f"SELECT count(*) AS n FROM jobs{clause}", params)))["n"]
-    rows = list(
-        db.query(
-            f"SELECT * FROM jobs{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+    conn = db.conn
+    total = int(conn.execute(f"SELECT count(*) FROM jobs{clause}", params).fetchone()[0])
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM jobs{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*params, filters.limit, filters.offset],
         )
-    )
-    return rows, total
+    ]
+    if not ids:
+        return [], total
+    found = {
+        row[0]: dict(zip(SUMMARY_COLUMNS, row, strict=True))
+        for row in conn.execute(
+            f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM jobs"
+            f" WHERE id IN ({', '.join('?' * len(ids))})",
+            ids,
+        )
+    }
+    return [found[job_id] for job_id in ids if job_id in found], total
 
 
 def move_job(
@@ -137,12 +160,12 @@ def task_counts(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, 
     counts: dict[int, dict[str, int]] = {job_id: {} for job_id in job_ids}
     if not job_ids:
         return counts
-    for row in db.query(
-        "SELECT job_id, state, count(*) AS n FROM tasks"
+    for job_id, state, n in db.conn.execute(
+        "SELECT job_id, state, count(*) FROM tasks"
         f" WHERE job_id IN ({', '.join('?' * len(job_ids))}) GROUP BY job_id, state",
         list(job_ids),
     ):
-        counts[row["job_id"]][row["state"]] = row["n"]
+        counts[job_id][state] = n
     return counts
 
 
@@ -152,17 +175,17 @@ def frame_stats(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, 
     stats = {job_id: {"done": 0, "seconds": 0.0, "active": 0, "partial": 0.0} for job_id in job_ids}
     if not job_ids:
         return stats
-    for row in db.query(
+    for job_id, done, seconds, active, partial in db.conn.execute(
         "SELECT job_id,"
-        " coalesce(sum(CASE WHEN state = 'done' THEN frame_count END), 0) AS done,"
-        " coalesce(sum(CASE WHEN state = 'done' THEN duration_s END), 0) AS seconds,"
-        " coalesce(sum(CASE WHEN state IN ('leased', 'running') THEN 1 END), 0) AS active,"
+        " coalesce(sum(CASE WHEN state = 'done' THEN frame_count END), 0),"
+        " coalesce(sum(CASE WHEN state = 'done' THEN duration_s END), 0),"
+        " coalesce(sum(CASE WHEN state IN ('leased', 'running') THEN 1 END), 0),"
         " coalesce(sum(CASE WHEN state IN ('leased', 'running')"
-        "   THEN progress * frame_count END), 0) AS partial"
+        "   THEN progress * frame_count END), 0)"
         f" FROM tasks WHERE job_id IN ({', '.join('?' * len(job_ids))}) GROUP BY job_id",
         list(job_ids),
     ):
-        stats[row["job_id"]] = {k: row[k] for k in ("done", "seconds", "active", "partial")}
+        stats[job_id] = {"done": done, "seconds": seconds, "active": active, "partial": partial}
     return stats
 
 

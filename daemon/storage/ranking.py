@@ -164,12 +164,23 @@ def queue_ids(db: sqlite_utils.Database) -> list[int]:
 
 
 def queue_candidates(
-    db: sqlite_utils.Database, dccs: Sequence[str], limit: int, offset: int = 0
+    db: sqlite_utils.Database,
+    dccs: Sequence[str],
+    limit: int,
+    offset: int = 0,
+    *,
+    staged_only: bool = False,
 ) -> list[int]:
-    """The best jobs in the queue that an agent with these DCCs can take a task from."""
+    """The best jobs in the queue that an agent with these DCCs can take a task from.
+
+    ``staged_only``: only jobs whose files are in the object store (for nodes without
+    studio storage).
+    """
     if not dccs:
         return []
     dcc = f" AND j.dcc IN ({', '.join('?' * len(dccs))})"
+    if staged_only:
+        dcc += " AND EXISTS (SELECT 1 FROM job_data d WHERE d.job_id = j.id AND d.state = 'staged')"
     return [
         row[0]
         for row in db.conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -142,3 +143,41 @@ def extend_all_leases(db: sqlite_utils.Database, expires_at: float) -> int:
         [expires_at],
     )
     return cursor.rowcount
+
+
+def split_queued(db: sqlite_utils.Database, task_id: int, keep: int) -> bool:
+    """Keeps the first ``keep`` frames in a queued task and queues the rest as a new task.
+
+    Cloud nodes take shorter tasks than the job was chunked in (a preemption then loses less).
+    Compare-and-set: False when the task is no longer queued or already small enough.
+    """
+    task = get_task(db, task_id)
+    if task is None or task["state"] != TaskState.QUEUED.value or task["frame_count"] <= keep:
+        return False
+    frames = json.loads(task["frames"])
+    head, tail = frames[:keep], frames[keep:]
+    cursor = db.execute(
+        "UPDATE tasks SET frames = ?, frame_count = ? WHERE id = ? AND state = 'queued'",
+        [json.dumps(head), len(head), task_id],
+    )
+    if cursor.rowcount != 1:
+        return False
+    last = next(
+        iter(db.query("SELECT max(idx) AS i FROM tasks WHERE job_id = ?", [task["job_id"]]))
+    )
+    db.execute(
+        "INSERT INTO tasks (job_id, idx, frames, frame_count, state, failures)"
+        " VALUES (?, ?, ?, ?, 'queued', ?)",
+        [task["job_id"], last["i"] + 1, json.dumps(tail), len(tail), task["failures"]],
+    )
+    return True
+
+
+def first_queued(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
+    rows = list(
+        db.query(
+            "SELECT * FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx LIMIT 1",
+            [job_id],
+        )
+    )
+    return rows[0] if rows else None

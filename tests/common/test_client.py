@@ -74,14 +74,14 @@ def test_queue_overrides_and_shotgrid_status(live_url: str, admin_token: str) ->
     page = client.queue()
     assert [entry.job_id for entry in page.items] == [high.id, low.id]
     assert page.items[0].reason.startswith("Rank 1 of 2: ")
-    pinned = client.pin(low.id, "coord", note="client review")
-    assert pinned.rank == 1 and "pinned to the top by coord" in pinned.rank_reason
+    pinned = client.pin(low.id, note="client review")
+    assert pinned.rank == 1 and "pinned to the top by admin" in pinned.rank_reason
     assert client.job(low.id).rank == 1
-    held = client.hold_show("alpha", "producer")
-    assert held.held and held.held_by == "producer"
+    held = client.hold_show("alpha")
+    assert held.held and held.held_by == "admin"
     assert client.queue().total == 0
-    shared = client.set_share("alpha", 2.5, "producer")
-    assert shared.share == 2.5 and shared.share_by == "producer"
+    shared = client.set_share("alpha", 2.5)
+    assert shared.share == 2.5 and shared.share_by == "admin"
     assert [s.project for s in client.shows()] == ["alpha"]
     kinds = [record.kind for record in client.overrides()]
     assert kinds == ["share", "hold", "pin"]

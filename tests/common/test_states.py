@@ -32,9 +32,12 @@ def test_every_state_has_a_row() -> None:
 def test_task_cycle() -> None:
     path = [TaskState.QUEUED, TaskState.LEASED, TaskState.RUNNING, TaskState.DONE]
     assert all(can_move(a, b) for a, b in itertools.pairwise(path))
-    assert not can_move(TaskState.DONE, TaskState.QUEUED)
+    assert not can_move(TaskState.DONE, TaskState.RUNNING)
+    assert not can_move(TaskState.CANCELLED, TaskState.QUEUED)
+    # A done task renders again only when its frames were lost on their way home.
+    assert can_move(TaskState.DONE, TaskState.QUEUED)
     assert set(task_states_from(TaskState.QUEUED)) == {
-        TaskState.LEASED, TaskState.RUNNING, TaskState.FAILED,
+        TaskState.LEASED, TaskState.RUNNING, TaskState.FAILED, TaskState.DONE,
     }  # fmt: skip
 
 

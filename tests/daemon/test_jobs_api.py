@@ -47,13 +47,47 @@ def test_list_filters_and_pages(api: FlaskClient) -> None:
         submit(api, name=f"j{i}", project="alpha" if i % 2 else "beta", priority=i * 10)
     page = api.get("/api/v1/jobs?project=alpha&limit=2").json["data"]
     assert page["total"] == 3
-    assert [j["spec"]["name"] for j in page["items"]] == ["j5", "j3"]
+    assert [j["name"] for j in page["items"]] == ["j5", "j3"]
     page2 = api.get("/api/v1/jobs?project=alpha&limit=2&offset=2").json["data"]
-    assert [j["spec"]["name"] for j in page2["items"]] == ["j1"]
+    assert [j["name"] for j in page2["items"]] == ["j1"]
     ranged = api.get("/api/v1/jobs?priority_min=20&priority_max=40").json["data"]
-    assert sorted(j["spec"]["priority"] for j in ranged["items"]) == [20, 30, 40]
+    assert sorted(j["priority"] for j in ranged["items"]) == [20, 30, 40]
     assert api.get("/api/v1/jobs?owner=nobody").json["data"]["total"] == 0
     assert api.get("/api/v1/jobs?state=queued,paused").json["data"]["total"] == 7
+    assert api.get("/api/v1/jobs?offset=7").json["data"] == {
+        "items": [], "total": 7, "offset": 7, "limit": 50,
+    }  # fmt: skip
+
+
+def test_a_listed_job_is_the_summary_of_the_job(api: FlaskClient, clock: FakeClock) -> None:
+    failing = submit(api, name="failing", priority=90, frames="1-4", chunk_size=2, max_retries=0)
+    waiting = submit(api, name="waiting", project="beta", priority=10, frames="1-2")
+    agent = register_agent(api)
+    lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
+    base = f"/api/v1/agents/{agent}/tasks/{lease['task_id']}"
+    clock.advance(20)
+    api.post(f"{base}/fail", json={"attempt": 1, "error": "out of memory"})
+    api.put(f"/api/v1/jobs/{waiting['id']}/priority", json={"priority": 80})
+    listed = {j["id"]: j for j in api.get("/api/v1/jobs").json["data"]["items"]}
+    for job_id in (failing["id"], waiting["id"]):
+        job = api.get(f"/api/v1/jobs/{job_id}").json["data"]
+        summary = listed[job_id]
+        # the list leaves out the spec, the errors and the rank's parts and sentence ...
+        assert {"spec", "errors", "rank_reason", "rank_parts", "rank_score"}.isdisjoint(summary)
+        # ... and says the rest as the job itself does
+        assert summary == {
+            "id": job["id"], "name": job["spec"]["name"], "owner": job["spec"]["owner"],
+            "project": job["spec"]["project"], "dcc": job["spec"]["dcc"],
+            "priority": job["spec"]["priority"], "state": job["state"],
+            "submitted_at": job["submitted_at"], "started_at": job["started_at"],
+            "finished_at": job["finished_at"], "frame_count": job["frame_count"],
+            "task_counts": job["task_counts"], "progress": job["progress"],
+            "estimated_finish": job["estimated_finish"], "message": job["message"],
+            "rank": job["rank"],
+        }  # fmt: skip
+    assert listed[failing["id"]]["state"] == "failed"
+    assert "out of memory" in listed[failing["id"]]["message"]
+    assert listed[waiting["id"]]["rank"] == 1 and listed[waiting["id"]]["priority"] == 80
 
 
 def test_pause_holds_tasks_and_resume_releases_them(api: FlaskClient) -> None:

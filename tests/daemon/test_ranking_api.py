@@ -6,6 +6,7 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from common.accounts import Role
@@ -61,21 +62,19 @@ def test_a_pinned_job_goes_first_and_the_pin_is_recorded(
 ) -> None:
     top = submit(api, name="top", priority=100)
     pinned = submit(api, name="pinned", priority=0)
-    response = api.put(
-        f"/api/v1/jobs/{pinned['id']}/pin", json={"by": "coord", "note": "client review"}
-    )
+    response = api.put(f"/api/v1/jobs/{pinned['id']}/pin", json={"note": "client review"})
     assert response.status_code == 200
     assert response.json["data"]["rank"] == 1
-    assert "pinned to the top by coord" in response.json["data"]["rank_reason"]
+    assert "pinned to the top by admin" in response.json["data"]["rank_reason"]
     assert queue(api) == [pinned["id"], top["id"]]
     agent = register_agent(api)
     assert api.post(f"/api/v1/agents/{agent}/lease").json["data"]["job_id"] == pinned["id"]
     clock.advance(10)
-    api.put(f"/api/v1/jobs/{pinned['id']}/pin", json={"pinned": False, "by": "coord"})
+    api.put(f"/api/v1/jobs/{pinned['id']}/pin", json={"pinned": False})
     records = api.get("/api/v1/overrides").json["data"]
     assert [(r["kind"], r["by"], r["target"]) for r in records] == [
-        ("unpin", "coord", f"job {pinned['id']}"),
-        ("pin", "coord", f"job {pinned['id']}"),
+        ("unpin", "admin", f"job {pinned['id']}"),
+        ("pin", "admin", f"job {pinned['id']}"),
     ]
     assert records[1]["note"] == "client review"
     assert records[0]["at"] > records[1]["at"]
@@ -84,33 +83,46 @@ def test_a_pinned_job_goes_first_and_the_pin_is_recorded(
 def test_a_held_show_gets_no_task_until_released(api: FlaskClient) -> None:
     held = submit(api, name="held", project="alpha", priority=100, frames="1")
     other = submit(api, name="other", project="beta", priority=0, frames="1")
-    show = api.put("/api/v1/shows/alpha/hold", json={"by": "producer"}).json["data"]
-    assert show["held"] is True and show["held_by"] == "producer" and show["target"] == 0
+    show = api.put("/api/v1/shows/alpha/hold", json={}).json["data"]
+    assert show["held"] is True and show["held_by"] == "admin" and show["target"] == 0
     assert queue(api) == [other["id"]]
     agent = register_agent(api)
     assert api.post(f"/api/v1/agents/{agent}/lease").json["data"]["job_id"] == other["id"]
     assert api.post(f"/api/v1/agents/{agent}/lease").status_code == 204
     reason = api.get(f"/api/v1/jobs/{held['id']}").json["data"]["rank_reason"]
     assert "show alpha is on hold" in reason
-    api.put("/api/v1/shows/alpha/hold", json={"held": False, "by": "producer"})
+    api.put("/api/v1/shows/alpha/hold", json={"held": False})
     assert api.post(f"/api/v1/agents/{agent}/lease").json["data"]["job_id"] == held["id"]
 
 
 def test_a_show_share_moves_its_target(api: FlaskClient, services: Services) -> None:
     submit(api, project="alpha")
     submit(api, project="beta")
-    show = api.put("/api/v1/shows/alpha/share", json={"share": 3, "by": "producer"}).json["data"]
-    assert show["target"] == 0.75 and show["share_by"] == "producer"
+    show = api.put("/api/v1/shows/alpha/share", json={"share": 3}).json["data"]
+    assert show["target"] == 0.75 and show["share_by"] == "admin"
     shows = {s["project"]: s for s in api.get("/api/v1/shows").json["data"]}
     assert shows["beta"]["target"] == 0.25 and shows["beta"]["share"] == 1
-    bad = api.put("/api/v1/shows/alpha/share", json={"share": 0, "by": "producer"})
+    bad = api.put("/api/v1/shows/alpha/share", json={"share": 0})
     assert bad.status_code == 400
 
 
-def test_overrides_need_who(api: FlaskClient) -> None:
-    job = submit(api)
-    response = api.put(f"/api/v1/jobs/{job['id']}/pin", json={"pinned": True})
-    assert response.status_code == 400 and "by" in response.json["message"]
+def test_an_override_is_recorded_under_the_caller_whatever_the_body_claims(
+    api: FlaskClient, app: Flask, services: Services
+) -> None:
+    job = submit(api, project="alpha")
+    coord = client_as(app, user_token(services, "coord", Role.PRODUCER))
+    claim = {"by": "someone-else", "note": "not me"}
+    pinned = coord.put(f"/api/v1/jobs/{job['id']}/pin", json=claim)
+    assert pinned.status_code == 200, pinned.json
+    assert "pinned to the top by coord" in pinned.json["data"]["rank_reason"]
+    held = coord.put("/api/v1/shows/alpha/hold", json={**claim, "held": True}).json["data"]
+    shared = coord.put("/api/v1/shows/alpha/share", json={**claim, "share": 2}).json["data"]
+    assert held["held_by"] == "coord" and shared["share_by"] == "coord"
+    records = coord.get("/api/v1/overrides").json["data"]
+    assert [(r["kind"], r["by"]) for r in records] == [
+        ("share", "coord"), ("hold", "coord"), ("pin", "coord"),
+    ]  # fmt: skip
+    assert all(r["note"] == "not me" for r in records)
 
 
 def test_a_pass_keeps_the_order_and_drops_finished_jobs(

@@ -22,10 +22,10 @@ def test_database_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
     database = open_database(tmp_path / "db.sqlite3")
-    assert migrate(database) == 4
+    assert migrate(database) == 6
     again = open_database(tmp_path / "db.sqlite3")
     rows = list(again.db.query("SELECT version FROM schema_migrations"))
-    assert rows == [{"version": v} for v in (1, 2, 3, 4)]
+    assert rows == [{"version": v} for v in (1, 2, 3, 4, 5, 6)]
 
 
 def test_failed_submission_leaves_nothing_behind(tmp_path: Path) -> None:

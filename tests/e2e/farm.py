@@ -90,11 +90,12 @@ class Farm:
 
     # --- agents -------------------------------------------------------------------------
 
-    def start_agent(self, name: str) -> subprocess.Popen[bytes]:
+    def start_agent(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Starts an agent process; ``env`` adds to (or overrides) the farm's environment."""
         log = open(self.root / f"agent-{name}.log", "ab")  # noqa: SIM115
         self._logs.append(log)
         state_dir = self.root / f"agent-{name}"
-        env = dict(self.env)
+        env = {**self.env, **(env or {})}
         if not (state_dir / TOKEN_FILE).exists():  # a restarted agent keeps its own token
             env["CLOUDBURST_ENROLLMENT_TOKEN"] = self.client.enrollment_token().token
         process = subprocess.Popen(

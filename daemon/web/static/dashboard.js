@@ -35,7 +35,8 @@ function showJob(container, job) {
   const reason = container.querySelector('[data-field="rank_reason"]');
   if (reason) reason.textContent = job.rank_reason || "Not waiting in the queue.";
   const priority = container.querySelector('[data-field="priority"]');
-  if (priority) priority.textContent = String(job.spec.priority);
+  // A list item (GET /jobs) has the priority itself; the whole job has it in its spec.
+  if (priority) priority.textContent = String(job.spec ? job.spec.priority : job.priority);
 }
 
 function pollQueue(table) {

@@ -11,10 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from cloud_agent.blender_compat import (
+    LoadScene,
+    RunPythonFile,
+    SetFormat,
+    SetOutput,
+    SetPythonExitCode,
+    parse_args,
+)
 from cloud_agent.process import ManagedProcess
 from cloud_agent.runners import get_runner, known_dccs
 from cloud_agent.runners.base import frame_run
 from cloud_agent.runners.blender import (
+    REMAP_SCRIPT,
     STAGING_DIR_NAME,
     BlenderRunner,
     BlenderTaskRender,
@@ -24,6 +33,7 @@ from cloud_agent.runners.blender import (
     remove_earlier_attempts,
     resolve_blender,
 )
+from cloud_agent.runners.path_map_file import PATH_MAP_ENV
 from common.config import Settings
 from common.errors import ConfigError, RenderError
 from common.frames import chunk_frames, parse_frames
@@ -40,10 +50,12 @@ def assignment(
     scene: str = "/shows/demo/shot010.blend",
     task_id: int = 12,
     attempt: int = 1,
+    env: dict[str, str] | None = None,
 ) -> TaskAssignment:
     return TaskAssignment(
         task_id=task_id, job_id=4, attempt=attempt, frames=frames, dcc="blender",
-        renderer="CYCLES", scene=scene, output=output, output_format=fmt, env={"OCIO": "/c"},
+        renderer="CYCLES", scene=scene, output=output, output_format=fmt,
+        env={"OCIO": "/c"} if env is None else env,
         timeout_s=None, lease_expires_at=datetime.now(UTC),
     )  # fmt: skip
 
@@ -82,6 +94,28 @@ def test_command_for_a_stepped_chunk(tmp_path: Path) -> None:
         "-o", f"{tmp_path}/{STAGING_DIR_NAME}/12-1/f_####",
         "-s", "51", "-e", "96", "-j", "5", "-a",
     ]  # fmt: skip
+
+
+def test_a_path_map_runs_the_remap_script_right_after_the_scene_loads(tmp_path: Path) -> None:
+    env = {PATH_MAP_ENV: "/ws/job4/cloudburst-path-map.json", "OCIO": "/c"}
+    render = prepare([3, 4], f"{tmp_path}/f_####", env=env)
+    staging = f"{tmp_path}/{STAGING_DIR_NAME}/12-1"
+    assert render.command == [
+        *EXE, "-b", "/shows/demo/shot010.blend",
+        "--python-exit-code", "1", "--python", REMAP_SCRIPT,
+        "-o", f"{staging}/f_####", "-F", "PNG", "-s", "3", "-e", "4", "-a",
+    ]  # fmt: skip
+    assert render.env == {"PYTHONUNBUFFERED": "1", **env}  # the script finds the map there
+    assert os.path.isfile(REMAP_SCRIPT)
+    # cloudburst-blender runs the options in order: the script before the output and frames.
+    assert parse_args(render.command[1:])[:5] == [
+        LoadScene("/shows/demo/shot010.blend"),
+        SetPythonExitCode(1),
+        RunPythonFile(REMAP_SCRIPT),
+        SetOutput(f"{staging}/f_####"),
+        SetFormat("PNG"),
+    ]
+    assert "--python" not in prepare([3], f"{tmp_path}/f_####", env={}).command
 
 
 def test_blend_relative_output_starts_at_the_scene_folder(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ Mantra's recorded lines), ``husk`` for USD files, and Houdini's log."""
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from cloud_agent.runners.batch import (
     FrameProgress,
     LogError,
 )
-from cloud_agent.runners.houdini import SCRIPT, HoudiniRunner
+from cloud_agent.runners.houdini import PATHMAP_ENV, SCRIPT, HoudiniRunner
+from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, write_path_map
 from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import TARGET_ENV
@@ -169,3 +171,47 @@ def test_the_log_parser_on_recorded_lines() -> None:
     assert houdini_log.parse_line("cloudburst: wrote /r/a.0001.exr") == FileWritten("/r/a.0001.exr")
     assert houdini_log.parse_line("cloudburst: frame -3 done") == FrameFinished(-3)
     assert houdini_log.parse_line("00:00:01 ERROR | [karma] bad") == LogError("[karma] bad")
+
+
+# --- path maps --------------------------------------------------------------------------------
+
+
+def write_map(folder: Path, rules: list[tuple[str, str]]) -> str:
+    return write_path_map(
+        folder / "map.json", PathMap(scene="/mnt/studio/s.hip", rules=tuple(rules))
+    )
+
+
+def test_a_path_map_becomes_houdinis_pathmap(tmp_path: Path) -> None:
+    ws = f"{tmp_path}/ws"
+    map_file = write_map(tmp_path, [
+        ("/mnt/studio", f"{ws}/studio"), ("P:\\", f"{ws}/studio"),
+        ("\\\\fs01\\projects", f"{ws}/studio"), ("/mnt/studio/show/lib", f"{ws}/libs"),
+    ])  # fmt: skip
+    existing = json.dumps({"/old/": "/new/", "/mnt/studio/": "/stale/"})
+    task = assignment([1], f"{ws}/studio/s.hip", f"{tmp_path}/r/b.$F4.exr",
+                      **{PATH_MAP_ENV: map_file, PATHMAP_ENV: existing})  # fmt: skip
+    render = HoudiniRunner("/opt/hfs/bin/hython").prepare(task)
+    assert list(json.loads(render.env[PATHMAP_ENV]).items()) == [
+        ("/mnt/studio/show/lib/", f"{ws}/libs/"),  # the longest first
+        ("//fs01/projects/", f"{ws}/studio/"),
+        ("/mnt/studio/", f"{ws}/studio/"),  # the rule wins over the job's stale entry
+        ("P:/", f"{ws}/studio/"),
+        ("/old/", "/new/"),  # the job's other entries are kept
+    ]
+    assert render.env[PATH_MAP_ENV] == map_file
+    assert render.command[-1] == f"{ws}/studio/s.hip"
+
+
+def test_without_a_path_map_houdinis_pathmap_is_left_alone(tmp_path: Path) -> None:
+    task = assignment([1], "/s/shot.hip", f"{tmp_path}/r/b.$F4.exr", **{PATHMAP_ENV: "{}"})
+    assert HoudiniRunner("hython").prepare(task).env[PATHMAP_ENV] == "{}"
+    task = assignment([1], "/s/shot.hip", f"{tmp_path}/r/b.$F4.exr")
+    assert PATHMAP_ENV not in HoudiniRunner("hython").prepare(task).env
+
+
+def test_an_unreadable_path_map_is_a_render_error(tmp_path: Path) -> None:
+    task = assignment([1], "/s/shot.hip", f"{tmp_path}/r/b.$F4.exr",
+                      **{PATH_MAP_ENV: str(tmp_path / "gone.json")})  # fmt: skip
+    with pytest.raises(RenderError, match="Cannot read the path map"):
+        HoudiniRunner("hython").prepare(task)

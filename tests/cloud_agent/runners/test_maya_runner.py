@@ -19,6 +19,7 @@ from cloud_agent.runners.batch import (
     LogError,
 )
 from cloud_agent.runners.maya import MayaRunner, split_output
+from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, write_path_map
 from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import CAMERA_ENV, TARGET_ENV
@@ -160,3 +161,53 @@ def test_the_agent_renders_maya_only_where_render_is(
     monkeypatch.setenv("CLOUDBURST_MAYA_RENDER", str(tmp_path / "nowhere" / "Render"))
     with pytest.raises(ConfigError, match="not on this node"):
         get_runner("maya")
+
+
+# --- path maps --------------------------------------------------------------------------------
+
+
+def test_a_path_map_becomes_dirmap_mappings_before_the_render(tmp_path: Path) -> None:
+    ws = f"{tmp_path}/ws"
+    map_file = write_path_map(tmp_path / "map.json", PathMap(rules=(
+        ("/mnt/studio", f"{ws}/studio"), ("P:\\", f"{ws}/studio"),
+        ("/mnt/studio/show/lib", f"{ws}/libs"), ('/mnt/odd "name"\\x', f"{ws}/odd"),
+    )))  # fmt: skip
+    task = assignment([1], f"{tmp_path}/images/shot010.####.exr",
+                      env={TARGET_ENV: "rs_fg", PATH_MAP_ENV: map_file})  # fmt: skip
+    command = MayaRunner("/opt/maya/bin/Render").prepare(task).command
+    index = command.index("-preRender")
+    assert command[index + 1] == (
+        "dirmap -en true;"
+        f' dirmap -m "/mnt/studio/show/lib" "{ws}/libs";'
+        f' dirmap -m "/mnt/odd \\"name\\"/x" "{ws}/odd";'
+        f' dirmap -m "/mnt/studio" "{ws}/studio";'
+        f' dirmap -m "P:/" "{ws}/studio";'
+    )
+    assert index < command.index("-rd") and command[-1] == "/shows/demo/scenes/shot010.ma"
+
+
+def test_the_stand_in_render_takes_the_pre_render_flag(tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_software.txt")
+    map_file = write_path_map(tmp_path / "map.json", PathMap(rules=(("/mnt/s", "/ws/s"),)))
+    task = assignment([1], f"{tmp_path}/images/s.####.exr",
+                      env={TARGET_ENV: "rs_fg", PATH_MAP_ENV: map_file})  # fmt: skip
+    render = MayaRunner(exe).prepare(task)
+    _, done, errors, code = run(render)
+    assert code == 0 and errors == [] and done == [1]
+
+
+@pytest.mark.parametrize("rules", [(), None])
+def test_no_rules_no_dirmap(tmp_path: Path, rules: tuple[tuple[str, str], ...] | None) -> None:
+    env = {TARGET_ENV: "rs_fg"}
+    if rules is not None:
+        env[PATH_MAP_ENV] = write_path_map(tmp_path / "map.json", PathMap(rules=rules))
+    task = assignment([1], f"{tmp_path}/images/s.####.exr", env=env)
+    assert "-preRender" not in MayaRunner("Render").prepare(task).command
+
+
+def test_an_unreadable_path_map_is_a_render_error(tmp_path: Path) -> None:
+    (tmp_path / "map.json").write_text("{nope")
+    task = assignment([1], f"{tmp_path}/images/s.####.exr",
+                      env={PATH_MAP_ENV: str(tmp_path / "map.json")})  # fmt: skip
+    with pytest.raises(RenderError, match="not valid JSON"):
+        MayaRunner("Render").prepare(task)

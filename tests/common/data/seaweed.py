@@ -119,6 +119,18 @@ class SeaweedServer:
             max_attempts=2,
         )
 
+    def store_env(self, prefix: str) -> dict[str, str]:
+        """The ``CLOUDBURST_STORE__*`` variables of a process that uses this server's store."""
+        return {
+            "CLOUDBURST_STORE__KIND": "s3",
+            "CLOUDBURST_STORE__ENDPOINT": self.endpoint,
+            "CLOUDBURST_STORE__BUCKET": BUCKET,
+            "CLOUDBURST_STORE__PREFIX": prefix,
+            "CLOUDBURST_STORE__REGION": "us-east-1",
+            "CLOUDBURST_STORE__ACCESS_KEY_ID": ACCESS_KEY,
+            "CLOUDBURST_STORE__SECRET_ACCESS_KEY": SECRET_KEY,
+        }
+
     def log_tail(self, lines: int = 30) -> str:
         path = self.folder / "weed.log"
         text = path.read_text(errors="replace") if path.exists() else ""

@@ -81,6 +81,14 @@ ALLOWED: dict[str, set[str]] = {
     "POST /storage/<file_id>/restore": {"artist", "admin"},
     "GET /monitoring/metrics": USERS,
     "GET /logging/logs": {"td", "admin"},
+    "GET /jobs/<int:job_id>/data": USERS,
+    "GET /audit": {"td", "producer", "admin"},
+    "GET /agents/<agent_id>/tasks/<int:task_id>/data": AGENT_ADMIN,
+    "GET /resources": USERS,
+    "POST /resources/scale": {"admin"},
+    "GET /cloud/spend": {"td", "producer", "admin"},
+    "PUT /shows/<project>/budget": {"producer", "admin"},
+    "GET /jobs/<int:job_id>/route": USERS,
 }
 
 
@@ -129,6 +137,25 @@ def _upload_done(world: World, caller: str) -> dict[str, Any]:
     return {"checksum": hashlib.sha256(b"x" * 64).hexdigest()}
 
 
+def _staged(world: World, caller: str) -> None:
+    from daemon.storage import data as data_store
+
+    with world.services.context.database.transaction() as db:
+        data_store.insert_pending(db, world.job_id, 0.0)
+        data_store.claim_pending(db, world.job_id, 0.0)
+        data_store.record_manifest(db, world.job_id, '{"entries": []}', 0, 0, 0.0)
+        data_store.mark_staged(
+            db, world.job_id, blobs_sent=0, bytes_sent=0, destination="s3://x/y", now=0.0
+        )
+
+
+def _routed(world: World, caller: str) -> None:
+    from daemon.storage import cloud as cloud_store
+
+    with world.services.context.database.transaction() as db:
+        cloud_store.replace_routes(db, [(world.job_id, "on-time", 0, 1, 0.0, "on time", 0.0)])
+
+
 def _stored(world: World, caller: str) -> None:
     world.extra["file_id"] = store_file(world.services, "ana", "show/f.bin", b"frame").id
 
@@ -161,6 +188,8 @@ BODIES: dict[str, Body] = {
     "POST /agents/<agent_id>/tasks/<int:task_id>/complete": {"attempt": 1, "outputs": []},
     "POST /agents/<agent_id>/tasks/<int:task_id>/fail": {"attempt": 1, "error": "boom"},
     "POST /storage/upload": {"path": "show/new.bin", "size": 3},
+    "POST /resources/scale": {"count": 1},
+    "PUT /shows/<project>/budget": {"budget": 100.0},
     "PUT /storage/upload/<upload_id>": _upload_part,
     "POST /storage/upload/<upload_id>/complete": _upload_done,
 }
@@ -175,6 +204,8 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "GET /storage/download/<file_id>": _stored,
     "DELETE /storage/<file_id>": _stored,
     "POST /storage/<file_id>/restore": _deleted,
+    "GET /agents/<agent_id>/tasks/<int:task_id>/data": _staged,
+    "GET /jobs/<int:job_id>/route": _routed,
 }
 
 

@@ -11,6 +11,7 @@ from common.config import Settings
 from common.models import AgentRegistration, JobSpec, TaskFailure
 from daemon.app import Services, create_app
 from daemon.auth.principal import Principal
+from daemon.backends.registry import NullBackend
 from tests.conftest import FakeClock, user_token
 
 #: The callers of the matrix; ``artist`` owns the job, ``other`` is another artist.
@@ -41,7 +42,10 @@ class World:
 
 
 def build_world(tmp_path: Path) -> World:
-    app = create_app(Settings(data_dir=tmp_path / "data", lease_ttl_s=30), clock=FakeClock())
+    app = create_app(
+        Settings(data_dir=tmp_path / "data", lease_ttl_s=30), clock=FakeClock(),
+        cloud_backend=NullBackend,  # bursting on, to a cloud that never has a node
+    )  # fmt: skip
     services: Services = app.extensions["cloudburst"]
     tokens: dict[str, str | None] = {"anonymous": None}
     for caller, name in NAMES.items():

@@ -1,0 +1,499 @@
+"""Which frames of a job may go to the cloud, and why: pure functions, ``now`` is an argument.
+
+A job of placement ``auto`` becomes cloud-eligible only when all of these hold:
+
+- the local farm's predicted finish misses its due date (with a safety margin, below);
+- its project may leave the building (not confidential, placement not ``never-cloud``);
+- its show's cloud budget has room (``budget.ShowBudget.room``) for the frames it needs;
+- its data is staged in object storage (until then the decision asks for staging).
+
+And then only as many frames go as the due date needs: the local farm keeps the most frames it
+can finish by the due date, the cloud takes the rest, all of them or none (a part would still
+miss the date, and spend money another job could make its date with). ``local`` and
+``never-cloud`` jobs never go; ``cloud`` jobs may always send every frame left, still within
+budget (as many as it buys), confidentiality and staging.
+
+The local prediction. The farm has ``slots`` render slots and ``queue_ahead_s`` render seconds
+(slot-seconds) of work ranked ahead of the job; the job's frames take ``f`` seconds each, its
+measured pace (the policy's default before any measure). Keeping ``n`` of its frames local, the
+job ends at::
+
+    now + max(f, (queue_ahead + (in_flight / 2 + n) * f) / slots + f / 2)
+
+the farm drains its queue at ``slots`` seconds per second, the last frame ends on average half
+a frame after that, no frame takes less than one frame time, and frames running locally count
+for half a frame each. To plan, frame times (the job's and the queue's) are taken
+``safety_fraction`` slower than measured, and the local part must end ``safety_margin_s``
+before the due date. The sentence shows the plain estimate.
+
+``route_queue`` routes a whole queue in rank order: the frames a job sends to the cloud no
+longer load the local farm for the jobs below it, and the money a job may spend is no longer
+room for the next job of its show. It also *makes room*: when a job that must stay local
+(placement, confidentiality) would miss its date, jobs ranked above it that may leave send
+enough frames to the cloud to free the local slots it needs, paid by its own show's budget
+(``RouteDecision.room_for``), so no show pays for another's date unasked.
+
+Inputs are frozen dataclasses a service fills from rows: ``JobFacts`` per unfinished job,
+``FarmFacts`` for the local farm, ``budget.ShowBudget`` per show; ``RoutingPolicy`` holds the
+knobs. Output: one ``RouteDecision`` per job, with a ``Verdict`` code and a sentence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+
+from common.models import Placement
+from daemon.scheduling.budget import ShowBudget, money
+
+
+class Verdict(StrEnum):
+    """What routing decided for a job (stable codes for the API and the dashboard)."""
+
+    BURST = "burst"
+    """Some of its frames may go to the cloud now."""
+    AWAIT_STAGING = "await-staging"
+    """It needs the cloud, but its data is not staged yet."""
+    ON_TIME = "on-time"
+    """The local farm makes the due date."""
+    NO_DUE_DATE = "no-due-date"
+    """Nothing to hurry for: ``auto`` without a due date stays local."""
+    LOCAL_ONLY = "local-only"
+    """Placement ``local`` or ``never-cloud``."""
+    CONFIDENTIAL = "confidential"
+    """Its project may not leave the building."""
+    NO_BUDGET = "no-budget"
+    """It needs the cloud, but its show's budget has no room."""
+    NOTHING_LEFT = "nothing-left"
+    """Every frame is done or running."""
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """The knobs of routing (from ``Settings``)."""
+
+    default_frame_s: float = 60.0
+    """Seconds per frame of a job with no frame measured yet."""
+    safety_fraction: float = 0.15
+    """Plan with frames this much slower than measured (0.15: 15 %)."""
+    safety_margin_s: float = 900.0
+    """The local part must end this long before the due date."""
+    cloud_frame_factor: float = 1.0
+    """Seconds per frame on a cloud node over seconds per frame locally."""
+    cloud_overhead: float = 0.15
+    """Billed cloud seconds beyond render seconds (boot, idle, preempted work), as a fraction."""
+    partial_bursts: bool = False
+    """Let an ``auto`` job send the frames its show's budget buys when they are fewer than its
+    date needs (``cloud`` jobs always may)."""
+    stage_ahead_s: float = 3600.0
+    """Stage an ``auto`` job's data already when its local finish is this close to the target."""
+    make_room: bool = True
+    """When a job that must stay local (placement, confidentiality) would miss its date, send
+    frames of jobs ranked ahead of it to the cloud to free local slots, paid by its show."""
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    """What routing needs to know about one unfinished job (one row of a daemon query)."""
+
+    job_id: int
+    project: str
+    placement: Placement
+    frame_count: int
+    frames_done: int
+    frames_in_flight: int
+    """Frames of leased or running tasks, anywhere."""
+    frame_s: float | None
+    """Measured render seconds per frame; None before any frame is measured."""
+    due_at: float | None
+    confidential: bool
+    """Its project may not leave the building (by policy, whatever the placement)."""
+    staged: bool
+    """Its dependencies are in object storage, where cloud nodes fetch them."""
+    rank_position: int
+    """Place in the queue, 1 first."""
+    cloud_in_flight: int = 0
+    """Of ``frames_in_flight``, those running on cloud nodes."""
+
+    @property
+    def pending(self) -> int:
+        """Frames neither done nor running: the ones routing may place."""
+        return max(0, self.frame_count - self.frames_done - self.frames_in_flight)
+
+    @property
+    def local_in_flight(self) -> int:
+        return max(0, self.frames_in_flight - self.cloud_in_flight)
+
+
+@dataclass(frozen=True)
+class FarmFacts:
+    """The local farm at the time of a pass."""
+
+    slots: int
+    """Render slots of the local agents online."""
+    queue_ahead_s: float = 0.0
+    """Render seconds of local work ranked ahead of the job (``route_job``), or ahead of every
+    job given (``route_queue``, which adds the jobs' own work as it goes down the queue)."""
+
+
+@dataclass(frozen=True)
+class RoomFor:
+    """Frames a job sends to the cloud to free local slots for a job that must stay local."""
+
+    job_id: int
+    """The job the room is made for."""
+    payer: str
+    """Its show, whose cloud budget pays for these frames."""
+    frames: int
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Where a job's pending frames may run, and the sentence that says why."""
+
+    job_id: int
+    verdict: Verdict
+    cloud_frames: int
+    """Pending frames cloud nodes may take now (0 unless ``verdict`` is ``BURST``)."""
+    needed_frames: int
+    """Pending frames the cloud must take to make the due date, before budget and staging."""
+    local_finish_at: float | None
+    """The local farm's predicted finish of every pending frame; None when not predicted."""
+    stage: bool
+    """Start staging the job's data now (it needs, or may soon need, the cloud)."""
+    estimated_cost: float
+    """What the frames it sends (or will send once staged) should cost, overhead included;
+    ``route_queue`` holds it back from the room of the show's next jobs."""
+    reason: str
+    room_for: tuple[RoomFor, ...] = ()
+    """Of ``cloud_frames``, those sent to make room for local-only jobs (their shows pay)."""
+
+    @property
+    def cloud_eligible(self) -> bool:
+        return self.cloud_frames > 0
+
+    @property
+    def own_frames(self) -> int:
+        """Of ``cloud_frames``, those the job's own show pays for."""
+        return self.cloud_frames - sum(room.frames for room in self.room_for)
+
+
+def frame_seconds(job: JobFacts, policy: RoutingPolicy) -> float:
+    """The job's measured seconds per frame, or the policy's default."""
+    if job.frame_s is not None and job.frame_s > 0:
+        return job.frame_s
+    return policy.default_frame_s
+
+
+def local_finish(
+    now: float, slots: int, queue_s: float, frames: int, frame_s: float, in_flight: int = 0
+) -> float:
+    """When the local farm ends ``frames`` of a job (see the module's formula)."""
+    if frames <= 0 and in_flight <= 0:
+        return now
+    drain = (queue_s + (in_flight / 2 + frames) * frame_s) / max(1, slots) + frame_s / 2
+    return now + max(frame_s if frames > 0 else frame_s / 2, drain)
+
+
+def cloud_frames_needed(
+    job: JobFacts, farm: FarmFacts, policy: RoutingPolicy, now: float
+) -> tuple[int, float]:
+    """Frames the cloud must take so the local rest ends by the due date, less the margin.
+
+    Returns:
+        The frame count, 0..pending (0 for a job without a due date), and the plain predicted
+        local finish of every pending frame (measured frame times, no margin).
+    """
+    pending = job.pending
+    frame_s = frame_seconds(job, policy)
+    plain = local_finish(now, farm.slots, farm.queue_ahead_s, pending, frame_s, job.local_in_flight)
+    if job.due_at is None or pending == 0:
+        return 0, plain
+    slow = 1.0 + max(0.0, policy.safety_fraction)
+    f = frame_s * slow
+    queue = farm.queue_ahead_s * slow
+    slots = max(1, farm.slots)
+    target = job.due_at - policy.safety_margin_s
+
+    def ends_in_time(n: int) -> bool:
+        return local_finish(now, slots, queue, n, f, job.local_in_flight) <= target
+
+    left = target - now
+    if left < f:
+        keep = 0
+    else:
+        room = (left - f / 2) * slots - queue - job.local_in_flight / 2 * f
+        keep = min(pending, max(0, math.floor(room / f)))
+    # The closed form can be one frame off under rounding: settle it on the predicate.
+    while keep > 0 and not ends_in_time(keep):
+        keep -= 1
+    while keep < pending and ends_in_time(keep + 1):
+        keep += 1
+    return pending - keep, plain
+
+
+def route_job(
+    job: JobFacts,
+    farm: FarmFacts,
+    budget: ShowBudget | None,
+    policy: RoutingPolicy,
+    now: float,
+    tz: tzinfo = UTC,
+) -> RouteDecision:
+    """Routes one job.
+
+    Args:
+        job: the job's facts.
+        farm: the local farm, with the work ranked ahead of this job.
+        budget: the show's cloud money; None when the show has no cloud budget.
+        policy: the knobs.
+        now: the time of the pass (epoch seconds).
+        tz: the studio's time zone, for the clock times in the sentence.
+    """
+    frames = job.frame_count
+
+    def decide(
+        verdict: Verdict, reason: str, *, cloud: int = 0, needed: int = 0,
+        finish: float | None = None, stage: bool = False, cost: float = 0.0,
+    ) -> RouteDecision:  # fmt: skip
+        return RouteDecision(job.job_id, verdict, cloud, needed, finish, stage, cost, reason)
+
+    if job.pending == 0:
+        return decide(Verdict.NOTHING_LEFT, "every frame is done or running; nothing to route")
+    if job.placement is Placement.LOCAL:
+        return decide(Verdict.LOCAL_ONLY, "placement is local: only the local farm renders it")
+    if job.placement is Placement.NEVER_CLOUD:
+        return decide(
+            Verdict.LOCAL_ONLY, "placement is never-cloud: its frames never leave the building"
+        )
+    if job.confidential:
+        return decide(
+            Verdict.CONFIDENTIAL,
+            f"project {job.project} is confidential: its frames never leave the building",
+        )
+
+    needed, finish = cloud_frames_needed(job, farm, policy, now)
+    if job.placement is Placement.CLOUD:
+        needed = job.pending
+        head = f"placement is cloud; {{n}} of {frames} frames {{go}}"
+    else:
+        if job.due_at is None:
+            return decide(
+                Verdict.NO_DUE_DATE, "no due date: the local farm takes it", finish=finish
+            )
+        late = finish - job.due_at
+        where = f"local farm finishes at {_clock(finish, now, tz)}, "
+        if late > 0:
+            where += f"{_span(late)} after the due date"
+        elif needed == 0:
+            early = _at_risk(job, farm, policy, now)
+            where += f"{_span(-late)} before the due date"
+            return decide(Verdict.ON_TIME, f"{where}; it stays local", finish=finish, stage=early)
+        else:
+            where += f"only {_span(-late)} before the due date"
+        head = f"{where}; {{n}} of {frames} frames {{go}}"
+
+    f_cloud = frame_seconds(job, policy) * policy.cloud_frame_factor
+    per_frame = (budget.price_per_s if budget else 0.0) * f_cloud * (1 + policy.cloud_overhead)
+    if budget is None or budget.budget <= 0:
+        return decide(
+            Verdict.NO_BUDGET,
+            head.format(n=needed, go="would go to the cloud")
+            + f", but show {job.project} has no cloud budget",
+            needed=needed, finish=finish,
+        )  # fmt: skip
+    affordable = needed
+    if per_frame > 0:
+        bought = max(0.0, budget.room) / per_frame
+        affordable = needed if bought >= needed else math.floor(bought)
+    # An auto job sends all the frames its date needs or none: a part would still miss the
+    # date and spend money that could make another job's.
+    whole = job.placement is Placement.AUTO and not policy.partial_bursts
+    if affordable == 0 or (whole and affordable < needed):
+        if budget.room <= 0:
+            spent = f"is spent ({money(budget.spent + budget.committed)} of {money(budget.budget)})"
+        else:
+            spent = f"has {money(budget.room)} left, not enough for them"
+        return decide(
+            Verdict.NO_BUDGET,
+            head.format(n=needed, go="would go to the cloud")
+            + f", but show {job.project}'s cloud budget {spent}",
+            needed=needed, finish=finish,
+        )  # fmt: skip
+    cost = affordable * per_frame
+    if not job.staged:
+        return decide(
+            Verdict.AWAIT_STAGING,
+            head.format(n=affordable, go="will go to the cloud once its data is staged"),
+            needed=needed, finish=finish, stage=True, cost=cost,
+        )  # fmt: skip
+    reason = head.format(n=affordable, go="may go to the cloud")
+    if affordable < needed:
+        left = money(budget.room)
+        reason += f", as many as show {job.project}'s {left} left buys ({needed} needed)"
+    return decide(
+        Verdict.BURST, reason, cloud=affordable, needed=needed, finish=finish, cost=cost,
+    )  # fmt: skip
+
+
+def route_queue(
+    jobs: Iterable[JobFacts],
+    farm: FarmFacts,
+    budgets: Mapping[str, ShowBudget],
+    policy: RoutingPolicy,
+    now: float,
+    tz: tzinfo = UTC,
+) -> list[RouteDecision]:
+    """Routes every job in rank order; the result is in that order.
+
+    Each job sees as work ahead ``farm.queue_ahead_s`` plus what the jobs ranked above it keep
+    on the local farm, and as its show's room what the jobs of its show above it left.
+    """
+    ordered = sorted(jobs, key=lambda j: (j.rank_position, j.job_id))
+    queue_s = farm.queue_ahead_s
+    owed: dict[str, float] = {}
+    decisions: list[RouteDecision] = []
+    for job in ordered:
+        budget = budgets.get(job.project)
+        if budget is not None and owed.get(job.project):
+            budget = ShowBudget(
+                budget.project, budget.budget, budget.spent,
+                budget.committed + owed[job.project], budget.price_per_s,
+            )  # fmt: skip
+        here = FarmFacts(farm.slots, queue_s)
+        decision = route_job(job, here, budget, policy, now, tz)
+        if policy.make_room and decision.verdict in _STAYS_LOCAL and job.due_at is not None:
+            decision, freed = _make_room(
+                job, decision, ordered, decisions, here, budget, policy, now, tz
+            )
+            queue_s -= freed
+        decisions.append(decision)
+        owed[job.project] = owed.get(job.project, 0.0) + decision.estimated_cost
+        local_frames = job.pending - decision.cloud_frames + job.local_in_flight / 2
+        queue_s += local_frames * frame_seconds(job, policy)
+    return decisions
+
+
+_STAYS_LOCAL = (Verdict.LOCAL_ONLY, Verdict.CONFIDENTIAL)
+
+
+def _make_room(
+    job: JobFacts,
+    decision: RouteDecision,
+    ordered: list[JobFacts],
+    ahead: list[RouteDecision],
+    farm: FarmFacts,
+    budget: ShowBudget | None,
+    policy: RoutingPolicy,
+    now: float,
+    tz: tzinfo,
+) -> tuple[RouteDecision, float]:
+    """Frees local slots for ``job``, which must stay local, by sending frames of the jobs
+    ranked ahead of it (``ahead``, decided already, changed in place) to the cloud.
+
+    The jobs nearest above it give first; all the room its date needs or none; its show pays.
+    Returns its decision, with the sentence and the cost of the room, and the render seconds
+    freed on the local farm.
+    """
+    needed, finish = cloud_frames_needed(job, farm, policy, now)
+    if needed == 0:
+        return decision, 0.0
+    due = job.due_at if job.due_at is not None else finish
+    late = f"local farm finishes at {_clock(finish, now, tz)}, " + (
+        f"{_span(finish - due)} after the due date"
+        if finish > due
+        else f"only {_span(due - finish)} before the due date"
+    )
+    deficit = needed * frame_seconds(job, policy)
+    moves: list[tuple[int, int]] = []
+    freed = 0.0
+    for index in range(len(ahead) - 1, -1, -1):
+        if freed >= deficit:
+            break
+        facts, there = ordered[index], ahead[index]
+        movable = facts.pending - there.cloud_frames
+        if there.verdict not in (Verdict.BURST, Verdict.ON_TIME) or movable <= 0:
+            continue
+        if not facts.staged:
+            ahead[index] = replace(there, stage=True)
+            continue
+        f = frame_seconds(facts, policy)
+        frames = min(movable, math.ceil((deficit - freed) / f))
+        moves.append((index, frames))
+        freed += frames * f
+    price = budget.price_per_s if budget is not None else 0.0
+    cost = freed * policy.cloud_frame_factor * price * (1 + policy.cloud_overhead)
+    after = FarmFacts(farm.slots, farm.queue_ahead_s - freed)
+    if freed < deficit or cloud_frames_needed(job, after, policy, now)[0] > 0:
+        reason = f"{decision.reason}; {late}, and the jobs ahead cannot make room in the cloud"
+        return replace(decision, needed_frames=needed, local_finish_at=finish, reason=reason), 0.0
+    if budget is None or budget.budget <= 0 or cost > budget.room:
+        has = money(max(0.0, budget.room)) if budget is not None else "no budget"
+        reason = (
+            f"{decision.reason}; {late}: room on the local farm would cost {money(cost)}, "
+            f"show {job.project} has {has}"
+        )
+        return replace(decision, needed_frames=needed, local_finish_at=finish, reason=reason), 0.0
+    for index, frames in moves:
+        there = ahead[index]
+        head = there.reason.removesuffix("; it stays local")
+        more = "more " if there.cloud_frames else ""
+        ahead[index] = replace(
+            there,
+            verdict=Verdict.BURST,
+            cloud_frames=there.cloud_frames + frames,
+            room_for=(*there.room_for, RoomFor(job.job_id, job.project, frames)),
+            reason=f"{head}; {frames} {more}frames may go to the cloud to make room for job "
+            f"{job.job_id}, paid by show {job.project}",
+        )
+    sent = sum(frames for _, frames in moves)
+    reason = (
+        f"{decision.reason}; {late}: {sent} frames of {len(moves)} jobs ahead go to the cloud "
+        f"to make room, paid by show {job.project} ({money(cost)})"
+    )
+    return replace(
+        decision, needed_frames=needed, local_finish_at=finish, estimated_cost=cost,
+        reason=reason,
+    ), freed  # fmt: skip
+
+
+def _at_risk(job: JobFacts, farm: FarmFacts, policy: RoutingPolicy, now: float) -> bool:
+    """Whether an on-time ``auto`` job is close enough to its date to stage its data early."""
+    if job.staged or job.due_at is None or policy.stage_ahead_s <= 0:
+        return False
+    later = replace(job, due_at=job.due_at - policy.stage_ahead_s)
+    return cloud_frames_needed(later, farm, policy, now)[0] > 0
+
+
+# --- in words ----------------------------------------------------------------------------------
+
+
+def _span(seconds: float) -> str:
+    """``40 s``, ``25 min``, ``2 h 10 min``, ``3 days 4 h``."""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h" if rest == 0 else f"{hours} h {rest} min"
+    hours = round(seconds / 3600)
+    days, rest = divmod(hours, 24)
+    return f"{days} days" if rest == 0 else f"{days} days {rest} h"
+
+
+def _clock(at: float, now: float, tz: tzinfo) -> str:
+    """``18:40`` today, ``Tue 18:40`` within a week, ``12 Mar 18:40`` beyond."""
+    when = datetime.fromtimestamp(at, tz)
+    today = datetime.fromtimestamp(now, tz).date()
+    days = (when.date() - today).days
+    if days == 0:
+        return when.strftime("%H:%M")
+    if 0 < days < 7:
+        return when.strftime("%a %H:%M")
+    return when.strftime("%d %b %H:%M").lstrip("0")

@@ -1,0 +1,603 @@
+"""Bursting: each pass routes the queue, sizes the cloud pool and keeps the books.
+
+``run_pass`` runs on the daemon's scheduler when a cloud backend is configured (``[cloud]
+backend = "oci"`` or ``"simcloud"``):
+
+1. the nodes the backend holds are read back (state, cost so far, preempted or not);
+2. routing (``daemon.scheduling.routing``, pure) decides per unfinished job, in queue order,
+   whether its frames may go to the cloud and how many, from the local farm's slots, each job's
+   measured pace and due date, its show's budget and whether its data is staged; the routes
+   are stored, and the lease path reads them: a cloud node takes only frames of a ``burst``
+   job, up to its quota, in tasks of the route's chunk (a longer queued task is split);
+3. the autoscaler (``daemon.scheduling.autoscale``, pure) sizes the pool from that backlog;
+   nodes are launched (each with its own one-time enrollment token), idle ones released, busy
+   ones of the wrong kind drained;
+4. nodes tagged ours that the daemon does not know are swept.
+
+Money: every cloud task's render seconds go to ``cloud_usage`` when it ends (done, failed or
+preempted); a show's spend is those seconds at its nodes' price plus storage and egress
+estimates, and a show whose spend plus what its running tasks will still cost reaches its
+budget starts no new cloud work (running tasks finish).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import sqlite_utils
+
+from common.config import Settings
+from common.errors import ConfigError
+from common.models import (
+    JobRoute,
+    JobSpec,
+    JobSpend,
+    Resource,
+    ScaleRequest,
+    ScaleResult,
+    ShowSpend,
+    Spend,
+    SpendReport,
+)
+from daemon.backends import sweeper
+from daemon.backends.base import CloudNode, NodeState, ProvisionRequest, RenderBackend
+from daemon.scheduling import autoscale, budget, routing
+from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.services.enrollment import EnrollmentService
+from daemon.services.projects import ProjectService
+from daemon.storage import cloud as cloud_store
+
+logger = logging.getLogger(__name__)
+
+BackendFactory = Callable[[], RenderBackend]
+#: Preemptions counted over this window for the autoscaler's rate.
+PREEMPTION_WINDOW_S = 3600.0
+
+
+class BurstService:
+    """The cloud pool and the routes of jobs. ``run_pass`` runs on one thread at a time."""
+
+    def __init__(
+        self,
+        context: Context,
+        enrollment: EnrollmentService,
+        projects: ProjectService,
+        backend: BackendFactory | None = None,
+    ) -> None:
+        self.ctx = context
+        self.enrollment = enrollment
+        self.projects = projects
+        self._make_backend = backend
+        self._backend: RenderBackend | None = None
+        self._lock = threading.Lock()
+        self._pass_lock = threading.Lock()
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a backend bursts (routes then govern what cloud nodes take)."""
+        return self._make_backend is not None or self.settings.cloud.backend != "none"
+
+    @property
+    def backend(self) -> RenderBackend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = (
+                    self._make_backend() if self._make_backend else self._configured_backend()
+                )
+            return self._backend
+
+    def close(self) -> None:
+        """Stops the backend's local resources (a simulated cloud's processes)."""
+        with self._lock:
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
+
+    # --- the pass ----------------------------------------------------------------------------
+
+    def run_pass(self) -> list[routing.RouteDecision]:
+        """Syncs nodes, routes the queue, sizes the pool. Returns this pass's routes."""
+        if not self.enabled or not self._pass_lock.acquire(blocking=False):
+            return []
+        try:
+            now = self.ctx.now()
+            nodes = self._sync_nodes()
+            decisions, backlog = self._route(now)
+            self._scale(backlog, nodes, now)
+            return decisions
+        except Exception:
+            logger.exception("the burst pass failed")
+            return []
+        finally:
+            self._pass_lock.release()
+
+    def _sync_nodes(self) -> list[CloudNode]:
+        """Reads the backend's nodes back; sweeps the unhealthy and the unknown ones."""
+        backend = self.backend
+        every = backend.describe()
+        # A backend that remembers its ended nodes (the simulated cloud) says how they ended.
+        history = getattr(backend, "nodes", None)
+        if callable(history):
+            every = history()
+        now = self.ctx.now()
+        rows = {row["id"]: row for row in cloud_store.list_nodes(self.ctx.database.db)}
+        live_ids = {n.id for n in every if n.state is not NodeState.TERMINATED}
+        with self.ctx.database.transaction() as db:
+            for node in every:
+                if node.id in rows:  # nodes the daemon did not launch are not adopted
+                    cloud_store.upsert_node(db, _node_row(node))
+            for node_id, row in rows.items():
+                if row["state"] != "terminated" and node_id not in live_ids:
+                    cloud_store.mark_terminated(db, node_id, now)  # gone without a word
+        live = [n for n in every if n.state is not NodeState.TERMINATED]
+        known = {
+            node_id: sweeper.NodeActivity(last_heartbeat=row["last_seen"])
+            for node_id, row in rows.items()
+        }
+        policy = sweeper.SweepPolicy.from_settings(self.settings.cloud)
+        doomed = sweeper.decide(live, known, policy, now)  # idle nodes: the autoscaler's call
+        if doomed:
+            for item in doomed:
+                logger.warning("cloud: releasing node %s: %s", item.node.name, item.detail)
+            released = sweeper.apply(backend, doomed)
+            with self.ctx.database.transaction() as db:
+                cloud_store.mark_releasing(db, released)
+        gone = {item.node.id for item in doomed}
+        return [n for n in live if n.id in rows and n.id not in gone]
+
+    def _route(self, now: float) -> tuple[list[routing.RouteDecision], list[_Backlog]]:
+        db = self.ctx.database.db
+        cloud = self.settings.cloud
+        rows = cloud_store.routing_rows(db, cloud.pool)
+        policy = routing.RoutingPolicy(default_frame_s=self.settings.ranking.default_frame_s)
+        facts = []
+        for row in rows:
+            spec = JobSpec.model_validate_json(row["spec"])
+            facts.append(
+                routing.JobFacts(
+                    job_id=row["id"],
+                    project=row["project"],
+                    placement=spec.placement,
+                    frame_count=row["frame_count"],
+                    frames_done=row["frames_done"],
+                    frames_in_flight=row["in_flight"],
+                    frame_s=row["render_s"] / row["frames_done"] if row["frames_done"] else None,
+                    due_at=row["due_at"],
+                    confidential=self.projects.is_confidential(db, row["project"]),
+                    staged=row["data_state"] == "staged",
+                    rank_position=row["position"],
+                    cloud_in_flight=row["cloud_in_flight"],
+                )
+            )
+        farm = routing.FarmFacts(slots=max(0, cloud_store.local_slots(db)))
+        budgets = self._show_budgets(db, now)
+        decisions = routing.route_queue(facts, farm, budgets, policy, now)
+        by_id = {f.job_id: f for f in facts}
+        backlog = [
+            _Backlog(d, by_id[d.job_id], routing.frame_seconds(by_id[d.job_id], policy))
+            for d in decisions
+            if d.verdict is routing.Verdict.BURST and d.cloud_frames > 0
+        ]
+        plan_chunks = self._chunks(backlog, now)
+        with self.ctx.database.transaction() as db:
+            cloud_store.replace_routes(
+                db,
+                [
+                    (d.job_id, d.verdict.value,
+                     d.cloud_frames + by_id[d.job_id].cloud_in_flight,
+                     plan_chunks.get(d.job_id, 1), d.estimated_cost, d.reason, now)
+                    for d in decisions
+                ],
+            )  # fmt: skip
+        return decisions, backlog
+
+    def _chunks(self, backlog: list[_Backlog], now: float) -> dict[int, int]:
+        policy = self._scale_policy()
+        rate = autoscale.preemption_rate(self._preemption_facts(now), policy)
+        task_s = autoscale.task_seconds(rate, policy)
+        return {b.decision.job_id: autoscale.chunk_size(b.frame_s, task_s, policy) for b in backlog}
+
+    def _scale(self, backlog: list[_Backlog], nodes: list[CloudNode], now: float) -> None:
+        db = self.ctx.database.db
+        state = cloud_store.cloud_state(db)
+        policy = self._scale_policy(state["min_nodes"])
+        rows = {row["id"]: row for row in cloud_store.list_nodes(db, live_only=True)}
+        node_facts = []
+        with self.ctx.database.transaction() as tx:
+            for node in nodes:
+                row = rows.get(node.id)
+                busy = bool(row and row["busy"])
+                booting = row is None or row["agent_id"] is None  # its agent has not come yet
+                idle_since = None if busy or booting else (row and row["idle_since"]) or now
+                if row is not None and row["idle_since"] != idle_since:
+                    cloud_store.set_idle_since(tx, node.id, idle_since)
+                node_facts.append(
+                    autoscale.NodeFacts(
+                        node_id=node.id,
+                        preemptible=node.preemptible,
+                        launched_at=node.launched_at,
+                        busy=busy,
+                        idle_since=idle_since,
+                    )
+                )
+        items = [
+            autoscale.BacklogItem(
+                job_id=b.decision.job_id,
+                frames=b.decision.cloud_frames,
+                frame_s=b.frame_s,
+                due_at=b.job.due_at,
+                preemptible_ok=True,
+            )
+            for b in backlog
+        ]
+        preemptions = self._preemption_facts(now, bool(state["in_fallback"]))
+        plan = autoscale.plan_scale(items, node_facts, preemptions, policy, now)
+        released = self.backend.release(plan.release) if plan.release else []
+        with self.ctx.database.transaction() as tx:
+            cloud_store.mark_releasing(tx, released)
+            cloud_store.set_draining(tx, plan.drain)
+            cloud_store.save_cloud_state(tx, plan.spike, now, list(plan.reasons))
+        launched = self._launch(plan.launch_preemptible, True)
+        launched += self._launch(plan.launch_on_demand, False)
+        if launched or released:
+            logger.info(
+                "cloud pool: launched %d, released %d (%s)",
+                len(launched), len(released), "; ".join(plan.reasons),
+            )  # fmt: skip
+
+    def _launch(self, count: int, preemptible: bool | None, shape: str | None = None) -> list[str]:
+        if count <= 0:
+            return []
+        tokens = tuple(self.enrollment.mint("cloudburst-autoscaler").token for _ in range(count))
+        request = ProvisionRequest(
+            count=count, pool=self.settings.cloud.pool, enrollment_tokens=tokens,
+            preemptible=preemptible, shape=shape,
+        )  # fmt: skip
+        result = self.backend.provision(request)
+        if result.problem is not None:
+            logger.warning("cloud: %d of %d node(s) launched: %s", len(result.nodes), count,
+                           result.message)  # fmt: skip
+        with self.ctx.database.transaction() as db:
+            for node in result.nodes:
+                cloud_store.upsert_node(db, _node_row(node))
+        return [node.id for node in result.nodes]
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    def _scale_policy(self, min_nodes: int | None = None) -> autoscale.ScalePolicy:
+        cloud = self.settings.cloud
+        backend = cloud.simcloud if cloud.backend == "simcloud" else cloud.oci
+        boot = cloud.simcloud.boot_delay_s if cloud.backend == "simcloud" else 180.0
+        return autoscale.ScalePolicy(
+            min_nodes=min_nodes or 0, max_nodes=backend.max_nodes,
+            idle_release_s=cloud.idle_timeout_s, boot_s=boot,
+        )  # fmt: skip
+
+    def _preemption_facts(self, now: float, in_fallback: bool = False) -> autoscale.PreemptionFacts:
+        since = now - PREEMPTION_WINDOW_S
+        preempted = node_s = 0.0
+        for row in cloud_store.list_nodes(self.ctx.database.db):
+            if not row["preemptible"]:
+                continue
+            end = row["ended_at"] or now
+            if end < since:
+                continue
+            node_s += max(0.0, end - max(since, row["launched_at"]))
+            if "preempt" in row["detail"]:
+                preempted += 1
+        return autoscale.PreemptionFacts(
+            preemptions=int(preempted), node_s=node_s, in_fallback=in_fallback
+        )
+
+    def _prices(self) -> budget.PriceList:
+        cloud = self.settings.cloud
+        shapes = [
+            budget.ShapePrice(cloud.simcloud.shape, cloud.simcloud.on_demand_price_per_hour,
+                              cloud.simcloud.preemptible_price_per_hour),
+            budget.ShapePrice(cloud.oci.shape, cloud.oci.on_demand_price_per_hour,
+                              cloud.oci.preemptible_price_per_hour),
+        ]  # fmt: skip
+        seen: set[str] = set()
+        unique = [s for s in shapes if not (s.shape in seen or seen.add(s.shape))]  # type: ignore[func-returns-value]
+        return budget.PriceList(shapes=tuple(unique))
+
+    def _shape_price(self) -> budget.ShapePrice:
+        cloud = self.settings.cloud
+        name = cloud.simcloud.shape if cloud.backend == "simcloud" else cloud.oci.shape
+        return self._prices().shape(name)
+
+    def _ledger(self, db: sqlite_utils.Database, now: float) -> budget.Ledger:
+        prices = self._prices()
+        fallback = self._shape_price().shape
+        nodes = [
+            budget.NodeUsage(
+                project=row["project"],
+                job_id=row["job_id"],
+                shape=row["shape"]
+                if row["shape"] in {s.shape for s in prices.shapes}
+                else fallback,
+                preemptible=bool(row["preemptible"]),
+                seconds=row["seconds"],
+            )
+            for row in cloud_store.usage(db)
+        ]
+        storage = [
+            budget.StorageUsage(
+                project=row["project"],
+                job_id=row["job_id"],
+                gb=row["bytes_total"] / 1e9,
+                seconds=max(0.0, now - (row["staged_at"] or now)),
+            )
+            for row in cloud_store.staged_bytes(db)
+        ]
+        egress = [
+            budget.EgressUsage(
+                project=row["project"], job_id=row["job_id"], gb=(row["bytes"] or 0) / 1e9
+            )
+            for row in cloud_store.frames_home_bytes(db)
+        ]
+        return budget.build_ledger(prices, nodes, storage, egress)
+
+    def _owed(self, db: sqlite_utils.Database, now: float) -> dict[str, float]:
+        price = self._shape_price()
+        running = []
+        for row in cloud_store.running_cloud_tasks(db):
+            node = cloud_store.node_of_agent(db, row["node"])
+            frame_s = (
+                row["render_s"] / row["frames_done"]
+                if row["frames_done"]
+                else self.settings.ranking.default_frame_s
+            )
+            start = row["started_at"] or now
+            running.append(
+                budget.RunningTask(
+                    project=row["project"],
+                    job_id=row["job_id"],
+                    shape=price.shape,
+                    preemptible=bool(node["preemptible"]) if node else True,
+                    expected_end=start + row["frame_count"] * frame_s,
+                )
+            )
+        return budget.committed(running, self._prices(), now)
+
+    def _budget_of(self, project: str, budgets: dict[str, float]) -> float:
+        cloud = self.settings.cloud
+        return budgets.get(project, cloud.budgets.get(project, cloud.default_budget))
+
+    def _show_budgets(self, db: sqlite_utils.Database, now: float) -> dict[str, budget.ShowBudget]:
+        ledger = self._ledger(db, now)
+        owed = self._owed(db, now)
+        stored = cloud_store.budgets(db)
+        price = budget.price_per_cloud_s(self._shape_price())
+        projects = {row["project"] for row in db.query("SELECT DISTINCT project FROM jobs")}
+        projects |= set(stored) | set(self.settings.cloud.budgets)
+        return {
+            p: budget.show_budget(p, self._budget_of(p, stored), ledger, owed, price)
+            for p in projects
+        }
+
+    # --- agents' side (inside the agent service's transactions) -------------------------------
+
+    def lease_limits(
+        self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int
+    ) -> int | None:
+        """How many frames a cloud agent may take of this job now (0: none); None: no limit."""
+        if not self.enabled:
+            return None
+        if cloud_store.node_draining(db, agent["name"]):
+            return 0
+        route = cloud_store.route_of(db, job_id)
+        if route is None or route["verdict"] != routing.Verdict.BURST.value:
+            return 0
+        room = route["cloud_quota"] - cloud_store.cloud_in_flight(db, job_id)
+        return max(0, min(room, route["cloud_chunk"]))
+
+    def burst_jobs(self, db: sqlite_utils.Database) -> set[int]:
+        return {
+            row["job_id"]
+            for row in db.query("SELECT job_id FROM job_routes WHERE verdict = 'burst'")
+        }
+
+    def record_task_end(
+        self,
+        db: sqlite_utils.Database,
+        agent: dict[str, Any],
+        task: dict[str, Any],
+        project: str,
+        now: float,
+        *,
+        preempted: bool = False,
+    ) -> None:
+        """Books a cloud task's render seconds to its show and job."""
+        node = cloud_store.node_of_agent(db, agent["name"])
+        seconds = max(0.0, now - (task["started_at"] or now))
+        cloud_store.record_usage(
+            db,
+            {
+                "at": now, "project": project, "job_id": task["job_id"], "task_id": task["id"],
+                "node": agent["name"], "shape": node["shape"] if node else "",
+                "preemptible": int(node["preemptible"]) if node else 1, "seconds": seconds,
+                "preempted": int(preempted),
+            },
+        )  # fmt: skip
+
+    # --- reading and by hand -------------------------------------------------------------------
+
+    def routes(self) -> list[JobRoute]:
+        rows = self.ctx.database.db.query("SELECT * FROM job_routes ORDER BY job_id")
+        return [JobRoute(**{**row, "decided_at": to_datetime(row["decided_at"])}) for row in rows]
+
+    def route(self, job_id: int) -> JobRoute | None:
+        row = cloud_store.route_of(self.ctx.database.db, job_id)
+        return JobRoute(**{**row, "decided_at": to_datetime(row["decided_at"])}) if row else None
+
+    def resources(self) -> list[Resource]:
+        """Every node: the agents (local, or cloud ones started by hand) and the cloud pool's."""
+        db = self.ctx.database.db
+        nodes = {row["name"]: row for row in cloud_store.list_nodes(db, live_only=True)}
+        listed = [
+            Resource(
+                id=row["id"], kind="local" if row["studio_access"] else "cloud",
+                name=row["name"], state=row["state"], pool=row["pool"], cpus=row["cores"],
+                memory_gb=round(row["memory_mb"] / 1024, 1),
+                disk_free_gb=None if row["disk_free_mb"] is None
+                else round(row["disk_free_mb"] / 1024, 1),
+                cpu_percent=row["cpu_percent"], running_tasks=row["running_tasks"],
+                launched_at=to_datetime(row["registered_at"]),
+            )
+            for row in cloud_store.agents_for_resources(db)
+            if row["studio_access"] or row["name"] not in nodes
+        ]  # fmt: skip
+        return listed + self.cloud_resources()
+
+    def cloud_resources(self) -> list[Resource]:
+        cloud = self.settings.cloud
+        sim = cloud.backend == "simcloud"
+        shape = cloud.simcloud if sim else cloud.oci
+        return [
+            Resource(
+                id=row["id"],
+                kind="cloud",
+                name=row["name"],
+                state=row["state"],
+                pool=cloud.pool,
+                cpus=shape.ocpus or 0,
+                gpus=shape.gpus,
+                memory_gb=shape.memory_gb or 0,
+                running_tasks=row["busy"] or 0,
+                shape=row["shape"],
+                preemptible=bool(row["preemptible"]),
+                price_per_hour=row["price_per_hour"],
+                cost=row["cost"],
+                launched_at=to_optional_datetime(row["launched_at"]),
+                detail=row["detail"],
+            )
+            for row in cloud_store.list_nodes(self.ctx.database.db)
+        ]
+
+    def scale(self, request: ScaleRequest) -> ScaleResult:
+        """Sets the pool by hand (admins): a floor of ``count`` nodes, or none."""
+        if not self.enabled:
+            raise ConfigError('Cloud bursting is off: set [cloud] backend to "oci" or "simcloud".')
+        db = self.ctx.database.db
+        live = [r for r in cloud_store.list_nodes(db, live_only=True)]
+        if request.state == "released" or request.count == 0:
+            with self.ctx.database.transaction() as tx:
+                cloud_store.set_min_nodes(tx, None)
+                idle = [r["id"] for r in live if not r["busy"]]
+                cloud_store.set_draining(tx, [r["id"] for r in live if r["busy"]])
+            released = self.backend.release(idle) if idle else []
+            with self.ctx.database.transaction() as tx:
+                cloud_store.mark_releasing(tx, released)
+            return ScaleResult(
+                launched=[], released=released,
+                message=f"Released {len(released)} idle node(s); busy ones go after their task.",
+            )  # fmt: skip
+        with self.ctx.database.transaction() as tx:
+            cloud_store.set_min_nodes(tx, request.count)
+        missing = max(0, request.count - len(live))
+        launched = self._launch(missing, request.preemptible, request.shape)
+        return ScaleResult(
+            launched=launched, released=[],
+            message=f"The pool keeps at least {request.count} node(s); {len(launched)} launched.",
+        )  # fmt: skip
+
+    def set_budget(self, project: str, amount: float, by: str) -> ShowSpend:
+        with self.ctx.database.transaction() as db:
+            cloud_store.set_budget(db, project, amount, by, self.ctx.now())
+        logger.info("cloud budget of %s set to %.2f by %s", project, amount, by)
+        return next(s for s in self.spend().shows if s.project == project)
+
+    def spend(self) -> SpendReport:
+        db = self.ctx.database.db
+        now = self.ctx.now()
+        ledger = self._ledger(db, now)
+        budgets = self._show_budgets(db, now)
+        shows = [
+            ShowSpend(
+                project=p,
+                budget=b.budget,
+                spent=_spend(ledger.show(p)),
+                committed=b.committed,
+                room=b.room,
+            )
+            for p, b in sorted(budgets.items())
+        ]
+        projects = {row["id"]: row["project"] for row in db.query("SELECT id, project FROM jobs")}
+        jobs = [
+            JobSpend(job_id=j, project=projects.get(j, ""), spent=_spend(s))
+            for j, s in sorted(ledger.jobs.items())
+        ]
+        nodes_cost = sum(row["cost"] for row in cloud_store.list_nodes(db))
+        render_s = sum(row["seconds"] for row in cloud_store.usage(db))
+        return SpendReport(shows=shows, jobs=jobs, nodes_cost=nodes_cost, render_s=render_s)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _configured_backend(self) -> RenderBackend:
+        from daemon.backends.registry import get_backend
+
+        settings = self.settings
+        cloud = settings.cloud
+        if cloud.backend == "simcloud":
+            store = settings.store.model_dump(mode="json") if settings.store else {}
+            if settings.store and settings.store.secret_access_key:
+                store["secret_access_key"] = settings.store.secret_access_key.get_secret_value()
+            return get_backend(
+                "simcloud", cloud, daemon_url=cloud.node_daemon_url or _url_of(settings.bind),
+                data_root=settings.data_dir / "simcloud",
+                store={k: None if v is None else str(v) for k, v in store.items()},
+                extra_env={"CLOUDBURST_LOG_LEVEL": settings.log_level},
+            )  # fmt: skip
+        if cloud.backend == "oci":
+            from daemon.backends.cloud_init import AgentBootstrap
+
+            if settings.store is None:
+                raise ConfigError("Bursting to OCI needs the [store] table (the object store).")
+            bootstrap = AgentBootstrap.from_settings(
+                cloud, daemon_url=settings.daemon_url, store=settings.store
+            )
+            return get_backend("oci", cloud, bootstrap=bootstrap)
+        return get_backend(cloud.backend, cloud)
+
+
+class _Backlog:
+    """A job routing let burst, with its facts and pace."""
+
+    def __init__(
+        self, decision: routing.RouteDecision, job: routing.JobFacts, frame_s: float
+    ) -> None:
+        self.decision = decision
+        self.job = job
+        self.frame_s = frame_s
+
+
+def _url_of(bind: str) -> str:
+    """The daemon's URL on this machine, from where it listens (simulated nodes run here)."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def _spend(spend: budget.Spend) -> Spend:
+    return Spend(
+        compute=spend.compute, storage=spend.storage, egress=spend.egress, total=spend.total
+    )
+
+
+def _node_row(node: CloudNode) -> dict[str, Any]:
+    return {
+        "id": node.id, "backend": node.backend, "name": node.name, "state": node.state.value,
+        "preemptible": int(node.preemptible), "shape": node.shape,
+        "price_per_hour": node.price_per_hour, "launched_at": node.launched_at,
+        "ended_at": node.ended_at, "cost": node.cost, "detail": node.detail,
+    }  # fmt: skip
