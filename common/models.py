@@ -563,6 +563,9 @@ class JobRoute(WireModel):
     cloud_chunk: int
     """Frames per cloud task (short enough to lose little to a preemption)."""
     estimated_cost: float
+    payers: dict[str, int] = Field(default_factory=dict)
+    """Whose budget pays for the cloud frames: the job's show, and shows whose local-only
+    jobs it makes room for."""
     reason: str
     decided_at: datetime
 

@@ -22,6 +22,7 @@ budget starts no new cloud work (running tasks finish).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -192,7 +193,8 @@ class BurstService:
                 [
                     (d.job_id, d.verdict.value,
                      d.cloud_frames + by_id[d.job_id].cloud_in_flight,
-                     plan_chunks.get(d.job_id, 1), d.estimated_cost, d.reason, now)
+                     plan_chunks.get(d.job_id, 1), d.estimated_cost, json.dumps(_payers(d, by_id)),
+                     d.reason, now)
                     for d in decisions
                 ],
             )  # fmt: skip
@@ -418,25 +420,34 @@ class BurstService:
         """Books a cloud task's render seconds to its show and job."""
         node = cloud_store.node_of_agent(db, agent["name"])
         seconds = max(0.0, now - (task["started_at"] or now))
-        cloud_store.record_usage(
-            db,
-            {
-                "at": now, "project": project, "job_id": task["job_id"], "task_id": task["id"],
-                "node": agent["name"], "shape": node["shape"] if node else "",
-                "preemptible": int(node["preemptible"]) if node else 1, "seconds": seconds,
-                "preempted": int(preempted),
-            },
-        )  # fmt: skip
+        route = cloud_store.route_of(db, task["job_id"])
+        payers = json.loads(route["payers"]) if route else {}
+        shares = payers if sum(payers.values()) > 0 else {project: 1}
+        total = sum(shares.values())
+        for payer, frames in shares.items():  # shows it made room for pay their part
+            cloud_store.record_usage(
+                db,
+                {
+                    "at": now, "project": payer, "job_id": task["job_id"], "task_id": task["id"],
+                    "node": agent["name"], "shape": node["shape"] if node else "",
+                    "preemptible": int(node["preemptible"]) if node else 1,
+                    "seconds": seconds * frames / total, "preempted": int(preempted),
+                },
+            )  # fmt: skip
 
     # --- reading and by hand -------------------------------------------------------------------
 
-    def routes(self) -> list[JobRoute]:
-        rows = self.ctx.database.db.query("SELECT * FROM job_routes ORDER BY job_id")
-        return [JobRoute(**{**row, "decided_at": to_datetime(row["decided_at"])}) for row in rows]
-
     def route(self, job_id: int) -> JobRoute | None:
         row = cloud_store.route_of(self.ctx.database.db, job_id)
-        return JobRoute(**{**row, "decided_at": to_datetime(row["decided_at"])}) if row else None
+        if row is None:
+            return None
+        return JobRoute(
+            **{
+                **row,
+                "payers": json.loads(row["payers"]),
+                "decided_at": to_datetime(row["decided_at"]),
+            }
+        )
 
     def resources(self) -> list[Resource]:
         """Every node: the agents (local, or cloud ones started by hand) and the cloud pool's."""
@@ -577,6 +588,14 @@ class _Backlog:
         self.decision = decision
         self.job = job
         self.frame_s = frame_s
+
+
+def _payers(decision: routing.RouteDecision, jobs: dict[int, routing.JobFacts]) -> dict[str, int]:
+    """Who pays for the job's cloud frames: its own show, and shows it makes room for."""
+    payers = {jobs[decision.job_id].project: decision.own_frames}
+    for room in decision.room_for:
+        payers[room.payer] = payers.get(room.payer, 0) + room.frames
+    return {show: frames for show, frames in payers.items() if frames > 0}
 
 
 def _url_of(bind: str) -> str:

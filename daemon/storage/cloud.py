@@ -64,11 +64,12 @@ def running_cloud_tasks(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def replace_routes(db: sqlite_utils.Database, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Stores this pass's routes: (job_id, verdict, quota, chunk, cost, reason, decided_at)."""
+    """Stores this pass's routes: (job_id, verdict, quota, chunk, cost, payers, reason,
+    decided_at); ``payers`` is JSON ``{show: frames}`` for frames other shows pay for."""
     db.execute("DELETE FROM job_routes")
     db.conn.executemany(
         "INSERT INTO job_routes (job_id, verdict, cloud_quota, cloud_chunk, estimated_cost,"
-        " reason, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " payers, reason, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 

@@ -160,3 +160,60 @@ def _agent_name(process: psutil.Process) -> str:
 def _all_released(farm: Farm) -> bool:
     nodes = [r for r in farm.client.resources() if r.kind == "cloud"]
     return bool(nodes) and all(n.state in ("terminated", "offline") for n in nodes)
+
+
+def test_a_small_budget_stops_the_burst_and_running_cloud_tasks_finish(
+    farm: Farm, tmp_path: Path, weed: Any
+) -> None:
+    studio = tmp_path / "mnt" / "studio"
+    scene = make_studio_scene(studio, frames=(1, 12))
+    store = weed.store_env(f"budget-{uuid.uuid4().hex[:8]}/")
+    farm.env.update({
+        **store,
+        "CLOUDBURST_PATH_RULES": json.dumps([{"name": "studio", "linux": str(studio)}]),
+        "CLOUDBURST_STAGING__INTERVAL_S": "0.5",
+        "CLOUDBURST_CLOUD__BACKEND": "simcloud",
+        "CLOUDBURST_CLOUD__INTERVAL_S": "1",
+        "CLOUDBURST_CLOUD__IDLE_TIMEOUT_S": "3",
+        "CLOUDBURST_CLOUD__BUDGETS": json.dumps({"show": 6.0}),  # six cloud-seconds
+        "CLOUDBURST_CLOUD__SIMCLOUD__BOOT_DELAY_S": "0.5",
+        "CLOUDBURST_CLOUD__SIMCLOUD__MAX_NODES": "1",
+        "CLOUDBURST_CLOUD__SIMCLOUD__PREEMPTIBLE_PRICE_PER_HOUR": "3600",  # 1 a second
+        "CLOUDBURST_CLOUD__SIMCLOUD__ON_DEMAND_PRICE_PER_HOUR": "3600",
+        "CLOUDBURST_RANKING__DEFAULT_FRAME_S": "1",
+    })  # fmt: skip
+    farm.start_daemon()  # no local node: only the cloud can render, while the budget lasts
+    job = farm.client.submit(
+        JobSpec(
+            name="sh010",
+            owner="test",
+            project="show",
+            scene=str(scene),
+            frames="1-12",
+            chunk_size=1,
+            output="//render/sh010_####",
+            output_format="PNG",
+            placement=Placement.CLOUD,
+        )
+    )
+    wait_for(lambda: _spent(farm) >= 6.0, 240, "the show to spend its cloud budget", every=1)
+    wait_for(lambda: (r := _route(farm, job.id)) and r.verdict == "no-budget", 30,
+             "routing to stop the burst")  # fmt: skip
+    wait_for(lambda: _all_released(farm), 120, "the idle cloud node to be released", every=1)
+    spent, tasks = _spent(farm), farm.client.tasks(job.id)
+    done = [t for t in tasks if t.state is TaskState.DONE]
+    assert 0 < len(done) < 12  # the cloud rendered some frames, not all
+    assert all(t.state in (TaskState.DONE, TaskState.QUEUED) for t in tasks)
+    # Only the task running when the budget was reached may go past it.
+    longest = max(t.finished_at.timestamp() - t.started_at.timestamp()  # type: ignore[union-attr]
+                  for t in done)  # fmt: skip
+    assert spent <= 6.0 + longest + 1.0
+    time_now = farm.client.job(job.id)
+    assert time_now.state is JobState.RUNNING or time_now.state is JobState.QUEUED
+    assert [t.state for t in farm.client.tasks(job.id)] == [t.state for t in tasks]  # stopped
+    assert not cloud_agents(farm.data_dir)
+
+
+def _spent(farm: Farm) -> float:
+    shows = [s for s in farm.client.spend().shows if s.project == "show"]
+    return shows[0].spent.compute if shows else 0.0

@@ -7,6 +7,7 @@ CREATE TABLE job_routes (
     cloud_quota  INTEGER NOT NULL DEFAULT 0,-- frames the cloud may hold (running + to start)
     cloud_chunk  INTEGER NOT NULL DEFAULT 1,-- frames per cloud task
     estimated_cost REAL  NOT NULL DEFAULT 0,
+    payers       TEXT    NOT NULL DEFAULT '{}',-- JSON {show: frames} paid by other shows
     reason       TEXT    NOT NULL DEFAULT '',
     decided_at   REAL    NOT NULL
 );

@@ -153,7 +153,7 @@ def _routed(world: World, caller: str) -> None:
     from daemon.storage import cloud as cloud_store
 
     with world.services.context.database.transaction() as db:
-        cloud_store.replace_routes(db, [(world.job_id, "on-time", 0, 1, 0.0, "on time", 0.0)])
+        cloud_store.replace_routes(db, [(world.job_id, "on-time", 0, 1, 0.0, "{}", "on time", 0.0)])
 
 
 def _stored(world: World, caller: str) -> None:
