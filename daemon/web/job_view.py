@@ -58,7 +58,11 @@ def job_context(services: Services, job_id: int) -> dict[str, Any]:
     files = outputs.files(job_id)
     rendered = {f.frame for f in files if f.frame is not None}
     log_task, log_text = log_tail(services, job_id, tasks)
+    with services.context.database.transaction() as db:
+        data = services.staging.job_data(db, job_id)
     return {
+        "data": data,
+        "route": services.burst.route(job_id),
         "job": job,
         "tasks": tasks,
         "cells": frame_cells(tasks, rendered),

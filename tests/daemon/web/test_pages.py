@@ -151,3 +151,23 @@ def test_an_artist_cannot_approve_users_even_by_posting(app: Flask, services: Se
     response = client.post(f"/users/{waiting.id}/approve", data={"csrf": csrf(client)})
     assert response.status_code == 403
     assert not services.users.get(waiting.id).active
+
+
+def test_the_job_page_says_where_its_files_are_and_why_it_may_burst(
+    app: Flask, services: Services
+) -> None:
+    from daemon.storage import cloud as cloud_store
+    from daemon.storage import data as data_store
+
+    job_id = submit(services, owner="ana")
+    with services.context.database.transaction() as db:
+        data_store.insert_pending(db, job_id, 0.0)
+        data_store.claim_pending(db, job_id, 0.0)
+        data_store.record_manifest(db, job_id, '{"entries": []}', 3, 5 * 1048576, 0.0)
+        data_store.mark_staged(db, job_id, blobs_sent=2, bytes_sent=2 * 1048576,
+                               destination="s3://store/b/", now=0.0)  # fmt: skip
+        reason = "local farm finishes 2 h after the due date; 4 of 4 frames may go to the cloud"
+        cloud_store.replace_routes(db, [(job_id, "burst", 4, 2, 0.5, "{}", reason, 0.0)])
+    html = sign_in(app, "ana").get(f"/jobs/{job_id}").data.decode()
+    assert f"burst: {reason}" in html
+    assert "staged: 3 file(s), 5.0 MB, 2.0 MB sent" in html
