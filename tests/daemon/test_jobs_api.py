@@ -54,8 +54,8 @@ def test_list_filters_and_pages(api: FlaskClient) -> None:
     assert sorted(j["priority"] for j in ranged["items"]) == [20, 30, 40]
     assert api.get("/api/v1/jobs?owner=nobody").json["data"]["total"] == 0
     assert api.get("/api/v1/jobs?state=queued,paused").json["data"]["total"] == 7
-    assert api.get("/api/v1/jobs?offset=7").json["data"] == {
-        "items": [], "total": 7, "offset": 7, "limit": 50,
+    assert api.get("/api/v1/jobs?offset=7").json == {
+        "data": {"items": [], "total": 7, "offset": 7, "limit": 50}, "message": "OK.",
     }  # fmt: skip
 
 
