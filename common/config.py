@@ -166,7 +166,9 @@ class Settings(BaseModel):
     """Where the daemon listens (HOST:PORT)."""
     data_dir: Path = Field(default_factory=default_data_dir)
     """The daemon's database, task logs and the agents' local state."""
-    server_threads: int = Field(default=16, ge=1, le=256)
+    server_threads: int | None = Field(default=None, ge=1, le=256)
+    """Threads serving requests; empty: twice the CPUs, from 4 to 16. More threads than
+    cores mostly wait for Python's interpreter lock (docs/performance.md)."""
     lease_ttl_s: float = Field(default=60.0, gt=0)
     """A lease not renewed by a heartbeat within this time is taken back."""
     heartbeat_interval_s: float = Field(default=10.0, gt=0)

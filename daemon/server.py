@@ -4,6 +4,7 @@ the ShotGrid sync and the ShotGrid write-back."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from types import FrameType
 
@@ -25,6 +26,13 @@ def parse_bind(bind: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def serving_threads(settings: Settings) -> int:
+    """The configured number of request threads, else twice the CPUs, from 4 to 16."""
+    if settings.server_threads is not None:
+        return settings.server_threads
+    return min(16, max(4, 2 * (os.cpu_count() or 2)))
+
+
 def serve(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT. Runs the only scheduler of this daemon."""
     host, port = parse_bind(settings.bind)
@@ -33,7 +41,7 @@ def serve(settings: Settings) -> None:
     services.auth.ensure_local_admin()
     try:
         server = waitress.create_server(
-            app, host=host, port=port, threads=settings.server_threads, ident="cloudburst",
+            app, host=host, port=port, threads=serving_threads(settings), ident="cloudburst",
             connection_limit=1000, channel_timeout=60,
         )  # fmt: skip
     except OSError as exc:

@@ -14,6 +14,8 @@ import sqlite_utils
 
 logger = logging.getLogger(__name__)
 
+#: Bytes of the database file each connection reads through memory mapping.
+MMAP_BYTES = 256 * 1024 * 1024
 BUSY_TIMEOUT_MS = 10_000
 #: WAL pages after which a commit moves the WAL into the database file. The ranking pass does
 #: it every few seconds outside the write lock (``checkpoint``); this is the safety net, high so
@@ -52,6 +54,9 @@ class Database:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+            # Reads through the OS page cache shared by every connection, not each one's small
+            # private cache (deep pages of a 10,000-job queue read ~1,000 table pages).
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             db = sqlite_utils.Database(conn)
             self._local.db = db
         return db
