@@ -1,6 +1,7 @@
 """Backends by name: ``get_backend("oci", settings, ...)`` and ``register_backend``.
 
-The built-in backends are ``none`` (never bursts), ``oci`` and ``simcloud``; their modules are
+The built-in backends are ``none`` (never bursts), ``local`` (the on-prem agents, described
+only), ``oci`` and ``simcloud``; their modules are
 imported only when asked for, so the daemon does not load the ``oci`` SDK unless it bursts to
 OCI. A factory takes the ``CloudSettings`` and keyword options of its own (a simulated cloud's
 daemon URL and store, the OCI backend's node bootstrap, clocks for tests).
@@ -64,6 +65,12 @@ def _oci(settings: CloudSettings, **options: Any) -> RenderBackend:
     return OciComputeBackend(settings, **options)
 
 
+def _local(settings: CloudSettings, **options: Any) -> RenderBackend:
+    from daemon.backends.local import LocalFarm
+
+    return LocalFarm(**options)
+
+
 def _simcloud(settings: CloudSettings, **options: Any) -> RenderBackend:
     from daemon.backends.simcloud import SimCloud
 
@@ -99,5 +106,6 @@ def get_backend(name: str, settings: CloudSettings, **options: Any) -> RenderBac
 
 
 register_backend("none", NullBackend)
+register_backend("local", _local)
 register_backend("oci", _oci)
 register_backend("simcloud", _simcloud)
