@@ -398,7 +398,11 @@ class BurstService:
         route = cloud_store.route_of(db, job_id)
         if route is None or route["verdict"] != routing.Verdict.BURST.value:
             return 0
-        room = route["cloud_quota"] - cloud_store.cloud_in_flight(db, job_id)
+        # The quota counts frames the cloud holds now and those it finished since the decision,
+        # so fast frames cannot take more than routing allowed before the next pass.
+        held = cloud_store.cloud_in_flight(db, job_id)
+        held += cloud_store.cloud_done_since(db, job_id, route["decided_at"])
+        room = route["cloud_quota"] - held
         return max(0, min(room, route["cloud_chunk"]))
 
     def burst_jobs(self, db: sqlite_utils.Database) -> set[int]:

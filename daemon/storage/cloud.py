@@ -247,3 +247,18 @@ def mark_releasing(db: sqlite_utils.Database, node_ids: Sequence[str]) -> None:
         "UPDATE cloud_nodes SET state = 'terminating' WHERE id = ? AND state != 'terminated'",
         [(node_id,) for node_id in node_ids],
     )
+
+
+def cloud_done_since(db: sqlite_utils.Database, job_id: int, since: float) -> int:
+    """Frames of the job that nodes without studio storage finished since ``since``."""
+    row = next(
+        iter(
+            db.query(
+                "SELECT coalesce(sum(t.frame_count), 0) AS n FROM tasks t JOIN agents a"
+                " ON a.id = t.agent_id WHERE t.job_id = ? AND t.state = 'done'"
+                " AND t.finished_at >= ? AND a.studio_access = 0",
+                [job_id, since],
+            )
+        )
+    )
+    return int(row["n"])

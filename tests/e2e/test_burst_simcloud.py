@@ -166,7 +166,7 @@ def test_a_small_budget_stops_the_burst_and_running_cloud_tasks_finish(
     farm: Farm, tmp_path: Path, weed: Any
 ) -> None:
     studio = tmp_path / "mnt" / "studio"
-    scene = make_studio_scene(studio, frames=(1, 12))
+    scene = make_studio_scene(studio, frames=(1, 40))
     store = weed.store_env(f"budget-{uuid.uuid4().hex[:8]}/")
     farm.env.update({
         **store,
@@ -175,7 +175,7 @@ def test_a_small_budget_stops_the_burst_and_running_cloud_tasks_finish(
         "CLOUDBURST_CLOUD__BACKEND": "simcloud",
         "CLOUDBURST_CLOUD__INTERVAL_S": "1",
         "CLOUDBURST_CLOUD__IDLE_TIMEOUT_S": "3",
-        "CLOUDBURST_CLOUD__BUDGETS": json.dumps({"show": 6.0}),  # six cloud-seconds
+        "CLOUDBURST_CLOUD__BUDGETS": json.dumps({"show": 4.0}),  # four cloud-seconds
         "CLOUDBURST_CLOUD__SIMCLOUD__BOOT_DELAY_S": "0.5",
         "CLOUDBURST_CLOUD__SIMCLOUD__MAX_NODES": "1",
         "CLOUDBURST_CLOUD__SIMCLOUD__PREEMPTIBLE_PRICE_PER_HOUR": "3600",  # 1 a second
@@ -189,28 +189,27 @@ def test_a_small_budget_stops_the_burst_and_running_cloud_tasks_finish(
             owner="test",
             project="show",
             scene=str(scene),
-            frames="1-12",
+            frames="1-40",
             chunk_size=1,
             output="//render/sh010_####",
             output_format="PNG",
             placement=Placement.CLOUD,
         )
     )
-    wait_for(lambda: _spent(farm) >= 6.0, 240, "the show to spend its cloud budget", every=1)
-    wait_for(lambda: (r := _route(farm, job.id)) and r.verdict == "no-budget", 30,
-             "routing to stop the burst")  # fmt: skip
+    wait_for(lambda: any(t.state is TaskState.DONE for t in farm.client.tasks(job.id)), 240,
+             "the cloud to render a frame")  # fmt: skip
+    wait_for(lambda: (r := _route(farm, job.id)) and r.verdict == "no-budget", 240,
+             "routing to stop the burst at the budget", every=0.5)  # fmt: skip
     wait_for(lambda: _all_released(farm), 120, "the idle cloud node to be released", every=1)
     spent, tasks = _spent(farm), farm.client.tasks(job.id)
     done = [t for t in tasks if t.state is TaskState.DONE]
-    assert 0 < len(done) < 12  # the cloud rendered some frames, not all
+    assert 0 < len(done) < 40, "the cloud rendered some frames, not all"
     assert all(t.state in (TaskState.DONE, TaskState.QUEUED) for t in tasks)
-    # Only the task running when the budget was reached may go past it.
+    # Only tasks already running when the budget was reached may go past it.
     longest = max(t.finished_at.timestamp() - t.started_at.timestamp()  # type: ignore[union-attr]
                   for t in done)  # fmt: skip
-    assert spent <= 6.0 + longest + 1.0
-    time_now = farm.client.job(job.id)
-    assert time_now.state is JobState.RUNNING or time_now.state is JobState.QUEUED
-    assert [t.state for t in farm.client.tasks(job.id)] == [t.state for t in tasks]  # stopped
+    assert spent <= 4.0 + longest + 1.0
+    assert farm.client.job(job.id).state in (JobState.RUNNING, JobState.QUEUED)
     assert not cloud_agents(farm.data_dir)
 
 
