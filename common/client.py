@@ -32,18 +32,15 @@ from common.models import (
     Job,
     JobData,
     JobPage,
-    JobRoute,
     JobSpec,
     OverrideRecord,
     PinChange,
     PriorityChange,
     QueuePage,
-    Resource,
     ShotGridStatus,
     ShowHoldChange,
     ShowPolicy,
     ShowShareChange,
-    SpendReport,
     Task,
     TaskAssignment,
     TaskDone,
@@ -52,6 +49,7 @@ from common.models import (
     TaskLogChunk,
     TaskProgress,
 )
+from common.models_cloud import JobRoute, Resource, SpendReport
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 
 from common.errors import ConfigError, InvalidInput, NotFound
-from common.models import (
+from common.models_cloud import (
     BudgetChange,
     JobRoute,
     Resource,
@@ -53,7 +53,7 @@ def scale(body: ScaleRequest) -> ScaleResult:
     returns=SpendReport, permission=Permission.REPORTS_READ,
 )  # fmt: skip
 def spend() -> SpendReport:
-    return burst().spend()
+    return burst().books.spend()
 
 
 @bp.operation(
@@ -63,7 +63,7 @@ def spend() -> SpendReport:
     permission=Permission.SHOWS_MANAGE,
 )  # fmt: skip
 def set_budget(project: str, body: BudgetChange) -> ShowSpend:
-    return burst().set_budget(project, body.budget, current_principal().name)
+    return burst().books.set_budget(project, body.budget, current_principal().name)
 
 
 @bp.operation(

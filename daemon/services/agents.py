@@ -239,7 +239,7 @@ class AgentService:
             return
         job = job_store.get_job(db, task["job_id"])
         assert job is not None
-        self.burst.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
+        self.burst.books.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
     def _check_blobs(self, db: sqlite_utils.Database, task: dict[str, Any], done: TaskDone) -> None:
         """Refuses uploaded frames named outside the job's output folder."""

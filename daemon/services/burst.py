@@ -14,10 +14,9 @@ backend = "oci"`` or ``"simcloud"``):
    ones of the wrong kind drained;
 4. nodes tagged ours that the daemon does not know are swept.
 
-Money: every cloud task's render seconds go to ``cloud_usage`` when it ends (done, failed or
-preempted); a show's spend is those seconds at its nodes' price plus storage and egress
-estimates, and a show whose spend plus what its running tasks will still cost reaches its
-budget starts no new cloud work (running tasks finish).
+Money is ``cloud_books.CloudBooks``: routing reads each show's budget room from it, and a show
+whose spend plus what its running tasks will still cost reaches its budget starts no new cloud
+work (running tasks finish).
 """
 
 from __future__ import annotations
@@ -32,20 +31,12 @@ import sqlite_utils
 
 from common.config import Settings
 from common.errors import ConfigError
-from common.models import (
-    JobRoute,
-    JobSpec,
-    JobSpend,
-    Resource,
-    ScaleRequest,
-    ScaleResult,
-    ShowSpend,
-    Spend,
-    SpendReport,
-)
+from common.models import JobSpec
+from common.models_cloud import JobRoute, Resource, ScaleRequest, ScaleResult
 from daemon.backends import sweeper
 from daemon.backends.base import CloudNode, NodeState, ProvisionRequest, RenderBackend
-from daemon.scheduling import autoscale, budget, routing
+from daemon.scheduling import autoscale, routing
+from daemon.services.cloud_books import CloudBooks
 from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.projects import ProjectService
@@ -71,6 +62,7 @@ class BurstService:
         self.ctx = context
         self.enrollment = enrollment
         self.projects = projects
+        self.books = CloudBooks(context)
         self._make_backend = backend
         self._backend: RenderBackend | None = None
         self._lock = threading.Lock()
@@ -178,7 +170,7 @@ class BurstService:
                 )
             )
         farm = routing.FarmFacts(slots=max(0, cloud_store.local_slots(db)))
-        budgets = self._show_budgets(db, now)
+        budgets = self.books.show_budgets(db, now)
         decisions = routing.route_queue(facts, farm, budgets, policy, now)
         by_id = {f.job_id: f for f in facts}
         backlog = [
@@ -298,93 +290,6 @@ class BurstService:
             preemptions=int(preempted), node_s=node_s, in_fallback=in_fallback
         )
 
-    def _prices(self) -> budget.PriceList:
-        cloud = self.settings.cloud
-        shapes = [
-            budget.ShapePrice(cloud.simcloud.shape, cloud.simcloud.on_demand_price_per_hour,
-                              cloud.simcloud.preemptible_price_per_hour),
-            budget.ShapePrice(cloud.oci.shape, cloud.oci.on_demand_price_per_hour,
-                              cloud.oci.preemptible_price_per_hour),
-        ]  # fmt: skip
-        seen: set[str] = set()
-        unique = [s for s in shapes if not (s.shape in seen or seen.add(s.shape))]  # type: ignore[func-returns-value]
-        return budget.PriceList(shapes=tuple(unique))
-
-    def _shape_price(self) -> budget.ShapePrice:
-        cloud = self.settings.cloud
-        name = cloud.simcloud.shape if cloud.backend == "simcloud" else cloud.oci.shape
-        return self._prices().shape(name)
-
-    def _ledger(self, db: sqlite_utils.Database, now: float) -> budget.Ledger:
-        prices = self._prices()
-        fallback = self._shape_price().shape
-        nodes = [
-            budget.NodeUsage(
-                project=row["project"],
-                job_id=row["job_id"],
-                shape=row["shape"]
-                if row["shape"] in {s.shape for s in prices.shapes}
-                else fallback,
-                preemptible=bool(row["preemptible"]),
-                seconds=row["seconds"],
-            )
-            for row in cloud_store.usage(db)
-        ]
-        storage = [
-            budget.StorageUsage(
-                project=row["project"],
-                job_id=row["job_id"],
-                gb=row["bytes_total"] / 1e9,
-                seconds=max(0.0, now - (row["staged_at"] or now)),
-            )
-            for row in cloud_store.staged_bytes(db)
-        ]
-        egress = [
-            budget.EgressUsage(
-                project=row["project"], job_id=row["job_id"], gb=(row["bytes"] or 0) / 1e9
-            )
-            for row in cloud_store.frames_home_bytes(db)
-        ]
-        return budget.build_ledger(prices, nodes, storage, egress)
-
-    def _owed(self, db: sqlite_utils.Database, now: float) -> dict[str, float]:
-        price = self._shape_price()
-        running = []
-        for row in cloud_store.running_cloud_tasks(db):
-            node = cloud_store.node_of_agent(db, row["node"])
-            frame_s = (
-                row["render_s"] / row["frames_done"]
-                if row["frames_done"]
-                else self.settings.ranking.default_frame_s
-            )
-            start = row["started_at"] or now
-            running.append(
-                budget.RunningTask(
-                    project=row["project"],
-                    job_id=row["job_id"],
-                    shape=price.shape,
-                    preemptible=bool(node["preemptible"]) if node else True,
-                    expected_end=start + row["frame_count"] * frame_s,
-                )
-            )
-        return budget.committed(running, self._prices(), now)
-
-    def _budget_of(self, project: str, budgets: dict[str, float]) -> float:
-        cloud = self.settings.cloud
-        return budgets.get(project, cloud.budgets.get(project, cloud.default_budget))
-
-    def _show_budgets(self, db: sqlite_utils.Database, now: float) -> dict[str, budget.ShowBudget]:
-        ledger = self._ledger(db, now)
-        owed = self._owed(db, now)
-        stored = cloud_store.budgets(db)
-        price = budget.price_per_cloud_s(self._shape_price())
-        projects = {row["project"] for row in db.query("SELECT DISTINCT project FROM jobs")}
-        projects |= set(stored) | set(self.settings.cloud.budgets)
-        return {
-            p: budget.show_budget(p, self._budget_of(p, stored), ledger, owed, price)
-            for p in projects
-        }
-
     # --- agents' side (inside the agent service's transactions) -------------------------------
 
     def lease_limits(
@@ -410,34 +315,6 @@ class BurstService:
             row["job_id"]
             for row in db.query("SELECT job_id FROM job_routes WHERE verdict = 'burst'")
         }
-
-    def record_task_end(
-        self,
-        db: sqlite_utils.Database,
-        agent: dict[str, Any],
-        task: dict[str, Any],
-        project: str,
-        now: float,
-        *,
-        preempted: bool = False,
-    ) -> None:
-        """Books a cloud task's render seconds to its show and job."""
-        node = cloud_store.node_of_agent(db, agent["name"])
-        seconds = max(0.0, now - (task["started_at"] or now))
-        route = cloud_store.route_of(db, task["job_id"])
-        payers = json.loads(route["payers"]) if route else {}
-        shares = payers if sum(payers.values()) > 0 else {project: 1}
-        total = sum(shares.values())
-        for payer, frames in shares.items():  # shows it made room for pay their part
-            cloud_store.record_usage(
-                db,
-                {
-                    "at": now, "project": payer, "job_id": task["job_id"], "task_id": task["id"],
-                    "node": agent["name"], "shape": node["shape"] if node else "",
-                    "preemptible": int(node["preemptible"]) if node else 1,
-                    "seconds": seconds * frames / total, "preempted": int(preempted),
-                },
-            )  # fmt: skip
 
     # --- reading and by hand -------------------------------------------------------------------
 
@@ -524,36 +401,6 @@ class BurstService:
             message=f"The pool keeps at least {request.count} node(s); {len(launched)} launched.",
         )  # fmt: skip
 
-    def set_budget(self, project: str, amount: float, by: str) -> ShowSpend:
-        with self.ctx.database.transaction() as db:
-            cloud_store.set_budget(db, project, amount, by, self.ctx.now())
-        logger.info("cloud budget of %s set to %.2f by %s", project, amount, by)
-        return next(s for s in self.spend().shows if s.project == project)
-
-    def spend(self) -> SpendReport:
-        db = self.ctx.database.db
-        now = self.ctx.now()
-        ledger = self._ledger(db, now)
-        budgets = self._show_budgets(db, now)
-        shows = [
-            ShowSpend(
-                project=p,
-                budget=b.budget,
-                spent=_spend(ledger.show(p)),
-                committed=b.committed,
-                room=b.room,
-            )
-            for p, b in sorted(budgets.items())
-        ]
-        projects = {row["id"]: row["project"] for row in db.query("SELECT id, project FROM jobs")}
-        jobs = [
-            JobSpend(job_id=j, project=projects.get(j, ""), spent=_spend(s))
-            for j, s in sorted(ledger.jobs.items())
-        ]
-        nodes_cost = sum(row["cost"] for row in cloud_store.list_nodes(db))
-        render_s = sum(row["seconds"] for row in cloud_store.usage(db))
-        return SpendReport(shows=shows, jobs=jobs, nodes_cost=nodes_cost, render_s=render_s)
-
     # --- helpers -------------------------------------------------------------------------------
 
     def _configured_backend(self) -> RenderBackend:
@@ -609,12 +456,6 @@ def _url_of(bind: str) -> str:
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
     return f"http://{host}:{port}"
-
-
-def _spend(spend: budget.Spend) -> Spend:
-    return Spend(
-        compute=spend.compute, storage=spend.storage, egress=spend.egress, total=spend.total
-    )
 
 
 def _node_row(node: CloudNode) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def test_spend_reaching_the_budget_stops_new_cloud_work(
     clock.advance(4000)  # slower than measured: 4000 s of cloud rendering, over the budget
     done = TaskDone(attempt=1, outputs=[f"/r/sh010_{f:04d}" for f in assignment.frames])
     services.agents.complete(node, assignment.task_id, done)
-    spend = services.burst.spend()
+    spend = services.burst.books.spend()
     show = next(s for s in spend.shows if s.project == "show")
     assert show.spent.compute == pytest.approx(4000.0)
     assert show.room < 0
@@ -247,7 +247,7 @@ def test_idle_nodes_are_released_after_the_idle_timeout_and_not_before(
 def test_scale_by_hand_keeps_a_floor_and_releases(
     tmp_path: Path, clock: FakeClock, cloud: FakeCloud
 ) -> None:
-    from common.models import ScaleRequest
+    from common.models_cloud import ScaleRequest
 
     services = make_services(tmp_path, clock, cloud)
     result = services.burst.scale(ScaleRequest(count=2))

@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from common.errors import NotFound
-from common.models import JobRoute, JobSpec, Placement
+from common.models import JobSpec, Placement
+from common.models_cloud import JobRoute
 from common.states import JobState, TaskState
 from tests.e2e.conftest import make_scene, needs_bpy
 from tests.e2e.farm import Farm, wait_for
