@@ -229,9 +229,10 @@ def _check_query(operation: str, request: Request) -> str:
 
 
 @contextlib.contextmanager
-def serve(app: OciEndpoint) -> Iterator[str]:
-    """Serves ``app`` with waitress on a free 127.0.0.1 port in a thread; yields its ``url``."""
-    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
+def serve(app: Any, threads: int = 8) -> Iterator[str]:
+    """Serves a stand-in ``app`` (a WSGI app with a ``url`` attribute) with waitress on a free
+    127.0.0.1 port in a thread; sets and yields its ``url``."""
+    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
     thread = threading.Thread(target=server.run, name="oci-endpoint", daemon=True)
     thread.start()
     app.url = f"http://127.0.0.1:{server.effective_port}"

@@ -31,17 +31,17 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-import waitress
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.common.data.oci_endpoint import serve as serve_endpoint
 from tests.common.data.oci_signature import ApiKey, SignatureRefused, verify
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -455,24 +455,6 @@ def oci_config(folder: Path, key: ApiKey, *, region: str = "us-ashburn-1") -> Pa
     return path
 
 
-@contextlib.contextmanager
-def serve(app: ComputeEndpoint) -> Iterator[str]:
-    """Serves ``app`` with waitress on a free 127.0.0.1 port in a thread; yields its ``url``."""
-    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name="oci-compute-endpoint", daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.effective_port}"
-
-    def stop() -> None:  # on the server's thread, so no socket closes under its select()
-        for channel in list(server._map.values()):
-            if channel is not server and channel is not server.trigger:
-                channel.handle_close()
-        server.close()
-
-    try:
-        yield app.url
-    finally:
-        with contextlib.suppress(OSError):
-            server.trigger.pull_trigger(stop)
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+def serve(app: ComputeEndpoint) -> contextlib.AbstractContextManager[str]:
+    """Serves ``app`` on a free 127.0.0.1 port in a thread (as the Object Storage stand-in is)."""
+    return serve_endpoint(app, threads=4)
