@@ -114,6 +114,30 @@ class Rank(NamedTuple):
     ranked_at: float
 
 
+#: Fields of a ``Rank`` that change every pass without changing the queue (a clock and the
+#: wait behind the age part); ``moved`` ignores them.
+_EVERY_PASS = frozenset({"ranked_at", "age_s"})
+
+
+def moved(old: Rank | None, new: Rank, rel_tol: float = 1e-3, abs_tol: float = 1e-4) -> bool:
+    """Whether ``new`` differs from the stored ``old`` enough to be written again.
+
+    A pass re-ranks every job, but most ranks only drift (the age part grows by millionths
+    between passes); writing only the ranks that moved keeps the write-ahead log small. Floats
+    compare within the tolerances, everything else exactly.
+    """
+    if old is None:
+        return True
+    for name, before, after in zip(Rank._fields, old, new, strict=True):
+        if name in _EVERY_PASS or before == after:
+            continue
+        floats = isinstance(before, float) and isinstance(after, float)
+        if floats and math.isclose(before, after, rel_tol=rel_tol, abs_tol=abs_tol):
+            continue
+        return True
+    return False
+
+
 def show_shares(
     weights: Mapping[str, float],
     active: Mapping[str, int],

@@ -36,6 +36,7 @@ from daemon.scheduling.ranking import (
     ShowShare,
     describe_parts,
     explain,
+    moved,
     rank_job,
     show_shares,
 )
@@ -115,10 +116,12 @@ class RankingService:
         read = time.perf_counter()
         policy = self.policy
         ranks = [rank_job(job, shares[job.project], policy, now, slots) for job in inputs]
+        stored = rank_store.all_ranks(db)
+        changed = [rank for rank in ranks if moved(stored.get(rank.job_id), rank)]
         ranked = time.perf_counter()
-        for i in range(0, len(ranks), WRITE_BATCH):
+        for i in range(0, len(changed), WRITE_BATCH):
             with self.ctx.database.transaction() as wdb:
-                rank_store.write_ranks(wdb, ranks[i : i + WRITE_BATCH])
+                rank_store.write_ranks(wdb, changed[i : i + WRITE_BATCH])
             time.sleep(0)  # let a waiting lease take the write lock between batches
         with self.ctx.database.transaction() as wdb:
             rank_store.delete_unranked(wdb)

@@ -146,6 +146,13 @@ def get_rank(db: sqlite_utils.Database, job_id: int) -> Rank | None:
     return None if row is None else Rank._make(row)
 
 
+def all_ranks(db: sqlite_utils.Database) -> dict[int, Rank]:
+    """Every stored rank, by job."""
+    return {
+        row[0]: Rank._make(row) for row in db.conn.execute(f"SELECT {_RANK_COLUMNS} FROM job_ranks")
+    }
+
+
 def get_ranks(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, Rank]:
     if not job_ids:
         return {}

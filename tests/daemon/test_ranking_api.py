@@ -169,3 +169,25 @@ def test_a_database_from_before_ranking_is_migrated_and_leases(tmp_path: Path) -
     assert api.get("/api/v1/jobs/1").json["data"]["rank"] == 1
     agent = register_agent(api)
     assert api.post(f"/api/v1/agents/{agent}/lease").json["data"]["job_id"] == 1
+
+
+def test_a_pass_writes_only_the_ranks_that_moved(
+    api: FlaskClient, services: Services, clock: FakeClock
+) -> None:
+    jobs = [submit(api, name=f"j{i}", priority=i * 10, frames="1") for i in range(3)]
+    services.ranking.run_pass()
+    db = services.context.database.db
+
+    def ranked_at() -> dict[int, float]:
+        return {r["job_id"]: r["ranked_at"] for r in db.query("SELECT * FROM job_ranks")}
+
+    first = ranked_at()
+    clock.advance(5)
+    services.ranking.run_pass()
+    assert ranked_at() == first  # five seconds of waiting moved no rank
+    api.put(f"/api/v1/jobs/{jobs[0]['id']}/priority", json={"priority": 95})
+    clock.advance(5)
+    services.ranking.run_pass()
+    after = ranked_at()
+    assert after[jobs[0]["id"]] > first[jobs[0]["id"]]
+    assert queue(api)[0] == jobs[0]["id"]

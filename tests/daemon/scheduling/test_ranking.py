@@ -257,3 +257,18 @@ def test_the_sentence_names_the_strongest_parts_first() -> None:
 )
 def test_human_duration(seconds: float, words: str) -> None:
     assert human_duration(seconds) == words
+
+
+def test_a_rank_that_only_drifted_is_not_written_again() -> None:
+    from daemon.scheduling.ranking import Rank, moved
+
+    base = Rank(*[0.0] * len(Rank._fields))._replace(
+        job_id=1, pinned=False, sg_priority=None, sg_label="", due_at=None, due_source=""
+    )
+    later = base._replace(ranked_at=5.0, age_s=5.0, age=base.age + 1e-6, score=1e-6)
+    assert not moved(base, later)  # five seconds older, nothing else
+    assert moved(None, base)
+    assert moved(base, later._replace(tier=-1.0))  # under its share now
+    assert moved(base, later._replace(score=0.01, sort_key=-0.01))
+    assert moved(base, later._replace(pinned=True))
+    assert moved(base, later._replace(sg_label="A"))
