@@ -131,10 +131,10 @@ def moved(old: Rank | None, new: Rank, rel_tol: float = 1e-3, abs_tol: float = 1
     for name, before, after in zip(Rank._fields, old, new, strict=True):
         if name in _EVERY_PASS or before == after:
             continue
-        floats = isinstance(before, float) and isinstance(after, float)
-        if floats and math.isclose(before, after, rel_tol=rel_tol, abs_tol=abs_tol):
-            continue
-        return True
+        if not (isinstance(before, float) and isinstance(after, float)):
+            return True
+        if not math.isclose(before, after, rel_tol=rel_tol, abs_tol=abs_tol):
+            return True
     return False
 
 
