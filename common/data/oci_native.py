@@ -19,12 +19,9 @@ from typing import Any
 
 from common.data.errors import BlobMissing, StoreAccessDenied, StoreUnavailable, UploadGone
 from common.data.store import ObjectInfo, PartInfo, TransferStats
-from common.errors import ConfigError
+from common.oci_auth import AUTH_INSTANCE_PRINCIPAL, oci_client
 
 logger = logging.getLogger(__name__)
-
-AUTH_INSTANCE_PRINCIPAL = "instance_principal"
-AUTH_CONFIG_FILE = "config_file"
 
 
 def range_header(offset: int, length: int | None) -> str | None:
@@ -53,42 +50,18 @@ def make_client(
     region: str | None = None,
     endpoint: str | None = None,
 ) -> Any:
-    """An SDK ``ObjectStorageClient``.
-
-    Args:
-        auth: ``instance_principal`` on OCI nodes, ``config_file`` with an API key elsewhere.
-        config_file: the OCI config file (``~/.oci/config`` when None).
-        profile: its profile.
-        region: overrides the region of the config or the instance.
-        endpoint: overrides the service endpoint (a local endpoint in tests).
+    """An SDK ``ObjectStorageClient``, signed as ``common.oci_auth.oci_client`` says.
 
     Raises:
-        ConfigError: the OCI config file, its profile or the API key it names is missing or
-            unreadable.
+        ConfigError: the credentials cannot be had (see ``oci_client``).
     """
     import oci
 
-    extra: dict[str, Any] = {"retry_strategy": oci.retry.DEFAULT_RETRY_STRATEGY}
-    if endpoint:
-        extra["service_endpoint"] = endpoint
-    if auth == AUTH_INSTANCE_PRINCIPAL:
-        signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
-        config = {"region": region or signer.region}
-        return oci.object_storage.ObjectStorageClient(config, signer=signer, **extra)
-    if auth == AUTH_CONFIG_FILE:
-        path = config_file or oci.config.DEFAULT_LOCATION
-        try:  # the SDK reads the file, then the key file it names
-            config = oci.config.from_file(path, profile)
-            if region:
-                config["region"] = region
-            return oci.object_storage.ObjectStorageClient(config, **extra)
-        except oci.exceptions.ClientError as exc:
-            raise ConfigError(
-                f"Cannot sign OCI requests with profile {profile} of the OCI config file {path} "
-                f"({type(exc).__name__}: {exc}). It needs user, fingerprint, key_file (a readable "
-                "private API key), tenancy and region."
-            ) from exc
-    raise ValueError(f"unknown OCI auth {auth!r}: use instance_principal or config_file")
+    return oci_client(
+        lambda sdk: sdk.object_storage.ObjectStorageClient,
+        auth=auth, config_file=config_file, profile=profile, region=region, endpoint=endpoint,
+        retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY,
+    )  # fmt: skip
 
 
 class OciStore:

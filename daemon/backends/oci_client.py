@@ -1,6 +1,6 @@
 """The OCI Compute client, and what OCI's error answers mean to a backend.
 
-Authentication is the same as the object store's (``common.data.oci_native.make_client``):
+Authentication is the same as the object store's (``common.oci_auth.oci_client``):
 instance principals on an OCI host, else an OCI config file and its API key. The SDK's own
 retries are off: a launch must not be retried blindly (a 500 "Out of host capacity." is an
 answer, not a glitch), so ``call`` retries only 429 (too many requests), a bounded number of
@@ -19,12 +19,10 @@ from typing import Any
 
 from common.cloud_settings import OciComputeSettings
 from common.errors import ConfigError
+from common.oci_auth import AUTH_INSTANCE_PRINCIPAL, oci_client
 from daemon.backends.base import CloudError
 
 logger = logging.getLogger(__name__)
-
-AUTH_INSTANCE_PRINCIPAL = "instance_principal"
-AUTH_CONFIG_FILE = "config_file"
 
 
 class Refusal(enum.Enum):
@@ -89,45 +87,23 @@ def auth_hint(settings: OciComputeSettings) -> str:
 def make_compute_client(settings: OciComputeSettings) -> Any:
     """An SDK ``ComputeClient`` with the configured authentication, region and endpoint.
 
+    The SDK's own retries and circuit breaker are off: ``Caller`` retries what is worth it.
+
     Raises:
-        ConfigError: the OCI config file, its profile or the API key it names is missing or
-            unreadable, or the auth is unknown.
+        ConfigError: the credentials cannot be had (``common.oci_auth.oci_client``).
     """
     import oci
 
-    extra: dict[str, Any] = {
-        "retry_strategy": oci.retry.NoneRetryStrategy(),
-        "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
-    }
-    if settings.endpoint:
-        extra["service_endpoint"] = settings.endpoint
-    if settings.auth == AUTH_INSTANCE_PRINCIPAL:
-        try:
-            signer = oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
-        except Exception as exc:  # the metadata service is not there: not an OCI instance
-            raise ConfigError(
-                f"Cannot use instance principals ({type(exc).__name__}: {exc}). "
-                + auth_hint(settings)
-            ) from exc
-        config = {"region": settings.region or signer.region}
-        return oci.core.ComputeClient(config, signer=signer, **extra)
-    if settings.auth == AUTH_CONFIG_FILE:
-        path = settings.config_file or oci.config.DEFAULT_LOCATION
-        try:
-            config = oci.config.from_file(path, settings.profile)
-            if settings.region:
-                config["region"] = settings.region
-            return oci.core.ComputeClient(config, **extra)
-        except oci.exceptions.ClientError as exc:
-            raise ConfigError(
-                f"Cannot sign OCI requests with profile {settings.profile} of the OCI config "
-                f"file {path} ({type(exc).__name__}: {exc}). It needs user, fingerprint, "
-                "key_file (a readable private API key), tenancy and region."
-            ) from exc
-    raise ConfigError(
-        f"Unknown [cloud.oci] auth {settings.auth!r}: use {AUTH_CONFIG_FILE} or "
-        f"{AUTH_INSTANCE_PRINCIPAL}."
-    )
+    try:
+        return oci_client(
+            lambda sdk: sdk.core.ComputeClient,
+            auth=settings.auth, config_file=settings.config_file, profile=settings.profile,
+            region=settings.region, endpoint=settings.endpoint,
+            retry_strategy=oci.retry.NoneRetryStrategy(),
+            circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        )  # fmt: skip
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message} {auth_hint(settings)}") from exc
 
 
 class Caller:

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 from common.data.multipart import MultipartJournal, upload_multipart
-from common.data.oci_native import AUTH_CONFIG_FILE, OciStore, make_client
+from common.data.oci_native import OciStore, make_client
 from common.data.store import PartInfo, blob_key
+from common.oci_auth import AUTH_CONFIG_FILE
 
 
 class SlowStore(OciStore):
