@@ -149,11 +149,10 @@ class RankPart(WireModel):
     """The part in words, e.g. ``ShotGrid priority A (100)``."""
 
 
-class Job(WireModel):
-    """A job as the daemon reports it."""
+class JobStatus(WireModel):
+    """Where a job stands: what a list of jobs and the job itself both show."""
 
     id: int
-    spec: JobSpec
     state: JobState
     submitted_at: datetime
     started_at: datetime | None = None
@@ -165,14 +164,34 @@ class Job(WireModel):
     estimated_finish: datetime | None = None
     message: str = ""
     """Why the job is in its state (the failure reason, who cancelled it)."""
-    errors: list[str] = Field(default_factory=list)
-    """The last error of each failed task, newest first."""
     rank: int | None = None
     """Place in the queue (1 gets the next task); None when none of its tasks is waiting."""
+
+
+class Job(JobStatus):
+    """A job as the daemon reports it (``GET /api/v1/jobs/{id}``)."""
+
+    spec: JobSpec
+    errors: list[str] = Field(default_factory=list)
+    """The last error of each failed task, newest first."""
     rank_reason: str = ""
     """The rank in one plain sentence, or why the job is not in the queue."""
     rank_score: float | None = None
     rank_parts: list[RankPart] = Field(default_factory=list)
+
+
+class JobSummary(JobStatus):
+    """A job as a list shows it (``GET /api/v1/jobs``): who, what, state, progress and place.
+
+    Without the spec's paths and settings, the errors, and the rank's parts and sentence, which
+    only the job itself (``Job``, ``GET /api/v1/jobs/{id}``) carries.
+    """
+
+    name: str
+    owner: str
+    project: str
+    dcc: str
+    priority: int
 
 
 class JobPage(WireModel):
@@ -182,34 +201,6 @@ class JobPage(WireModel):
     total: int
     offset: int
     limit: int
-
-
-class JobSummary(WireModel):
-    """A job as a list shows it (``GET /api/v1/jobs``): who, what, state, progress and place.
-
-    Without the spec's paths and settings, the errors, and the rank's parts and sentence, which
-    only the job itself (``Job``, ``GET /api/v1/jobs/{id}``) carries.
-    """
-
-    id: int
-    name: str
-    owner: str
-    project: str
-    dcc: str
-    priority: int
-    state: JobState
-    submitted_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    frame_count: int
-    task_counts: dict[TaskState, int]
-    progress: float
-    """Fraction of frames done, 0..1."""
-    estimated_finish: datetime | None = None
-    message: str = ""
-    """Why the job is in its state (the failure reason, who cancelled it)."""
-    rank: int | None = None
-    """Place in the queue (1 gets the next task); None when none of its tasks is waiting."""
 
 
 class Task(WireModel):
