@@ -6,7 +6,6 @@ match a direct render, and every cloud node is released once the backlog is gone
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from common.errors import NotFound
 from common.models import JobSpec, Placement
 from common.models_cloud import JobRoute
 from common.states import JobState, TaskState
+from tests.e2e.away import FRAMES, data_env, render_directly, same_pixels, shot_spec
 from tests.e2e.conftest import make_scene, needs_bpy
 from tests.e2e.farm import Farm, wait_for
 from tests.e2e.studio_scene import make_studio_scene
-from tests.e2e.test_away_render import FRAMES, render_directly, same_pixels
 
 pytestmark = [pytest.mark.slow, needs_bpy]
 
@@ -46,11 +45,7 @@ def test_a_shot_due_soon_bursts_to_the_simulated_cloud_and_makes_its_date(
     render_directly(scene, reference)
     blocker_scene = make_scene(tmp_path / "blocker.blend", "1-400", resolution="32x18", samples=1)
 
-    store = weed.store_env(f"burst-{uuid.uuid4().hex[:8]}/")
-    farm.env.update({
-        **store,
-        "CLOUDBURST_PATH_RULES": json.dumps([{"name": "studio", "linux": str(studio)}]),
-        "CLOUDBURST_STAGING__INTERVAL_S": "0.5",
+    farm.env.update(data_env(weed, studio, **{
         "CLOUDBURST_RANKING__DEFAULT_FRAME_S": "600",  # unmeasured frames look slow
         "CLOUDBURST_CLOUD__BACKEND": "simcloud",
         "CLOUDBURST_CLOUD__INTERVAL_S": "1",
@@ -59,7 +54,7 @@ def test_a_shot_due_soon_bursts_to_the_simulated_cloud_and_makes_its_date(
         "CLOUDBURST_CLOUD__SIMCLOUD__BOOT_DELAY_S": "0.5",
         "CLOUDBURST_CLOUD__SIMCLOUD__MAX_NODES": "2",
         "CLOUDBURST_CLOUD__SIMCLOUD__PREEMPTION_GRACE_S": "5",
-    })  # fmt: skip
+    }))  # fmt: skip
     farm.start_daemon()
     farm.start_agent("local-1")  # the local farm: one node, kept busy by one long local task
     blocker = farm.client.submit(
@@ -79,20 +74,7 @@ def test_a_shot_due_soon_bursts_to_the_simulated_cloud_and_makes_its_date(
     wait_for(lambda: farm.client.job(blocker.id).state is JobState.RUNNING, 60, "the blocker")
 
     due = datetime.now(UTC) + timedelta(minutes=10)
-    job = farm.client.submit(
-        JobSpec(
-            name="sh010",
-            owner="test",
-            project="show",
-            scene=str(scene),
-            frames=f"{FRAMES[0]}-{FRAMES[1]}",
-            chunk_size=3,
-            output="//render/sh010_####",
-            output_format="PNG",
-            placement=Placement.AUTO,
-            due=due,
-        )
-    )
+    job = farm.client.submit(shot_spec(scene, Placement.AUTO, chunk_size=3, due=due))
     route = wait_for(
         lambda: (r := _route(farm, job.id)) and r.verdict == "burst" and r, 60,
         "the job to be routed to the cloud", every=0.5,
@@ -168,11 +150,7 @@ def test_a_small_budget_stops_the_burst_and_running_cloud_tasks_finish(
 ) -> None:
     studio = tmp_path / "mnt" / "studio"
     scene = make_studio_scene(studio, frames=(1, 40))
-    store = weed.store_env(f"budget-{uuid.uuid4().hex[:8]}/")
-    farm.env.update({
-        **store,
-        "CLOUDBURST_PATH_RULES": json.dumps([{"name": "studio", "linux": str(studio)}]),
-        "CLOUDBURST_STAGING__INTERVAL_S": "0.5",
+    farm.env.update(data_env(weed, studio, **{
         "CLOUDBURST_CLOUD__BACKEND": "simcloud",
         "CLOUDBURST_CLOUD__INTERVAL_S": "1",
         "CLOUDBURST_CLOUD__IDLE_TIMEOUT_S": "3",
@@ -182,21 +160,9 @@ def test_a_small_budget_stops_the_burst_and_running_cloud_tasks_finish(
         "CLOUDBURST_CLOUD__SIMCLOUD__PREEMPTIBLE_PRICE_PER_HOUR": "3600",  # 1 a second
         "CLOUDBURST_CLOUD__SIMCLOUD__ON_DEMAND_PRICE_PER_HOUR": "3600",
         "CLOUDBURST_RANKING__DEFAULT_FRAME_S": "1",
-    })  # fmt: skip
+    }))  # fmt: skip
     farm.start_daemon()  # no local node: only the cloud can render, while the budget lasts
-    job = farm.client.submit(
-        JobSpec(
-            name="sh010",
-            owner="test",
-            project="show",
-            scene=str(scene),
-            frames="1-40",
-            chunk_size=1,
-            output="//render/sh010_####",
-            output_format="PNG",
-            placement=Placement.CLOUD,
-        )
-    )
+    job = farm.client.submit(shot_spec(scene, Placement.CLOUD, frames="1-40", chunk_size=1))
     wait_for(lambda: any(t.state is TaskState.DONE for t in farm.client.tasks(job.id)), 240,
              "the cloud to render a frame")  # fmt: skip
     wait_for(lambda: (r := _route(farm, job.id)) and r.verdict == "no-budget", 240,
