@@ -117,7 +117,7 @@ class OciEndpoint(ObjectStorage):
     def _answer(self, environ: dict[str, Any]) -> Answer:
         method = environ["REQUEST_METHOD"]
         target = environ["REQUEST_URI"]
-        headers = _headers(environ)
+        headers = request_headers(environ)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         path, _, raw_query = target.partition("?")
@@ -194,7 +194,8 @@ _PARAMS: dict[str, tuple[set[str], set[str]]] = {
 }
 
 
-def _headers(environ: dict[str, Any]) -> dict[str, str]:
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """A WSGI request's headers, named as HTTP writes them in lower case."""
     headers = {
         key[5:].lower().replace("_", "-"): str(value)
         for key, value in environ.items()

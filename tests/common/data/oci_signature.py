@@ -186,3 +186,22 @@ def verify(
     except (InvalidSignature, ValueError):
         raise SignatureRefused("the signature does not verify") from None
     return params["keyId"]
+
+
+def oci_config(
+    folder: Path, key: ApiKey, *, fingerprint: str | None = None, region: str = "us-ashburn-1"
+) -> Path:
+    """An OCI config file whose DEFAULT profile signs with ``key`` (another ``fingerprint``
+    names a key the service does not know)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = key.write(folder / "api_key.pem")
+    values = {
+        "user": key.user,
+        "fingerprint": fingerprint or key.fingerprint,
+        "key_file": str(key_file),
+        "tenancy": key.tenancy,
+        "region": region,
+    }
+    path = folder / "config"
+    path.write_text("[DEFAULT]\n" + "".join(f"{k}={v}\n" for k, v in values.items()))
+    return path

@@ -38,7 +38,7 @@ from common.data.store_config import StoreSettings, open_store  # noqa: E402
 from common.errors import ConfigError  # noqa: E402
 from tests.common.data.files import write  # noqa: E402
 from tests.common.data.oci_endpoint import OciEndpoint, serve  # noqa: E402
-from tests.common.data.oci_signature import ApiKey, new_api_key  # noqa: E402
+from tests.common.data.oci_signature import ApiKey, new_api_key, oci_config  # noqa: E402
 from tests.common.data.transfer import manifest_of, uploader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -60,22 +60,6 @@ def endpoint(api_key: ApiKey) -> Iterator[OciEndpoint]:
     app.trust(api_key)
     with serve(app):
         yield app
-
-
-def oci_config(folder: Path, key: ApiKey, *, fingerprint: str | None = None) -> Path:
-    """An OCI config file whose DEFAULT profile signs with ``key``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key_file = key.write(folder / "api_key.pem")
-    values = {
-        "user": key.user,
-        "fingerprint": fingerprint or key.fingerprint,
-        "key_file": str(key_file),
-        "tenancy": key.tenancy,
-        "region": "us-ashburn-1",
-    }
-    path = folder / "config"
-    path.write_text("[DEFAULT]\n" + "".join(f"{k}={v}\n" for k, v in values.items()))
-    return path
 
 
 def open_oci(endpoint: OciEndpoint, config: Path, **settings: Any) -> OciStore:

@@ -34,13 +34,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.common.data.oci_endpoint import request_headers
 from tests.common.data.oci_endpoint import serve as serve_endpoint
 from tests.common.data.oci_signature import ApiKey, SignatureRefused, verify
 
@@ -201,7 +201,7 @@ class ComputeEndpoint:
     def _answer(self, environ: dict[str, Any]) -> tuple[int, bytes, dict[str, str]]:
         method = environ["REQUEST_METHOD"]
         target = environ["REQUEST_URI"]
-        headers = _headers(environ)
+        headers = request_headers(environ)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         try:
@@ -425,34 +425,6 @@ def _instance(
         "region": region,
         "timeCreated": datetime.now(UTC).isoformat(),
     }
-
-
-def _headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {
-        key[5:].lower().replace("_", "-"): str(value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.lower().replace("_", "-")] = str(environ[key])
-    return headers
-
-
-def oci_config(folder: Path, key: ApiKey, *, region: str = "us-ashburn-1") -> Path:
-    """An OCI config file whose DEFAULT profile signs with ``key``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key_file = key.write(folder / "api_key.pem")
-    values = {
-        "user": key.user,
-        "fingerprint": key.fingerprint,
-        "key_file": str(key_file),
-        "tenancy": key.tenancy,
-        "region": region,
-    }
-    path = folder / "config"
-    path.write_text("[DEFAULT]\n" + "".join(f"{k}={v}\n" for k, v in values.items()))
-    return path
 
 
 def serve(app: ComputeEndpoint) -> contextlib.AbstractContextManager[str]:

@@ -33,11 +33,10 @@ from daemon.backends import (  # noqa: E402
 )
 from daemon.backends.cloud_init import CONFIG_PATH, AgentBootstrap  # noqa: E402
 from daemon.backends.oci_compute import OciComputeBackend  # noqa: E402
-from tests.common.data.oci_signature import ApiKey, new_api_key  # noqa: E402
+from tests.common.data.oci_signature import ApiKey, new_api_key, oci_config  # noqa: E402
 from tests.conftest import FakeClock  # noqa: E402
 from tests.daemon.backends.oci_compute_endpoint import (  # noqa: E402
     ComputeEndpoint,
-    oci_config,
     serve,
 )
 
