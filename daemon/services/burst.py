@@ -3,16 +3,17 @@
 ``run_pass`` runs on the daemon's scheduler when a cloud backend is configured (``[cloud]
 backend = "oci"`` or ``"simcloud"``):
 
-1. the nodes the backend holds are read back (state, cost so far, preempted or not);
+1. the nodes the backend holds are read back (state, cost so far, preempted or not); nodes
+   tagged ours that the daemon does not know, or whose agent never reports, are swept;
 2. routing (``daemon.scheduling.routing``, pure) decides per unfinished job, in queue order,
    whether its frames may go to the cloud and how many, from the local farm's slots, each job's
-   measured pace and due date, its show's budget and whether its data is staged; the routes
-   are stored, and the lease path reads them: a cloud node takes only frames of a ``burst``
-   job, up to its quota, in tasks of the route's chunk (a longer queued task is split);
+   measured pace and due date, its show's budget and whether its data is staged;
 3. the autoscaler (``daemon.scheduling.autoscale``, pure) sizes the pool from that backlog;
    nodes are launched (each with its own one-time enrollment token), idle ones released, busy
    ones of the wrong kind drained;
-4. nodes tagged ours that the daemon does not know are swept.
+4. the routes are stored with the chunk the pool was planned on, and the lease path reads them:
+   a cloud node takes only frames of a ``burst`` job, up to its quota, in tasks of that chunk
+   (a longer queued task is split).
 
 Money is ``cloud_books.CloudBooks``: routing reads each show's budget room from it, and a show
 whose spend plus what its running tasks will still cost reaches its budget starts no new cloud
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlite_utils
@@ -102,8 +103,14 @@ class BurstService:
         try:
             now = self.ctx.now()
             nodes = self._sync_nodes()
-            decisions, backlog = self._route(now)
-            self._scale(backlog, nodes, now)
+            decisions, jobs = self._route(now)
+            backlog = [
+                _Backlog(d, jobs[d.job_id], routing.frame_seconds(jobs[d.job_id], self._policy()))
+                for d in decisions
+                if d.verdict is routing.Verdict.BURST and d.cloud_frames > 0
+            ]
+            plan = self._scale(backlog, nodes, now)
+            self._store_routes(decisions, jobs, plan.chunk_sizes, now)
             return decisions
         except Exception:
             logger.exception("the burst pass failed")
@@ -145,11 +152,14 @@ class BurstService:
         gone = {item.node.id for item in doomed}
         return [n for n in live if n.id in rows and n.id not in gone]
 
-    def _route(self, now: float) -> tuple[list[routing.RouteDecision], list[_Backlog]]:
+    def _policy(self) -> routing.RoutingPolicy:
+        return routing.RoutingPolicy(default_frame_s=self.settings.ranking.default_frame_s)
+
+    def _route(self, now: float) -> tuple[list[routing.RouteDecision], dict[int, routing.JobFacts]]:
+        """Routes the queue: each unfinished job's decision, and the facts it was made on."""
         db = self.ctx.database.db
-        cloud = self.settings.cloud
-        rows = cloud_store.routing_rows(db, cloud.pool)
-        policy = routing.RoutingPolicy(default_frame_s=self.settings.ranking.default_frame_s)
+        rows = cloud_store.routing_rows(db)
+        policy = self._policy()
         facts = []
         for row in rows:
             spec = JobSpec.model_validate_json(row["spec"])
@@ -172,33 +182,31 @@ class BurstService:
         farm = routing.FarmFacts(slots=max(0, cloud_store.local_slots(db)))
         budgets = self.books.show_budgets(db, now)
         decisions = routing.route_queue(facts, farm, budgets, policy, now)
-        by_id = {f.job_id: f for f in facts}
-        backlog = [
-            _Backlog(d, by_id[d.job_id], routing.frame_seconds(by_id[d.job_id], policy))
-            for d in decisions
-            if d.verdict is routing.Verdict.BURST and d.cloud_frames > 0
-        ]
-        plan_chunks = self._chunks(backlog, now)
+        return decisions, {f.job_id: f for f in facts}
+
+    def _store_routes(
+        self,
+        decisions: list[routing.RouteDecision],
+        jobs: dict[int, routing.JobFacts],
+        chunks: Mapping[int, int],
+        now: float,
+    ) -> None:
+        """Stores the routes the lease path reads, with the chunk the pool was planned on."""
         with self.ctx.database.transaction() as db:
             cloud_store.replace_routes(
                 db,
                 [
-                    (d.job_id, d.verdict.value,
-                     d.cloud_frames + by_id[d.job_id].cloud_in_flight,
-                     plan_chunks.get(d.job_id, 1), d.estimated_cost, json.dumps(_payers(d, by_id)),
+                    (d.job_id, d.verdict.value, d.cloud_frames + jobs[d.job_id].cloud_in_flight,
+                     chunks.get(d.job_id, 1), d.estimated_cost, json.dumps(_payers(d, jobs)),
                      d.reason, now)
                     for d in decisions
                 ],
             )  # fmt: skip
-        return decisions, backlog
 
-    def _chunks(self, backlog: list[_Backlog], now: float) -> dict[int, int]:
-        policy = self._scale_policy()
-        rate = autoscale.preemption_rate(self._preemption_facts(now), policy)
-        task_s = autoscale.task_seconds(rate, policy)
-        return {b.decision.job_id: autoscale.chunk_size(b.frame_s, task_s, policy) for b in backlog}
-
-    def _scale(self, backlog: list[_Backlog], nodes: list[CloudNode], now: float) -> None:
+    def _scale(
+        self, backlog: list[_Backlog], nodes: list[CloudNode], now: float
+    ) -> autoscale.ScalePlan:
+        """Sizes the pool for the backlog: launches, releases, drains. Returns the plan."""
         db = self.ctx.database.db
         state = cloud_store.cloud_state(db)
         policy = self._scale_policy(state["min_nodes"])
@@ -245,6 +253,7 @@ class BurstService:
                 "cloud pool: launched %d, released %d (%s)",
                 len(launched), len(released), "; ".join(plan.reasons),
             )  # fmt: skip
+        return plan
 
     def _launch(self, count: int, preemptible: bool | None, shape: str | None = None) -> list[str]:
         if count <= 0:
@@ -309,12 +318,6 @@ class BurstService:
         held += cloud_store.cloud_done_since(db, job_id, route["decided_at"])
         room = route["cloud_quota"] - held
         return max(0, min(room, route["cloud_chunk"]))
-
-    def burst_jobs(self, db: sqlite_utils.Database) -> set[int]:
-        return {
-            row["job_id"]
-            for row in db.query("SELECT job_id FROM job_routes WHERE verdict = 'burst'")
-        }
 
     # --- reading and by hand -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import sqlite_utils
 # --- what routing reads ------------------------------------------------------------------------
 
 
-def routing_rows(db: sqlite_utils.Database, cloud_pool: str) -> list[dict[str, Any]]:
+def routing_rows(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every unfinished job with what routing needs, in queue order (ranked ones first).
 
     Frames in flight count leased and running tasks; ``cloud_in_flight`` those held by agents
