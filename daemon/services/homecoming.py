@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from common.errors import CloudburstError, NotFound
+from common.errors import CloudburstError
 from daemon.services.agents import requeue_lost_task
 from daemon.services.context import Context
 from daemon.services.data_plane import DataPlane
@@ -87,9 +87,8 @@ class Homecoming:
         lost: dict[str, str] = {}
         try:
             self.plane.fetch(sizes, incoming, accept)
-        except (NotFound, CloudburstError) as exc:
-            retryable = getattr(exc, "retryable", False)
-            if retryable:
+        except CloudburstError as exc:  # BlobMissing (a NotFound) too
+            if exc.retryable:
                 logger.warning("frames home from %s wait: %s", self.plane.store_name, exc)
             else:
                 lost = self._find_lost(sizes, incoming, accept, arrived)
