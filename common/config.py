@@ -20,6 +20,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from common.backup_settings import BackupSettings
 from common.cloud_settings import CloudSettings
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
@@ -200,6 +201,8 @@ class Settings(BaseModel):
     staging: StagingSettings = Field(default_factory=StagingSettings)
     cloud: CloudSettings = Field(default_factory=CloudSettings)
     """The ``[cloud]`` table: the backend that bursts (``none``, ``oci``, ``simcloud``)."""
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    """The ``[backup]`` table: scheduled backups of the daemon's state, and their retention."""
     path_rules: list[PathRule] = Field(default_factory=list)
     """``[[path_rules]]``: each studio storage root as Windows, UNC, Linux and macOS name it
     (``CLOUDBURST_PATH_RULES`` takes a JSON list)."""
