@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
 
-from common.config import Settings
+from common.config import Settings, config_file
 from daemon import api, web
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
+from daemon.services.backup import BackupService
 from daemon.services.burst import BackendFactory, BurstService
 from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
@@ -48,6 +50,7 @@ class Services:
     staging: StagingService
     homecoming: Homecoming
     burst: BurstService
+    backups: BackupService
     poll: float
     """Seconds an idle agent should wait before asking again."""
 
@@ -98,6 +101,7 @@ def build_services(
         staging=staging,
         homecoming=Homecoming(context, plane, jobs),
         burst=burst,
+        backups=BackupService(settings, clock, config=config_file(os.environ)),
         poll=settings.poll_interval_s,
     )
 

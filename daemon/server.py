@@ -1,5 +1,5 @@
 """Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
-the ShotGrid sync and the ShotGrid write-back."""
+the ShotGrid sync and the ShotGrid write-back, and the daily backup."""
 
 from __future__ import annotations
 
@@ -83,6 +83,16 @@ def serve(settings: Settings) -> None:
         scheduler.add_job(
             call, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
         )
+    if services.backups.enabled:
+        backup = settings.backup
+        hour, minute = backup.hour_minute
+        scheduler.add_job(
+            services.backups.run_scheduled, "cron", hour=hour, minute=minute,
+            timezone=backup.timezone, id="backup", max_instances=1, coalesce=True,
+            misfire_grace_time=3600,
+        )  # fmt: skip
+        logger.info("Backing up to %s daily at %s %s (full on %s)", backup.destination,
+                    backup.time, backup.timezone, backup.full_day)  # fmt: skip
     scheduler.start()
     log_handler = DatabaseLogHandler(
         services.context.database, settings.logs.flush_interval_s,
