@@ -7,6 +7,7 @@ from flask import Flask
 from daemon.api import (
     agents,
     auth,
+    backups,
     data,
     jobs,
     logging_api,
@@ -39,6 +40,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     logging_api.bp,
     data.bp,
     resources.bp,
+    backups.bp,
 )
 
 

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     """The audit log of every file that left the building."""
     CLOUD_MANAGE = "cloud.manage"
     """Scale the cloud pool by hand."""
+    BACKUPS_READ = "backups.read"
+    """List the daemon's backups (admins only: a backup holds every secret of the farm)."""
 
 
 #: What lets an artist act on their own jobs where the operation needs more.

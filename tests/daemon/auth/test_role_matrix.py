@@ -89,6 +89,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /cloud/spend": {"td", "producer", "admin"},
     "PUT /shows/<project>/budget": {"producer", "admin"},
     "GET /jobs/<int:job_id>/route": USERS,
+    "GET /backups": {"admin"},
 }
 
 

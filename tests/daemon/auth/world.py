@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from common.accounts import Role, UserCreate
+from common.backup_settings import BackupSettings
 from common.config import Settings
 from common.models import AgentRegistration, JobSpec, TaskFailure
 from daemon.app import Services, create_app
@@ -42,8 +43,9 @@ class World:
 
 
 def build_world(tmp_path: Path) -> World:
+    backup = BackupSettings(destination=str(tmp_path / "backups"))
     app = create_app(
-        Settings(data_dir=tmp_path / "data", lease_ttl_s=30), clock=FakeClock(),
+        Settings(data_dir=tmp_path / "data", lease_ttl_s=30, backup=backup), clock=FakeClock(),
         cloud_backend=NullBackend,  # bursting on, to a cloud that never has a node
     )  # fmt: skip
     services: Services = app.extensions["cloudburst"]
