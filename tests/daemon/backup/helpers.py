@@ -3,6 +3,7 @@ real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -96,7 +97,12 @@ def serve(data_dir: Path, clock: FakeClock) -> AbstractContextManager[str]:
 def serve_app(app: Flask) -> Iterator[str]:
     """``app`` served by waitress on a free 127.0.0.1 port; its URL."""
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run() -> None:
+        with contextlib.suppress(OSError):  # the listening socket closed under select()
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]

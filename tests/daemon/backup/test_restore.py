@@ -15,6 +15,7 @@ from common.models_backup import BackupKind
 from daemon.backup.contents import UnsafeBackup
 from daemon.backup.errors import BackupDamaged, BackupNotFound, RestoreTargetNotEmpty
 from daemon.backup.manifest import object_key
+from daemon.services.backup import BackupService
 from tests.daemon.backup.helpers import Farm, build_farm, get, serve
 from tests.daemon.ops.helpers import store_file
 
@@ -97,37 +98,39 @@ def test_restore_never_writes_into_a_folder_that_holds_anything(farm: Farm, tmp_
     assert (empty / "cloudburst.sqlite3").is_file()
 
 
+def backed_up(farm: Farm, destination: Path) -> tuple[BackupService, str, Path]:
+    """A backup of the farm: the service, the backup's id and its manifest file."""
+    service = farm.backups(destination)
+    backup_id = service.take().id
+    return service, backup_id, destination / "manifests" / f"{backup_id}.json"
+
+
 def test_a_damaged_backup_leaves_nothing_that_looks_like_a_data_folder(
     farm: Farm, tmp_path: Path
 ) -> None:
-    destination = tmp_path / "backups"
-    service = farm.backups(destination)
-    info = service.take()
-    manifest = json.loads((destination / "manifests" / f"{info.id}.json").read_text())
+    service, backup_id, path = backed_up(farm, tmp_path / "backups")
+    manifest = json.loads(path.read_text())
     plate = next(e for e in manifest["entries"] if e["name"].endswith("plate.exr"))
-    stored = destination / object_key(info.id, plate["hash"])
+    stored = tmp_path / "backups" / object_key(backup_id, plate["hash"])
     stored.write_bytes(b"Plate" + stored.read_bytes()[5:])  # one bit of rot
     with pytest.raises(BackupDamaged, match="does not hold the bytes written"):
         service.restore(tmp_path / "restored")
     assert not (tmp_path / "restored").exists()
     assert leftovers(tmp_path) == []
     with pytest.raises(BackupDamaged):
-        service.verify(info.id)
+        service.verify(backup_id)
 
 
 def test_a_tampered_manifest_cannot_write_outside_the_new_folder(
     farm: Farm, tmp_path: Path
 ) -> None:
-    destination = tmp_path / "backups"
-    service = farm.backups(destination)
-    info = service.take()
-    path = destination / "manifests" / f"{info.id}.json"
+    service, backup_id, path = backed_up(farm, tmp_path / "backups")
     manifest = json.loads(path.read_text())
     for bad in ("../escaped.txt", "/tmp/escaped.txt", "storage/../../escaped.txt", ".bashrc"):
         manifest["entries"][-1]["name"] = bad
         path.write_text(json.dumps(manifest))
         with pytest.raises((UnsafeBackup, BackupDamaged)):
-            service.restore(tmp_path / "restored", info.id)
+            service.restore(tmp_path / "restored", backup_id)
         assert not (tmp_path / "restored").exists()
     assert not (tmp_path / "escaped.txt").exists() and leftovers(tmp_path) == []
 
