@@ -87,6 +87,8 @@ def backup_command(
                 click.echo(f"Pruned {backup_id}.")
     except CloudburstError as exc:
         raise click.ClickException(exc.message) from None
+    except OSError as exc:  # the local disk: full, read-only, not ours
+        raise click.ClickException(f"The backup stopped: {exc}.") from None
 
 
 @click.command("restore")
@@ -108,6 +110,8 @@ def restore_command(source: str, backup_id: str | None, data_dir: Path) -> None:
         info = _service(data_dir).restore(data_dir, backup_id, source)
     except CloudburstError as exc:
         raise click.ClickException(exc.message) from None
+    except OSError as exc:  # the new folder's disk: full, read-only, not ours
+        raise click.ClickException(f"The restore stopped and left nothing behind: {exc}.") from None
     click.echo(f"Restored backup {info.id} ({info.created_at:%Y-%m-%d %H:%M} UTC) into {data_dir}.")
     config = data_dir / "config.toml"
     if config.exists():

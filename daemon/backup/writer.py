@@ -44,6 +44,13 @@ class DatabaseCopyFailed(UserFacingError):
     status = 500
 
 
+class UnreadableFile(UserFacingError):
+    """A file of the data folder cannot be read (permissions, a failing disk)."""
+
+    code = "unreadable_file"
+    status = 500
+
+
 class BackupWriter:
     """Writes one backup of ``data_dir`` to ``repo``."""
 
@@ -143,6 +150,11 @@ class _Run:
         except FileNotFoundError:  # deleted since the listing (a purged trash file)
             logger.info("%s went away during the backup; left out", source.name)
             return
+        except OSError as exc:
+            raise UnreadableFile(
+                f"Cannot read {source.path} ({exc.strerror or exc}). Run the backup as the "
+                "user the daemon runs as."
+            ) from exc
         holder = self._holder(digest)
         assert holder is not None
         self.entries.append(ManifestEntry(name=source.name, hash=digest, size=size, holder=holder))

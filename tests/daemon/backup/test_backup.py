@@ -233,3 +233,22 @@ def test_a_backup_removes_the_working_folder_a_killed_one_left(farm: Farm, tmp_p
     farm.backups(tmp_path / "backups").take()
     assert not stale.exists()
     assert (fresh / "db-0.sqlite3").exists()  # another backup may be using it
+
+
+def test_an_unreadable_file_stops_the_backup_with_a_sentence(
+    farm: Farm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plate = farm.data_dir / "storage" / "show" / "sh010" / "plate.exr"
+    read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path == plate:
+            raise PermissionError(13, "Permission denied")
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    service = farm.backups(tmp_path / "backups")
+    with pytest.raises(writer.UnreadableFile, match="as the user the daemon runs as"):
+        service.take()
+    assert service.list_backups() == []
+    assert [p for p in (tmp_path / "backups").rglob("*") if p.is_file()] == []
