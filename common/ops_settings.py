@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 GIB = 1024**3
 MIB = 1024**2
@@ -47,3 +47,19 @@ class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     """The lowest level stored in the database."""
     flush_interval_s: float = Field(default=1.0, gt=0)
+    task_log_max_chars: int = Field(default=5_000_000, ge=1000)
+    """Characters kept of one attempt's render log. Past it the log keeps its first
+    ``task_log_head_chars`` and its newest characters; reading it shows what was dropped."""
+    task_log_head_chars: int = Field(default=1_000_000, ge=0)
+    """The start of a log kept whatever its length (the command line, the scene loading)."""
+    task_log_attempts: int = Field(default=3, ge=1)
+    """Attempts of one task whose logs are kept; an older attempt's log goes when a newer one
+    starts logging."""
+    task_log_keep_s: float = Field(default=30 * 86400.0, gt=0)
+    """Task logs of jobs that finished longer ago than this are deleted."""
+
+    @model_validator(mode="after")
+    def _head_within_cap(self) -> LogSettings:
+        if self.task_log_head_chars >= self.task_log_max_chars:
+            raise ValueError("task_log_head_chars must be smaller than task_log_max_chars")
+        return self

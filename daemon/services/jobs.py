@@ -22,11 +22,11 @@ from daemon.services.staging import StagingService
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.links import ResolvedLink, resolve
 from daemon.shotgun.writeback import enqueue_for_transition
-from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import shotgrid as sg_store
+from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
 from daemon.storage.jobs import JobFilter
 
@@ -207,8 +207,8 @@ class JobService:
         if task is None or task["job_id"] != job_id:
             raise NotFound(f"Job {job_id} has no task {task_id}.")
         attempt = task["attempts"] if attempt is None else attempt
-        text = agent_store.read_log(db, task_id, attempt, offset)
-        return TaskLog(task_id=task_id, offset=offset, text=text, next_offset=offset + len(text))
+        text, next_offset = task_log_store.read(db, task_id, attempt, offset)
+        return TaskLog(task_id=task_id, offset=offset, text=text, next_offset=next_offset)
 
     # --- shared with the agent service ----------------------------------------------------
 
