@@ -104,6 +104,16 @@ class ServiceUnavailable(CloudburstError):
     retryable = True
 
 
+class DiskFull(ServiceUnavailable):
+    """The daemon's data disk (or its quota) is full: nothing of the request was stored.
+
+    Retryable: the request changed nothing and succeeds once IT frees space.
+    """
+
+    code = "disk_full"
+    status = 507
+
+
 class DaemonUnreachable(CloudburstError):
     """No answer from the daemon: it is down, or the address is wrong."""
 
@@ -134,6 +144,7 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         Forbidden,
         RateLimited,
         ServiceUnavailable,
+        DiskFull,
         DaemonUnreachable,
         RenderError,
     )
@@ -152,6 +163,8 @@ def error_for(code: str | None, status: int, message: str, details: Any = None) 
             cls = Forbidden
         elif status == 409:
             cls = Conflict
+        elif status == 507:
+            cls = DiskFull
         elif status in (502, 503, 504):
             cls = ServiceUnavailable
         elif 400 <= status < 500:

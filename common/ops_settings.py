@@ -35,6 +35,11 @@ class MonitoringSettings(BaseModel):
     """A bearer token Prometheus sends to ``/metrics``; empty: only TDs and admins may read it."""
     throughput_window_s: float = Field(default=600.0, gt=0)
     """Frames done per minute are averaged over this many seconds."""
+    disk_warn_fraction: float = Field(default=0.05, ge=0, le=1)
+    """Warn (``/health``, ``/metrics``, the dashboard) when the data folder's disk has less
+    than this share of its size free..."""
+    disk_warn_bytes: int = Field(default=2 * GIB, ge=0)
+    """...or fewer bytes than this free, whichever comes first."""
 
 
 class LogSettings(BaseModel):

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 from common import __version__
 from common.accounts import Role
+from common.errors import CloudburstError, DiskFull
 from daemon.api.routing import Operation
 from daemon.auth import Permission, permissions_of
 
@@ -103,7 +104,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     for status, description in op.extra_statuses.items():
         responses[str(status)] = {"description": description}
-    for error in sorted({*op.errors}, key=lambda e: (e.status, e.code)):
+    # Any request may meet a full data disk (daemon/api/errors.py answers it with 507).
+    errors: set[type[CloudburstError]] = {*op.errors, DiskFull}
+    for error in sorted(errors, key=lambda e: (e.status, e.code)):
         entry = responses.setdefault(
             str(error.status),
             {
