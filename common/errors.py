@@ -75,6 +75,13 @@ class TaskNotYours(Conflict):
     code = "task_not_yours"
 
 
+class IdempotencyKeyReused(UserFacingError):
+    """An ``Idempotency-Key`` sent again with a different request than the one it first named."""
+
+    code = "idempotency_key_reused"
+    status = 422
+
+
 class Unauthenticated(UserFacingError):
     """No credentials, or credentials the daemon does not accept (expired, forged, revoked)."""
 
@@ -140,6 +147,7 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         Conflict,
         IllegalStateChange,
         TaskNotYours,
+        IdempotencyKeyReused,
         Unauthenticated,
         Forbidden,
         RateLimited,

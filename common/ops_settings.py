@@ -1,4 +1,4 @@
-"""The ``[storage]``, ``[monitoring]`` and ``[logs]`` tables of the settings."""
+"""The ``[storage]``, ``[monitoring]``, ``[logs]`` and ``[idempotency]`` tables of the settings."""
 
 from __future__ import annotations
 
@@ -68,3 +68,14 @@ class LogSettings(BaseModel):
         if self.task_log_head_chars >= self.task_log_max_chars:
             raise ValueError("task_log_head_chars must be smaller than task_log_max_chars")
         return self
+
+
+class IdempotencySettings(BaseModel):
+    """The ``[idempotency]`` table: how long an ``Idempotency-Key`` of a submission is kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep_s: float = Field(default=86400.0, gt=0)
+    """A resend with the same key within this time returns the first job; later the key is
+    forgotten (purged) and may name a new job."""
+    purge_interval_s: float = Field(default=3600.0, gt=0)

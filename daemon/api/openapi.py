@@ -131,6 +131,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name, field in op.query.model_fields.items():
             params.append({"name": name, "in": "query", "required": False,
                            "description": field.description or ""})  # fmt: skip
+    if op.headers is not None:
+        params.extend(_header_params(op.headers))
     if params:
         result["parameters"] = params
     if op.body is not None:
@@ -141,6 +143,23 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
     return result
+
+
+def _header_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The request headers a headers model reads, each with its schema (a null-free one)."""
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    params = []
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        schema = dict(properties[alias])
+        branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            schema.update(branches[0])
+        for key in ("default", "description", "title"):
+            schema.pop(key, None)
+        params.append({"name": alias, "in": "header", "required": field.is_required(),
+                       "description": field.description or "", "schema": schema})  # fmt: skip
+    return params
 
 
 def _security(op: Operation, responses: dict[str, Any]) -> dict[str, Any]:
