@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from common.credentials import Credentials
 from common.envelope import decode, never_sent
 from common.errors import CloudburstError, DaemonUnreachable, Unauthenticated
 from common.models import (
+    IDEMPOTENCY_HEADER,
     AgentInfo,
     AgentRegistration,
     AuditPage,
@@ -58,6 +60,12 @@ logger = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
+
+def new_idempotency_key() -> str:
+    """A fresh ``Idempotency-Key``: one per submission (a Render click, a submit command)."""
+    return str(uuid.uuid4())
+
+
 API = "/api/v1"
 
 
@@ -67,7 +75,8 @@ class DaemonClient:
     Errors come back as Cloudburst errors: the daemon's ``code`` picks the class. A retryable
     error (the daemon unreachable, or busy with 503) is retried with exponential backoff up to
     ``retries`` times. A request that may have reached the daemon and timed out is retried only
-    when it is idempotent (GET, PUT, DELETE), so a submission is never made twice.
+    when it is idempotent (GET, PUT, DELETE, or a submission under its ``Idempotency-Key``), so a
+    submission is never made twice.
     """
 
     def __init__(
@@ -93,8 +102,15 @@ class DaemonClient:
 
     # --- jobs ----------------------------------------------------------------------------
 
-    def submit(self, spec: JobSpec) -> Job:
-        return self._call("POST", "/jobs", Job, body=spec)
+    def submit(self, spec: JobSpec, idempotency_key: str | None = None) -> Job:
+        """Submits a job under an ``Idempotency-Key``: ``idempotency_key``, else a fresh one.
+
+        The key makes the submission safe to resend: this client's own retries (a timeout, a
+        dropped connection) send the same key, and the daemon stores the job once. Give the
+        same key to resend a submission whose answer was lost; a new one for a new job.
+        """
+        key = idempotency_key or new_idempotency_key()
+        return self._call("POST", "/jobs", Job, body=spec, headers={IDEMPOTENCY_HEADER: key})
 
     def jobs(self, **filters: Any) -> JobPage:
         """Lists jobs as summaries (``job`` has the whole job), newest first.
@@ -261,8 +277,11 @@ class DaemonClient:
         body: BaseModel | None = None,
         params: Mapping[str, Any] | None = None,
         authenticate: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> M:
-        data = self._request(method, path, body=body, params=params, authenticate=authenticate)
+        data = self._request(
+            method, path, body=body, params=params, authenticate=authenticate, headers=headers
+        )
         return model.model_validate(data, strict=False)
 
     def _request(
@@ -274,6 +293,7 @@ class DaemonClient:
         params: Mapping[str, Any] | None = None,
         retries: int | None = None,
         authenticate: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Sends one request, retrying what may be retried; returns the envelope's data.
 
@@ -282,11 +302,11 @@ class DaemonClient:
         """
         auth = self.auth if authenticate else None
         try:
-            return self._send(method, path, body, params, retries, auth)
+            return self._send(method, path, body, params, retries, auth, headers)
         except Unauthenticated:
             if auth is None or not auth.refresh(self):
                 raise
-        return self._send(method, path, body, params, retries, auth)
+        return self._send(method, path, body, params, retries, auth, headers)
 
     def _send(
         self,
@@ -296,14 +316,17 @@ class DaemonClient:
         params: Mapping[str, Any] | None,
         retries: int | None,
         auth: Credentials | None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> Any:
         url = f"{self.base_url}{API}{path}"
         payload = body.model_dump_json() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload is not None else {}
+        headers.update(extra_headers or {})
         token = auth.bearer() if auth is not None else None
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        # A POST under an Idempotency-Key is stored once however often it is sent.
+        idempotent = method in ("GET", "PUT", "DELETE", "HEAD") or IDEMPOTENCY_HEADER in headers
         attempts = (self.retries if retries is None else retries) + 1
         for attempt in range(attempts):
             try:

@@ -25,7 +25,12 @@ from common.cloud_settings import CloudSettings
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
-from common.ops_settings import LogSettings, MonitoringSettings, StorageSettings
+from common.ops_settings import (
+    IdempotencySettings,
+    LogSettings,
+    MonitoringSettings,
+    StorageSettings,
+)
 
 ENV_PREFIX = "CLOUDBURST_"
 CONFIG_ENV = "CLOUDBURST_CONFIG"
@@ -194,6 +199,7 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
     store: StoreSettings | None = None
     """The ``[store]`` table: the object store that carries jobs' files to render nodes away
     from studio storage, and their frames back. None: every job renders where studio storage

@@ -75,6 +75,13 @@ class TaskNotYours(Conflict):
     code = "task_not_yours"
 
 
+class IdempotencyKeyReused(UserFacingError):
+    """An ``Idempotency-Key`` sent again with a different request than the one it first named."""
+
+    code = "idempotency_key_reused"
+    status = 422
+
+
 class Unauthenticated(UserFacingError):
     """No credentials, or credentials the daemon does not accept (expired, forged, revoked)."""
 
@@ -104,6 +111,16 @@ class ServiceUnavailable(CloudburstError):
     retryable = True
 
 
+class DiskFull(ServiceUnavailable):
+    """The daemon's data disk (or its quota) is full: nothing of the request was stored.
+
+    Retryable: the request changed nothing and succeeds once IT frees space.
+    """
+
+    code = "disk_full"
+    status = 507
+
+
 class DaemonUnreachable(CloudburstError):
     """No answer from the daemon: it is down, or the address is wrong."""
 
@@ -130,10 +147,12 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         Conflict,
         IllegalStateChange,
         TaskNotYours,
+        IdempotencyKeyReused,
         Unauthenticated,
         Forbidden,
         RateLimited,
         ServiceUnavailable,
+        DiskFull,
         DaemonUnreachable,
         RenderError,
     )
@@ -152,6 +171,8 @@ def error_for(code: str | None, status: int, message: str, details: Any = None) 
             cls = Forbidden
         elif status == 409:
             cls = Conflict
+        elif status == 507:
+            cls = DiskFull
         elif status in (502, 503, 504):
             cls = ServiceUnavailable
         elif 400 <= status < 500:

@@ -76,6 +76,13 @@ class ShotGridLink(WireModel):
         return self
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+"""The header naming one submission, so that a resend of it stores no second job."""
+
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[!-~]+$")]
+"""A key of the caller's own (a UUID does): 1 to 255 visible ASCII characters."""
+
+
 class JobSpec(WireModel):
     """What a submitter sends to ``POST /api/v1/jobs``."""
 

@@ -85,6 +85,36 @@ class AgentLoad(WireModel):
     reported_at: datetime | None = None
 
 
+class DiskSpace(WireModel):
+    """The daemon's data disk: its free space and whether that is below the warning level."""
+
+    free_bytes: int
+    total_bytes: int
+    free_fraction: float
+    """Free bytes over the disk's size, 0 to 1."""
+    low: bool
+    """Below ``monitoring.disk_warn_fraction`` or ``monitoring.disk_warn_bytes``."""
+
+
+class HealthStatus(StrEnum):
+    """How the daemon is."""
+
+    OK = "ok"
+    """Serving, nothing to warn about."""
+    WARNING = "warning"
+    """Serving, with warnings that need a person (``warnings`` says which)."""
+
+
+class Health(WireModel):
+    """``GET /health``: whether the daemon serves, and what needs attention before it fails."""
+
+    status: HealthStatus
+    version: str
+    disk: DiskSpace
+    warnings: list[str]
+    """Sentences for a person: what is wrong and what to do."""
+
+
 class FarmMetrics(WireModel):
     """The farm at a glance: load averaged over online agents, queue, throughput, leases."""
 
@@ -105,6 +135,8 @@ class FarmMetrics(WireModel):
     throughput_window_s: float
     agents: list[AgentLoad]
     shotgrid: ShotGridStatus
+    daemon_disk: DiskSpace | None = None
+    """The daemon's own data disk (None where it was not measured)."""
 
 
 # --- logs ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
+from daemon.services.idempotency import IdempotencyService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
 from daemon.services.projects import ProjectService
@@ -47,6 +48,7 @@ class Services:
     files: FileService
     monitoring: MonitoringService
     logs: LogService
+    idempotency: IdempotencyService
     staging: StagingService
     homecoming: Homecoming
     burst: BurstService
@@ -98,6 +100,7 @@ def build_services(
         files=FileService(context),
         monitoring=MonitoringService(context, shotgrid),
         logs=LogService(context),
+        idempotency=IdempotencyService(context),
         staging=staging,
         homecoming=Homecoming(context, plane, jobs),
         burst=burst,

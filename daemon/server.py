@@ -1,5 +1,6 @@
 """Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
-the ShotGrid sync and the ShotGrid write-back, and the daily backup."""
+the ShotGrid sync and write-back, the daily backup, and the purges of what would grow without
+bound (stored files' trash, log records, old task logs, idempotency keys)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def serve(settings: Settings) -> None:
     every["ranking"] = (services.ranking.run_pass, settings.ranking.interval_s)
     every["storage-purge"] = (services.files.purge, settings.storage.purge_interval_s)
     every["log-trim"] = (services.logs.trim, 3600.0)
+    every["task-log-retention"] = (services.logs.purge_task_logs, 3600.0)
+    every["idempotency-purge"] = (
+        services.idempotency.purge,
+        settings.idempotency.purge_interval_s,
+    )
     if services.staging.plane.configured:
         resumed = services.staging.resume_after_restart()
         if resumed:

@@ -12,6 +12,7 @@ import click
 from pydantic import ValidationError
 
 from common.cli.context import echo_json, state_of
+from common.client import new_idempotency_key
 from common.errors import InvalidInput
 from common.frames import chunk_frames, parse_frames
 from common.models import JobSpec, Placement
@@ -191,7 +192,8 @@ def submit_command(
             "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
         }
     )
-    job = state_of(ctx).get_client().submit(spec)
+    # One key per command: the client's retries resend it, so the job is stored once.
+    job = state_of(ctx).get_client().submit(spec, new_idempotency_key())
     if as_json:
         echo_json(job)
         return

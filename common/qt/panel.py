@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from common.client import DaemonClient
+from common.client import DaemonClient, new_idempotency_key
 from common.config import Settings, load_settings
 from common.credentials import default_credentials
 from common.errors import CloudburstError, ConfigError, InvalidInput
@@ -355,9 +355,11 @@ class SubmitPanel(QWidget):
             self._show_error(exc)
             return
         self._set_busy(f"Submitting {spec.name!r} to {self.config.daemon_url}...")
+        key = new_idempotency_key()  # one per click; the client's retries resend it
         self._call = start_call(
-            self.pool, lambda: self.client.submit(spec), self._submitted, self._failed, "submit"
-        )
+            self.pool, lambda: self.client.submit(spec, key), self._submitted, self._failed,
+            "submit",
+        )  # fmt: skip
 
     def cancel(self) -> None:
         """Stops waiting for the daemon call in flight."""

@@ -1,4 +1,8 @@
-"""Every error becomes the same envelope with a stable ``code``; nothing leaks a traceback."""
+"""Every error becomes the same envelope with a stable ``code``; nothing leaks a traceback.
+
+A full data disk is not a bug: SQLite's ``SQLITE_FULL`` and ``ENOSPC``/``EDQUOT`` answer 507
+``disk_full`` with what to do (the transaction was rolled back, so nothing changed).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from common.errors import CloudburstError, FrameSpecError, Unauthenticated
+from common.errors import CloudburstError, DiskFull, FrameSpecError, Unauthenticated
+from daemon.services.disk_space import DISK_FULL_MESSAGE, disk_full_cause
 
 logger = logging.getLogger(__name__)
 
@@ -61,5 +66,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
+        full = disk_full_cause(exc)
+        if full is not None:  # not a bug: nothing was written, and it passes when space comes
+            logger.error("The data disk is full: %s", full)
+            return _cloudburst(DiskFull(DISK_FULL_MESSAGE))
         logger.exception("Unhandled error")
         return error_response(500, "internal_error", "Internal error; the daemon log has details.")

@@ -7,8 +7,25 @@ from typing import Annotated
 from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.errors import Forbidden, FrameSpecError, IllegalStateChange, InvalidInput, NotFound
-from common.models import Job, JobPage, JobSpec, PinChange, PriorityChange, Task, TaskLog
+from common.errors import (
+    Forbidden,
+    FrameSpecError,
+    IdempotencyKeyReused,
+    IllegalStateChange,
+    InvalidInput,
+    NotFound,
+)
+from common.models import (
+    IDEMPOTENCY_HEADER,
+    IdempotencyKey,
+    Job,
+    JobPage,
+    JobSpec,
+    PinChange,
+    PriorityChange,
+    Task,
+    TaskLog,
+)
 from common.states import JobState
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
@@ -40,6 +57,22 @@ class JobQuery(BaseModel):
         return [s for s in value.split(",") if s] if isinstance(value, str) else value
 
 
+class SubmitHeaders(BaseModel):
+    """Headers of ``POST /jobs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None,
+        alias=IDEMPOTENCY_HEADER,
+        description=(
+            "A key of your own naming this submission (a UUID). Resent with the same job, it "
+            "returns the first answer and stores no second job; with another job it is refused "
+            "(422). Keys are per caller, kept for idempotency.keep_s (a day)."
+        ),
+    )
+
+
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,15 +86,15 @@ def jobs() -> JobService:
 
 
 @bp.operation(
-    "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, returns=Job,
-    status=201, permission=Permission.JOBS_SUBMIT,
+    "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, headers=SubmitHeaders,
+    returns=Job, status=201, permission=Permission.JOBS_SUBMIT,
     errors=(
         InvalidInput, FrameSpecError, UnknownShotGridLink, ShotGridNotConfigured,
-        ShotGridUnavailable, Forbidden,
+        ShotGridUnavailable, Forbidden, IdempotencyKeyReused,
     ),
 )  # fmt: skip
-def submit(body: JobSpec) -> Job:
-    return jobs().submit(body, current_principal())
+def submit(body: JobSpec, headers: SubmitHeaders) -> Job:
+    return jobs().submit(body, current_principal(), headers.idempotency_key)
 
 
 @bp.operation(

@@ -6,10 +6,12 @@ import json
 from importlib import resources
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 
+from common.models_ops import Health
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.services.monitoring import MonitoringService
 
 bp = ApiBlueprint("meta", __name__, tag="meta")
 
@@ -23,9 +25,13 @@ def committed_document() -> dict[str, Any]:
     return document
 
 
-@bp.operation("GET", "/health", "Whether the daemon serves", permission=Permission.PUBLIC)
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+@bp.operation(
+    "GET", "/health", "Whether the daemon serves, and warnings (a data disk running low)",
+    returns=Health, permission=Permission.PUBLIC,
+)  # fmt: skip
+def health() -> Health:
+    monitoring: MonitoringService = current_app.extensions["cloudburst"].monitoring
+    return monitoring.health()
 
 
 @bp.operation(

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 from common import __version__
 from common.accounts import Role
+from common.errors import CloudburstError, DiskFull
 from daemon.api.routing import Operation
 from daemon.auth import Permission, permissions_of
 
@@ -103,7 +104,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     }
     for status, description in op.extra_statuses.items():
         responses[str(status)] = {"description": description}
-    for error in sorted({*op.errors}, key=lambda e: (e.status, e.code)):
+    # Any request may meet a full data disk (daemon/api/errors.py answers it with 507).
+    errors: set[type[CloudburstError]] = {*op.errors, DiskFull}
+    for error in sorted(errors, key=lambda e: (e.status, e.code)):
         entry = responses.setdefault(
             str(error.status),
             {
@@ -128,6 +131,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name, field in op.query.model_fields.items():
             params.append({"name": name, "in": "query", "required": False,
                            "description": field.description or ""})  # fmt: skip
+    if op.headers is not None:
+        params.extend(_header_params(op.headers))
     if params:
         result["parameters"] = params
     if op.body is not None:
@@ -138,6 +143,23 @@ def _operation(op: Operation) -> dict[str, Any]:
             },
         }
     return result
+
+
+def _header_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The request headers a headers model reads, each with its schema (a null-free one)."""
+    properties = model.model_json_schema(by_alias=True)["properties"]
+    params = []
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        schema = dict(properties[alias])
+        branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            schema.update(branches[0])
+        for key in ("default", "description", "title"):
+            schema.pop(key, None)
+        params.append({"name": alias, "in": "header", "required": field.is_required(),
+                       "description": field.description or "", "schema": schema})  # fmt: skip
+    return params
 
 
 def _security(op: Operation, responses: dict[str, Any]) -> dict[str, Any]:

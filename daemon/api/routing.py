@@ -1,8 +1,9 @@
 """Declares API operations once: the Flask route and its OpenAPI description come from one place.
 
 A view is a plain function that takes path parameters plus, when declared, ``body`` (a parsed,
-validated model) and ``query`` (parsed query parameters), and returns a model, a list of
-models, or None. The wrapper puts the result into the ``{"data", "message"}`` envelope.
+validated model), ``query`` (parsed query parameters) and ``headers`` (the request headers a
+model names), and returns a model, a list of models, or None. The wrapper puts the result into
+the ``{"data", "message"}`` envelope.
 
 Every operation declares the permission it requires; the wrapper authenticates the caller and
 checks it before the view runs (``daemon.api.guard``), so no endpoint exists unprotected.
@@ -36,6 +37,8 @@ class Operation:
     tag: str
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
+    headers: type[BaseModel] | None = None
+    """Request headers the view reads, each field named by its alias (``Idempotency-Key``)."""
     returns: type[BaseModel] | None = None
     returns_list: bool = False
     status: int = 200
@@ -66,6 +69,7 @@ class ApiBlueprint(Blueprint):
         owner_may: bool = False,
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
+        headers: type[BaseModel] | None = None,
         returns: type[BaseModel] | None = None,
         returns_list: bool = False,
         status: int = 200,
@@ -74,8 +78,9 @@ class ApiBlueprint(Blueprint):
     ) -> Callable[[View], View]:
         op = Operation(
             method=method, path=path, summary=summary, tag=self.tag, body=body, query=query,
-            returns=returns, returns_list=returns_list, status=status, errors=errors,
-            extra_statuses=extra_statuses or {}, permission=permission, owner_may=owner_may,
+            headers=headers, returns=returns, returns_list=returns_list, status=status,
+            errors=errors, extra_statuses=extra_statuses or {}, permission=permission,
+            owner_may=owner_may,
         )  # fmt: skip
         self.operations.append(op)
 
@@ -90,6 +95,11 @@ class ApiBlueprint(Blueprint):
                         {k: ",".join(request.args.getlist(k)) for k in request.args},
                         strict=False,
                     )
+                if op.headers is not None:
+                    params["headers"] = op.headers.model_validate(
+                        {name: request.headers[name] for name in header_names(op.headers)
+                         if name in request.headers}
+                    )  # fmt: skip
                 result = view(**params)
                 if isinstance(result, Response):
                     return result
@@ -99,6 +109,11 @@ class ApiBlueprint(Blueprint):
             return view
 
         return decorate
+
+
+def header_names(model: type[BaseModel]) -> list[str]:
+    """The headers a headers model reads: its fields' aliases."""
+    return [field.alias or name for name, field in model.model_fields.items()]
 
 
 def to_data(result: Any) -> Any:

@@ -26,12 +26,14 @@ from common.models import (
 from common.states import TaskState
 from daemon.services.context import Context, to_datetime
 from daemon.services.jobs import JobService
+from daemon.services.logs import log_cap
 from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
 from daemon.storage import monitoring as load_store
 from daemon.storage import ranking as rank_store
+from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
 
 if TYPE_CHECKING:
@@ -148,7 +150,8 @@ class AgentService:
             task = task_store.get_task(db, task_id)
             if task is None or task["agent_id"] != agent_id or task["attempts"] != chunk.attempt:
                 raise TaskNotYours(f"Task {task_id} attempt {chunk.attempt} is not yours.")
-            agent_store.append_log(db, task_id, chunk.attempt, chunk.offset, chunk.text)
+            cap = log_cap(self.ctx.settings.logs)
+            task_log_store.append(db, task_id, chunk.attempt, chunk.offset, chunk.text, cap)
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()

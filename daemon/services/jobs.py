@@ -16,18 +16,21 @@ from daemon.auth import Principal
 from daemon.auth.rules import check_owner
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
 from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
 from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
 from daemon.services.staging import StagingService
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.links import ResolvedLink, resolve
 from daemon.shotgun.writeback import enqueue_for_transition
-from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
+from daemon.storage import idempotency as idem_store
 from daemon.storage import jobs as job_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import shotgrid as sg_store
+from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
+from daemon.storage.idempotency import KeptKey
 from daemon.storage.jobs import JobFilter
 
 logger = logging.getLogger(__name__)
@@ -50,12 +53,23 @@ class JobService:
         self.projects = projects or ProjectService(context)
         self.staging = staging
 
-    def submit(self, spec: JobSpec, caller: Principal | None = None) -> Job:
+    def submit(
+        self, spec: JobSpec, caller: Principal | None = None, idempotency_key: str | None = None
+    ) -> Job:
         """Stores the job and all its tasks in one transaction, ranked, so leasable at once.
 
         A ShotGrid link is checked first (outside the transaction): unknown codes are refused.
         ``caller`` must own the job (or be a TD/admin); confidential shows stay in the building.
+        With ``idempotency_key`` the key is stored in the job's transaction: a resend of the same
+        request with the same key returns the first answer and stores nothing.
+
+        Raises:
+            IdempotencyKeyReused: the caller's key first came with another request.
         """
+        key = submission_key(idempotency_key, caller, spec)
+        kept = None if key is None else idem_store.find(self.ctx.database.db, key.caller, key.key)
+        if key is not None and kept is not None:
+            return self._resent(key, kept)
         check_owner(caller, spec.owner)
         spec = self.projects.enforce(self.ctx.database.db, spec)
         chunks = chunk_frames(parse_frames(spec.frames), spec.chunk_size)
@@ -65,17 +79,49 @@ class JobService:
             spec = spec.model_copy(update={"shotgrid": link.link})
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
-            job_id = job_store.insert_job(db, spec, chunks, now)
-            if link is not None:
-                sg_store.insert_link(
-                    db, job_id, link.project_id, link.entity_type, link.entity_id, link.task_id
-                )
-                sg_store.upsert_entities(db, link.records, now)
-            self.ranking.rank_one(db, job_id, now)
-            if self.staging is not None:
-                self.staging.enqueue(db, job_id, spec, now)
+            if key is not None:  # a resend may have overtaken this one since the look above
+                kept = idem_store.find(db, key.caller, key.key)
+            if kept is None:
+                job_id = self._store(db, spec, chunks, link, now)
+                if key is not None:
+                    idem_store.insert(db, key.caller, key.key, key.request_hash, job_id, now)
+        if key is not None and kept is not None:
+            return self._resent(key, kept)
         logger.info("job_id=%s submitted: %s, %d tasks", job_id, spec.name, len(chunks))
-        return self.get(job_id)
+        job = self.get(job_id)
+        if key is not None:  # the first answer, for resends (a crash before: they get the job)
+            with self.ctx.database.transaction() as db:
+                idem_store.keep_response(db, key.caller, key.key, job.model_dump_json())
+        return job
+
+    def _store(
+        self,
+        db: sqlite_utils.Database,
+        spec: JobSpec,
+        chunks: list[list[int]],
+        link: ResolvedLink | None,
+        now: float,
+    ) -> int:
+        """Inserts the job, its tasks, its ShotGrid link, its rank and its staging (in a
+        transaction); returns its id."""
+        job_id = job_store.insert_job(db, spec, chunks, now)
+        if link is not None:
+            sg_store.insert_link(
+                db, job_id, link.project_id, link.entity_type, link.entity_id, link.task_id
+            )
+            sg_store.upsert_entities(db, link.records, now)
+        self.ranking.rank_one(db, job_id, now)
+        if self.staging is not None:
+            self.staging.enqueue(db, job_id, spec, now)
+        return job_id
+
+    def _resent(self, key: SubmissionKey, kept: KeptKey) -> Job:
+        """The first answer to a resent submission; nothing is stored."""
+        check_resend(key, kept)
+        logger.info("job_id=%s sent again with the same Idempotency-Key", kept.job_id)
+        if kept.response is not None:
+            return Job.model_validate_json(kept.response)
+        return self.get(kept.job_id)
 
     def owner_of(self, job_id: int) -> str:
         """The owner of a job (for the ownership rule).
@@ -207,8 +253,8 @@ class JobService:
         if task is None or task["job_id"] != job_id:
             raise NotFound(f"Job {job_id} has no task {task_id}.")
         attempt = task["attempts"] if attempt is None else attempt
-        text = agent_store.read_log(db, task_id, attempt, offset)
-        return TaskLog(task_id=task_id, offset=offset, text=text, next_offset=offset + len(text))
+        text, next_offset = task_log_store.read(db, task_id, attempt, offset)
+        return TaskLog(task_id=task_id, offset=offset, text=text, next_offset=next_offset)
 
     # --- shared with the agent service ----------------------------------------------------
 

@@ -3,7 +3,9 @@
 ``DatabaseLogHandler`` is a ``logging.Handler``: ``emit`` only puts the record on a queue (no
 I/O on the logging thread, so never on a request's path); a writer thread stores what the queue
 holds every ``logs.flush_interval_s`` in one transaction. ``LogService.trim`` keeps the table
-bounded by count and age; APScheduler triggers it.
+bounded by count and age, and ``LogService.purge_task_logs`` deletes the task logs of jobs
+finished longer ago than ``logs.task_log_keep_s``; APScheduler triggers both. Each task log is
+capped as it is written (``log_cap``, ``daemon.storage.task_logs``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,27 @@ from typing import Any
 
 from common.errors import InvalidInput
 from common.models_ops import LogEntry, LogPage, LogQuery, LogSource
+from common.ops_settings import LogSettings
 from daemon.services.context import Context, to_datetime
-from daemon.storage import Database
+from daemon.storage import Database, task_logs
 from daemon.storage import logs as store
+from daemon.storage.task_logs import LogCap
+
+logger = logging.getLogger(__name__)
 
 _ID = re.compile(r"\b(job_id|task_id|agent_id)=([\w-]+)")
 MAX_MESSAGE = 10_000
+#: Tasks whose logs one transaction of the retention deletes (the write lock is held that long).
+PURGE_BATCH = 200
+
+
+def log_cap(settings: LogSettings) -> LogCap:
+    """How much of each task's log is kept."""
+    return LogCap(
+        max_chars=settings.task_log_max_chars,
+        head_chars=settings.task_log_head_chars,
+        attempts=settings.task_log_attempts,
+    )
 
 
 def record_row(record: logging.LogRecord) -> dict[str, Any]:
@@ -131,6 +148,23 @@ class LogService:
         keep = self.ctx.settings.logs
         with self.ctx.database.transaction() as db:
             return store.trim(db, keep.keep_records, now - keep.keep_s)
+
+    def purge_task_logs(self, now: float | None = None) -> int:
+        """Deletes the task logs of jobs finished more than ``logs.task_log_keep_s`` ago, a
+        batch of tasks per transaction; returns how many tasks lost their logs."""
+        now = self.ctx.now() if now is None else now
+        before = now - self.ctx.settings.logs.task_log_keep_s
+        purged = 0
+        while True:
+            with self.ctx.database.transaction() as db:
+                tasks = task_logs.expired_tasks(db, before, PURGE_BATCH)
+                task_logs.delete_logs(db, tasks)
+            purged += len(tasks)
+            if len(tasks) < PURGE_BATCH:
+                break
+        if purged:
+            logger.info("Deleted the logs of %d task(s) of jobs finished long ago", purged)
+        return purged
 
 
 def _daemon_entry(row: dict[str, Any]) -> LogEntry:

@@ -1,14 +1,17 @@
-"""The farm's metrics: agents' load, queue depth, throughput, leases and ShotGrid health."""
+"""The farm's metrics (agents' load, queue depth, throughput, leases, ShotGrid health, the
+daemon's disk) and the daemon's own health."""
 
 from __future__ import annotations
 
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
+from common import __version__
 from common.models import Heartbeat
-from common.models_ops import AgentLoad, FarmMetrics
+from common.models_ops import AgentLoad, FarmMetrics, Health, HealthStatus
 from common.states import JobState
 from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.services.disk_space import DiskWatch, warning
 from daemon.storage import monitoring as store
 
 if TYPE_CHECKING:
@@ -26,9 +29,21 @@ def load_of(beat: Heartbeat) -> dict[str, Any] | None:
 class MonitoringService:
     """Reads the metrics; the load itself is written by the heartbeat (``record_load``)."""
 
-    def __init__(self, context: Context, shotgrid: ShotGridSync) -> None:
+    def __init__(
+        self, context: Context, shotgrid: ShotGridSync, disk: DiskWatch | None = None
+    ) -> None:
         self.ctx = context
         self.shotgrid = shotgrid
+        self.disk = disk or DiskWatch(context)
+
+    def health(self) -> Health:
+        """Whether the daemon serves, with a warning per thing that will fail soon (public)."""
+        disk = self.disk.space()
+        warnings = [text for text in (warning(disk),) if text is not None]
+        return Health(
+            status=HealthStatus.WARNING if warnings else HealthStatus.OK,
+            version=__version__, disk=disk, warnings=warnings,
+        )  # fmt: skip
 
     def metrics(self, now: float | None = None) -> FarmMetrics:
         """The farm now; load is averaged over online agents that report it."""
@@ -62,6 +77,7 @@ class MonitoringService:
             throughput_window_s=window,
             agents=agents,
             shotgrid=self.shotgrid.status(now),
+            daemon_disk=self.disk.space(),
         )
 
 

@@ -77,6 +77,14 @@ def render(metrics: FarmMetrics) -> str:
     gauge("shotgrid_writeback", "ShotGrid write-backs by state.",
           [({"state": "pending"}, sg.writeback_pending),
            ({"state": "failed"}, sg.writeback_failed)])  # fmt: skip
+    disk = metrics.daemon_disk
+    if disk is not None:
+        gauge("daemon_disk_free_bytes", "Free bytes on the daemon's data disk.",
+              [({}, disk.free_bytes)])  # fmt: skip
+        gauge("daemon_disk_total_bytes", "Size of the daemon's data disk, bytes.",
+              [({}, disk.total_bytes)])  # fmt: skip
+        gauge("daemon_disk_low", "1 when the daemon's data disk is below its warning level.",
+              [({}, float(disk.low))])  # fmt: skip
     if sg.last_success_at is not None:
         gauge("shotgrid_last_success_timestamp_seconds", "When a ShotGrid sync last succeeded.",
               [({}, sg.last_success_at.timestamp())])  # fmt: skip

@@ -1,4 +1,4 @@
-"""Agents table and task logs."""
+"""Agents table (task logs: ``task_logs.py``)."""
 
 from __future__ import annotations
 
@@ -54,50 +54,6 @@ def mark_silent_agents_offline(db: sqlite_utils.Database, silent_since: float) -
         [silent_since],
     )
     return cursor.rowcount
-
-
-def append_log(
-    db: sqlite_utils.Database, task_id: int, attempt: int, offset: int, text: str
-) -> None:
-    """Appends text at ``offset`` of the attempt's log; a resent chunk is not written twice."""
-    length = log_length(db, task_id, attempt)
-    if offset + len(text) <= length:
-        return  # already have it
-    if offset > length:
-        offset, text = length, f"[... {offset - length} characters lost ...]\n{text}"
-    elif offset < length:
-        text = text[length - offset :]
-        offset = length
-    db.execute(
-        "INSERT INTO task_logs (task_id, attempt, offset, text) VALUES (?, ?, ?, ?)",
-        [task_id, attempt, offset, text],
-    )
-
-
-def log_length(db: sqlite_utils.Database, task_id: int, attempt: int) -> int:
-    row = next(
-        iter(
-            db.query(
-                "SELECT coalesce(max(offset + length(text)), 0) AS n FROM task_logs"
-                " WHERE task_id = ? AND attempt = ?",
-                [task_id, attempt],
-            )
-        )
-    )
-    return int(row["n"])
-
-
-def read_log(db: sqlite_utils.Database, task_id: int, attempt: int, offset: int) -> str:
-    """The attempt's log from character ``offset`` on."""
-    pieces = []
-    for row in db.query(
-        "SELECT offset, text FROM task_logs WHERE task_id = ? AND attempt = ?"
-        " AND offset + length(text) > ? ORDER BY offset",
-        [task_id, attempt, offset],
-    ):
-        start = max(0, offset - row["offset"])
-        pieces.append(row["text"][start:])
-    return "".join(pieces)
 
 
 def update_agent(

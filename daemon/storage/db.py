@@ -72,12 +72,14 @@ class Database:
             db.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield db
-            except BaseException:
-                db.conn.execute("ROLLBACK")
-                raise
-            else:
                 db.conn.execute("COMMIT")
-                self.commits += 1
+            except BaseException:
+                # SQLite may have rolled back already (a full disk does); a COMMIT that failed
+                # leaves the transaction open, and the next one would silently join it.
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                raise
+            self.commits += 1
 
     def checkpoint(self) -> None:
         """Copies the WAL into the database file without blocking writers (PASSIVE).

@@ -16,6 +16,8 @@ from common.errors import (
     TaskNotYours,
 )
 from common.models import AgentRegistration, JobSpec, TaskDone
+from daemon.app import Services
+from tests.common.dropping_proxy import DroppingProxy
 
 
 def spec(**overrides: object) -> JobSpec:
@@ -59,6 +61,29 @@ def test_unreachable_daemon_is_retried_then_reported() -> None:
     with pytest.raises(DaemonUnreachable, match="Cannot reach the Cloudburst daemon"):
         client.submit(spec())
     assert slept == [0.1, 0.2, 0.4]
+
+
+def test_a_submission_whose_answer_was_lost_is_resent_and_stored_once(
+    live_url: str, admin_token: str, services: Services
+) -> None:
+    with DroppingProxy(live_url) as proxy:
+        proxy.drops = 1  # the daemon stores the job; the connection drops before the answer
+        client = DaemonClient(
+            proxy.url, retries=2, backoff=0, sleep=lambda _: None, auth=StaticToken(admin_token)
+        )
+        job = client.submit(spec())
+    keys = proxy.header_values("Idempotency-Key")
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) == 36
+    db = services.context.database.db
+    assert [row[0] for row in db.execute("SELECT id FROM jobs")] == [job.id]
+
+
+def test_each_submission_gets_its_own_key(live_url: str, admin_token: str) -> None:
+    with DroppingProxy(live_url) as proxy:
+        client = DaemonClient(proxy.url, auth=StaticToken(admin_token))
+        first, second = client.submit(spec()), client.submit(spec())
+        again = client.submit(spec(), idempotency_key=proxy.header_values("Idempotency-Key")[0])
+    assert first.id != second.id and again.id == first.id
 
 
 def test_lease_returns_none_on_204(live_url: str, admin_token: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,14 @@ def test_database_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
+    scripts = resources.files("daemon.storage.migrations").iterdir()
+    versions = sorted(int(s.name.split("_", 1)[0]) for s in scripts if s.name.endswith(".sql"))
+    assert versions[:6] == [1, 2, 3, 4, 5, 6] and 8 in versions
     database = open_database(tmp_path / "db.sqlite3")
-    assert migrate(database) == 6
+    assert migrate(database) == versions[-1]
     again = open_database(tmp_path / "db.sqlite3")
-    rows = list(again.db.query("SELECT version FROM schema_migrations"))
-    assert rows == [{"version": v} for v in (1, 2, 3, 4, 5, 6)]
+    rows = list(again.db.query("SELECT version FROM schema_migrations ORDER BY version"))
+    assert rows == [{"version": v} for v in versions]
 
 
 def test_failed_submission_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -76,8 +76,8 @@ class FakeClient:
     def _record(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.calls.append((name, args, kwargs))
 
-    def submit(self, spec: JobSpec) -> Job:
-        self._record("submit", spec)
+    def submit(self, spec: JobSpec, idempotency_key: str | None = None) -> Job:
+        self._record("submit", spec, idempotency_key=idempotency_key)
         return self.job_model.model_copy(update={"spec": spec, "state": JobState.QUEUED})
 
     def jobs(self, **filters: Any) -> JobPage:
@@ -250,6 +250,15 @@ def test_submit_builds_the_spec(
     assert spec.output == str(tmp_path / "renders" / "shot010" / "shot010_####")
     assert spec.due == datetime(2026, 12, 24, 18, tzinfo=UTC)
     assert "5 frames in 3 tasks" in result.stdout
+
+
+def test_each_submit_command_sends_its_own_idempotency_key(scene: Path) -> None:
+    client = FakeClient()
+    for _ in range(2):
+        assert invoke(["submit", str(scene), "-f", "1"], client).exit_code == 0
+    keys = [kwargs["idempotency_key"] for name, _, kwargs in client.calls if name == "submit"]
+    assert len(keys) == 2 and keys[0] != keys[1]
+    assert all(len(key) == 36 for key in keys)  # a UUID
 
 
 def test_submit_relative_output_becomes_absolute(

@@ -81,13 +81,15 @@ class RecordingClient(DaemonClient):
     def __init__(self, url: str, token: str) -> None:
         super().__init__(url, retries=0, auth=StaticToken(token))
         self.submit_threads: list[int] = []
+        self.submit_keys: list[str | None] = []
         self.release = threading.Event()
         self.release.set()
 
-    def submit(self, spec: JobSpec) -> Job:
+    def submit(self, spec: JobSpec, idempotency_key: str | None = None) -> Job:
         self.submit_threads.append(threading.get_ident())
+        self.submit_keys.append(idempotency_key)
         assert self.release.wait(10), "the test never released the submit"
-        return super().submit(spec)
+        return super().submit(spec, idempotency_key)
 
 
 #: Where nothing listens (the discard port): for tests that need no daemon.
@@ -239,7 +241,7 @@ def test_a_daemon_error_is_shown_verbatim(
 ) -> None:  # fmt: skip
     message = "Project 'tlk' is locked for delivery. Ask production to unlock it."
 
-    def refuse(spec: JobSpec, caller: object = None) -> Job:
+    def refuse(spec: JobSpec, caller: object = None, idempotency_key: object = None) -> Job:
         raise InvalidInput(message)
 
     monkeypatch.setattr(services.jobs, "submit", refuse)
@@ -262,6 +264,21 @@ def test_an_unreachable_daemon_blocks_submit_with_a_fix(
     assert "not answering" in panel.daemon_label.text()
     assert not panel.submit_button.isEnabled()
     assert panel.preflight_view.findChild(QPushButton, "fix_check_daemon") is not None
+
+
+def test_each_render_click_sends_its_own_idempotency_key(
+    qtbot: QtBot, open_panel: Any, host: FakeHost, live_url: str, services: Services,
+    owner_token: str,
+) -> None:  # fmt: skip
+    client = RecordingClient(live_url, owner_token)
+    panel = open_panel(host, client=client)
+    for _ in range(2):
+        with qtbot.waitSignal(panel.submitted, timeout=10_000):
+            qtbot.mouseClick(panel.submit_button, Qt.MouseButton.LeftButton)
+    first, second = client.submit_keys
+    assert first and second and first != second
+    db = services.context.database.db
+    assert {row[0] for row in db.execute("SELECT key FROM idempotency_keys")} == {first, second}
 
 
 def test_cancel_stops_waiting_and_drops_the_answer(
