@@ -24,6 +24,7 @@ from common.cloud_settings import CloudSettings
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
+from common.limits_settings import LimitSettings
 from common.ops_settings import LogSettings, MonitoringSettings, StorageSettings
 
 ENV_PREFIX = "CLOUDBURST_"
@@ -193,6 +194,8 @@ class Settings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    """The ``[limits]`` table: request bodies, frames and tasks per job, storage quotas."""
     store: StoreSettings | None = None
     """The ``[store]`` table: the object store that carries jobs' files to render nodes away
     from studio storage, and their frames back. None: every job renders where studio storage
