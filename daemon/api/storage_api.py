@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import Response, current_app, request, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from common.models_ops import StoredFile, UploadComplete, UploadCreate, UploadInfo
+from daemon.api.body import BodySize, read_body
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.services.files import ChecksumMismatch, FileService, TooLarge
+from daemon.services.files import ChecksumMismatch, FileService
 from daemon.services.storage_paths import UnsafePath
 
 bp = ApiBlueprint("storage", __name__, tag="storage")
@@ -51,15 +52,12 @@ def upload_status(upload_id: str) -> UploadInfo:
 @bp.operation(
     "PUT", "/storage/upload/<upload_id>",
     "Send one part: the raw bytes as the body, `?offset=N` where they start",
-    query=PartQuery, returns=UploadInfo,
+    query=PartQuery, returns=UploadInfo, body_size=BodySize.PART,
     errors=(InvalidInput, TooLarge, NotFound, Forbidden, Conflict),
     permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def upload_part(upload_id: str, query: PartQuery) -> UploadInfo:
-    limit = current_app.extensions["cloudburst"].context.settings.storage.max_part_bytes
-    if (request.content_length or 0) > limit:  # refuse before reading a huge body
-        raise TooLarge(f"Send parts of at most {limit} bytes (storage.max_part_bytes).")
-    data = request.get_data()
+    data = read_body(BodySize.PART)  # held to storage.max_part_bytes before it is read
     if request.content_length is not None and len(data) != request.content_length:
         raise InvalidInput(
             f"The part was cut off: {len(data)} of {request.content_length} bytes arrived. "
