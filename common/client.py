@@ -26,6 +26,7 @@ from common.envelope import decode, never_sent
 from common.errors import CloudburstError, DaemonUnreachable, Unauthenticated
 from common.models import (
     IDEMPOTENCY_HEADER,
+    TASK_PAGE_MAX,
     AgentInfo,
     AgentRegistration,
     AuditPage,
@@ -49,6 +50,7 @@ from common.models import (
     TaskFailure,
     TaskLog,
     TaskLogChunk,
+    TaskPage,
     TaskProgress,
 )
 from common.models_cloud import JobRoute, Resource, SpendReport
@@ -167,8 +169,18 @@ class DaemonClient:
         return self._call("GET", "/cloud/spend", SpendReport)
 
     def tasks(self, job_id: int) -> list[Task]:
-        data = self._request("GET", f"/jobs/{job_id}/tasks")
-        return [Task.model_validate(item, strict=False) for item in data]
+        """Every task of the job, in task order, fetched a page at a time."""
+        tasks: list[Task] = []
+        while True:
+            page = self.task_page(job_id, offset=len(tasks), limit=TASK_PAGE_MAX)
+            tasks.extend(page.items)
+            if not page.items or len(tasks) >= page.total:
+                return tasks
+
+    def task_page(self, job_id: int, offset: int = 0, limit: int = 100) -> TaskPage:
+        """One page of the job's tasks, in task order, with how many the job has."""
+        params = {"offset": offset, "limit": limit}
+        return self._call("GET", f"/jobs/{job_id}/tasks", TaskPage, params=params)
 
     def task_log(self, job_id: int, task_id: int, offset: int = 0) -> TaskLog:
         return self._call(

@@ -25,6 +25,7 @@ from common.cloud_settings import CloudSettings
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
+from common.limits_settings import LimitSettings
 from common.ops_settings import (
     IdempotencySettings,
     LogSettings,
@@ -200,6 +201,8 @@ class Settings(BaseModel):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
     idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    """The ``[limits]`` table: request bodies, frames and tasks per job, storage quotas."""
     store: StoreSettings | None = None
     """The ``[store]`` table: the object store that carries jobs' files to render nodes away
     from studio storage, and their frames back. None: every job renders where studio storage

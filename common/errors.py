@@ -43,6 +43,25 @@ class FrameSpecError(InvalidInput):
     code = "invalid_frame_spec"
 
 
+class JobTooLarge(InvalidInput):
+    """A job names more frames, or would be cut into more tasks, than the daemon takes."""
+
+    code = "job_too_large"
+
+
+class TooLarge(InvalidInput):
+    """A request body, a file or a part over its configured size limit."""
+
+    code = "too_large"
+    status = 413
+
+
+class QuotaExceeded(TooLarge):
+    """Storing this would take a user or a show past their storage quota."""
+
+    code = "quota_exceeded"
+
+
 class ConfigError(UserFacingError):
     """The configuration file, environment or command line holds a bad value."""
 
@@ -142,6 +161,9 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         UserFacingError,
         InvalidInput,
         FrameSpecError,
+        JobTooLarge,
+        TooLarge,
+        QuotaExceeded,
         ConfigError,
         NotFound,
         Conflict,
@@ -173,6 +195,8 @@ def error_for(code: str | None, status: int, message: str, details: Any = None) 
             cls = Conflict
         elif status == 507:
             cls = DiskFull
+        elif status == 413:
+            cls = TooLarge
         elif status in (502, 503, 504):
             cls = ServiceUnavailable
         elif 400 <= status < 500:

@@ -8,7 +8,7 @@ duplicates. Errors say what is wrong with which term and how to write it instead
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from common.errors import FrameSpecError
 
@@ -19,16 +19,47 @@ MAX_FRAME_NUMBER = 1_048_574
 _TERM = re.compile(r"^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$")
 
 
-def parse_frames(spec: str) -> list[int]:
+def parse_frames(spec: str, limit: int = MAX_FRAMES) -> list[int]:
     """Parses a frame spec into the sorted list of distinct frames it names.
+
+    The count is checked (``count_frames``) before any frame is expanded into memory.
 
     Raises:
         FrameSpecError: the spec is empty, malformed, runs backwards, names a frame beyond
-            the limit, or names more than ``MAX_FRAMES`` frames.
+            the limit, or names more than ``limit`` frames.
     """
+    count = count_frames(spec)
+    if count > limit:
+        raise FrameSpecError(
+            f"The frame range {spec!r} names {count:,} frames, more than {limit:,}. "
+            "Split it into several jobs."
+        )
+    frames: set[int] = set()
+    for first, last, step in _terms(spec):
+        frames.update(range(first, last + 1, step))
+    return sorted(frames)
+
+
+def count_frames(spec: str) -> int:
+    """How many frames ``spec`` names, term by term, without expanding them: a frame named
+    by two terms counts twice, so the count is never below the number of distinct frames.
+
+    Raises:
+        FrameSpecError: as ``parse_frames``, or the count is past ``MAX_FRAMES``.
+    """
+    count = sum((last - first) // step + 1 for first, last, step in _terms(spec))
+    if count > MAX_FRAMES:
+        raise FrameSpecError(
+            f"The frame range {spec!r} names more than {MAX_FRAMES:,} frames. "
+            "Split it into several jobs."
+        )
+    return count
+
+
+def _terms(spec: str) -> Iterator[tuple[int, int, int]]:
+    """The spec's terms as (first, last, step), each checked."""
     if not isinstance(spec, str) or not spec.strip():
         raise FrameSpecError("The frame range is empty. Write frames such as 1-100 or 1,5,10-20.")
-    frames: set[int] = set()
     for raw in spec.split(","):
         term = raw.strip().replace(" ", "")
         if not term:
@@ -57,13 +88,7 @@ def parse_frames(spec: str) -> list[int]:
             )
         if step < 1:
             raise FrameSpecError(f"The step in {term!r} must be 1 or more, as in 1-100x5.")
-        if len(frames) + (last - first) // step + 1 > MAX_FRAMES:
-            raise FrameSpecError(
-                f"The frame range {spec!r} names more than {MAX_FRAMES:,} frames. "
-                "Split it into several jobs."
-            )
-        frames.update(range(first, last + 1, step))
-    return sorted(frames)
+        yield first, last, step
 
 
 def format_frames(frames: Iterable[int]) -> str:

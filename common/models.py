@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from common.errors import FrameSpecError
-from common.frames import parse_frames
+from common.frames import count_frames
 from common.states import JobState, TaskState
 
 
@@ -112,7 +112,7 @@ class JobSpec(WireModel):
     @classmethod
     def _frames_parse(cls, value: str) -> str:
         try:
-            parse_frames(value)
+            count_frames(value)  # checks every term without expanding a frame
         except FrameSpecError as exc:
             raise PydanticCustomError(FrameSpecError.code, exc.message) from None
         return value
@@ -227,6 +227,20 @@ class Task(WireModel):
     progress: float = 0.0
     outputs: list[str] = Field(default_factory=list)
     error: str = ""
+
+
+TASK_PAGE_MAX = 500
+"""The most tasks one page of ``GET /api/v1/jobs/{id}/tasks`` carries."""
+
+
+class TaskPage(WireModel):
+    """One page of a job's tasks (``GET /api/v1/jobs/{id}/tasks``), in task order."""
+
+    items: list[Task]
+    total: int
+    """How many tasks the job has."""
+    offset: int
+    limit: int
 
 
 class PriorityChange(WireModel):

@@ -67,6 +67,33 @@ class StoredFile(WireModel):
     purge_at: datetime | None = None
 
 
+class QuotaScope(StrEnum):
+    """Whose stored files a quota bounds."""
+
+    USER = "user"
+    """One user's files, wherever they are."""
+    SHOW = "show"
+    """The files under one show's folder (the first folder of their paths), whoever sent them."""
+
+
+class QuotaUse(WireModel):
+    """How much of one storage quota is used: stored files (deleted ones too, until they are
+    purged) and the declared sizes of unfinished uploads."""
+
+    scope: QuotaScope
+    name: str
+    used_bytes: int
+    quota_bytes: int | None = None
+    """None: no quota."""
+
+
+class StorageUsage(WireModel):
+    """A user's storage use, and a show's when one was asked for."""
+
+    user: QuotaUse
+    show: QuotaUse | None = None
+
+
 # --- monitoring ----------------------------------------------------------------------------
 
 

@@ -15,8 +15,8 @@ class StorageSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_file_bytes: int = Field(default=50 * GIB, ge=1)
-    """Largest file an upload may declare."""
+    max_file_bytes: int = Field(default=8 * GIB, ge=1)
+    """Largest file an upload may declare (the quotas of ``[limits]`` bound the sum)."""
     max_part_bytes: int = Field(default=64 * MIB, ge=1)
     """Largest part one request may carry."""
     trash_ttl_s: float = Field(default=7 * 86400.0, gt=0)

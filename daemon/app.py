@@ -122,6 +122,8 @@ def create_app(
         database = open_database(settings.data_dir / "cloudburst.sqlite3")
     app = Flask("daemon")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # The dashboard's forms are small; each API operation sets its own limit (api/body.py).
+    app.config["MAX_CONTENT_LENGTH"] = settings.limits.small_body_bytes
     app.extensions["cloudburst"] = build_services(
         settings, database, clock, shotgrid_connect, open_store, cloud_backend
     )

@@ -8,12 +8,14 @@ import logging
 import os
 import signal
 from types import FrameType
+from typing import Any
 
 import waitress
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from common.config import Settings
 from common.errors import ConfigError
+from daemon.api.body import largest_body
 from daemon.app import create_app
 from daemon.services.logs import DatabaseLogHandler
 
@@ -34,6 +36,17 @@ def serving_threads(settings: Settings) -> int:
     return min(16, max(4, 2 * (os.cpu_count() or 2)))
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """waitress's options besides the address: threads, connections, and the largest body
+    (waitress answers 413 to a longer ``Content-Length`` before reading a byte of it, and
+    stops a chunked body there; each operation holds its body to less, ``api/body.py``)."""
+    return {
+        "threads": serving_threads(settings), "ident": "cloudburst",
+        "connection_limit": 1000, "channel_timeout": 60,
+        "max_request_body_size": largest_body(settings) + 1,  # waitress refuses >= this
+    }  # fmt: skip
+
+
 def serve(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT. Runs the only scheduler of this daemon."""
     host, port = parse_bind(settings.bind)
@@ -41,10 +54,7 @@ def serve(settings: Settings) -> None:
     services = app.extensions["cloudburst"]
     services.auth.ensure_local_admin()
     try:
-        server = waitress.create_server(
-            app, host=host, port=port, threads=serving_threads(settings), ident="cloudburst",
-            connection_limit=1000, channel_timeout=60,
-        )  # fmt: skip
+        server = waitress.create_server(app, host=host, port=port, **server_options(settings))
     except OSError as exc:
         raise ConfigError(
             f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Is another daemon running "

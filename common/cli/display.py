@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common.frames import format_frames
-from common.models import Job, JobPage, JobSummary, ShotGridLink, Task
+from common.models import TASK_PAGE_MAX, Job, JobPage, JobSummary, ShotGridLink, Task, TaskPage
 from common.states import JobState, TaskState
 
 STATE_STYLES = {
@@ -197,12 +197,21 @@ def tasks_table(tasks: Sequence[Task]) -> Table:
     return table
 
 
-def job_view(job: Job, tasks: Sequence[Task]) -> Group:
-    """Everything ``job show`` prints: details, errors, tasks."""
+def job_view(job: Job, tasks: TaskPage | None) -> Group:
+    """Everything ``job show`` prints: details, errors, a page of tasks and where it is."""
     parts: list[Table | Text] = [job_details(job)]
     if job.errors:
         parts.append(Text("\nErrors", style="bold red"))
         parts.append(job_errors(job))
-    if tasks:
-        parts.append(tasks_table(tasks))
+    if tasks is not None and tasks.items:
+        parts.append(tasks_table(tasks.items))
+        if len(tasks.items) < tasks.total:
+            first, last = tasks.offset + 1, tasks.offset + len(tasks.items)
+            parts.append(
+                Text(
+                    f"Tasks {first}-{last} of {tasks.total}. Others: --tasks-from N "
+                    f"(and --tasks up to {TASK_PAGE_MAX}).",
+                    style="dim",
+                )
+            )
     return Group(*parts)

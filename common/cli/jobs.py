@@ -12,7 +12,7 @@ from common.cli.display import job_view, jobs_table, rank_view
 from common.client import DaemonClient
 from common.errors import NotFound
 from common.frames import format_frames
-from common.models import Job, Task
+from common.models import TASK_PAGE_MAX, Job, Task
 from common.states import JobState
 
 job_id_argument = click.argument("job_id", metavar="ID", type=click.IntRange(min=1))
@@ -67,16 +67,27 @@ def job_group() -> None:
 
 @job_group.command("show")
 @job_id_argument
+@click.option(
+    "--tasks-from", "tasks_from", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Number of the first task listed (tasks are listed a page at a time).",
+)  # fmt: skip
+@click.option(
+    "--tasks", "tasks_limit", type=click.IntRange(0, TASK_PAGE_MAX), default=50,
+    show_default=True, help="How many tasks to list (0: none).",
+)  # fmt: skip
 @json_option
 @click.pass_context
-def show_command(ctx: click.Context, job_id: int, as_json: bool) -> None:
-    """Show a job: state, progress, task counts, timings, errors and its tasks."""
+def show_command(
+    ctx: click.Context, job_id: int, tasks_from: int, tasks_limit: int, as_json: bool
+) -> None:
+    """Show a job: state, progress, task counts, timings, errors and a page of its tasks."""
     client = state_of(ctx).get_client()
     job = client.job(job_id)
     if as_json:
         echo_json(job)
         return
-    Console().print(job_view(job, client.tasks(job_id)))
+    page = client.task_page(job_id, tasks_from - 1, tasks_limit) if tasks_limit else None
+    Console().print(job_view(job, page))
 
 
 @job_group.command("why")

@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from common.errors import CloudburstError, DiskFull, FrameSpecError, Unauthenticated
+from common.errors import CloudburstError, DiskFull, FrameSpecError, TooLarge, Unauthenticated
 from daemon.services.disk_space import DISK_FULL_MESSAGE, disk_full_cause
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,13 @@ def register_error_handlers(app: Flask) -> None:
     def _validation(exc: ValidationError) -> Response:
         code, message, details = describe_validation(exc)
         return error_response(400, code, message, details)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Response:
+        return error_response(
+            413, TooLarge.code,
+            "The request body is larger than this page's form takes; send less.",
+        )  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

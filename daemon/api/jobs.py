@@ -13,18 +13,20 @@ from common.errors import (
     IdempotencyKeyReused,
     IllegalStateChange,
     InvalidInput,
+    JobTooLarge,
     NotFound,
 )
 from common.models import (
     IDEMPOTENCY_HEADER,
+    TASK_PAGE_MAX,
     IdempotencyKey,
     Job,
     JobPage,
     JobSpec,
     PinChange,
     PriorityChange,
-    Task,
     TaskLog,
+    TaskPage,
 )
 from common.states import JobState
 from daemon.api.guard import current_principal
@@ -73,6 +75,15 @@ class SubmitHeaders(BaseModel):
     )
 
 
+class TaskQuery(BaseModel):
+    """Query parameters of ``GET /jobs/{id}/tasks``: which page of the job's tasks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offset: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=TASK_PAGE_MAX)] = 100
+
+
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -89,7 +100,7 @@ def jobs() -> JobService:
     "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, headers=SubmitHeaders,
     returns=Job, status=201, permission=Permission.JOBS_SUBMIT,
     errors=(
-        InvalidInput, FrameSpecError, UnknownShotGridLink, ShotGridNotConfigured,
+        InvalidInput, FrameSpecError, JobTooLarge, UnknownShotGridLink, ShotGridNotConfigured,
         ShotGridUnavailable, Forbidden, IdempotencyKeyReused,
     ),
 )  # fmt: skip
@@ -192,12 +203,12 @@ def pin_job(job_id: int, body: PinChange) -> Job:
 
 
 @bp.operation(
-    "GET", "/jobs/<int:job_id>/tasks", "A job's tasks", returns=Task, returns_list=True,
-    permission=Permission.JOBS_READ,
-    errors=(NotFound,),
+    "GET", "/jobs/<int:job_id>/tasks",
+    f"A page of a job's tasks in task order (at most {TASK_PAGE_MAX}), with their total",
+    query=TaskQuery, returns=TaskPage, permission=Permission.JOBS_READ, errors=(NotFound,),
 )  # fmt: skip
-def list_tasks(job_id: int) -> list[Task]:
-    return jobs().tasks(job_id)
+def list_tasks(job_id: int, query: TaskQuery) -> TaskPage:
+    return jobs().task_page(job_id, query.offset, query.limit)
 
 
 @bp.operation(

@@ -121,6 +121,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "tags": [op.tag],
         "responses": responses,
         **_security(op, responses),
+        "x-body-limit": op.body_size.setting,
     }
     params = [
         {"name": name, "in": "path", "required": True,

@@ -7,6 +7,10 @@ the ``{"data", "message"}`` envelope.
 
 Every operation declares the permission it requires; the wrapper authenticates the caller and
 checks it before the view runs (``daemon.api.guard``), so no endpoint exists unprotected.
+
+Every operation also has a body limit (``daemon.api.body``): operations anyone may call and
+those without a body take a small one, JSON bodies a larger one, and only the upload of a part
+and agents' reports more. It is checked before the caller is authenticated.
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel
 
-from common.errors import CloudburstError
+from common.errors import CloudburstError, TooLarge
+from daemon.api.body import BodySize, hold_to, read_body
 from daemon.api.guard import authorize
 from daemon.auth import Permission
+
+#: Permissions that let callers without an account in: their bodies are held small.
+OPEN = (Permission.PUBLIC, Permission.AGENTS_ENROLL)
 
 View = Callable[..., Any]
 
@@ -49,6 +57,8 @@ class Operation:
     owner_may: bool = False
     """An artist may do this on a job they own (``job_id`` in the path) without
     ``permission``."""
+    body_size: BodySize = BodySize.SMALL
+    """The limit the request body is held to (413 beyond)."""
 
 
 class ApiBlueprint(Blueprint):
@@ -75,21 +85,32 @@ class ApiBlueprint(Blueprint):
         status: int = 200,
         errors: tuple[type[CloudburstError], ...] = (),
         extra_statuses: dict[int, str] | None = None,
+        body_size: BodySize | None = None,
     ) -> Callable[[View], View]:
+        """Declares one operation. ``body_size`` defaults to ``SMALL`` without a ``body``
+        model, ``AGENT`` for agents' reports and ``JSON`` for the rest; an operation anyone
+        may call is always ``SMALL``."""
+        if body_size is None:
+            body_size = default_body_size(body, permission)
+        if permission in OPEN and body_size is not BodySize.SMALL:
+            raise ValueError(f"{method} {path}: an operation anyone may call takes small bodies")
         op = Operation(
             method=method, path=path, summary=summary, tag=self.tag, body=body, query=query,
             headers=headers, returns=returns, returns_list=returns_list, status=status,
-            errors=errors, extra_statuses=extra_statuses or {}, permission=permission,
-            owner_may=owner_may,
+            errors=errors if TooLarge in errors else (*errors, TooLarge),
+            extra_statuses=extra_statuses or {}, permission=permission, owner_may=owner_may,
+            body_size=body_size,
         )  # fmt: skip
         self.operations.append(op)
 
         def decorate(view: View) -> View:
             @functools.wraps(view)
             def endpoint(**params: Any) -> Response | tuple[Response, int]:
+                hold_to(op.body_size)  # before anyone is authenticated or anything is read
                 authorize(op.method, op.path, op.permission, op.owner_may, params)
                 if op.body is not None:
-                    params["body"] = op.body.model_validate_json(request.get_data() or b"{}")
+                    data = read_body(op.body_size)
+                    params["body"] = op.body.model_validate_json(data or b"{}")
                 if op.query is not None:
                     params["query"] = op.query.model_validate(
                         {k: ",".join(request.args.getlist(k)) for k in request.args},
@@ -114,6 +135,12 @@ class ApiBlueprint(Blueprint):
 def header_names(model: type[BaseModel]) -> list[str]:
     """The headers a headers model reads: its fields' aliases."""
     return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def default_body_size(body: type[BaseModel] | None, permission: Permission) -> BodySize:
+    if body is None or permission in OPEN:
+        return BodySize.SMALL
+    return BodySize.AGENT if permission is Permission.AGENT_PROTOCOL else BodySize.JSON
 
 
 def to_data(result: Any) -> Any:

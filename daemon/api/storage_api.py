@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import Response, current_app, request, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from common.models_ops import StoredFile, UploadComplete, UploadCreate, UploadInfo
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded, TooLarge
+from common.models_ops import StorageUsage, StoredFile, UploadComplete, UploadCreate, UploadInfo
+from daemon.api.body import BodySize, read_body
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.services.files import ChecksumMismatch, FileService, TooLarge
+from daemon.services.files import ChecksumMismatch, FileService
 from daemon.services.storage_paths import UnsafePath
 
 bp = ApiBlueprint("storage", __name__, tag="storage")
@@ -24,6 +27,15 @@ class PartQuery(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
+class UsageQuery(BaseModel):
+    """Whose storage use: a user (the caller when omitted) and optionally a show."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    show: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+
+
 def files() -> FileService:
     service: FileService = current_app.extensions["cloudburst"].files
     return service
@@ -33,7 +45,8 @@ def files() -> FileService:
     "POST", "/storage/upload",
     "Start a resumable upload to a path under the storage root; send parts, then complete it",
     body=UploadCreate, returns=UploadInfo, status=201,
-    errors=(InvalidInput, UnsafePath, TooLarge, Conflict), permission=Permission.SIGNED_IN,
+    errors=(InvalidInput, UnsafePath, TooLarge, QuotaExceeded, Conflict),
+    permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def create_upload(body: UploadCreate) -> UploadInfo:
     return files().create_upload(body, current_principal())
@@ -51,15 +64,12 @@ def upload_status(upload_id: str) -> UploadInfo:
 @bp.operation(
     "PUT", "/storage/upload/<upload_id>",
     "Send one part: the raw bytes as the body, `?offset=N` where they start",
-    query=PartQuery, returns=UploadInfo,
-    errors=(InvalidInput, TooLarge, NotFound, Forbidden, Conflict),
+    query=PartQuery, returns=UploadInfo, body_size=BodySize.PART,
+    errors=(InvalidInput, TooLarge, QuotaExceeded, NotFound, Forbidden, Conflict),
     permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def upload_part(upload_id: str, query: PartQuery) -> UploadInfo:
-    limit = current_app.extensions["cloudburst"].context.settings.storage.max_part_bytes
-    if (request.content_length or 0) > limit:  # refuse before reading a huge body
-        raise TooLarge(f"Send parts of at most {limit} bytes (storage.max_part_bytes).")
-    data = request.get_data()
+    data = read_body(BodySize.PART)  # held to storage.max_part_bytes before it is read
     if request.content_length is not None and len(data) != request.content_length:
         raise InvalidInput(
             f"The part was cut off: {len(data)} of {request.content_length} bytes arrived. "
@@ -76,6 +86,15 @@ def upload_part(upload_id: str, query: PartQuery) -> UploadInfo:
 )  # fmt: skip
 def complete_upload(upload_id: str, body: UploadComplete) -> StoredFile:
     return files().complete(upload_id, body, current_principal())
+
+
+@bp.operation(
+    "GET", "/storage/usage",
+    "Storage used against the quotas: yours (or a user's, for TDs and admins) and a show's",
+    query=UsageQuery, returns=StorageUsage, errors=(Forbidden,), permission=Permission.SIGNED_IN,
+)  # fmt: skip
+def usage(query: UsageQuery) -> StorageUsage:
+    return files().usage(query.owner, query.show, current_principal())
 
 
 @bp.operation(

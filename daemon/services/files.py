@@ -5,6 +5,10 @@ uploads in ``.cloudburst/uploads/<id>.part`` (never visible at the final path, s
 off half-way shows nothing until it is completed); deleted files in
 ``.cloudburst/trash/<file id>`` until restored or purged.
 
+Quotas (``services/quotas.py``): an upload reserves its declared size against its owner's and
+its show's quota when it starts, inside the transaction that records it, and every part checks
+again that the reservation still fits.
+
 Who may: anyone signed in uploads; an upload is written and completed only by its creator;
 a file is downloaded by its owner or a holder of ``files.read_any`` (TDs, admins) and deleted or
 restored by its owner or a holder of ``files.delete_any`` (admins).
@@ -21,9 +25,10 @@ from typing import Any
 
 import xxhash
 
-from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 from common.models_ops import (
     ChecksumAlgorithm,
+    StorageUsage,
     StoredFile,
     UploadComplete,
     UploadCreate,
@@ -31,18 +36,12 @@ from common.models_ops import (
 )
 from daemon.auth import Permission, Principal
 from daemon.services.context import Context, to_datetime
+from daemon.services.quotas import Quotas
 from daemon.services.storage_paths import confine
 from daemon.storage import files as store
 
 logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
-
-
-class TooLarge(InvalidInput):
-    """An upload or a part over the configured size limit."""
-
-    code = "too_large"
-    status = 413
 
 
 class ChecksumMismatch(InvalidInput):
@@ -67,6 +66,7 @@ class FileService:
     def __init__(self, context: Context) -> None:
         self.ctx = context
         self.limits = context.settings.storage
+        self.quotas = Quotas(context.settings.limits)
         self.root = context.settings.data_dir / "storage"
         self.uploads_dir = self.root / ".cloudburst" / "uploads"
         self.trash_dir = self.root / ".cloudburst" / "trash"
@@ -77,8 +77,9 @@ class FileService:
         """Starts an upload; the parts follow with ``write_part``."""
         if body.size > self.limits.max_file_bytes:
             raise TooLarge(
-                f"The file is {body.size} bytes; this daemon takes at most "
-                f"{self.limits.max_file_bytes} (storage.max_file_bytes)."
+                f"The file is {body.size:,} bytes; this daemon takes files of at most "
+                f"{self.limits.max_file_bytes:,} bytes (storage.max_file_bytes). Split it, or "
+                "ask an admin to raise the setting."
             )
         confine(self.root, body.path)
         now = self.ctx.now()
@@ -90,6 +91,7 @@ class FileService:
         with self.ctx.database.transaction() as db:
             if store.path_taken(db, body.path):
                 raise Conflict(f"{body.path!r} already holds a file or an unfinished upload.")
+            self.quotas.check(db, principal.name, body.path, body.size)
             store.insert_upload(db, row)
             self.uploads_dir.mkdir(parents=True, exist_ok=True)
             self._part(upload_id).touch()
@@ -108,6 +110,7 @@ class FileService:
 
         Raises:
             TooLarge: the part is over ``storage.max_part_bytes``.
+            QuotaExceeded: the upload no longer fits its owner's or its show's quota.
             InvalidInput: the part would run past the declared size.
             Conflict: ``offset`` is past what was received (a gap); ``details`` says where
                 to resume.
@@ -129,6 +132,7 @@ class FileService:
                 f"resume at offset {upload['received']}.",
                 details={"received": upload["received"]},
             )
+        self.quotas.check(self.ctx.database.db, upload["owner"], upload["path"], 0)
         with self._part(upload_id).open("r+b") as stream:
             stream.seek(offset)
             stream.write(data)
@@ -170,6 +174,17 @@ class FileService:
         return self._file_model(row)
 
     # --- files --------------------------------------------------------------------------------
+
+    def usage(self, owner: str | None, show: str | None, principal: Principal) -> StorageUsage:
+        """Storage use of ``owner`` (the caller when None), and of ``show`` when named; another
+        user's needs ``files.read_any``."""
+        owner = owner or principal.name
+        if owner != principal.name and not principal.may(Permission.FILES_READ_ANY):
+            raise Forbidden(
+                f"As {principal.role} you may see only your own storage use (another user's "
+                f"needs {Permission.FILES_READ_ANY})."
+            )
+        return self.quotas.usage(self.ctx.database.db, owner, show)
 
     def download(self, file_id: str, principal: Principal) -> tuple[StoredFile, Path]:
         """A live file and where its bytes are; for its owner or ``files.read_any``."""

@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlite_utils
 
-from common.errors import IllegalStateChange, NotFound
-from common.frames import chunk_frames, parse_frames
-from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog
+from common.errors import IllegalStateChange, JobTooLarge, NotFound
+from common.frames import chunk_frames, count_frames, parse_frames
+from common.limits_settings import LimitSettings
+from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
 from daemon.auth.rules import check_owner
@@ -71,8 +72,8 @@ class JobService:
         if key is not None and kept is not None:
             return self._resent(key, kept)
         check_owner(caller, spec.owner)
+        chunks = job_chunks(spec, self.ctx.settings.limits)
         spec = self.projects.enforce(self.ctx.database.db, spec)
-        chunks = chunk_frames(parse_frames(spec.frames), spec.chunk_size)
         link: ResolvedLink | None = None
         if spec.shotgrid is not None:
             link = resolve(self.shotgrid, self.ctx.settings.shotgrid, spec.shotgrid, spec.project)
@@ -243,9 +244,24 @@ class JobService:
         return self.get(job_id)
 
     def tasks(self, job_id: int) -> list[Task]:
+        """Every task of the job (at most ``limits.max_tasks_per_job``), for the daemon's own
+        use; callers outside get pages (``task_page``)."""
         db = self.ctx.database.db
         self._row(db, job_id)
         return [task_from_row(row) for row in task_store.list_tasks(db, job_id)]
+
+    def task_page(self, job_id: int, offset: int, limit: int) -> TaskPage:
+        """One page of the job's tasks in task order, with how many there are."""
+        db = self.ctx.database.db
+        self._row(db, job_id)
+        rows, total = task_store.page_tasks(db, job_id, offset, limit)
+        items = [task_from_row(row) for row in rows]
+        return TaskPage(items=items, total=total, offset=offset, limit=limit)
+
+    def latest_started_task(self, job_id: int) -> Task | None:
+        """The job's task that started last, a running one first; None before any started."""
+        row = task_store.latest_started(self.ctx.database.db, job_id)
+        return None if row is None else task_from_row(row)
 
     def log(self, job_id: int, task_id: int, offset: int, attempt: int | None) -> TaskLog:
         db = self.ctx.database.db
@@ -345,6 +361,36 @@ class JobService:
             rank_score=rank.score,
             rank_parts=rank.parts,
         )
+
+
+def job_chunks(spec: JobSpec, limits: LimitSettings) -> list[list[int]]:
+    """The job's tasks as chunks of frames, within the job limits. The frames are counted
+    before the range is expanded, so a huge range costs nothing.
+
+    Raises:
+        JobTooLarge: more frames than ``limits.max_frames_per_job``, or more tasks than
+            ``limits.max_tasks_per_job``.
+    """
+    count = count_frames(spec.frames)
+    most = limits.max_frames_per_job
+    if count > most:
+        raise JobTooLarge(
+            f"The job names {count:,} frames; this daemon takes at most {most:,} per job "
+            "(limits.max_frames_per_job). Split the frame range into several jobs.",
+            details={"limit": "limits.max_frames_per_job", "max": most, "requested": count},
+        )
+    frames = parse_frames(spec.frames, most)
+    chunks = chunk_frames(frames, spec.chunk_size)
+    most = limits.max_tasks_per_job
+    if len(chunks) > most:
+        chunk = -(-len(frames) // most)
+        raise JobTooLarge(
+            f"The job would be cut into {len(chunks):,} tasks; this daemon takes at most "
+            f"{most:,} per job (limits.max_tasks_per_job). Use a chunk size of {chunk} or "
+            "more, or split the job.",
+            details={"limit": "limits.max_tasks_per_job", "max": most, "requested": len(chunks)},
+        )
+    return chunks
 
 
 #: Task states with their values, looked up once (enum attribute access is slow per row).

@@ -49,6 +49,29 @@ def path_taken(db: sqlite_utils.Database, path: str) -> bool:
     return any(True for _ in rows)
 
 
+def bytes_of_owner(db: sqlite_utils.Database, owner: str) -> int:
+    """Bytes the owner's files take: stored ones (deleted ones too, until purged) and the
+    declared sizes of their unfinished uploads."""
+    row = db.conn.execute(
+        "SELECT (SELECT coalesce(sum(size), 0) FROM stored_files WHERE owner = ?)"
+        " + (SELECT coalesce(sum(size), 0) FROM uploads WHERE owner = ?)",
+        [owner, owner],
+    ).fetchone()
+    return int(row[0])
+
+
+def bytes_under(db: sqlite_utils.Database, folder: str) -> int:
+    """Bytes the files under ``folder`` (a top folder such as ``show``) take, counted as
+    ``bytes_of_owner`` counts them."""
+    prefix = folder + "/"
+    row = db.conn.execute(
+        "SELECT (SELECT coalesce(sum(size), 0) FROM stored_files WHERE substr(path, 1, ?) = ?)"
+        " + (SELECT coalesce(sum(size), 0) FROM uploads WHERE substr(path, 1, ?) = ?)",
+        [len(prefix), prefix, len(prefix), prefix],
+    ).fetchone()
+    return int(row[0])
+
+
 def insert_file(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
     db.execute(
         "INSERT INTO stored_files (id, path, size, algorithm, checksum, owner, created_at)"

@@ -22,6 +22,32 @@ def list_tasks(db: sqlite_utils.Database, job_id: int) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM tasks WHERE job_id = ? ORDER BY idx", [job_id]))
 
 
+def page_tasks(
+    db: sqlite_utils.Database, job_id: int, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the job's tasks in task order, and how many tasks the job has."""
+    rows = list(
+        db.query(
+            "SELECT * FROM tasks WHERE job_id = ? ORDER BY idx LIMIT ? OFFSET ?",
+            [job_id, limit, offset],
+        )
+    )
+    total = db.conn.execute("SELECT count(*) FROM tasks WHERE job_id = ?", [job_id]).fetchone()
+    return rows, int(total[0])
+
+
+def latest_started(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
+    """The job's task that started last, a running one before any other."""
+    rows = list(
+        db.query(
+            "SELECT * FROM tasks WHERE job_id = ? AND started_at IS NOT NULL"
+            " ORDER BY state = 'running' DESC, started_at DESC LIMIT 1",
+            [job_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
 def claim_first_queued(
     db: sqlite_utils.Database, job_id: int, agent_id: str, expires_at: float
 ) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""What a job's page shows: the job, a cell per frame, thumbnails and the log tail."""
+"""What a job's page shows: the job, a page of its tasks with a cell per frame, thumbnails and
+the log tail."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 
 LOG_TAIL_CHARS = 6000
 """How much of the newest task log the page shows."""
+TASKS_PER_PAGE = 200
+"""Tasks (and their frames' cells) on one job page; a job has up to 10,000 by default."""
 
 
 @dataclass(frozen=True)
@@ -36,28 +39,27 @@ def frame_cells(tasks: list[Task], rendered: set[int]) -> list[FrameCell]:
     return sorted(cells, key=lambda cell: cell.frame)
 
 
-def log_tail(services: Services, job_id: int, tasks: list[Task]) -> tuple[Task | None, str]:
-    """The end of the log of the task that started last (running ones first)."""
-    started = [t for t in tasks if t.started_at is not None]
-    if not started:
+def log_tail(services: Services, job_id: int) -> tuple[Task | None, str]:
+    """The end of the log of the job's task that started last (running ones first)."""
+    latest = services.jobs.latest_started_task(job_id)
+    if latest is None:
         return None, ""
-    latest = max(started, key=lambda t: (t.state is TaskState.RUNNING, t.started_at))
     text = services.jobs.log(job_id, latest.id, 0, None).text
     return latest, text[-LOG_TAIL_CHARS:]
 
 
-def job_context(services: Services, job_id: int) -> dict[str, Any]:
-    """The template values of the job page.
+def job_context(services: Services, job_id: int, offset: int = 0) -> dict[str, Any]:
+    """The template values of the job page, with the page of tasks from ``offset``.
 
     Raises:
         NotFound: no such job.
     """
     job = services.jobs.get(job_id)
-    tasks = services.jobs.tasks(job_id)
+    tasks = services.jobs.task_page(job_id, offset, TASKS_PER_PAGE)
     outputs = OutputService(services.context, services.jobs)
     files = outputs.files(job_id)
     rendered = {f.frame for f in files if f.frame is not None}
-    log_task, log_text = log_tail(services, job_id, tasks)
+    log_task, log_text = log_tail(services, job_id)
     with services.context.database.transaction() as db:
         data = services.staging.job_data(db, job_id)
     return {
@@ -65,7 +67,8 @@ def job_context(services: Services, job_id: int) -> dict[str, Any]:
         "route": services.burst.route(job_id),
         "job": job,
         "tasks": tasks,
-        "cells": frame_cells(tasks, rendered),
+        "done": job.task_counts.get(TaskState.DONE, 0),
+        "cells": frame_cells(tasks.items, rendered),
         "has_outputs": bool(files),
         "log_task": log_task,
         "log_text": log_text,

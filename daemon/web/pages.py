@@ -108,8 +108,9 @@ def queue() -> Any:
 @bp.get("/jobs/<int:job_id>")
 @page(Permission.JOBS_READ)
 def job(job_id: int) -> Any:
+    offset = max(0, request.args.get("tasks_offset", 0, type=int) or 0)
     try:
-        context = job_context(services(), job_id)
+        context = job_context(services(), job_id, offset)
     except NotFound as exc:
         return render_template("error.html", title="Not found", message=exc.message), 404
     return render_template("job.html", **context, error="", task_states=list(TaskState))

@@ -112,3 +112,15 @@ def test_queue_overrides_and_shotgrid_status(live_url: str, admin_token: str) ->
     assert kinds == ["share", "hold", "pin"]
     status = client.shotgrid_status()
     assert status.configured is False and status.healthy
+
+
+def test_tasks_come_a_page_at_a_time_and_all_of_them_are_gathered(
+    live_url: str, admin_token: str
+) -> None:
+    client = DaemonClient(live_url, auth=StaticToken(admin_token))
+    job = client.submit(spec(frames="1-1201", chunk_size=1))
+    page = client.task_page(job.id, offset=1199, limit=10)
+    assert [t.frames for t in page.items] == [[1200], [1201]]
+    assert page.total == 1201
+    tasks = client.tasks(job.id)  # three pages of at most 500
+    assert [t.frames[0] for t in tasks] == list(range(1, 1202))

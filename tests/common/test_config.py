@@ -65,3 +65,15 @@ def test_the_auth_table_from_the_file_and_the_environment(tmp_path: Path) -> Non
     assert "cbe_x" not in repr(settings)
     with pytest.raises(ConfigError, match="registration"):
         load_settings(env={"CLOUDBURST_AUTH__REGISTRATION": "everyone"})
+
+
+def test_the_limits_table_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[limits]\nmax_frames_per_job = 5000\nstorage_per_show_bytes = 0\n")
+    env = {"CLOUDBURST_CONFIG": str(path), "CLOUDBURST_LIMITS__MAX_TASKS_PER_JOB": "500"}
+    limits = load_settings(env=env).limits
+    assert (limits.max_frames_per_job, limits.max_tasks_per_job) == (5000, 500)
+    assert limits.storage_per_show_bytes == 0  # no show quota
+    assert limits.json_body_bytes == 1024**2  # the default
+    with pytest.raises(ConfigError, match="small_body_bytes"):
+        load_settings(env={"CLOUDBURST_LIMITS__SMALL_BODY_BYTES": "10"})  # under 1 KiB

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common.errors import FrameSpecError
-from common.frames import MAX_FRAMES, chunk_frames, format_frames, parse_frames
+from common.frames import MAX_FRAMES, chunk_frames, count_frames, format_frames, parse_frames
 
 
 @pytest.mark.parametrize(
@@ -52,6 +52,42 @@ def test_bad_specs_say_what_is_wrong(spec: str, words: str) -> None:
 
 def test_a_million_frames_is_the_limit() -> None:
     assert len(parse_frames(f"1-{MAX_FRAMES}")) == MAX_FRAMES
+
+
+@pytest.mark.parametrize(
+    ("spec", "count"),
+    [
+        ("1-10", 10),
+        ("1-100x5", 20),
+        ("1,5,10-12", 5),
+        ("1-10,5-15", 21),
+        (f"1-{MAX_FRAMES}", MAX_FRAMES),
+    ],
+)
+def test_count_is_term_by_term_and_never_below_the_distinct_frames(spec: str, count: int) -> None:
+    assert count_frames(spec) == count
+    if count < MAX_FRAMES:
+        assert count >= len(parse_frames(spec))
+
+
+def test_a_count_past_the_limit_is_refused_before_any_frame_is_expanded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import common.frames as frames
+
+    expanded: list[tuple[int, ...]] = []
+
+    def watched_range(*args: int) -> range:
+        expanded.append(args)
+        return range(*args)
+
+    monkeypatch.setattr(frames, "range", watched_range, raising=False)  # parse_frames's range
+    with pytest.raises(FrameSpecError) as info:
+        parse_frames("1-500,1-600", limit=1000)
+    assert "names 1,100 frames, more than 1,000" in info.value.message
+    assert "Split it into several jobs" in info.value.message
+    assert expanded == []  # refused on the count alone
+    assert len(parse_frames("1-500,1-500", limit=1000)) == 500
 
 
 def test_chunks_are_evenly_stepped_runs() -> None:

@@ -29,12 +29,12 @@ def test_first_progress_starts_the_task(api: FlaskClient) -> None:
     job = submit(api, frames="1")
     agent = register_agent(api)
     lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
-    assert api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"][0]["state"] == "leased"
+    assert api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"][0]["state"] == "leased"
     api.post(
         f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/progress",
         json={"attempt": 1, "progress": 0.25},
     )
-    task = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"][0]
+    task = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"][0]
     assert task["state"] == "running" and task["progress"] == 0.25
     assert task["started_at"] is not None
 
@@ -53,7 +53,7 @@ def test_job_succeeds_when_every_task_is_done(api: FlaskClient) -> None:
     data = api.get(f"/api/v1/jobs/{job['id']}").json["data"]
     assert data["state"] == "succeeded" and data["progress"] == 1.0
     assert data["finished_at"] is not None
-    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
+    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"]
     assert [t["outputs"] for t in tasks] == [["/r/f_0001.png"], ["/r/f_0002.png"]]
 
 

@@ -72,7 +72,7 @@ def test_bad_input_is_refused_and_changes_nothing(
 ) -> None:
     job = submit(api, frames="1-2", chunk_size=1)
     agent = register_agent(api)
-    task = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"][0]["id"]
+    task = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"][0]["id"]
     url = path.format(job=job["id"], agent=agent, task=task)
     before = snapshot(services)
     kwargs: dict[str, Any] = (

@@ -36,7 +36,7 @@ def test_200_concurrent_leases_for_50_tasks(
     assert statuses == {200: 50, 204: 150}
     handed = [task for _, task in results if task is not None]
     assert len(handed) == len(set(handed)) == 50
-    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
+    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"]
     assert {t["id"] for t in tasks} == set(handed)
     assert all(t["state"] == "leased" and t["attempts"] == 1 for t in tasks)
     holders = [t["agent_id"] for t in tasks]

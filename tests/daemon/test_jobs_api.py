@@ -14,14 +14,14 @@ def test_submit_stores_job_and_chunked_tasks(api: FlaskClient) -> None:
     assert job["state"] == "queued"
     assert job["frame_count"] == 10
     assert job["task_counts"]["queued"] == 4
-    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
+    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"]
     assert [t["frames"] for t in tasks] == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10]]
     assert all(t["state"] == "queued" and t["attempts"] == 0 for t in tasks)
 
 
 def test_stepped_and_listed_frames_make_evenly_stepped_tasks(api: FlaskClient) -> None:
     job = submit(api, frames="1-20x5,100,-3--1", chunk_size=10, dcc="nuke")
-    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]
+    tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"]
     assert [t["frames"] for t in tasks] == [[-3, -2, -1], [1, 6, 11, 16], [100]]
 
 

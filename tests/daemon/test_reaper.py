@@ -21,7 +21,7 @@ def test_expired_running_task_is_requeued_and_counts_a_failure(
     )
     clock.advance(31)
     assert services.reaper.reap() == 1
-    task = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"][0]
+    task = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"][0]
     assert task["state"] == "queued" and task["agent_id"] is None
     assert "stopped answering" in task["error"]
     agents = {a["name"]: a for a in api.get("/api/v1/agents").json["data"]}

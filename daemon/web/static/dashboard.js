@@ -56,10 +56,12 @@ function pollQueue(table) {
 function pollJob(header) {
   const id = header.dataset.jobId;
   const tick = async () => {
-    const [job, tasks] = await Promise.all([getJson(`/api/v1/jobs/${id}`), getJson(`/api/v1/jobs/${id}/tasks`)]);
+    // The tasks shown on this page only: a job's tasks come a page at a time.
+    const shownTasks = `/api/v1/jobs/${id}/tasks?offset=${header.dataset.tasksOffset || 0}&limit=${header.dataset.tasksLimit || 200}`;
+    const [job, tasks] = await Promise.all([getJson(`/api/v1/jobs/${id}`), getJson(shownTasks)]);
     if (job) showJob(document, job);
     if (tasks) {
-      for (const task of tasks) {
+      for (const task of tasks.items) {
         for (const cell of document.querySelectorAll(`.frame[data-task="${task.id}"]`)) {
           cell.title = `frame ${cell.dataset.frame}: ${task.state}`;
           setState(cell, "state-", task.state);
@@ -71,8 +73,8 @@ function pollJob(header) {
       if (header.dataset.finished !== "yes") window.location.reload();
       return;
     }
-    if (job && tasks) {
-      const done = tasks.filter((t) => t.state === "done").length;
+    if (job) {
+      const done = job.task_counts.done || 0;
       const shown = Number(header.dataset.done || done);
       header.dataset.done = String(done);
       if (done > shown) window.location.reload(); // new frames: show their thumbnails

@@ -23,7 +23,7 @@ from common.cli.main import cli
 from common.cli.progress import JobProgress, frames_done
 from common.cli.submit import default_output, parse_due, parse_env
 from common.errors import InvalidInput, NotFound
-from common.models import Job, JobPage, JobSpec, JobSummary, Task, TaskLog
+from common.models import Job, JobPage, JobSpec, JobSummary, Task, TaskLog, TaskPage
 from common.states import JobState, TaskState
 from daemon.app import Services
 from tests.conftest import user_token
@@ -93,6 +93,12 @@ class FakeClient:
     def tasks(self, job_id: int) -> list[Task]:
         self._record("tasks", job_id)
         return make_tasks()
+
+    def task_page(self, job_id: int, offset: int = 0, limit: int = 100) -> TaskPage:
+        self._record("task_page", job_id, offset, limit)
+        tasks = make_tasks()
+        return TaskPage(items=tasks[offset : offset + limit], total=len(tasks), offset=offset,
+                        limit=limit)  # fmt: skip
 
     def task_log(self, job_id: int, task_id: int, offset: int = 0) -> TaskLog:
         self._record("task_log", job_id, task_id, offset)
@@ -333,6 +339,18 @@ def test_job_show_has_state_counts_errors_and_tasks() -> None:
     assert "running 1, done 1" in out
     assert "frame 3: out of memory" in out
     assert "70" in out and "71" in out and "3-4" in out
+    assert "Tasks 1-" not in out  # every task is on the page: no pointer to others
+
+
+def test_job_show_lists_a_page_of_tasks_and_says_where_the_others_are() -> None:
+    client = FakeClient()
+    result = invoke(["job", "show", "7", "--tasks-from", "2", "--tasks", "1"], client)
+    assert result.exit_code == 0, result.output
+    assert ("task_page", (7, 1, 1), {}) in client.calls
+    assert "tasks" not in [name for name, _, _ in client.calls]  # never every task at once
+    out = result.stdout
+    assert "71" in out and "3-4" in out
+    assert "Tasks 2-2 of 2. Others: --tasks-from N" in out
 
 
 @pytest.mark.parametrize(

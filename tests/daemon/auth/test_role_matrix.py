@@ -76,6 +76,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /storage/upload/<upload_id>": {"artist"},
     "PUT /storage/upload/<upload_id>": {"artist"},
     "POST /storage/upload/<upload_id>/complete": {"artist"},
+    "GET /storage/usage": USERS,
     "GET /storage/download/<file_id>": OWNER_TD_ADMIN,
     "DELETE /storage/<file_id>": {"artist", "admin"},
     "POST /storage/<file_id>/restore": {"artist", "admin"},

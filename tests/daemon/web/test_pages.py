@@ -171,3 +171,20 @@ def test_the_job_page_says_where_its_files_are_and_why_it_may_burst(
     html = sign_in(app, "ana").get(f"/jobs/{job_id}").data.decode()
     assert f"burst: {reason}" in html
     assert "staged: 3 file(s), 5.0 MB, 2.0 MB sent" in html
+
+
+def test_the_job_page_shows_a_page_of_tasks_with_links_to_the_others(
+    app: Flask, services: Services
+) -> None:
+    job_id = submit(services, owner="ana", frames="1-450", chunk=1)
+    client = sign_in(app, "ana")
+    first = client.get(f"/jobs/{job_id}").data.decode()
+    assert first.count('class="frame state-queued') == 200  # one page of 200 tasks' frames
+    assert 'data-frame="200"' in first and 'data-frame="201"' not in first
+    assert "tasks 1\u2013200 of 450" in first
+    assert f"/jobs/{job_id}?tasks_offset=200" in first and 'rel="prev"' not in first
+    last = client.get(f"/jobs/{job_id}?tasks_offset=400").data.decode()
+    assert last.count('class="frame state-queued') == 50
+    assert 'data-frame="401"' in last and 'data-frame="400"' not in last
+    assert f"/jobs/{job_id}?tasks_offset=200" in last and 'rel="next"' not in last
+    assert 'data-tasks-offset="400" data-tasks-limit="200"' in last  # what the page polls
