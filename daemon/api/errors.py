@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from common.errors import CloudburstError, FrameSpecError, Unauthenticated
+from common.errors import CloudburstError, FrameSpecError, RateLimited, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,10 @@ def register_error_handlers(app: Flask) -> None:
         response = error_response(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="cloudburst"'
+        if isinstance(exc, RateLimited) and isinstance(exc.details, dict):
+            wait = exc.details.get("retry_after_s")
+            if isinstance(wait, int | float):
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
 
     @app.errorhandler(ValidationError)
@@ -57,7 +62,10 @@ def register_error_handlers(app: Flask) -> None:
             404: "No such endpoint. The API is described at /api/v1/openapi.json.",
             405: "This endpoint does not take that HTTP method; see /api/v1/openapi.json.",
         }.get(status, exc.description or exc.name)
-        return error_response(status, code, message)
+        response = error_response(status, code, message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
