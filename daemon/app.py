@@ -10,6 +10,7 @@ from flask import Flask
 
 from common.config import Settings
 from daemon import api, web
+from daemon.api import converters
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
 from daemon.services.burst import BackendFactory, BurstService
@@ -115,6 +116,7 @@ def create_app(
         database = open_database(settings.data_dir / "cloudburst.sqlite3")
     app = Flask("daemon")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    converters.init_app(app)  # before the blueprints: their <int:...> ids are bounded
     app.extensions["cloudburst"] = build_services(
         settings, database, clock, shotgrid_connect, open_store, cloud_backend
     )

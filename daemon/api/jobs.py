@@ -8,7 +8,17 @@ from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import Forbidden, FrameSpecError, IllegalStateChange, InvalidInput, NotFound
-from common.models import Job, JobPage, JobSpec, PinChange, PriorityChange, Task, TaskLog
+from common.models import (
+    MAX_INTEGER,
+    Job,
+    JobPage,
+    JobSpec,
+    Offset,
+    PinChange,
+    PriorityChange,
+    Task,
+    TaskLog,
+)
 from common.states import JobState
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
@@ -31,7 +41,7 @@ class JobQuery(BaseModel):
     owner: str | None = None
     priority_min: Annotated[int, Field(ge=0, le=100)] | None = None
     priority_max: Annotated[int, Field(ge=0, le=100)] | None = None
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
     @field_validator("state", mode="before")
@@ -43,8 +53,8 @@ class JobQuery(BaseModel):
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    offset: Annotated[int, Field(ge=0)] = 0
-    attempt: Annotated[int, Field(ge=0)] | None = None
+    offset: Offset = 0
+    attempt: Annotated[int, Field(ge=0, le=MAX_INTEGER)] | None = None
 
 
 def jobs() -> JobService:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Response, current_app, request, send_file
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.models import Offset
 from common.models_ops import StoredFile, UploadComplete, UploadCreate, UploadInfo
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
@@ -21,7 +22,7 @@ class PartQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 def files() -> FileService:
