@@ -8,6 +8,7 @@ from daemon.api import (
     agents,
     auth,
     data,
+    headers,
     jobs,
     logging_api,
     meta,
@@ -47,3 +48,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(monitoring.scrape_bp)  # /metrics, outside /api/v1
     register_error_handlers(app)
+    headers.init_app(app)
