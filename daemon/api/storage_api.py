@@ -82,7 +82,7 @@ def complete_upload(upload_id: str, body: UploadComplete) -> StoredFile:
 @bp.operation(
     "GET", "/storage/download/<file_id>",
     "Download a file (its owner, TDs and admins); HTTP Range requests get 206",
-    errors=(NotFound, Forbidden), permission=Permission.SIGNED_IN,
+    errors=(NotFound, Forbidden, UnsafePath), permission=Permission.SIGNED_IN,
     extra_statuses={206: "Partial content (a Range request)", 416: "Range not satisfiable"},
 )  # fmt: skip
 def download(file_id: str) -> Response:
@@ -98,7 +98,8 @@ def download(file_id: str) -> Response:
 @bp.operation(
     "DELETE", "/storage/<file_id>",
     "Delete a file (its owner or an admin); restorable until `purge_at`",
-    returns=StoredFile, errors=(NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+    returns=StoredFile, errors=(NotFound, Forbidden, Conflict, UnsafePath),
+    permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def delete(file_id: str) -> StoredFile:
     return files().delete(file_id, current_principal())
@@ -106,7 +107,8 @@ def delete(file_id: str) -> StoredFile:
 
 @bp.operation(
     "POST", "/storage/<file_id>/restore", "Restore a deleted file before it is purged",
-    returns=StoredFile, errors=(NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+    returns=StoredFile, errors=(NotFound, Forbidden, Conflict, UnsafePath),
+    permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def restore(file_id: str) -> StoredFile:
     return files().restore(file_id, current_principal())
