@@ -16,6 +16,7 @@ from daemon.auth.keys import (
     AGENT_PREFIX,
     API_KEY_PREFIX,
     REFRESH_PREFIX,
+    make_private,
     new_token,
     signing_key,
     token_hash,
@@ -172,8 +173,8 @@ class AuthService:
     def ensure_local_admin(self) -> None:
         """Writes ``local-admin.json`` (0600) with an admin API key, once per data folder."""
         path = self.ctx.settings.data_dir / LOCAL_ADMIN_FILE
-        if not self.ctx.settings.auth.local_admin_file or path.exists():
-            return
+        if make_private(path) or not self.ctx.settings.auth.local_admin_file:
+            return  # there already (narrowed to 0600, as an older version may have left it)
         with self.ctx.database.transaction() as db:
             row = user_store.user_by_name(db, LOCAL_ADMIN)
             if row is None:
