@@ -14,6 +14,9 @@ from common.errors import CloudburstError, FrameSpecError, RateLimited, Unauthen
 
 logger = logging.getLogger(__name__)
 
+INVALID_JSON = "invalid_json"
+"""The code of a request body that is not JSON at all."""
+
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     response = jsonify({"data": None, "message": message, "code": code, "details": details})
@@ -26,7 +29,7 @@ def describe_validation(exc: ValidationError) -> tuple[str, str, list[dict[str, 
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     kinds = {e["type"] for e in errors}
     if "json_invalid" in kinds:
-        return "invalid_json", "The request body is not valid JSON: " + errors[0]["msg"], []
+        return INVALID_JSON, "The request body is not valid JSON: " + errors[0]["msg"], []
     code = FrameSpecError.code if FrameSpecError.code in kinds else "invalid_input"
     details = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in errors]
     sentence = "; ".join(

@@ -20,7 +20,9 @@ from pydantic.json_schema import models_json_schema
 
 from common import __version__
 from common.accounts import Role
+from common.errors import InvalidInput
 from common.models import MAX_INTEGER
+from daemon.api.errors import INVALID_JSON
 from daemon.api.routing import Operation
 from daemon.auth import Permission, permissions_of
 
@@ -106,15 +108,20 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     }
     for status, description in op.extra_statuses.items():
         responses[str(status)] = {"description": description}
-    for error in sorted({*op.errors}, key=lambda e: (e.status, e.code)):
+    answers = {(error.status, error.code) for error in op.errors}
+    if op.body is not None or op.query is not None:  # the model refuses what it cannot parse
+        answers.add((InvalidInput.status, InvalidInput.code))
+    if op.body is not None:
+        answers.add((InvalidInput.status, INVALID_JSON))
+    for status, code in sorted(answers):
         entry = responses.setdefault(
-            str(error.status),
+            str(status),
             {
                 "description": "",
                 "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
             },
         )
-        entry["description"] = ", ".join(filter(None, [entry["description"], error.code]))
+        entry["description"] = ", ".join(filter(None, [entry["description"], code]))
     result: dict[str, Any] = {
         "summary": op.summary,
         "operationId": _operation_id(op),

@@ -80,3 +80,13 @@ def test_query_parameters_carry_their_model_s_bounds_and_choices() -> None:
     assert params["state"]["schema"]["items"] == {"$ref": "#/components/schemas/JobState"}
     assert params["priority_min"]["schema"] == {"maximum": 100, "minimum": 0, "type": "integer"}
     assert not any(param["required"] for param in params.values())
+
+
+def test_operations_that_parse_a_body_or_query_document_their_400() -> None:
+    for path, item in committed_document()["paths"].items():
+        for method, op in item.items():
+            codes = op["responses"].get("400", {}).get("description", "").split(", ")
+            if "requestBody" in op:
+                assert {"invalid_input", "invalid_json"} <= set(codes), (method, path)
+            if any(param["in"] == "query" for param in op.get("parameters", [])):
+                assert "invalid_input" in codes, (method, path)
