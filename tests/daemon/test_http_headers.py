@@ -40,7 +40,7 @@ def test_every_dashboard_answer_carries_the_policy(live_url: str, services: Serv
         assert "frame-ancestors 'none'" in policy and "form-action 'self'" in policy, path
         assert answer.headers["X-Frame-Options"] == "DENY", path
         assert answer.headers["X-Content-Type-Options"] == "nosniff", path
-        assert answer.headers["Referrer-Policy"] == "no-referrer", path
+        assert answer.headers["Referrer-Policy"] == "same-origin", path
 
 
 def test_pages_hold_no_inline_script_style_or_handler(live_url: str, services: Services) -> None:
