@@ -27,6 +27,7 @@ from cloud_agent.runners import Runner, get_runner, known_dccs
 from common.client import DaemonClient
 from common.config import Settings, load_settings
 from common.errors import CloudburstError, ConfigError
+from common.private_files import private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def lock_state_dir(state_dir: Path) -> IO[str]:
     Raises:
         ConfigError: another agent process already uses this folder.
     """
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)  # its token and outbox are the agent's own (0700)
     handle = open(state_dir / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - held open
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

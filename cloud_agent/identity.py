@@ -7,11 +7,11 @@ registers again as itself without a new enrollment token.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from common.credentials import StaticToken
 from common.models import AgentInfo, AgentRegistration
+from common.private_files import make_private, write_private
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ class AgentIdentity:
     def __init__(self, state_dir: Path, enrollment_token: str = "") -> None:
         self.path = state_dir / TOKEN_FILE
         self.enrollment_token = enrollment_token
+        make_private(self.path)  # one kept by an older version may be 0644
         saved = self.path.read_text(encoding="utf-8").strip() if self.path.exists() else ""
         self.credentials = StaticToken(saved or None)
 
@@ -47,11 +48,6 @@ class AgentIdentity:
         """Keeps the token a first registration returned (0600) and uses it from now on."""
         if not info.token:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(TOKEN_FILE + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(info.token + "\n")
-        os.replace(tmp, self.path)
+        write_private(self.path, info.token + "\n")
         self.credentials.token = info.token
         logger.info("agent %s: enrolled; its token is kept in %s", info.id, self.path)

@@ -148,8 +148,14 @@ class AuthSettings(BaseModel):
     refresh_ttl_s: float = Field(default=30 * 86400.0, gt=0)
     enrollment_ttl_s: float = Field(default=86400.0, gt=0)
     login_max_failures: int = Field(default=5, ge=1)
-    """Failed sign-ins per user, and per address, within ``login_window_s`` before refusing."""
+    """Failed sign-ins of one user name from one address within ``login_window_s`` before that
+    address is refused for that name (other addresses are not)."""
+    login_address_max_failures: int = Field(default=20, ge=1)
+    """Failed sign-ins from one address, whatever the names, before it is refused."""
     login_window_s: float = Field(default=300.0, gt=0)
+    login_tracked_keys: int = Field(default=10_000, ge=10)
+    """Most (name, address) and address counts the sign-in limiter keeps; the least recently
+    failed is forgotten first."""
     local_admin_file: bool = True
     """Write ``local-admin.json`` (0600) in the data folder on first start, for
     ``cloudburst render`` and other one-machine use."""

@@ -42,7 +42,14 @@ NO_NEGATIVE_FRAMES = frozenset({"blender"})
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Priority = Annotated[int, Field(ge=0, le=100)]
-EntityId = Annotated[int, Field(ge=1)]
+#: The largest integer SQLite stores. An id or offset a request names is at most this: a larger
+#: one is refused where it enters (a path id is no route, 404; a query or body value is a 400).
+MAX_INTEGER = 2**63 - 1
+EntityId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
+RowId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
+"""A job's, task's or user's id as a filter names it."""
+Offset = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
+"""How many items a page skips."""
 
 
 class ShotGridLink(WireModel):
@@ -543,11 +550,11 @@ class AuditRecord(WireModel):
 class AuditQuery(WireModel):
     """Filters of ``GET /audit``; every filter is optional, pages are newest first."""
 
-    job_id: Annotated[int, Field(ge=1)] | None = None
+    job_id: RowId | None = None
     user: Annotated[str, Field(max_length=200)] | None = None
     since: datetime | None = None
     until: datetime | None = None
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 

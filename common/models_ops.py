@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from common.models import ShotGridStatus, WireModel
+from common.models import Offset, RowId, ShotGridStatus, WireModel
 
 # --- storage -------------------------------------------------------------------------------
 
@@ -182,8 +182,8 @@ class LogQuery(WireModel):
     """Filters of ``GET /logging/logs``; every filter is optional, pages are newest first."""
 
     source: LogSource = LogSource.DAEMON
-    job_id: Annotated[int, Field(ge=1)] | None = None
-    task_id: Annotated[int, Field(ge=1)] | None = None
+    job_id: RowId | None = None
+    task_id: RowId | None = None
     agent_id: Annotated[str, Field(max_length=100)] | None = None
     service: Annotated[str, Field(max_length=200)] | None = None
     """A logger name or its prefix, e.g. ``daemon.services``."""
@@ -192,7 +192,7 @@ class LogQuery(WireModel):
     since: datetime | None = None
     until: datetime | None = None
     contains: Annotated[str, Field(max_length=200)] | None = None
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 

@@ -11,6 +11,7 @@ from flask import Flask
 
 from common.config import Settings, config_file
 from daemon import api, web
+from daemon.api import converters
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
@@ -124,6 +125,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     # The dashboard's forms are small; each API operation sets its own limit (api/body.py).
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.small_body_bytes
+    converters.init_app(app)  # before the blueprints: their <int:...> ids are bounded
     app.extensions["cloudburst"] = build_services(
         settings, database, clock, shotgrid_connect, open_store, cloud_backend
     )

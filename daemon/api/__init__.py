@@ -9,6 +9,7 @@ from daemon.api import (
     auth,
     backups,
     data,
+    headers,
     jobs,
     logging_api,
     meta,
@@ -49,3 +50,4 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(monitoring.scrape_bp)  # /metrics, outside /api/v1
     register_error_handlers(app)
+    headers.init_app(app)

@@ -7,16 +7,27 @@ A full data disk is not a bug: SQLite's ``SQLITE_FULL`` and ``ENOSPC``/``EDQUOT`
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
-from common.errors import CloudburstError, DiskFull, FrameSpecError, TooLarge, Unauthenticated
+from common.errors import (
+    CloudburstError,
+    DiskFull,
+    FrameSpecError,
+    RateLimited,
+    TooLarge,
+    Unauthenticated,
+)
 from daemon.services.disk_space import DISK_FULL_MESSAGE, disk_full_cause
 
 logger = logging.getLogger(__name__)
+
+INVALID_JSON = "invalid_json"
+"""The code of a request body that is not JSON at all."""
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
@@ -30,7 +41,7 @@ def describe_validation(exc: ValidationError) -> tuple[str, str, list[dict[str, 
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     kinds = {e["type"] for e in errors}
     if "json_invalid" in kinds:
-        return "invalid_json", "The request body is not valid JSON: " + errors[0]["msg"], []
+        return INVALID_JSON, "The request body is not valid JSON: " + errors[0]["msg"], []
     code = FrameSpecError.code if FrameSpecError.code in kinds else "invalid_input"
     details = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in errors]
     sentence = "; ".join(
@@ -47,6 +58,10 @@ def register_error_handlers(app: Flask) -> None:
         response = error_response(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="cloudburst"'
+        if isinstance(exc, RateLimited) and isinstance(exc.details, dict):
+            wait = exc.details.get("retry_after_s")
+            if isinstance(wait, int | float):
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
 
     @app.errorhandler(ValidationError)
@@ -69,7 +84,10 @@ def register_error_handlers(app: Flask) -> None:
             404: "No such endpoint. The API is described at /api/v1/openapi.json.",
             405: "This endpoint does not take that HTTP method; see /api/v1/openapi.json.",
         }.get(status, exc.description or exc.name)
-        return error_response(status, code, message)
+        response = error_response(status, code, message)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:

@@ -18,11 +18,13 @@ from common.errors import (
 )
 from common.models import (
     IDEMPOTENCY_HEADER,
+    MAX_INTEGER,
     TASK_PAGE_MAX,
     IdempotencyKey,
     Job,
     JobPage,
     JobSpec,
+    Offset,
     PinChange,
     PriorityChange,
     TaskLog,
@@ -50,7 +52,7 @@ class JobQuery(BaseModel):
     owner: str | None = None
     priority_min: Annotated[int, Field(ge=0, le=100)] | None = None
     priority_max: Annotated[int, Field(ge=0, le=100)] | None = None
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
     @field_validator("state", mode="before")
@@ -87,8 +89,8 @@ class TaskQuery(BaseModel):
 class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    offset: Annotated[int, Field(ge=0)] = 0
-    attempt: Annotated[int, Field(ge=0)] | None = None
+    offset: Offset = 0
+    attempt: Annotated[int, Field(ge=0, le=MAX_INTEGER)] | None = None
 
 
 def jobs() -> JobService:

@@ -20,7 +20,9 @@ from pydantic.json_schema import models_json_schema
 
 from common import __version__
 from common.accounts import Role
-from common.errors import CloudburstError, DiskFull
+from common.errors import CloudburstError, DiskFull, InvalidInput
+from common.models import MAX_INTEGER
+from daemon.api.errors import INVALID_JSON
 from daemon.api.routing import Operation
 from daemon.auth import Permission, permissions_of
 
@@ -37,10 +39,11 @@ def build_document(operations: Iterable[Operation], prefix: str) -> dict[str, An
         [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
         ref_template=REF,
     )
+    schemas: dict[str, Any] = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         path = prefix + _PARAM.sub(r"{\2}", op.path)
-        paths.setdefault(path, {})[op.method.lower()] = _operation(op)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -55,7 +58,7 @@ def build_document(operations: Iterable[Operation], prefix: str) -> dict[str, An
         },
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {**defs.get("$defs", {}), "Error": _ERROR_SCHEMA},
+            "schemas": {**schemas, "Error": _ERROR_SCHEMA},
             "securitySchemes": {
                 "bearer": {
                     "type": "http",
@@ -84,7 +87,8 @@ _ERROR_SCHEMA = {
 }
 
 
-def _operation(op: Operation) -> dict[str, Any]:
+def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    """One operation's entry; the schemas its query parameters refer to join ``schemas``."""
     data: dict[str, Any] = {"type": "null"}
     if op.returns is not None:
         ref = {"$ref": REF.format(model=op.returns.__name__)}
@@ -106,15 +110,20 @@ def _operation(op: Operation) -> dict[str, Any]:
         responses[str(status)] = {"description": description}
     # Any request may meet a full data disk (daemon/api/errors.py answers it with 507).
     errors: set[type[CloudburstError]] = {*op.errors, DiskFull}
-    for error in sorted(errors, key=lambda e: (e.status, e.code)):
+    answers = {(error.status, error.code) for error in errors}
+    if op.body is not None or op.query is not None:  # the model refuses what it cannot parse
+        answers.add((InvalidInput.status, InvalidInput.code))
+    if op.body is not None:
+        answers.add((InvalidInput.status, INVALID_JSON))
+    for status, code in sorted(answers):
         entry = responses.setdefault(
-            str(error.status),
+            str(status),
             {
                 "description": "",
                 "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
             },
         )
-        entry["description"] = ", ".join(filter(None, [entry["description"], error.code]))
+        entry["description"] = ", ".join(filter(None, [entry["description"], code]))
     result: dict[str, Any] = {
         "summary": op.summary,
         "operationId": _operation_id(op),
@@ -124,14 +133,11 @@ def _operation(op: Operation) -> dict[str, Any]:
         "x-body-limit": op.body_size.setting,
     }
     params = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "integer" if kind == "int" else "string"}}
+        {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS[kind or "str"]}
         for kind, name in _PARAM.findall(op.path)
-    ]  # fmt: skip
+    ]
     if op.query is not None:
-        for name, field in op.query.model_fields.items():
-            params.append({"name": name, "in": "query", "required": False,
-                           "description": field.description or ""})  # fmt: skip
+        params += _query_parameters(op.query, schemas)
     if op.headers is not None:
         params.extend(_header_params(op.headers))
     if params:
@@ -161,6 +167,47 @@ def _header_params(model: type[BaseModel]) -> list[dict[str, Any]]:
         params.append({"name": alias, "in": "header", "required": field.is_required(),
                        "description": field.description or "", "schema": schema})  # fmt: skip
     return params
+
+
+#: What a path parameter's converter matches (``daemon/api/converters.py`` bounds ids).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "int": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER},
+    "str": {"type": "string", "minLength": 1, "pattern": "^[^/]+$"},
+}
+
+
+def _query_parameters(query: type[BaseModel], schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each field of a query model as a parameter with its JSON schema (bounds, enums).
+
+    Raises:
+        ValueError: the model refers to a schema that differs from a same-named one already in
+            ``schemas``.
+    """
+    schema = query.model_json_schema(ref_template=REF)
+    for name, sub in schema.get("$defs", {}).items():
+        if schemas.setdefault(name, sub) != sub:
+            raise ValueError(f"Two different schemas are named {name}; rename one.")
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        description = prop.pop("description", None) or query.model_fields[name].description
+        params.append(
+            {"name": name, "in": "query", "required": name in required,
+             "description": description or "", "schema": _without_null(prop)}
+        )  # fmt: skip
+    return params
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``X | None`` as a query parameter is X: a query string cannot carry a JSON null."""
+    options = schema.get("anyOf")
+    if not options or {"type": "null"} not in options:
+        return schema
+    rest = [option for option in options if option != {"type": "null"}]
+    outer = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    inner = rest[0] if len(rest) == 1 else {"anyOf": rest}
+    return {**inner, **outer}
 
 
 def _security(op: Operation, responses: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import InvalidInput
 from common.models import (
+    Offset,
     OverrideRecord,
     QueuePage,
     ShowHoldChange,
@@ -26,7 +27,7 @@ bp = ApiBlueprint("queue", __name__, tag="queue")
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
 

@@ -8,6 +8,7 @@ from flask import Response, current_app, request, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded, TooLarge
+from common.models import Offset
 from common.models_ops import StorageUsage, StoredFile, UploadComplete, UploadCreate, UploadInfo
 from daemon.api.body import BodySize, read_body
 from daemon.api.guard import current_principal
@@ -24,7 +25,7 @@ class PartQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 class UsageQuery(BaseModel):
@@ -100,7 +101,7 @@ def usage(query: UsageQuery) -> StorageUsage:
 @bp.operation(
     "GET", "/storage/download/<file_id>",
     "Download a file (its owner, TDs and admins); HTTP Range requests get 206",
-    errors=(NotFound, Forbidden), permission=Permission.SIGNED_IN,
+    errors=(NotFound, Forbidden, UnsafePath), permission=Permission.SIGNED_IN,
     extra_statuses={206: "Partial content (a Range request)", 416: "Range not satisfiable"},
 )  # fmt: skip
 def download(file_id: str) -> Response:
@@ -116,7 +117,8 @@ def download(file_id: str) -> Response:
 @bp.operation(
     "DELETE", "/storage/<file_id>",
     "Delete a file (its owner or an admin); restorable until `purge_at`",
-    returns=StoredFile, errors=(NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+    returns=StoredFile, errors=(NotFound, Forbidden, Conflict, UnsafePath),
+    permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def delete(file_id: str) -> StoredFile:
     return files().delete(file_id, current_principal())
@@ -124,7 +126,8 @@ def delete(file_id: str) -> StoredFile:
 
 @bp.operation(
     "POST", "/storage/<file_id>/restore", "Restore a deleted file before it is purged",
-    returns=StoredFile, errors=(NotFound, Forbidden, Conflict), permission=Permission.SIGNED_IN,
+    returns=StoredFile, errors=(NotFound, Forbidden, Conflict, UnsafePath),
+    permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def restore(file_id: str) -> StoredFile:
     return files().restore(file_id, current_principal())

@@ -11,6 +11,7 @@ from common.accounts import User, UserCreate, UserUpdate
 from common.errors import Conflict, InvalidInput, NotFound
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.auth.rules import LastAdmin
 from daemon.services.users import UserService
 
 bp = ApiBlueprint("users", __name__, tag="users")
@@ -53,7 +54,7 @@ def get_user(user_id: int) -> User:
 
 @bp.operation(
     "PUT", "/users/<int:user_id>", "Change a user's role, password or active flag",
-    body=UserUpdate, returns=User, errors=(NotFound, Conflict, InvalidInput),
+    body=UserUpdate, returns=User, errors=(NotFound, Conflict, InvalidInput, LastAdmin),
     permission=Permission.USERS_MANAGE,
 )  # fmt: skip
 def update_user(user_id: int, body: UserUpdate) -> User:
@@ -62,7 +63,7 @@ def update_user(user_id: int, body: UserUpdate) -> User:
 
 @bp.operation(
     "DELETE", "/users/<int:user_id>", "Delete a user (soft: restorable); their sessions end",
-    returns=User, errors=(NotFound,), permission=Permission.USERS_MANAGE,
+    returns=User, errors=(NotFound, LastAdmin), permission=Permission.USERS_MANAGE,
 )  # fmt: skip
 def delete_user(user_id: int) -> User:
     return users().delete(user_id)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 from pathlib import Path
+
+from common.private_files import make_private, write_private
+
+__all__ = [
+    "AGENT_PREFIX", "API_KEY_PREFIX", "ENROLLMENT_PREFIX", "REFRESH_PREFIX", "SIGNING_KEY_FILE",
+    "make_private", "new_token", "signing_key", "token_hash", "write_private",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +34,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def write_private(path: Path, text: str) -> None:
-    """Writes ``text`` to a new file readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def signing_key(data_dir: Path) -> str:
     """The HS256 key of access tokens: made on first start, kept 0600 in the data folder."""
     path = data_dir / SIGNING_KEY_FILE
     if not path.exists():
         write_private(path, secrets.token_hex(32))
         logger.info("Made a new token signing key in %s", path)
+    make_private(path)  # a key written by an older version may be 0644
     return path.read_text(encoding="utf-8").strip()

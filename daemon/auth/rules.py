@@ -1,10 +1,12 @@
-"""Rules on top of roles, as pure functions: who may own what they submit."""
+"""Rules on top of roles, as pure functions: who may own what they submit, and that the farm
+always keeps an active admin."""
 
 from __future__ import annotations
 
 import logging
 
-from common.errors import Forbidden
+from common.accounts import Role
+from common.errors import Conflict, Forbidden
 from daemon.auth.principal import Principal
 from daemon.auth.roles import Permission
 
@@ -26,3 +28,34 @@ def check_owner(caller: Principal | None, owner: str) -> None:
         f"You are signed in as {caller.name!r} and cannot submit a job owned by {owner!r}; "
         "only TDs and admins can."
     )
+
+
+class LastAdmin(Conflict):
+    """The change would leave the farm without an active admin to run it."""
+
+    code = "last_admin"
+
+
+def runs_the_farm(role: Role, active: bool, deleted: bool) -> bool:
+    """Whether an account is an active admin: one who can manage users and the farm."""
+    return role is Role.ADMIN and active and not deleted
+
+
+def check_an_admin_remains(name: str, before: bool, after: bool, other_admins: int) -> None:
+    """Refuses a change that takes away the farm's last active admin.
+
+    Args:
+        name: the account being changed.
+        before: whether it runs the farm now (``runs_the_farm``).
+        after: whether it would after the change.
+        other_admins: the other active admins, counted in the change's own transaction.
+
+    Raises:
+        LastAdmin: ``name`` is the only active admin and would stop being one.
+    """
+    if before and not after and other_admins == 0:
+        logger.warning("refused: %r is the last active admin", name)
+        raise LastAdmin(
+            f"{name!r} is the only active admin; after this change nobody could manage users "
+            "or the farm. Make another user an admin first, then try again."
+        )

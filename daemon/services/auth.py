@@ -16,6 +16,7 @@ from daemon.auth.keys import (
     AGENT_PREFIX,
     API_KEY_PREFIX,
     REFRESH_PREFIX,
+    make_private,
     new_token,
     signing_key,
     token_hash,
@@ -40,7 +41,10 @@ class AuthService:
     def __init__(self, context: Context) -> None:
         self.ctx = context
         auth = context.settings.auth
-        self.limiter = LoginLimiter(auth.login_max_failures, auth.login_window_s, context.clock)
+        self.limiter = LoginLimiter(
+            auth.login_max_failures, auth.login_address_max_failures, auth.login_window_s,
+            context.clock, auth.login_tracked_keys,
+        )  # fmt: skip
         self._key = signing_key(context.settings.data_dir)
 
     # --- sign-in --------------------------------------------------------------------------
@@ -49,16 +53,16 @@ class AuthService:
         """Checks the password and opens a session.
 
         Raises:
-            RateLimited: too many failures for this user or this address lately.
+            RateLimited: too many failures lately from ``address``, for this user name or in
+                all (other addresses are not affected).
             Unauthenticated: wrong name or password, or the account is not active.
         """
-        keys = (f"user {request.username!r}", f"address {address}")
-        self.limiter.check(*keys)
+        self.limiter.check(request.username, address)
         db = self.ctx.database.db
         row = user_store.user_by_name(db, request.username)
         ok = verify_password(row["password_hash"] if row else None, request.password)
         if row is None or not ok:
-            self.limiter.failed(*keys)
+            self.limiter.failed(request.username, address)
             logger.warning(
                 "Sign-in refused for %r from %s: bad credentials", request.username, address
             )
@@ -68,7 +72,7 @@ class AuthService:
             raise Unauthenticated(
                 f"The account {request.username!r} is not active; an admin must approve it."
             )
-        self.limiter.succeeded(keys[0])
+        self.limiter.succeeded(request.username, address)
         with self.ctx.database.transaction() as db:
             session_id = uuid.uuid4().hex
             user_store.insert_session(db, session_id, row["id"], self.ctx.now())
@@ -169,8 +173,8 @@ class AuthService:
     def ensure_local_admin(self) -> None:
         """Writes ``local-admin.json`` (0600) with an admin API key, once per data folder."""
         path = self.ctx.settings.data_dir / LOCAL_ADMIN_FILE
-        if not self.ctx.settings.auth.local_admin_file or path.exists():
-            return
+        if make_private(path) or not self.ctx.settings.auth.local_admin_file:
+            return  # there already (narrowed to 0600, as an older version may have left it)
         with self.ctx.database.transaction() as db:
             row = user_store.user_by_name(db, LOCAL_ADMIN)
             if row is None:

@@ -192,14 +192,20 @@ class FileService:
         return self._file_model(row), confine(self.root, row["path"])  # no symlink since
 
     def delete(self, file_id: str, principal: Principal) -> StoredFile:
-        """Moves the file to the trash; ``restore`` brings it back until it is purged."""
+        """Moves the file to the trash; ``restore`` brings it back until it is purged.
+
+        Raises:
+            UnsafePath: the stored path leads out of the root now (a symlink put on the way
+                since the upload); nothing is moved.
+        """
         row = self._file(file_id, principal, Permission.FILES_DELETE_ANY, deleted=False)
+        source = confine(self.root, row["path"])  # checked again: the disk may have changed
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             if not store.mark_deleted(db, file_id, now):
                 raise Conflict(f"File {file_id} was deleted at the same time.")
             self.trash_dir.mkdir(parents=True, exist_ok=True)
-            os.replace(self.root.joinpath(*row["path"].split("/")), self.trash_dir / file_id)
+            os.replace(source, self.trash_dir / file_id)
         logger.info("deleted %r (%s) by %s", row["path"], file_id, principal.name)
         return self._file_model({**row, "deleted_at": now})
 

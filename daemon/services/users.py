@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlite_utils
+
 from common.accounts import Role, User, UserCreate, UserUpdate
 from common.errors import Conflict, InvalidInput, NotFound
 from daemon.auth.passwords import hash_password
 from daemon.auth.roles import permissions_of
+from daemon.auth.rules import check_an_admin_remains, runs_the_farm
 from daemon.services.context import Context, to_datetime
 from daemon.storage import users as user_store
 
@@ -55,6 +58,13 @@ class UserService:
         return user_from_row(self._row(user_id))
 
     def update(self, user_id: int, change: UserUpdate) -> User:
+        """Changes role, password or active flag.
+
+        Raises:
+            NotFound: no such user.
+            Conflict: the user is deleted.
+            LastAdmin: the change would leave no active admin.
+        """
         fields: dict[str, Any] = {}
         if change.role is not None:
             fields["role"] = change.role.value
@@ -67,6 +77,7 @@ class UserService:
             row = self._row(user_id)
             if row["deleted_at"] is not None:
                 raise Conflict(f"User {row['name']!r} is deleted; restore it first.")
+            self._keep_an_admin(db, row, {**row, **fields})
             if fields:
                 user_store.update_user(db, user_id, now, **fields)
             if change.password is not None or change.active is False:
@@ -75,11 +86,16 @@ class UserService:
         return self.get(user_id)
 
     def delete(self, user_id: int) -> User:
-        """Soft delete: the account stops working at once and can be restored."""
+        """Soft delete: the account stops working at once and can be restored.
+
+        Raises:
+            LastAdmin: the user is the only active admin.
+        """
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             row = self._row(user_id)
             if row["deleted_at"] is None:
+                self._keep_an_admin(db, row, {**row, "deleted_at": now})
                 user_store.update_user(db, user_id, now, deleted_at=now)
                 user_store.revoke_user_sessions(db, user_id, now)
         logger.info("user %s deleted (recoverable)", row["name"])
@@ -94,6 +110,21 @@ class UserService:
             user_store.update_user(db, user_id, now, deleted_at=None)
         logger.info("user %s restored", row["name"])
         return self.get(user_id)
+
+    @staticmethod
+    def _keep_an_admin(
+        db: sqlite_utils.Database, row: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        """Refuses (``LastAdmin``) a change of ``row`` into ``after`` that leaves no active
+        admin. Runs inside the change's transaction, so two admins demoting each other at once
+        cannot both succeed."""
+
+        def admin(user: dict[str, Any]) -> bool:
+            deleted = user["deleted_at"] is not None
+            return runs_the_farm(Role(user["role"]), bool(user["active"]), deleted)
+
+        others = user_store.count_active(db, Role.ADMIN.value, other_than=row["id"])
+        check_an_admin_remains(row["name"], admin(row), admin(after), others)
 
     def _row(self, user_id: int) -> dict[str, Any]:
         row = user_store.get_user(self.ctx.database.db, user_id)

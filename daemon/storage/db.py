@@ -12,6 +12,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from common.private_files import create_private, make_private
+
 logger = logging.getLogger(__name__)
 
 #: Bytes of the database file each connection reads through memory mapping.
@@ -96,8 +98,14 @@ class Database:
 
 
 def open_database(path: Path) -> Database:
-    """Opens (creating if needed) the database at ``path`` and applies pending migrations."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Opens (creating if needed) the database at ``path`` and applies pending migrations.
+
+    The database and its ``-wal`` and ``-shm`` files are the owner's only (0600; SQLite gives the
+    latter the database's mode), in a folder that is too (0700): the daemon's data folder.
+    """
+    create_private(path)
+    for companion in ("-wal", "-shm"):
+        make_private(path.with_name(path.name + companion))
     database = Database(path)
     migrate(database)
     return database

@@ -47,6 +47,17 @@ def update_user(db: sqlite_utils.Database, user_id: int, now: float, **fields: A
     )
 
 
+def count_active(db: sqlite_utils.Database, role: str, other_than: int) -> int:
+    """Active, undeleted users holding ``role``, besides user ``other_than``."""
+    row = _one(
+        db,
+        "SELECT count(*) AS n FROM users WHERE role = ? AND active = 1 AND deleted_at IS NULL"
+        " AND id != ?",
+        [role, other_than],
+    )
+    return int(row["n"]) if row else 0
+
+
 def count_users(db: sqlite_utils.Database) -> int:
     row = _one(db, "SELECT count(*) AS n FROM users", [])
     return int(row["n"]) if row else 0

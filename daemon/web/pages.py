@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from common.accounts import LoginRequest
 from common.errors import CloudburstError, NotFound
+from common.models import MAX_INTEGER
 from common.states import JobState, TaskState
 from daemon.auth import Permission
 from daemon.storage.jobs import JobFilter
@@ -83,7 +84,7 @@ def queue() -> Any:
     states = tuple(JobState(s) for s in args.getlist("state") if s in JobState.__members__.values())
     project = args.get("project", "").strip() or None
     owner = args.get("owner", "").strip() or None
-    offset = max(0, args.get("offset", 0, type=int) or 0)
+    offset = min(max(0, args.get("offset", 0, type=int) or 0), MAX_INTEGER)
     filters = JobFilter(states=states, project=project, owner=owner, offset=offset, limit=PAGE_SIZE)
     result = services().jobs.list_jobs(filters)
     kept: dict[str, Any] = {"state": [s.value for s in states]}

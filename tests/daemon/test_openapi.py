@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -38,3 +40,53 @@ def test_daemon_serves_the_document(api: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.json == committed_document()
     assert "/api/v1/jobs/{job_id}" in response.json["paths"]
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_every_parameter_has_a_schema_and_every_reference_resolves() -> None:
+    document = committed_document()
+    missing = [
+        f"{method.upper()} {path} {param['in']} {param['name']}"
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        for param in op.get("parameters", [])
+        if not isinstance(param.get("schema"), dict) or not param["schema"]
+    ]
+    assert missing == []
+    schemas = document["components"]["schemas"]
+    dangling = {
+        ref for ref in _refs(document) if ref.removeprefix("#/components/schemas/") not in schemas
+    }
+    assert dangling == set()
+
+
+def test_query_parameters_carry_their_model_s_bounds_and_choices() -> None:
+    jobs = committed_document()["paths"]["/api/v1/jobs"]["get"]
+    params = {param["name"]: param for param in jobs["parameters"]}
+    assert params["limit"]["schema"] == {
+        "default": 50, "maximum": 500, "minimum": 1, "type": "integer"
+    }  # fmt: skip
+    assert params["state"]["schema"]["items"] == {"$ref": "#/components/schemas/JobState"}
+    assert params["priority_min"]["schema"] == {"maximum": 100, "minimum": 0, "type": "integer"}
+    assert not any(param["required"] for param in params.values())
+
+
+def test_operations_that_parse_a_body_or_query_document_their_400() -> None:
+    for path, item in committed_document()["paths"].items():
+        for method, op in item.items():
+            codes = op["responses"].get("400", {}).get("description", "").split(", ")
+            if "requestBody" in op:
+                assert {"invalid_input", "invalid_json"} <= set(codes), (method, path)
+            if any(param["in"] == "query" for param in op.get("parameters", [])):
+                assert "invalid_input" in codes, (method, path)

@@ -59,6 +59,9 @@ def test_watch_a_job_render_then_download_and_cancel(
     add_artist(farm)
     farm.start_agent("a")
     page = browser.new_page(accept_downloads=True)
+    # The pages need nothing their Content Security Policy forbids (no inline style or script).
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None)
 
     # Signing in: the queue asks for it, and sends us back after.
     page.goto(f"{farm.url}/jobs")
@@ -76,6 +79,8 @@ def test_watch_a_job_render_then_download_and_cancel(
     assert farm.client.job(job.id).state is JobState.SUCCEEDED, farm.logs()
     assert page.locator(".frame.state-done.has-thumb").count() == 4
     assert page.locator("pre.log").inner_text() not in ("", "No log yet.")  # Blender's output
+    page.reload()  # the bar's width comes from data-percent on load, not an inline style
+    assert page.locator(".progress .bar").evaluate("bar => bar.style.width") == "100%"
 
     # A thumbnail opens, and it is a real picture.
     thumbnail = page.locator(".frame[data-frame='2'] img")
@@ -108,3 +113,4 @@ def test_watch_a_job_render_then_download_and_cancel(
     assert page.locator("button[data-action=cancel]").count() == 0
     done = wait_for(lambda: (j := farm.client.job(long.id)).state.finished and j, 30, "cancel")
     assert done.state is JobState.CANCELLED
+    assert refused == []

@@ -1,4 +1,5 @@
-"""Which paths the storage root accepts: a table of refusals, symlinks, and the API's 400."""
+"""Which paths the storage root accepts: a table of refusals, symlinks, and the API's 400; a
+stored path is checked again before a delete moves anything."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 
 from daemon.app import Services
 from daemon.services.storage_paths import UnsafePath, check_name, confine
-from tests.daemon.ops.helpers import ops_snapshot
+from tests.daemon.ops.helpers import ops_snapshot, store_file
 
 REFUSED = [
     ("", "empty"),
@@ -81,3 +83,29 @@ def test_the_api_answers_400_and_changes_nothing(
     assert response.json["code"] in ("unsafe_path", "invalid_input")
     assert response.json["message"]
     assert ops_snapshot(services) == before
+
+
+def test_delete_checks_the_stored_path_again_and_moves_nothing_from_outside(
+    live_url: str, admin_token: str, services: Services, tmp_path: Path
+) -> None:
+    stored = store_file(services, "admin", "show/plate.bin", b"stored")
+    root = services.files.root
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "plate.bin").write_bytes(b"not the daemon's")
+    # Since the upload, someone swapped the folder for a link out of the storage root.
+    (root / "show" / "plate.bin").unlink()
+    (root / "show").rmdir()
+    os.symlink(outside, root / "show")
+    response = requests.delete(
+        f"{live_url}/api/v1/storage/{stored.id}",
+        headers={"Authorization": f"Bearer {admin_token}"}, timeout=30,
+    )  # fmt: skip
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "unsafe_path" and "symlink" in response.json()["message"]
+    assert (outside / "plate.bin").read_bytes() == b"not the daemon's"
+    assert not services.files.trash_dir.exists() or not any(services.files.trash_dir.iterdir())
+    row = services.context.database.db.execute(
+        "SELECT deleted_at FROM stored_files WHERE id = ?", [stored.id]
+    ).fetchone()
+    assert row == (None,)
