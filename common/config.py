@@ -25,6 +25,7 @@ from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
 from common.ops_settings import LogSettings, MonitoringSettings, StorageSettings
+from common.paths_settings import PathSettings
 
 ENV_PREFIX = "CLOUDBURST_"
 CONFIG_ENV = "CLOUDBURST_CONFIG"
@@ -200,6 +201,8 @@ class Settings(BaseModel):
     staging: StagingSettings = Field(default_factory=StagingSettings)
     cloud: CloudSettings = Field(default_factory=CloudSettings)
     """The ``[cloud]`` table: the backend that bursts (``none``, ``oci``, ``simcloud``)."""
+    paths: PathSettings = Field(default_factory=PathSettings)
+    """The ``[paths]`` table: where jobs' scenes and frames may be (empty: anywhere absolute)."""
     path_rules: list[PathRule] = Field(default_factory=list)
     """``[[path_rules]]``: each studio storage root as Windows, UNC, Linux and macOS name it
     (``CLOUDBURST_PATH_RULES`` takes a JSON list)."""
