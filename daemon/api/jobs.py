@@ -7,7 +7,17 @@ from typing import Annotated
 from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.errors import Forbidden, FrameSpecError, IllegalStateChange, InvalidInput, NotFound
+from common.errors import (
+    EnvNotAllowed,
+    Forbidden,
+    FrameSpecError,
+    IllegalStateChange,
+    InvalidEnv,
+    InvalidInput,
+    InvalidPath,
+    NotFound,
+    PathNotAllowed,
+)
 from common.models import Job, JobPage, JobSpec, PinChange, PriorityChange, Task, TaskLog
 from common.states import JobState
 from daemon.api.guard import current_principal
@@ -56,8 +66,8 @@ def jobs() -> JobService:
     "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, returns=Job,
     status=201, permission=Permission.JOBS_SUBMIT,
     errors=(
-        InvalidInput, FrameSpecError, UnknownShotGridLink, ShotGridNotConfigured,
-        ShotGridUnavailable, Forbidden,
+        InvalidInput, FrameSpecError, InvalidPath, PathNotAllowed, InvalidEnv, EnvNotAllowed,
+        UnknownShotGridLink, ShotGridNotConfigured, ShotGridUnavailable, Forbidden,
     ),
 )  # fmt: skip
 def submit(body: JobSpec) -> Job:

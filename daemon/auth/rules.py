@@ -1,10 +1,13 @@
-"""Rules on top of roles, as pure functions: who may own what they submit."""
+"""Rules on top of roles, as pure functions: who may own what they submit, and who may set
+what a renderer loads."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
-from common.errors import Forbidden
+from common.errors import EnvNotAllowed, Forbidden
+from common.render_env import privileged_variables
 from daemon.auth.principal import Principal
 from daemon.auth.roles import Permission
 
@@ -25,4 +28,20 @@ def check_owner(caller: Principal | None, owner: str) -> None:
     raise Forbidden(
         f"You are signed in as {caller.name!r} and cannot submit a job owned by {owner!r}; "
         "only TDs and admins can."
+    )
+
+
+def check_render_env(caller: Principal | None, env: Mapping[str, str]) -> None:
+    """Only TDs and admins set the variables that decide what a renderer loads.
+
+    Raises:
+        EnvNotAllowed: ``env`` holds such variables and the caller may not set them.
+    """
+    names = privileged_variables(env)
+    if not names or caller is None or caller.may(Permission.JOBS_RENDER_ENV):
+        return
+    logger.warning("%s refused: render environment %s", caller.describe(), names)
+    raise EnvNotAllowed(
+        f"Only TDs and admins may set {', '.join(names)} in a job's environment: these decide "
+        "what the renderer loads. Remove them from the job, or ask a TD to submit it."
     )

@@ -10,10 +10,12 @@ import sqlite_utils
 
 from common.errors import IllegalStateChange, NotFound
 from common.frames import chunk_frames, parse_frames
+from common.job_paths import JobPaths
 from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog
+from common.render_env import check_env
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
-from daemon.auth.rules import check_owner
+from daemon.auth.rules import check_owner, check_render_env
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
 from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.projects import ProjectService
@@ -49,14 +51,22 @@ class JobService:
         self.shotgrid = shotgrid
         self.projects = projects or ProjectService(context)
         self.staging = staging
+        self.paths = JobPaths.from_settings(context.settings, private=[context.settings.data_dir])
+        """Where scenes and frames may be: the studio's roots, never the daemon's data folder."""
 
     def submit(self, spec: JobSpec, caller: Principal | None = None) -> Job:
         """Stores the job and all its tasks in one transaction, ranked, so leasable at once.
 
         A ShotGrid link is checked first (outside the transaction): unknown codes are refused.
         ``caller`` must own the job (or be a TD/admin); confidential shows stay in the building.
+        The scene and output must be absolute, normalised studio paths inside the studio's
+        roots (``common.job_paths``); the environment must fit its limits, and only TDs and
+        admins set what the renderer loads (``common.render_env``). A refused job writes nothing.
         """
         check_owner(caller, spec.owner)
+        check_env(spec.env)
+        check_render_env(caller, spec.env)
+        self.paths.check(spec.scene, spec.output)
         spec = self.projects.enforce(self.ctx.database.db, spec)
         chunks = chunk_frames(parse_frames(spec.frames), spec.chunk_size)
         link: ResolvedLink | None = None
