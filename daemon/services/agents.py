@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from common.data.outputs import is_frame_of
-from common.errors import InvalidInput, NotFound, TaskNotYours
+from common.errors import NotFound, OutputNotAllowed, TaskNotYours
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -25,6 +25,7 @@ from common.models import (
 )
 from common.states import TaskState
 from daemon.services.context import Context, to_datetime
+from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
@@ -52,6 +53,8 @@ class AgentService:
     def __init__(self, context: Context, jobs: JobService) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.frames = FrameFiles(context.settings)
+        """What a report may name as the files a task wrote."""
         self.burst: BurstService | None = None
         """Set when the daemon bursts: routes then decide what cloud nodes may take."""
 
@@ -157,9 +160,9 @@ class AgentService:
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
                 return  # a resend after a lost answer: already applied
             task = self._held(db, agent_id, task_id, done.attempt)
+            self._check_outputs(db, task, done)
             self._book(db, agent, task, now, preempted=False)
             if done.blobs:
-                self._check_blobs(db, task, done)
                 data_store.add_outputs(
                     db, task_id, task["job_id"], [(b.path, b.hash, b.size) for b in done.blobs]
                 )
@@ -241,17 +244,21 @@ class AgentService:
         assert job is not None
         self.burst.books.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
-    def _check_blobs(self, db: sqlite_utils.Database, task: dict[str, Any], done: TaskDone) -> None:
-        """Refuses uploaded frames named outside the job's output folder."""
+    def _check_outputs(
+        self, db: sqlite_utils.Database, task: dict[str, Any], done: TaskDone
+    ) -> None:
+        """Refuses a report naming files (written here or sent as blobs) outside the job's
+        output folder, before anything is written."""
         job = job_store.get_job(db, task["job_id"])
         assert job is not None
         spec = JobSpec.model_validate_json(job["spec"])
         for blob in done.blobs:
             if not is_frame_of(blob.path, spec.output, spec.scene):
-                raise InvalidInput(
+                raise OutputNotAllowed(
                     f"Frame {blob.path!r} is not in the output folder of job {task['job_id']}; "
                     "a node may only send frames of the job's output."
                 )
+        self.frames.check_reported(task["job_id"], spec, done.outputs)
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):
