@@ -155,12 +155,12 @@ class AgentService:
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()
+        self._check_outputs(task_id, done)  # before the write lock: it may look at the disk
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
                 return  # a resend after a lost answer: already applied
             task = self._held(db, agent_id, task_id, done.attempt)
-            self._check_outputs(db, task, done)
             self._book(db, agent, task, now, preempted=False)
             if done.blobs:
                 data_store.add_outputs(
@@ -244,21 +244,28 @@ class AgentService:
         assert job is not None
         self.burst.books.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
-    def _check_outputs(
-        self, db: sqlite_utils.Database, task: dict[str, Any], done: TaskDone
-    ) -> None:
+    def _check_outputs(self, task_id: int, done: TaskDone) -> None:
         """Refuses a report naming files (written here or sent as blobs) outside the job's
-        output folder, before anything is written."""
-        job = job_store.get_job(db, task["job_id"])
-        assert job is not None
+        output folder, before anything is written.
+
+        Raises:
+            OutputNotAllowed: a file breaks ``FrameFiles``' rules.
+        """
+        if not done.outputs and not done.blobs:
+            return
+        db = self.ctx.database.db
+        task = task_store.get_task(db, task_id)
+        job = job_store.get_job(db, task["job_id"]) if task is not None else None
+        if job is None:
+            return  # the transaction says what is wrong
         spec = JobSpec.model_validate_json(job["spec"])
         for blob in done.blobs:
             if not is_frame_of(blob.path, spec.output, spec.scene):
                 raise OutputNotAllowed(
-                    f"Frame {blob.path!r} is not in the output folder of job {task['job_id']}; "
+                    f"Frame {blob.path!r} is not in the output folder of job {job['id']}; "
                     "a node may only send frames of the job's output."
                 )
-        self.frames.check_reported(task["job_id"], spec, done.outputs)
+        self.frames.check_reported(job["id"], spec, done.outputs)
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):
