@@ -33,6 +33,7 @@ from cloud_agent.runners import Runner
 from cloud_agent.task_run import Outcome, ProgressThrottle, TaskRun
 from common.config import Settings
 from common.errors import CloudburstError, NotFound, Unauthenticated
+from common.job_paths import JobPaths
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -125,6 +126,8 @@ class Agent:
         self._make_throttle = progress_throttle
         self.identity = identity
         self.away = away
+        self.paths = JobPaths.from_settings(settings)
+        """The node's rules for a job's scene and output (``[paths]``), checked before a render."""
         outbox.on_task_lost = self._on_task_lost
         self._lock = threading.Lock()
         self._register_lock = threading.Lock()
@@ -392,6 +395,7 @@ class Agent:
             throttle=self._make_throttle(),
             away=self.away,
             daemon=self.client,
+            paths=self.paths,
         )
         with self._lock:
             self._current = run

@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING
 from cloud_agent.outbox import LogBuffer, Outbox, UpdateBody
 from cloud_agent.process import ManagedProcess, ProcessResult
 from cloud_agent.runners import Runner, TaskRender
-from common.errors import CloudburstError, RenderError
+from common.data.outputs import is_frame_of, output_folder
+from common.errors import CloudburstError, RenderError, UserFacingError
 from common.frames import format_frames
+from common.job_paths import JobPaths
 from common.models import OutputBlob, TaskAssignment, TaskDone, TaskFailure, TaskProgress
+from common.render_env import check_env
 
 if TYPE_CHECKING:
     from cloud_agent.away import AwayData, AwayTask, TaskDataSource
@@ -97,6 +100,7 @@ class TaskRun:
         throttle: ProgressThrottle | None = None,
         away: AwayData | None = None,
         daemon: TaskDataSource | None = None,
+        paths: JobPaths | None = None,
     ) -> None:
         """Wires the attempt; nothing runs before ``run()``.
 
@@ -112,6 +116,8 @@ class TaskRun:
             away: the node's object store and cache when it has no studio storage (the task's
                 files are fetched into a workspace, its frames sent back); None on studio nodes.
             daemon: where ``away`` asks for the task's files.
+            paths: the node's rules for a job's scene and output (its ``[paths]``); any
+                absolute, normalised path when None.
         """
         self.assignment = assignment
         self.agent_id = agent_id
@@ -123,6 +129,7 @@ class TaskRun:
         self.throttle = throttle or ProgressThrottle()
         self.away = away
         self.daemon = daemon
+        self.paths = paths or JobPaths()
         self._away_task: AwayTask | None = None
         self._lock = threading.Lock()
         self._process: ManagedProcess | None = None
@@ -217,11 +224,27 @@ class TaskRun:
             raise RenderError(
                 f"Agent {self.agent_name!r} has no runner for {dcc!r} jobs (it renders: {known})."
             )
+        self._check_assignment()
         if self.away is None:
             return runner.prepare(self.assignment)
         assert self.daemon is not None, "an agent away from studio storage needs its daemon"
         self._away_task = self.away.prepare(self.assignment, self.agent_id, self.daemon)
         return runner.prepare(self._away_task.local)
+
+    def _check_assignment(self) -> None:
+        """The node's own check of the task's paths and environment, before anything is
+        written or run (the daemon checked them too, maybe under older rules).
+
+        Raises:
+            RenderError: a path or a variable breaks the rules; the message says which.
+        """
+        try:
+            self.paths.check(self.assignment.scene, self.assignment.output)
+            check_env(self.assignment.env)
+        except UserFacingError as exc:
+            raise RenderError(
+                f"Agent {self.agent_name!r} refuses this task: {exc.message}"
+            ) from None
 
     def _render(self, render: TaskRender, log: LogBuffer) -> Outcome:
         """Runs the render's command, streaming its log and progress; then reports."""
@@ -287,10 +310,24 @@ class TaskRun:
             outputs = render.finish(result.exit_code)
             if self._away_task is not None:
                 outputs, blobs = self._away_task.finish(outputs)
+            else:
+                outputs = self._in_output_folder(outputs, log)
         except RenderError as exc:
             return self._end(log, Outcome.FAILED, exc.message)
         send_progress()
         return self._end(log, Outcome.DONE, "", outputs, blobs)
+
+    def _in_output_folder(self, outputs: list[str], log: LogBuffer) -> list[str]:
+        """The files the daemon accepts in a report: those directly in the output folder."""
+        output, scene = self.assignment.output, self.assignment.scene
+        kept = [path for path in outputs if is_frame_of(path, output, scene)]
+        for path in outputs:
+            if path not in kept:
+                log.add(
+                    f"[cloudburst] {path} is not directly in the job's output folder "
+                    f"{output_folder(output, scene)}; it stays where it is, unreported."
+                )
+        return kept
 
     def _end(
         self,

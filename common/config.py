@@ -32,6 +32,7 @@ from common.ops_settings import (
     MonitoringSettings,
     StorageSettings,
 )
+from common.paths_settings import PathSettings
 
 ENV_PREFIX = "CLOUDBURST_"
 CONFIG_ENV = "CLOUDBURST_CONFIG"
@@ -218,6 +219,8 @@ class Settings(BaseModel):
     """The ``[cloud]`` table: the backend that bursts (``none``, ``oci``, ``simcloud``)."""
     backup: BackupSettings = Field(default_factory=BackupSettings)
     """The ``[backup]`` table: scheduled backups of the daemon's state, and their retention."""
+    paths: PathSettings = Field(default_factory=PathSettings)
+    """The ``[paths]`` table: where jobs' scenes and frames may be (empty: anywhere absolute)."""
     path_rules: list[PathRule] = Field(default_factory=list)
     """``[[path_rules]]``: each studio storage root as Windows, UNC, Linux and macOS name it
     (``CLOUDBURST_PATH_RULES`` takes a JSON list)."""

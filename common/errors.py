@@ -62,6 +62,30 @@ class QuotaExceeded(TooLarge):
     code = "quota_exceeded"
 
 
+class InvalidPath(InvalidInput):
+    """A job's scene or output path is relative, not normalised, or holds a control character."""
+
+    code = "invalid_path"
+
+
+class PathNotAllowed(InvalidInput):
+    """A path lies outside the folders the studio allows (``[paths]``), or in the daemon's own."""
+
+    code = "path_not_allowed"
+
+
+class InvalidEnv(InvalidInput):
+    """A job's environment is too large, or names a variable badly or one no job may set."""
+
+    code = "invalid_env"
+
+
+class OutputNotAllowed(InvalidInput):
+    """An agent named a frame file outside its job's output folder (or not a regular file)."""
+
+    code = "output_not_allowed"
+
+
 class ConfigError(UserFacingError):
     """The configuration file, environment or command line holds a bad value."""
 
@@ -115,6 +139,12 @@ class Forbidden(UserFacingError):
     status = 403
 
 
+class EnvNotAllowed(Forbidden):
+    """The job's environment sets variables only TDs and admins may set (``LD_PRELOAD``...)."""
+
+    code = "env_not_allowed"
+
+
 class RateLimited(UserFacingError):
     """Too many attempts (sign-ins) in a short time; wait and try again."""
 
@@ -164,6 +194,10 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         JobTooLarge,
         TooLarge,
         QuotaExceeded,
+        InvalidPath,
+        PathNotAllowed,
+        InvalidEnv,
+        OutputNotAllowed,
         ConfigError,
         NotFound,
         Conflict,
@@ -172,6 +206,7 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         IdempotencyKeyReused,
         Unauthenticated,
         Forbidden,
+        EnvNotAllowed,
         RateLimited,
         ServiceUnavailable,
         DiskFull,

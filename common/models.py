@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from common.errors import FrameSpecError
-from common.frames import count_frames
+from common.frames import MAX_FRAME_NUMBER, count_frames
 from common.states import JobState, TaskState
 
 
@@ -49,6 +49,11 @@ EntityId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
 RowId = Annotated[int, Field(ge=1, le=MAX_INTEGER)]
 """A job's, task's or user's id as a filter names it."""
 Offset = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
+Attempt = Annotated[int, Field(ge=0, le=MAX_INTEGER)]
+"""Which try at a task an agent reports on (the lease's ``attempt``)."""
+FrameNumber = Annotated[int, Field(ge=-MAX_FRAME_NUMBER, le=MAX_FRAME_NUMBER)]
+MAX_REPORTED = 10_000
+"""The most task ids, frames or files one agent report may list."""
 """How many items a page skips."""
 
 
@@ -416,7 +421,7 @@ class AgentInfo(WireModel):
 class Heartbeat(WireModel):
     """Sent every few seconds: the tasks the agent is working on."""
 
-    task_ids: list[int] = Field(default_factory=list)
+    task_ids: Annotated[list[RowId], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
     cpu_percent: Annotated[float, Field(ge=0, le=100)] | None = None
     """The node's load; optional, so older agents still beat."""
     memory_percent: Annotated[float, Field(ge=0, le=100)] | None = None
@@ -451,16 +456,18 @@ class TaskAssignment(WireModel):
 class TaskProgress(WireModel):
     """Progress of a running task; the first one moves the task from leased to running."""
 
-    attempt: int
+    attempt: Attempt
     progress: Annotated[float, Field(ge=0.0, le=1.0)]
-    frames_done: list[int] = Field(default_factory=list)
+    frames_done: Annotated[list[FrameNumber], Field(max_length=MAX_REPORTED)] = Field(
+        default_factory=list
+    )
 
 
 class TaskLogChunk(WireModel):
     """Text appended to a task's log. ``offset`` makes a resend harmless."""
 
-    attempt: int
-    offset: Annotated[int, Field(ge=0)]
+    attempt: Attempt
+    offset: Offset
     text: Annotated[str, Field(max_length=1_000_000)]
 
 
@@ -471,15 +478,15 @@ class OutputBlob(WireModel):
     """Where the frame belongs on studio storage (as the job's output path names it)."""
     hash: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     """xxh3-128 of the frame's bytes."""
-    size: Annotated[int, Field(ge=0)]
+    size: Annotated[int, Field(ge=0, le=MAX_INTEGER)]
 
 
 class TaskDone(WireModel):
     """The agent finished a task; ``outputs`` are the frame files it wrote."""
 
-    attempt: int
-    outputs: list[str]
-    blobs: list[OutputBlob] = Field(default_factory=list)
+    attempt: Attempt
+    outputs: Annotated[list[str], Field(max_length=MAX_REPORTED)]
+    blobs: Annotated[list[OutputBlob], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
     """Frames written away from studio storage, uploaded to the object store; the daemon
     brings them home, and the job succeeds only once every one is home and verified."""
 
@@ -487,7 +494,7 @@ class TaskDone(WireModel):
 class TaskFailure(WireModel):
     """The agent's renderer failed (or timed out); ``error`` says why."""
 
-    attempt: int
+    attempt: Attempt
     error: Annotated[str, Field(max_length=10_000)]
     preempted: bool = False
     """The node went away (e.g. cloud preemption): requeue without spending the retry budget."""

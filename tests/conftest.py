@@ -3,19 +3,18 @@ Flask test client signed in as an admin (``api``) unless a test asks for another
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 from flask import Flask
 from flask.testing import FlaskClient
 
 from common.accounts import Role, UserCreate
 from common.config import Settings
 from daemon.app import Services, create_app
+from tests.serving import serve
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -93,14 +92,8 @@ def anonymous_api(app: Flask) -> FlaskClient:
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
     """The app served by waitress on a free 127.0.0.1 port, in this process."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=16)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
-    server.close()
-    for channel in list(server._map.values()):  # type: ignore[union-attr]
-        channel.close()  # open keep-alive connections would keep the loop running
-    thread.join(timeout=5)
+    with serve(app, threads=16) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import re
 from types import ModuleType
 
 _WINDOWS = re.compile(r"^(?:[A-Za-z]:[\\/]|[\\/]{2}[^\\/])")
+_SEPARATORS = re.compile(r"[\\/]")
 
 
 def _flavour(path: str) -> ModuleType:
@@ -38,7 +39,12 @@ def studio_frame_path(output: str, scene: str, file_name: str) -> str:
 
 
 def is_frame_of(path: str, output: str, scene: str) -> bool:
-    """Whether ``path`` names a file directly inside the job's output folder."""
+    """Whether ``path`` names a file directly inside the job's output folder.
+
+    The path must say so as written: no ``.`` or ``..`` component, no NUL.
+    """
+    if "\x00" in path or {".", ".."} & set(_SEPARATORS.split(path)):
+        return False
     folder = output_folder(output, scene)
     flavour = _flavour(folder)
     name = flavour.basename(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app
 
 from common.accounts import EnrollmentToken
-from common.errors import InvalidInput, NotFound, TaskNotYours, Unauthenticated
+from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours, Unauthenticated
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -101,7 +101,8 @@ def append_log(agent_id: str, task_id: int, body: TaskLogChunk) -> None:
 
 @bp.operation(
     "POST", "/agents/<agent_id>/tasks/<int:task_id>/complete", "Report a finished task",
-    body=TaskDone, errors=(NotFound, TaskNotYours), permission=Permission.AGENT_PROTOCOL,
+    body=TaskDone, errors=(NotFound, TaskNotYours, OutputNotAllowed),
+    permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def complete(agent_id: str, task_id: int, body: TaskDone) -> None:
     agents().complete(agent_id, task_id, body)

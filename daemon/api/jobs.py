@@ -8,13 +8,17 @@ from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import (
+    EnvNotAllowed,
     Forbidden,
     FrameSpecError,
     IdempotencyKeyReused,
     IllegalStateChange,
+    InvalidEnv,
     InvalidInput,
+    InvalidPath,
     JobTooLarge,
     NotFound,
+    PathNotAllowed,
 )
 from common.models import (
     IDEMPOTENCY_HEADER,
@@ -102,8 +106,9 @@ def jobs() -> JobService:
     "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, headers=SubmitHeaders,
     returns=Job, status=201, permission=Permission.JOBS_SUBMIT,
     errors=(
-        InvalidInput, FrameSpecError, JobTooLarge, UnknownShotGridLink, ShotGridNotConfigured,
-        ShotGridUnavailable, Forbidden, IdempotencyKeyReused,
+        InvalidInput, FrameSpecError, JobTooLarge, InvalidPath, PathNotAllowed, InvalidEnv,
+        EnvNotAllowed, UnknownShotGridLink, ShotGridNotConfigured, ShotGridUnavailable, Forbidden,
+        IdempotencyKeyReused,
     ),
 )  # fmt: skip
 def submit(body: JobSpec, headers: SubmitHeaders) -> Job:

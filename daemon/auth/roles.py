@@ -23,6 +23,9 @@ class Permission(StrEnum):
     JOBS_PRIORITY = "jobs.priority"
     """Change any job's priority (an artist may on their own jobs)."""
     JOBS_PIN = "jobs.pin"
+    JOBS_RENDER_ENV = "jobs.render_env"
+    """Set the variables that decide what a renderer loads (``LD_PRELOAD``, ``PYTHONPATH``...)
+    in a job's environment (``common.render_env``)."""
     SHOWS_READ = "shows.read"
     SHOWS_MANAGE = "shows.manage"
     """Hold a show, set its share."""
@@ -71,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TD: _EVERYONE
     | {
         Permission.JOBS_SUBMIT_AS_OTHER,
+        Permission.JOBS_RENDER_ENV,
         Permission.JOBS_MANAGE,
         Permission.JOBS_PRIORITY,
         Permission.AGENTS_MANAGE,

@@ -1,12 +1,14 @@
-"""Rules on top of roles, as pure functions: who may own what they submit, and that the farm
-always keeps an active admin."""
+"""Rules on top of roles, as pure functions: who may own what they submit, who may set what a
+renderer loads, and that the farm always keeps an active admin."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from common.accounts import Role
-from common.errors import Conflict, Forbidden
+from common.errors import Conflict, EnvNotAllowed, Forbidden
+from common.render_env import privileged_variables
 from daemon.auth.principal import Principal
 from daemon.auth.roles import Permission
 
@@ -59,3 +61,19 @@ def check_an_admin_remains(name: str, before: bool, after: bool, other_admins: i
             f"{name!r} is the only active admin; after this change nobody could manage users "
             "or the farm. Make another user an admin first, then try again."
         )
+
+
+def check_render_env(caller: Principal | None, env: Mapping[str, str]) -> None:
+    """Only TDs and admins set the variables that decide what a renderer loads.
+
+    Raises:
+        EnvNotAllowed: ``env`` holds such variables and the caller may not set them.
+    """
+    names = privileged_variables(env)
+    if not names or caller is None or caller.may(Permission.JOBS_RENDER_ENV):
+        return
+    logger.warning("%s refused: render environment %s", caller.describe(), names)
+    raise EnvNotAllowed(
+        f"Only TDs and admins may set {', '.join(names)} in a job's environment: these decide "
+        "what the renderer loads. Remove them from the job, or ask a TD to submit it."
+    )

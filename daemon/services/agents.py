@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from common.data.outputs import is_frame_of
-from common.errors import InvalidInput, NotFound, TaskNotYours
+from common.errors import NotFound, OutputNotAllowed, TaskNotYours
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -25,6 +25,7 @@ from common.models import (
 )
 from common.states import TaskState
 from daemon.services.context import Context, to_datetime
+from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.logs import log_cap
 from daemon.services.monitoring import load_of
@@ -54,6 +55,8 @@ class AgentService:
     def __init__(self, context: Context, jobs: JobService) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.frames = FrameFiles(context.settings)
+        """What a report may name as the files a task wrote."""
         self.burst: BurstService | None = None
         """Set when the daemon bursts: routes then decide what cloud nodes may take."""
 
@@ -155,6 +158,7 @@ class AgentService:
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()
+        self._check_outputs(task_id, done)  # before the write lock: it may look at the disk
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
@@ -162,7 +166,6 @@ class AgentService:
             task = self._held(db, agent_id, task_id, done.attempt)
             self._book(db, agent, task, now, preempted=False)
             if done.blobs:
-                self._check_blobs(db, task, done)
                 data_store.add_outputs(
                     db, task_id, task["job_id"], [(b.path, b.hash, b.size) for b in done.blobs]
                 )
@@ -244,17 +247,28 @@ class AgentService:
         assert job is not None
         self.burst.books.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
-    def _check_blobs(self, db: sqlite_utils.Database, task: dict[str, Any], done: TaskDone) -> None:
-        """Refuses uploaded frames named outside the job's output folder."""
-        job = job_store.get_job(db, task["job_id"])
-        assert job is not None
+    def _check_outputs(self, task_id: int, done: TaskDone) -> None:
+        """Refuses a report naming files (written here or sent as blobs) outside the job's
+        output folder, before anything is written.
+
+        Raises:
+            OutputNotAllowed: a file breaks ``FrameFiles``' rules.
+        """
+        if not done.outputs and not done.blobs:
+            return
+        db = self.ctx.database.db
+        task = task_store.get_task(db, task_id)
+        job = job_store.get_job(db, task["job_id"]) if task is not None else None
+        if job is None:
+            return  # the transaction says what is wrong
         spec = JobSpec.model_validate_json(job["spec"])
         for blob in done.blobs:
             if not is_frame_of(blob.path, spec.output, spec.scene):
-                raise InvalidInput(
-                    f"Frame {blob.path!r} is not in the output folder of job {task['job_id']}; "
+                raise OutputNotAllowed(
+                    f"Frame {blob.path!r} is not in the output folder of job {job['id']}; "
                     "a node may only send frames of the job's output."
                 )
+        self.frames.check_reported(job["id"], spec, done.outputs)
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):

@@ -10,11 +10,13 @@ import sqlite_utils
 
 from common.errors import IllegalStateChange, JobTooLarge, NotFound
 from common.frames import chunk_frames, count_frames, parse_frames
+from common.job_paths import JobPaths
 from common.limits_settings import LimitSettings
 from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
+from common.render_env import check_env
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
-from daemon.auth.rules import check_owner
+from daemon.auth.rules import check_owner, check_render_env
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
 from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
@@ -53,6 +55,8 @@ class JobService:
         self.shotgrid = shotgrid
         self.projects = projects or ProjectService(context)
         self.staging = staging
+        self.paths = JobPaths.from_settings(context.settings, private=[context.settings.data_dir])
+        """Where scenes and frames may be: the studio's roots, never the daemon's data folder."""
 
     def submit(
         self, spec: JobSpec, caller: Principal | None = None, idempotency_key: str | None = None
@@ -61,6 +65,9 @@ class JobService:
 
         A ShotGrid link is checked first (outside the transaction): unknown codes are refused.
         ``caller`` must own the job (or be a TD/admin); confidential shows stay in the building.
+        The scene and output must be absolute, normalised studio paths inside the studio's
+        roots (``common.job_paths``); the environment must fit its limits, and only TDs and
+        admins set what the renderer loads (``common.render_env``). A refused job writes nothing.
         With ``idempotency_key`` the key is stored in the job's transaction: a resend of the same
         request with the same key returns the first answer and stores nothing.
 
@@ -72,6 +79,9 @@ class JobService:
         if key is not None and kept is not None:
             return self._resent(key, kept)
         check_owner(caller, spec.owner)
+        check_env(spec.env)
+        check_render_env(caller, spec.env)
+        self.paths.check(spec.scene, spec.output)
         chunks = job_chunks(spec, self.ctx.settings.limits)
         spec = self.projects.enforce(self.ctx.database.db, spec)
         link: ResolvedLink | None = None

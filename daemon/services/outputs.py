@@ -1,4 +1,8 @@
-"""A job's rendered frames: which file holds which frame, one zip of them, and thumbnails."""
+"""A job's rendered frames: which file holds which frame, one zip of them, and thumbnails.
+
+Only files that pass ``FrameFiles`` when served are listed, zipped or thumbnailed, and they are
+read through descriptors opened without following links.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from PIL import Image
 from common.errors import NotFound
 from common.states import TaskState
 from daemon.services.context import Context
+from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 
 logger = logging.getLogger(__name__)
@@ -75,29 +80,31 @@ class OutputService:
     def __init__(self, context: Context, jobs: JobService) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.frames = FrameFiles(context.settings)
 
     @property
     def cache_dir(self) -> Path:
         return self.ctx.settings.data_dir / "thumbnails"
 
     def files(self, job_id: int) -> list[FrameFile]:
-        """The files of the job's finished tasks that exist here, in frame order.
+        """The files of the job's finished tasks that exist here and may be served, in frame
+        order (``FrameFiles``: a file that breaks a rule is left out and logged).
 
         Raises:
             NotFound: no such job.
         """
         job = self.jobs.get(job_id)
         pattern = frame_pattern(job.spec.output)
+        reported = [
+            output
+            for task in self.jobs.tasks(job_id)
+            if task.state is TaskState.DONE
+            for output in task.outputs
+        ]
         found: list[FrameFile] = []
-        for task in self.jobs.tasks(job_id):
-            if task.state is not TaskState.DONE:
-                continue
-            for output in task.outputs:
-                path = Path(output)
-                if not path.is_file():
-                    continue
-                match = pattern.match(path.name)
-                found.append(FrameFile(int(match.group(1)) if match else None, path))
+        for path in self.frames.servable(job_id, job.spec, reported):
+            match = pattern.match(path.name)
+            found.append(FrameFile(int(match.group(1)) if match else None, path))
         found.sort(key=lambda f: (f.frame is None, f.frame or 0, f.path.name))
         return found
 
@@ -117,11 +124,16 @@ class OutputService:
         names: set[str] = set()
         with zipfile.ZipFile(pipe, "w", zipfile.ZIP_STORED) as archive:
             for item in files:
+                try:
+                    source = self.frames.open(item.path)
+                except OSError as exc:  # gone, or swapped for a link since it was listed
+                    logger.warning("%s left out of the zip: %s", item.path, exc)
+                    continue
                 name = item.path.name
                 while name in names:  # two files of the same name: keep both
                     name = f"_{name}"
                 names.add(name)
-                with item.path.open("rb") as source, archive.open(name, "w") as target:
+                with source, archive.open(name, "w") as target:
                     while chunk := source.read(_CHUNK):
                         target.write(chunk)
                         yield pipe.take()
@@ -151,7 +163,7 @@ class OutputService:
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with Image.open(source) as image:
+            with self.frames.open(source) as file, Image.open(file) as image:
                 image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
                 picture = image.convert("RGB")
         except (OSError, ValueError) as exc:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -35,6 +36,7 @@ from common.models import (
     TaskLogChunk,
     TaskProgress,
 )
+from common.paths_settings import PathSettings
 
 RENDER = """
 import os, sys, time
@@ -166,10 +168,18 @@ class StubClient:
         return self.lease_reply
 
 
-def task(frames: list[int], *, dcc: str = "script", timeout_s: int | None = None) -> TaskAssignment:
+def task(
+    frames: list[int],
+    *,
+    dcc: str = "script",
+    timeout_s: int | None = None,
+    output: str = "/r/f_####",
+    scene: str = "/s.blend",
+    env: dict[str, str] | None = None,
+) -> TaskAssignment:
     return TaskAssignment(
-        task_id=21, job_id=3, attempt=2, frames=frames, dcc=dcc, renderer="", scene="/s.blend",
-        output="/r/f_####", output_format="", env={}, timeout_s=timeout_s,
+        task_id=21, job_id=3, attempt=2, frames=frames, dcc=dcc, renderer="", scene=scene,
+        output=output, output_format="", env=env or {}, timeout_s=timeout_s,
         lease_expires_at=datetime.now(UTC),
     )  # fmt: skip
 
@@ -237,7 +247,9 @@ def test_a_task_reports_progress_log_and_done_in_order(
     runner = ScriptRunner(RENDER, tmp_path)
     agent = make_agent(settings, client, store, runner, tmp_path)
 
-    assert agent.run_task(task([1, 2, 3]), agent.agent_id) is Outcome.DONE
+    assert agent.run_task(task([1, 2, 3], output=f"{tmp_path}/f_####"), agent.agent_id) is (
+        Outcome.DONE
+    )
 
     updates = store.pending()
     assert {u.agent_id for u in updates} == {"agent-1"}
@@ -323,6 +335,49 @@ def test_an_unknown_dcc_fails_the_task_with_what_the_agent_renders(
     assert isinstance(last, TaskFailure)
     assert "no runner for 'maya'" in last.error
     assert "script" in last.error
+
+
+#: Tasks a node refuses before it writes or runs anything, and the words of its refusal.
+REFUSED_TASKS: dict[str, tuple[dict[str, Any], str]] = {
+    "a relative output": ({"output": "renders/f_####"}, "is not absolute"),
+    "an output climbing out": ({"output": "/r/../../etc/f_####"}, "'..'"),
+    "a scene with a NUL": ({"scene": "/s.blend\x00"}, "NUL"),
+    "a relative scene": ({"scene": "s.blend"}, "is not absolute"),
+    "an output outside the node's roots": ({"output": "/etc/cron.d/f_####"}, "is outside"),
+    "a scene outside the node's roots": ({"scene": "/home/ana/s.blend"}, "is outside"),
+    "the node's token in the env": ({"env": {"CLOUDBURST_TOKEN": "x"}}, "render node itself"),
+    "a NUL in the env": ({"env": {"SHOT": "a\x00"}}, "NUL"),
+    "too many variables": ({"env": {f"V{i}": "" for i in range(201)}}, "at most 200"),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED_TASKS)
+def test_a_task_breaking_the_nodes_rules_is_refused_before_anything_runs(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path, name: str
+) -> None:
+    roots = PathSettings(scene_roots=["/s.blend", "/shows"], output_roots=["/r", "/renders"])
+    runner = ScriptRunner(RENDER, tmp_path)
+    agent = make_agent(
+        settings.model_copy(update={"paths": roots}), client, store, runner, tmp_path
+    )
+    changes, words = REFUSED_TASKS[name]
+    assert agent.run_task(task([1], **changes), agent.agent_id) is Outcome.FAILED
+    last = bodies(store)[-1]
+    assert isinstance(last, TaskFailure) and not last.preempted
+    assert "refuses this task" in last.error and words in last.error
+    assert runner.renders == [], "nothing may be prepared, written or run"
+    assert not list(tmp_path.glob("*.txt"))
+
+
+def test_files_outside_the_output_folder_are_not_reported(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    runner = ScriptRunner(RENDER, tmp_path)  # writes next to the job's output folder, not in it
+    agent = make_agent(settings, client, store, runner, tmp_path)
+    output = f"{tmp_path}/beauty/f_####"
+    assert agent.run_task(task([1, 2], output=output), agent.agent_id) is Outcome.DONE
+    assert bodies(store)[-1] == TaskDone(attempt=2, outputs=[])
+    assert f"{tmp_path}/1.txt is not directly in the job's output folder" in log_text(store)
 
 
 def test_heartbeat_for_a_forgotten_agent_registers_again(

@@ -47,14 +47,17 @@ def test_job_succeeds_when_every_task_is_done(api: FlaskClient) -> None:
         assert lease["frames"] == [frame]
         done = api.post(
             f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/complete",
-            json={"attempt": 1, "outputs": [f"/r/f_{frame:04d}.png"]},
+            json={"attempt": 1, "outputs": [f"/renders/shot010/f_{frame:04d}.png"]},
         )
         assert done.status_code == 200
     data = api.get(f"/api/v1/jobs/{job['id']}").json["data"]
     assert data["state"] == "succeeded" and data["progress"] == 1.0
     assert data["finished_at"] is not None
     tasks = api.get(f"/api/v1/jobs/{job['id']}/tasks").json["data"]["items"]
-    assert [t["outputs"] for t in tasks] == [["/r/f_0001.png"], ["/r/f_0002.png"]]
+    assert [t["outputs"] for t in tasks] == [
+        ["/renders/shot010/f_0001.png"],
+        ["/renders/shot010/f_0002.png"],
+    ]
 
 
 def test_failures_retry_until_the_budget_is_spent(api: FlaskClient) -> None:
@@ -122,7 +125,7 @@ def test_resent_complete_is_accepted_once(api: FlaskClient) -> None:
     agent = register_agent(api)
     lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]
     url = f"/api/v1/agents/{agent}/tasks/{lease['task_id']}/complete"
-    body = {"attempt": 1, "outputs": ["/r/f_0001.png"]}
+    body = {"attempt": 1, "outputs": ["/renders/shot010/f_0001.png"]}
     assert api.post(url, json=body).status_code == 200
     assert api.post(url, json=body).status_code == 200  # the first answer was lost
     data = api.get(f"/api/v1/jobs/{job['id']}").json["data"]

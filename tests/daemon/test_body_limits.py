@@ -6,13 +6,11 @@ from __future__ import annotations
 import io
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-import waitress
 from flask import Flask
 
 from common.config import Settings
@@ -25,6 +23,7 @@ from daemon.auth import Permission
 from daemon.server import server_options
 from tests.daemon.calls import job_body, snapshot
 from tests.daemon.web.helpers import ROOT
+from tests.serving import serve
 
 MB = 1_000_000
 API = "/api/v1"
@@ -33,14 +32,8 @@ API = "/api/v1"
 @pytest.fixture
 def daemon_url(app: Flask, settings: Settings) -> Iterator[str]:
     """The app on 127.0.0.1 under waitress with the options ``cloudburst daemon`` uses."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, **server_options(settings))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
-    server.close()
-    for channel in list(server._map.values()):  # type: ignore[union-attr]
-        channel.close()
-    thread.join(timeout=5)
+    with serve(app, **server_options(settings)) as url:
+        yield url
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -32,7 +32,8 @@ def test_get_reports_progress_counts_and_estimate(api: FlaskClient, clock: FakeC
     base = f"/api/v1/agents/{agent}/tasks/{lease['task_id']}"
     api.post(f"{base}/progress", json={"attempt": 1, "progress": 0.1})
     clock.advance(20)
-    api.post(f"{base}/complete", json={"attempt": 1, "outputs": ["/r/f_0001.png", "/r/f_0002.png"]})
+    frames = ["/renders/shot010/f_0001.png", "/renders/shot010/f_0002.png"]
+    api.post(f"{base}/complete", json={"attempt": 1, "outputs": frames})
     data = api.get(f"/api/v1/jobs/{job['id']}").json["data"]
     assert data["state"] == "running"
     assert data["progress"] == 0.5

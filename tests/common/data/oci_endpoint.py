@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -36,9 +35,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-import waitress
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests import serving
 from tests.common.data.oci_signature import ApiKey, SignatureRefused, verify
 from tests.common.data.oci_storage import Answer, ObjectStorage, Refusal, Request
 
@@ -231,24 +230,8 @@ def _check_query(operation: str, request: Request) -> str:
 
 @contextlib.contextmanager
 def serve(app: Any, threads: int = 8) -> Iterator[str]:
-    """Serves a stand-in ``app`` (a WSGI app with a ``url`` attribute) with waitress on a free
-    127.0.0.1 port in a thread; sets and yields its ``url``."""
-    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
-    thread = threading.Thread(target=server.run, name="oci-endpoint", daemon=True)
-    thread.start()
-    app.url = f"http://127.0.0.1:{server.effective_port}"
-
-    def stop() -> None:  # on the server's thread, so no socket closes under its select()
-        for channel in list(server._map.values()):
-            if channel is not server and channel is not server.trigger:
-                channel.handle_close()  # keep-alive connections would keep the loop running
-        server.close()
-
-    try:
-        yield app.url
-    finally:
-        # A wake-up by a worker thread may run ``stop`` before this write: the trigger is closed.
-        with contextlib.suppress(OSError):
-            server.trigger.pull_trigger(stop)
-        thread.join(timeout=5)
-        server.task_dispatcher.shutdown()
+    """Serves a stand-in ``app`` (a WSGI app with a ``url`` attribute) on a free 127.0.0.1
+    port in a thread; sets and yields its ``url``."""
+    with serving.serve(app, threads=threads) as url:
+        app.url = url
+        yield url

@@ -57,7 +57,8 @@ def build_world(tmp_path: Path) -> World:
     agent = services.enrollment.register(AgentRegistration(name="node01", hostname="node01"), admin)
     tokens["agent"] = agent.token
     spec = JobSpec(name="shot", owner="ana", project="show", scene="/p/s.blend", frames="1-6",
-                   chunk_size=2, output="/r/f_####", max_retries=0)  # fmt: skip
+                   chunk_size=2, output=str(tmp_path / "frames" / "f_####"),
+                   max_retries=0)  # fmt: skip
     job = services.jobs.submit(spec)
     assignment = services.agents.lease(agent.id)
     assert assignment is not None

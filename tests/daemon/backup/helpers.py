@@ -3,15 +3,12 @@ real HTTP."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
-import waitress
 from flask import Flask
 
 from common.accounts import LoginRequest, Role, UserCreate
@@ -21,6 +18,7 @@ from common.models import AgentRegistration, JobSpec
 from daemon.app import Services, create_app
 from daemon.auth.principal import Principal
 from daemon.services.backup import BackupService
+from tests import serving
 from tests.conftest import FakeClock, user_token
 from tests.daemon.ops.helpers import person, store_file
 
@@ -96,21 +94,8 @@ def serve(data_dir: Path, clock: FakeClock) -> AbstractContextManager[str]:
 @contextmanager
 def serve_app(app: Flask) -> Iterator[str]:
     """``app`` served by waitress on a free 127.0.0.1 port; its URL."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-
-    def run() -> None:
-        with contextlib.suppress(OSError):  # the listening socket closed under select()
-            server.run()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
-    finally:
-        server.close()
-        for channel in list(server._map.values()):  # type: ignore[union-attr]
-            channel.close()
-        thread.join(timeout=5)
+    with serving.serve(app) as url:
+        yield url
 
 
 def get(url: str, path: str, token: str) -> requests.Response:
