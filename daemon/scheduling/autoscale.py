@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from daemon.scheduling.ranking import human_duration
+from daemon.scheduling.time_words import duration
 
 
 class Fallback(StrEnum):
@@ -293,7 +293,7 @@ def plan_scale(
     if demand.jobs:
         reasons.append(
             f"{demand.jobs} job{'s' if demand.jobs != 1 else ''} with {demand.frames} cloud "
-            f"frames waiting ({human_duration(demand.work_s)} of rendering): {demand.total} "
+            f"frames waiting ({duration(demand.work_s)} of rendering): {demand.total} "
             "nodes make their dates"
         )
     else:
@@ -306,7 +306,7 @@ def plan_scale(
         )
         reasons.append(
             f"preemptions at {rate:.2f} per node-hour over the last "
-            f"{human_duration(policy.window_s)} (threshold {policy.spike_per_node_hour:g}): "
+            f"{duration(policy.window_s)} (threshold {policy.spike_per_node_hour:g}): "
             f"{where}"
         )
 
@@ -324,7 +324,7 @@ def plan_scale(
     if timed_out:
         reasons.append(
             f"releasing {len(timed_out)} node{'s' if len(timed_out) != 1 else ''} idle for "
-            f"{human_duration(policy.idle_release_s)} or more"
+            f"{duration(policy.idle_release_s)} or more"
         )
     if now_gone or drain:
         reasons.append(
@@ -349,9 +349,9 @@ def plan_scale(
     if wanted_more > launch_od + launch_pre == step:
         reasons.append(f"scale-up held to {step} nodes per pass ({wanted_more} wanted)")
     if demand.chunks:
-        every = f"every {human_duration(3600.0 / rate)}" if rate > 0 else "never"
+        every = f"every {duration(3600.0 / rate)}" if rate > 0 else "never"
         reasons.append(
-            f"tasks on preemptible nodes last about {human_duration(task_pre)} "
+            f"tasks on preemptible nodes last about {duration(task_pre)} "
             f"(a node is preempted {every} on average)"
         )
     return ScalePlan(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from common.models import RankPart, RankPartName
+from daemon.scheduling.time_words import duration
 
 #: Tiers (smaller first): pinned jobs, then shows under their share (-2 - (target - usage): the
 #: furthest under first), then the rest (0).
@@ -266,18 +267,6 @@ def queue_key(rank: Rank) -> tuple[float, float, float, int]:
 # --- in words ----------------------------------------------------------------------------------
 
 
-def human_duration(seconds: float) -> str:
-    """``45 s``, ``12 min``, ``5 h``, ``3 days``: one unit, rounded."""
-    seconds = abs(seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:.0f}%"
 
@@ -296,10 +285,8 @@ def describe_parts(rank: Rank, policy: Policy, project: str, *, stale: bool) -> 
     else:
         left = rank.due_at - rank.ranked_at
         source = " in ShotGrid" if rank.due_source == "shotgrid" else ""
-        when = (
-            f"due in {human_duration(left)}" if left > 0 else f"overdue by {human_duration(left)}"
-        )
-        due_detail = f"{when}{source} with about {human_duration(rank.work_s)} of rendering left"
+        when = f"due in {duration(left)}" if left > 0 else f"overdue by {duration(left)}"
+        due_detail = f"{when}{source} with about {duration(rank.work_s)} of rendering left"
     if rank.target <= 0:
         fair_detail = f"show {project} gets no share now"
     else:
@@ -315,7 +302,7 @@ def describe_parts(rank: Rank, policy: Policy, project: str, *, stale: bool) -> 
         (RankPartName.DUE, rank.due, policy.due_weight, due_detail),
         (RankPartName.ARTIST, rank.artist, policy.artist_weight,
          f"artist priority {rank.artist * 100:.0f}"),
-        (RankPartName.AGE, rank.age, policy.age_weight, f"waiting {human_duration(rank.age_s)}"),
+        (RankPartName.AGE, rank.age, policy.age_weight, f"waiting {duration(rank.age_s)}"),
         (RankPartName.FAIR_SHARE, rank.fair, policy.fair_share_weight, fair_detail),
     )  # fmt: skip
     return [

@@ -17,7 +17,6 @@ from daemon.scheduling.ranking import (
     RankInput,
     describe_parts,
     explain,
-    human_duration,
     rank_job,
     rank_jobs,
     show_shares,
@@ -249,14 +248,6 @@ def test_the_sentence_names_the_strongest_parts_first() -> None:
         "alpha over its share (75% of the farm for a 50% share), so it yields to shows under "
         "theirs."
     )
-
-
-@pytest.mark.parametrize(
-    ("seconds", "words"),
-    [(30, "30 s"), (600, "10 min"), (5 * 3600, "5 h"), (3 * DAY, "3 days"), (-7200, "2 h")],
-)
-def test_human_duration(seconds: float, words: str) -> None:
-    assert human_duration(seconds) == words
 
 
 def test_a_rank_that_only_drifted_is_not_written_again() -> None:
