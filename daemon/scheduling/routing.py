@@ -24,7 +24,7 @@ the farm drains its queue at ``slots`` seconds per second, the last frame ends o
 a frame after that, no frame takes less than one frame time, and frames running locally count
 for half a frame each. To plan, frame times (the job's and the queue's) are taken
 ``safety_fraction`` slower than measured, and the local part must end ``safety_margin_s``
-before the due date. The sentence shows the plain estimate.
+before the due date. The sentence that explains a decision shows the plain estimate.
 
 ``route_queue`` routes a whole queue in rank order: the frames a job sends to the cloud no
 longer load the local farm for the jobs below it, and the money a job may spend is no longer
@@ -35,19 +35,20 @@ enough frames to the cloud to free the local slots it needs, paid by its own sho
 
 Inputs are frozen dataclasses a service fills from rows: ``JobFacts`` per unfinished job,
 ``FarmFacts`` for the local farm, ``budget.ShowBudget`` per show; ``RoutingPolicy`` holds the
-knobs. Output: one ``RouteDecision`` per job, with a ``Verdict`` code and a sentence.
+knobs. Output: one ``RouteDecision`` per job: a ``Verdict`` code, the frames and money, and
+the ``Grounds`` (a ``Reason`` and its figures) that ``routing_words`` turns into the sentence.
+Decisions are never changed in place: making room returns new ones.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
 from common.models import Placement
-from daemon.scheduling.budget import ShowBudget, money
+from daemon.scheduling.budget import ShowBudget
 
 
 class Verdict(StrEnum):
@@ -69,6 +70,47 @@ class Verdict(StrEnum):
     """It needs the cloud, but its show's budget has no room."""
     NOTHING_LEFT = "nothing-left"
     """Every frame is done or running."""
+
+
+class Reason(StrEnum):
+    """Why routing placed a job's own frames as it did: finer than ``Verdict``, one per sentence
+    that ``routing_words`` says from the decision's figures."""
+
+    NOTHING_LEFT = "nothing-left"
+    """Every frame is done or running."""
+    PLACEMENT_LOCAL = "placement-local"
+    """Placement ``local``: only the local farm renders it."""
+    PLACEMENT_NEVER_CLOUD = "placement-never-cloud"
+    """Placement ``never-cloud``: its frames never leave the building."""
+    CONFIDENTIAL = "confidential"
+    """Its project may not leave the building."""
+    NO_DUE_DATE = "no-due-date"
+    """``auto`` without a due date: the local farm takes it."""
+    ON_TIME = "on-time"
+    """The local farm makes the due date."""
+    NO_CLOUD_BUDGET = "no-cloud-budget"
+    """It needs the cloud, and its show has no cloud budget (none, or zero)."""
+    BUDGET_SPENT = "budget-spent"
+    """It needs the cloud, and its show's budget is spent or promised."""
+    BUDGET_SHORT = "budget-short"
+    """It needs the cloud, and what its show has left buys none of the frames, or (an ``auto``
+    job, all or nothing) fewer than its date needs."""
+    AWAIT_STAGING = "await-staging"
+    """It may send frames once its data is staged."""
+    BURST = "burst"
+    """It may send frames now: all it needs, or (``Grounds.affordable`` below
+    ``RouteDecision.needed_frames``) as many as its show's money buys."""
+
+
+class RoomOutcome(StrEnum):
+    """What asking the jobs ranked ahead for room came to, for a job that must stay local."""
+
+    MADE = "made"
+    """Jobs ahead send enough frames to the cloud for it to make its date; its show pays."""
+    BLOCKED = "blocked"
+    """The jobs ahead cannot send enough (placement, staging, their own verdicts)."""
+    UNAFFORDABLE = "unaffordable"
+    """Its show's cloud budget cannot pay for the room."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +193,39 @@ class RoomFor:
 
 
 @dataclass(frozen=True)
+class Grounds:
+    """What a decision was made on: its reason and the figures its sentence gives."""
+
+    reason: Reason
+    project: str
+    placement: Placement
+    frame_count: int
+    due_at: float | None
+    affordable: int = 0
+    """Of the frames the job needs in the cloud, those its show's money buys (sent now, or
+    once its data is staged)."""
+    budget: ShowBudget | None = None
+    """The show's money as routing saw it (``committed`` includes what the jobs of the show
+    ranked above it hold back); None when the show has no cloud budget."""
+
+
+@dataclass(frozen=True)
+class RoomAsked:
+    """Room asked of the jobs ranked ahead for a job that must stay local and would be late."""
+
+    outcome: RoomOutcome
+    frames: int
+    """Frames the jobs ahead send to the cloud for it (those found, when not ``MADE``)."""
+    jobs: int
+    """How many jobs ahead send them."""
+    cost: float
+    """What the room costs its show (or would), overhead included."""
+
+
+@dataclass(frozen=True)
 class RouteDecision:
-    """Where a job's pending frames may run, and the sentence that says why."""
+    """Where a job's pending frames may run, with the figures that say why (``routing_words``
+    turns them into the sentence)."""
 
     job_id: int
     verdict: Verdict
@@ -167,9 +240,12 @@ class RouteDecision:
     estimated_cost: float
     """What the frames it sends (or will send once staged) should cost, overhead included;
     ``route_queue`` holds it back from the room of the show's next jobs."""
-    reason: str
+    grounds: Grounds
+    """Why ``route_job`` placed its own frames so, and the figures of the sentence."""
     room_for: tuple[RoomFor, ...] = ()
     """Of ``cloud_frames``, those sent to make room for local-only jobs (their shows pay)."""
+    room: RoomAsked | None = None
+    """For a local-only job that would miss its date: the room asked of the jobs ahead."""
 
     @property
     def cloud_eligible(self) -> bool:
@@ -241,7 +317,6 @@ def route_job(
     budget: ShowBudget | None,
     policy: RoutingPolicy,
     now: float,
-    tz: tzinfo = UTC,
 ) -> RouteDecision:
     """Routes one job.
 
@@ -251,60 +326,39 @@ def route_job(
         budget: the show's cloud money; None when the show has no cloud budget.
         policy: the knobs.
         now: the time of the pass (epoch seconds).
-        tz: the studio's time zone, for the clock times in the sentence.
     """
-    frames = job.frame_count
 
     def decide(
-        verdict: Verdict, reason: str, *, cloud: int = 0, needed: int = 0,
-        finish: float | None = None, stage: bool = False, cost: float = 0.0,
+        verdict: Verdict, reason: Reason, *, cloud: int = 0, needed: int = 0,
+        finish: float | None = None, stage: bool = False, cost: float = 0.0, affordable: int = 0,
     ) -> RouteDecision:  # fmt: skip
-        return RouteDecision(job.job_id, verdict, cloud, needed, finish, stage, cost, reason)
+        grounds = Grounds(
+            reason, job.project, job.placement, job.frame_count, job.due_at, affordable, budget
+        )
+        return RouteDecision(job.job_id, verdict, cloud, needed, finish, stage, cost, grounds)
 
     if job.pending == 0:
-        return decide(Verdict.NOTHING_LEFT, "every frame is done or running; nothing to route")
+        return decide(Verdict.NOTHING_LEFT, Reason.NOTHING_LEFT)
     if job.placement is Placement.LOCAL:
-        return decide(Verdict.LOCAL_ONLY, "placement is local: only the local farm renders it")
+        return decide(Verdict.LOCAL_ONLY, Reason.PLACEMENT_LOCAL)
     if job.placement is Placement.NEVER_CLOUD:
-        return decide(
-            Verdict.LOCAL_ONLY, "placement is never-cloud: its frames never leave the building"
-        )
+        return decide(Verdict.LOCAL_ONLY, Reason.PLACEMENT_NEVER_CLOUD)
     if job.confidential:
-        return decide(
-            Verdict.CONFIDENTIAL,
-            f"project {job.project} is confidential: its frames never leave the building",
-        )
+        return decide(Verdict.CONFIDENTIAL, Reason.CONFIDENTIAL)
 
     needed, finish = cloud_frames_needed(job, farm, policy, now)
     if job.placement is Placement.CLOUD:
         needed = job.pending
-        head = f"placement is cloud; {{n}} of {frames} frames {{go}}"
-    else:
-        if job.due_at is None:
-            return decide(
-                Verdict.NO_DUE_DATE, "no due date: the local farm takes it", finish=finish
-            )
-        late = finish - job.due_at
-        where = f"local farm finishes at {_clock(finish, now, tz)}, "
-        if late > 0:
-            where += f"{_span(late)} after the due date"
-        elif needed == 0:
-            early = _at_risk(job, farm, policy, now)
-            where += f"{_span(-late)} before the due date"
-            return decide(Verdict.ON_TIME, f"{where}; it stays local", finish=finish, stage=early)
-        else:
-            where += f"only {_span(-late)} before the due date"
-        head = f"{where}; {{n}} of {frames} frames {{go}}"
+    elif job.due_at is None:
+        return decide(Verdict.NO_DUE_DATE, Reason.NO_DUE_DATE, finish=finish)
+    elif needed == 0 and finish - job.due_at <= 0:
+        early = _at_risk(job, farm, policy, now)
+        return decide(Verdict.ON_TIME, Reason.ON_TIME, finish=finish, stage=early)
 
     f_cloud = frame_seconds(job, policy) * policy.cloud_frame_factor
     per_frame = (budget.price_per_s if budget else 0.0) * f_cloud * (1 + policy.cloud_overhead)
     if budget is None or budget.budget <= 0:
-        return decide(
-            Verdict.NO_BUDGET,
-            head.format(n=needed, go="would go to the cloud")
-            + f", but show {job.project} has no cloud budget",
-            needed=needed, finish=finish,
-        )  # fmt: skip
+        return decide(Verdict.NO_BUDGET, Reason.NO_CLOUD_BUDGET, needed=needed, finish=finish)
     affordable = needed
     if per_frame > 0:
         bought = max(0.0, budget.room) / per_frame
@@ -313,29 +367,17 @@ def route_job(
     # date and spend money that could make another job's.
     whole = job.placement is Placement.AUTO and not policy.partial_bursts
     if affordable == 0 or (whole and affordable < needed):
-        if budget.room <= 0:
-            spent = f"is spent ({money(budget.spent + budget.committed)} of {money(budget.budget)})"
-        else:
-            spent = f"has {money(budget.room)} left, not enough for them"
-        return decide(
-            Verdict.NO_BUDGET,
-            head.format(n=needed, go="would go to the cloud")
-            + f", but show {job.project}'s cloud budget {spent}",
-            needed=needed, finish=finish,
-        )  # fmt: skip
+        short = Reason.BUDGET_SPENT if budget.room <= 0 else Reason.BUDGET_SHORT
+        return decide(Verdict.NO_BUDGET, short, needed=needed, finish=finish)
     cost = affordable * per_frame
     if not job.staged:
         return decide(
-            Verdict.AWAIT_STAGING,
-            head.format(n=affordable, go="will go to the cloud once its data is staged"),
-            needed=needed, finish=finish, stage=True, cost=cost,
+            Verdict.AWAIT_STAGING, Reason.AWAIT_STAGING, needed=needed, finish=finish,
+            stage=True, cost=cost, affordable=affordable,
         )  # fmt: skip
-    reason = head.format(n=affordable, go="may go to the cloud")
-    if affordable < needed:
-        left = money(budget.room)
-        reason += f", as many as show {job.project}'s {left} left buys ({needed} needed)"
     return decide(
-        Verdict.BURST, reason, cloud=affordable, needed=needed, finish=finish, cost=cost,
+        Verdict.BURST, Reason.BURST, cloud=affordable, needed=needed, finish=finish, cost=cost,
+        affordable=affordable,
     )  # fmt: skip
 
 
@@ -345,7 +387,6 @@ def route_queue(
     budgets: Mapping[str, ShowBudget],
     policy: RoutingPolicy,
     now: float,
-    tz: tzinfo = UTC,
 ) -> list[RouteDecision]:
     """Routes every job in rank order; the result is in that order.
 
@@ -364,12 +405,11 @@ def route_queue(
                 budget.committed + owed[job.project], budget.price_per_s,
             )  # fmt: skip
         here = FarmFacts(farm.slots, queue_s)
-        decision = route_job(job, here, budget, policy, now, tz)
+        decision = route_job(job, here, budget, policy, now)
         if policy.make_room and decision.verdict in _STAYS_LOCAL and job.due_at is not None:
-            decision, freed = _make_room(
-                job, decision, ordered, decisions, here, budget, policy, now, tz
-            )
-            queue_s -= freed
+            room = _make_room(job, decision, ordered, decisions, here, budget, policy, now)
+            decision, decisions = room.decision, list(room.ahead)
+            queue_s -= room.freed
         decisions.append(decision)
         owed[job.project] = owed.get(job.project, 0.0) + decision.estimated_cost
         local_frames = job.pending - decision.cloud_frames + job.local_in_flight / 2
@@ -380,45 +420,50 @@ def route_queue(
 _STAYS_LOCAL = (Verdict.LOCAL_ONLY, Verdict.CONFIDENTIAL)
 
 
+@dataclass(frozen=True)
+class _Room:
+    """What ``_make_room`` came to: the new decisions, and the local render seconds freed."""
+
+    decision: RouteDecision
+    """The decision of the job that must stay local."""
+    ahead: tuple[RouteDecision, ...]
+    """The decisions of the jobs ranked above it, with the frames they send for it."""
+    freed: float
+
+
 def _make_room(
     job: JobFacts,
     decision: RouteDecision,
-    ordered: list[JobFacts],
-    ahead: list[RouteDecision],
+    ordered: Sequence[JobFacts],
+    ahead: Sequence[RouteDecision],
     farm: FarmFacts,
     budget: ShowBudget | None,
     policy: RoutingPolicy,
     now: float,
-    tz: tzinfo,
-) -> tuple[RouteDecision, float]:
+) -> _Room:
     """Frees local slots for ``job``, which must stay local, by sending frames of the jobs
-    ranked ahead of it (``ahead``, decided already, changed in place) to the cloud.
+    ranked ahead of it (``ahead``, decided already, in the order of ``ordered``) to the cloud.
 
     The jobs nearest above it give first; all the room its date needs or none; its show pays.
-    Returns its decision, with the sentence and the cost of the room, and the render seconds
-    freed on the local farm.
+    Jobs ahead whose data is not staged give nothing but are asked to stage it. Returns new
+    decisions (the arguments are left as they are) and the render seconds freed locally.
     """
     needed, finish = cloud_frames_needed(job, farm, policy, now)
     if needed == 0:
-        return decision, 0.0
-    due = job.due_at if job.due_at is not None else finish
-    late = f"local farm finishes at {_clock(finish, now, tz)}, " + (
-        f"{_span(finish - due)} after the due date"
-        if finish > due
-        else f"only {_span(due - finish)} before the due date"
-    )
+        return _Room(decision, tuple(ahead), 0.0)
     deficit = needed * frame_seconds(job, policy)
+    given = list(ahead)
     moves: list[tuple[int, int]] = []
     freed = 0.0
-    for index in range(len(ahead) - 1, -1, -1):
+    for index in range(len(given) - 1, -1, -1):
         if freed >= deficit:
             break
-        facts, there = ordered[index], ahead[index]
+        facts, there = ordered[index], given[index]
         movable = facts.pending - there.cloud_frames
         if there.verdict not in (Verdict.BURST, Verdict.ON_TIME) or movable <= 0:
             continue
         if not facts.staged:
-            ahead[index] = replace(there, stage=True)
+            given[index] = replace(there, stage=True)
             continue
         f = frame_seconds(facts, policy)
         frames = min(movable, math.ceil((deficit - freed) / f))
@@ -426,38 +471,29 @@ def _make_room(
         freed += frames * f
     price = budget.price_per_s if budget is not None else 0.0
     cost = freed * policy.cloud_frame_factor * price * (1 + policy.cloud_overhead)
+    sent = sum(frames for _, frames in moves)
     after = FarmFacts(farm.slots, farm.queue_ahead_s - freed)
+
+    def asked(outcome: RoomOutcome, charged: float | None = None) -> RouteDecision:
+        return replace(
+            decision, needed_frames=needed, local_finish_at=finish,
+            estimated_cost=decision.estimated_cost if charged is None else charged,
+            room=RoomAsked(outcome, sent, len(moves), cost),
+        )  # fmt: skip
+
     if freed < deficit or cloud_frames_needed(job, after, policy, now)[0] > 0:
-        reason = f"{decision.reason}; {late}, and the jobs ahead cannot make room in the cloud"
-        return replace(decision, needed_frames=needed, local_finish_at=finish, reason=reason), 0.0
+        return _Room(asked(RoomOutcome.BLOCKED), tuple(given), 0.0)
     if budget is None or budget.budget <= 0 or cost > budget.room:
-        has = money(max(0.0, budget.room)) if budget is not None else "no budget"
-        reason = (
-            f"{decision.reason}; {late}: room on the local farm would cost {money(cost)}, "
-            f"show {job.project} has {has}"
-        )
-        return replace(decision, needed_frames=needed, local_finish_at=finish, reason=reason), 0.0
+        return _Room(asked(RoomOutcome.UNAFFORDABLE), tuple(given), 0.0)
     for index, frames in moves:
-        there = ahead[index]
-        head = there.reason.removesuffix("; it stays local")
-        more = "more " if there.cloud_frames else ""
-        ahead[index] = replace(
+        there = given[index]
+        given[index] = replace(
             there,
             verdict=Verdict.BURST,
             cloud_frames=there.cloud_frames + frames,
             room_for=(*there.room_for, RoomFor(job.job_id, job.project, frames)),
-            reason=f"{head}; {frames} {more}frames may go to the cloud to make room for job "
-            f"{job.job_id}, paid by show {job.project}",
         )
-    sent = sum(frames for _, frames in moves)
-    reason = (
-        f"{decision.reason}; {late}: {sent} frames of {len(moves)} jobs ahead go to the cloud "
-        f"to make room, paid by show {job.project} ({money(cost)})"
-    )
-    return replace(
-        decision, needed_frames=needed, local_finish_at=finish, estimated_cost=cost,
-        reason=reason,
-    ), freed  # fmt: skip
+    return _Room(asked(RoomOutcome.MADE, cost), tuple(given), freed)
 
 
 def _at_risk(job: JobFacts, farm: FarmFacts, policy: RoutingPolicy, now: float) -> bool:
@@ -466,34 +502,3 @@ def _at_risk(job: JobFacts, farm: FarmFacts, policy: RoutingPolicy, now: float) 
         return False
     later = replace(job, due_at=job.due_at - policy.stage_ahead_s)
     return cloud_frames_needed(later, farm, policy, now)[0] > 0
-
-
-# --- in words ----------------------------------------------------------------------------------
-
-
-def _span(seconds: float) -> str:
-    """``40 s``, ``25 min``, ``2 h 10 min``, ``3 days 4 h``."""
-    seconds = abs(seconds)
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        hours, rest = divmod(minutes, 60)
-        return f"{hours} h" if rest == 0 else f"{hours} h {rest} min"
-    hours = round(seconds / 3600)
-    days, rest = divmod(hours, 24)
-    return f"{days} days" if rest == 0 else f"{days} days {rest} h"
-
-
-def _clock(at: float, now: float, tz: tzinfo) -> str:
-    """``18:40`` today, ``Tue 18:40`` within a week, ``12 Mar 18:40`` beyond."""
-    when = datetime.fromtimestamp(at, tz)
-    today = datetime.fromtimestamp(now, tz).date()
-    days = (when.date() - today).days
-    if days == 0:
-        return when.strftime("%H:%M")
-    if 0 < days < 7:
-        return when.strftime("%a %H:%M")
-    return when.strftime("%d %b %H:%M").lstrip("0")

@@ -36,7 +36,7 @@ from common.models import JobSpec
 from common.models_cloud import JobRoute, Resource, ScaleRequest, ScaleResult
 from daemon.backends import sweeper
 from daemon.backends.base import CloudNode, NodeState, ProvisionRequest, RenderBackend
-from daemon.scheduling import autoscale, routing
+from daemon.scheduling import autoscale, routing, routing_words
 from daemon.services.cloud_books import CloudBooks
 from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.enrollment import EnrollmentService
@@ -198,7 +198,7 @@ class BurstService:
                 [
                     (d.job_id, d.verdict.value, d.cloud_frames + jobs[d.job_id].cloud_in_flight,
                      chunks.get(d.job_id, 1), d.estimated_cost, json.dumps(_payers(d, jobs)),
-                     d.reason, now)
+                     routing_words.sentence(d, now), now)
                     for d in decisions
                 ],
             )  # fmt: skip

@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
+from flask import Flask
 
+from common.accounts import Role
 from common.cloud_settings import CloudSettings
 from common.config import RankingSettings, Settings
 from common.models import (
@@ -29,7 +32,9 @@ from daemon.backends.base import (
     ProvisionResult,
 )
 from daemon.storage import data as data_store
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, user_token
+from tests.daemon.web.helpers import sign_in
+from tests.serving import serve
 
 
 class FakeCloud:
@@ -83,6 +88,11 @@ def cloud(clock: FakeClock) -> FakeCloud:
 def make_services(
     tmp_path: Path, clock: FakeClock, cloud: FakeCloud, **cloud_settings: object
 ) -> Services:
+    services: Services = make_app(tmp_path, clock, cloud, **cloud_settings).extensions["cloudburst"]
+    return services
+
+
+def make_app(tmp_path: Path, clock: FakeClock, cloud: FakeCloud, **cloud_settings: object) -> Flask:
     settings = Settings(
         data_dir=tmp_path / "d",
         ranking=RankingSettings(default_frame_s=600),  # 10 min a frame until measured
@@ -91,9 +101,7 @@ def make_services(
              **cloud_settings}
         ),
     )  # fmt: skip
-    app = create_app(settings, clock=clock, cloud_backend=lambda: cloud)
-    services: Services = app.extensions["cloudburst"]
-    return services
+    return create_app(settings, clock=clock, cloud_backend=lambda: cloud)
 
 
 def submit(services: Services, clock: FakeClock, frames: str = "1-8", due_in: float = 600.0,
@@ -143,6 +151,39 @@ def test_a_job_the_local_farm_cannot_finish_in_time_bursts_in_short_tasks(
     tasks = services.jobs.tasks(job_id)
     assert sum(len(t.frames) for t in tasks) == 8  # no frame lost nor doubled by the split
     assert sorted(f for t in tasks for f in t.frames) == list(range(1, 9))
+
+
+def test_the_pass_stores_the_sentences_the_api_and_the_dashboard_show(
+    tmp_path: Path, clock: FakeClock, cloud: FakeCloud
+) -> None:
+    # The clock starts at 08:00 UTC; frames take 10 min until measured; no local agent.
+    app = make_app(tmp_path, clock, cloud)
+    services: Services = app.extensions["cloudburst"]
+    late = submit(services, clock)
+    stage(services, late)
+    relaxed = submit(services, clock, due_in=30 * 86400)
+    stage(services, relaxed)
+    unstaged = submit(services, clock, frames="1-4")
+    services.burst.run_pass()
+    said = {
+        late: "local farm finishes at 09:25, 1 h 15 min after the due date; 8 of 8 frames may "
+        "go to the cloud",
+        relaxed: "local farm finishes at 10:05, 29 days 22 h before the due date; it stays local",
+        unstaged: "local farm finishes at 08:45, 35 min after the due date; 4 of 4 frames will go "
+        "to the cloud once its data is staged",
+    }
+    token = user_token(services, "td", Role.ADMIN)
+    with serve(app) as url:
+        for job_id, words in said.items():
+            answer = requests.get(
+                f"{url}/api/v1/jobs/{job_id}/route",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["data"]["reason"] == words
+    page = sign_in(app, "ana").get(f"/jobs/{late}").data.decode()
+    assert f"burst: {said[late]}" in page
 
 
 def test_cloud_nodes_take_nothing_from_jobs_on_time_or_unstaged(

@@ -22,6 +22,7 @@ from daemon.scheduling.routing import (
     route_job,
     route_queue,
 )
+from daemon.scheduling.routing_words import sentence
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC).timestamp()
 HOUR = 3600.0
@@ -39,6 +40,11 @@ def job(**changes: object) -> JobFacts:
         staged=True, rank_position=1,
     )  # fmt: skip
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def said(decision: RouteDecision) -> str:
+    """The sentence of a decision made at ``NOW``."""
+    return sentence(decision, NOW)
 
 
 def route(
@@ -107,7 +113,7 @@ def test_eligibility(
     assert decision.verdict is verdict
     assert decision.cloud_frames == frames
     assert decision.cloud_eligible is (frames > 0)
-    assert decision.reason
+    assert said(decision)
 
 
 def test_the_frame_count_keeps_the_most_frames_local_that_make_the_date() -> None:
@@ -128,7 +134,7 @@ def test_a_job_within_the_margin_of_its_date_bursts() -> None:
     # 2 h of work due in 2 h 10 min: on time by the plain estimate, not with the margin.
     decision = route(job(frame_s=720.0, due_at=NOW + 2 * HOUR + 600), policy=RoutingPolicy())
     assert decision.verdict is Verdict.BURST
-    assert "only 4 min before the due date" in decision.reason
+    assert "only 4 min before the due date" in said(decision)
 
 
 def test_an_unmeasured_job_runs_at_the_default_pace() -> None:
@@ -164,7 +170,7 @@ def test_an_at_risk_job_is_staged_before_it_needs_the_cloud() -> None:
 def test_the_sentence_of_a_late_job() -> None:
     # 100 x 1800 s / 10 slots + half a frame = 5 h 15 min: 14:15, for a date at 10:00.
     decision = route(job(due_at=NOW + HOUR))
-    assert decision.reason == (
+    assert said(decision) == (
         "local farm finishes at 14:15, 4 h 15 min after the due date; "
         "85 of 100 frames may go to the cloud"
     )
@@ -173,14 +179,14 @@ def test_the_sentence_of_a_late_job() -> None:
 
 def test_the_sentence_of_an_on_time_job() -> None:
     decision = route(job(frame_s=720.0))
-    assert decision.reason == (
+    assert said(decision) == (
         "local farm finishes at 11:06, 7 h 54 min before the due date; it stays local"
     )
 
 
 def test_the_sentence_names_the_day_when_it_is_not_today() -> None:
     decision = route(job(frame_s=720.0), FarmFacts(10, 30 * HOUR * 10))
-    assert decision.reason.startswith("local farm finishes at Wed 17:06, 22 h 6 min after")
+    assert said(decision).startswith("local farm finishes at Wed 17:06, 22 h 6 min after")
 
 
 @pytest.mark.parametrize(
@@ -193,13 +199,13 @@ def test_the_sentence_names_the_day_when_it_is_not_today() -> None:
 )
 def test_the_sentence_says_what_the_budget_stops(budget: ShowBudget | None, phrase: str) -> None:
     decision = route(job(due_at=NOW + HOUR), budget=budget)
-    assert "85 of 100 frames would go to the cloud, but show alpha" in decision.reason
-    assert phrase in decision.reason
+    assert "85 of 100 frames would go to the cloud, but show alpha" in said(decision)
+    assert phrase in said(decision)
 
 
 def test_the_sentence_of_a_job_waiting_for_its_data() -> None:
     decision = route(job(due_at=NOW + HOUR, staged=False))
-    assert decision.reason.endswith("85 of 100 frames will go to the cloud once its data is staged")
+    assert said(decision).endswith("85 of 100 frames will go to the cloud once its data is staged")
     assert decision.stage
 
 
@@ -239,7 +245,7 @@ def test_room_is_made_for_a_confidential_job_and_its_show_pays() -> None:
     assert first.own_frames == 0
     assert [(r.job_id, r.payer) for r in first.room_for] == [(2, "vault")]
     assert first.cloud_frames == first.room_for[0].frames > 0
-    assert "to make room for job 2, paid by show vault" in first.reason
+    assert "to make room for job 2, paid by show vault" in said(first)
     assert second.verdict is Verdict.CONFIDENTIAL
     assert second.cloud_frames == 0
     assert second.estimated_cost == pytest.approx(first.cloud_frames * 720.0 * 0.001)
@@ -266,14 +272,14 @@ def test_no_room_without_the_money_or_the_knob(
     assert first.cloud_frames == 0
     assert second.estimated_cost == 0
     if phrase:
-        assert phrase in second.reason
+        assert phrase in said(second)
 
 
 def test_room_is_not_made_from_jobs_whose_data_is_not_staged() -> None:
     budgets = {"alpha": RICH, "vault": replace(RICH, project="vault")}
     first, second = route_queue([replace(AHEAD, staged=False), SECRET], FARM, budgets, PLAIN, NOW)
     assert (first.cloud_frames, first.stage) == (0, True)
-    assert "cannot make room" in second.reason
+    assert "cannot make room" in said(second)
 
 
 # --- properties ----------------------------------------------------------------------------------
@@ -404,6 +410,10 @@ def test_a_routed_queue_keeps_every_promise(
             assert room.frames > 0
             assert room.payer == stuck.project
             assert stuck.rank_position > facts.rank_position
+            assert f"to make room for job {room.job_id}, paid by show {room.payer}" in said(
+                decision
+            )
+        assert said(decision)  # every decision can be said
     # No show is promised more than its room.
     for name, budget in shows.items():
         owed = sum(d.estimated_cost for d in decisions if by_id[d.job_id].project == name)
