@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = (TaskState.LEASED, TaskState.RUNNING)
-
 #: Jobs read from the queue at a time while looking for a task to claim.
 CANDIDATES = 16
 
@@ -142,7 +140,7 @@ class AgentService:
             task = self._held(db, agent_id, task_id, update.attempt)
             if task["state"] == TaskState.LEASED.value:
                 task_store.move_task(
-                    db, task_id, [TaskState.LEASED], TaskState.RUNNING,
+                    db, task_id, TaskState.RUNNING,
                     holder=agent_id, attempt=update.attempt, started_at=now,
                 )  # fmt: skip
             task_store.set_progress(db, task_id, agent_id, update.attempt, update.progress)
@@ -172,7 +170,7 @@ class AgentService:
             started = task["started_at"] or now
             duration = max(0.0, now - started)
             task_store.move_task(
-                db, task_id, ACTIVE, TaskState.DONE, holder=agent_id, attempt=done.attempt,
+                db, task_id, TaskState.DONE, holder=agent_id, attempt=done.attempt,
                 finished_at=now, duration_s=duration, progress=1.0,
                 outputs=json.dumps(done.outputs), error="", lease_expires_at=None,
             )  # fmt: skip
@@ -334,7 +332,7 @@ def requeue_failed_task(
     if target is TaskState.FAILED:
         error = f"{error} (failed {failures} time(s); the retry limit is {max_retries})"
     task_store.move_task(
-        db, task["id"], [TaskState(task["state"])], target,
+        db, task["id"], target, expect=[task["state"]],
         failures=failures, error=error[-4000:], agent_id=None, lease_expires_at=None,
         finished_at=now if target is TaskState.FAILED else None,
     )  # fmt: skip
