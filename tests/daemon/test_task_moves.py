@@ -1,4 +1,4 @@
-"""Task moves start only where the one transition table allows."""
+"""Task moves start only where the one transition table allows; a job is looked up once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from common.errors import IllegalStateChange
+from common.errors import IllegalStateChange, NotFound
 from common.frames import chunk_frames, parse_frames
 from common.models import AgentRegistration, JobSpec
 from common.states import TaskState, can_move
@@ -138,3 +138,10 @@ def test_no_sql_names_the_states_a_task_move_starts_from() -> None:
         if literal_move.search(path.read_text())
     ]
     assert found == []
+
+
+def test_require_job_says_how_to_find_jobs(db: sqlite_utils.Database) -> None:
+    job_id = _job(db)
+    assert job_store.require_job(db, job_id)["id"] == job_id
+    with pytest.raises(NotFound, match=r"There is no job 77\. List jobs with `cloudburst jobs`\."):
+        job_store.require_job(db, 77)
