@@ -214,7 +214,7 @@ class JobService:
                 )
             if task_store.requeue_failed(db, job_id) == 0:
                 raise IllegalStateChange(f"Job {job_id} has no failed tasks to retry.")
-            db.execute("UPDATE jobs SET message = '', finished_at = NULL WHERE id = ?", [job_id])
+            job_store.reopen(db, job_id)
             current = JobState(row["state"])
             self._settle(db, job_id, JobState.QUEUED if current.finished else current, force=True)
             self.ranking.rank_one(db, job_id)

@@ -156,6 +156,11 @@ def move_job(
     return cursor.rowcount == 1
 
 
+def reopen(db: sqlite_utils.Database, job_id: int) -> None:
+    """Clears a job's closing message and finish time (its failed tasks run again)."""
+    db.execute("UPDATE jobs SET message = '', finished_at = NULL WHERE id = ?", [job_id])
+
+
 def set_priority(db: sqlite_utils.Database, job_id: int, priority: int, spec_json: str) -> None:
     db.execute("UPDATE jobs SET priority = ?, spec = ? WHERE id = ?", [priority, spec_json, job_id])
 
