@@ -43,8 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = (TaskState.LEASED, TaskState.RUNNING)
-
 #: Jobs read from the queue at a time while looking for a task to claim.
 CANDIDATES = 16
 
@@ -111,8 +109,7 @@ class AgentService:
                     task = task_store.claim_first_queued(db, job_id, agent_id, expires)
                     if task is not None:
                         self.jobs.settle(db, job_id)
-                        row = job_store.get_job(db, job_id)
-                        assert row is not None
+                        row = job_store.require_job(db, job_id)
                         logger.info(
                             "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
                             agent_id, task["id"], job_id, task["attempts"],
@@ -142,7 +139,7 @@ class AgentService:
             task = self._held(db, agent_id, task_id, update.attempt)
             if task["state"] == TaskState.LEASED.value:
                 task_store.move_task(
-                    db, task_id, [TaskState.LEASED], TaskState.RUNNING,
+                    db, task_id, TaskState.RUNNING,
                     holder=agent_id, attempt=update.attempt, started_at=now,
                 )  # fmt: skip
             task_store.set_progress(db, task_id, agent_id, update.attempt, update.progress)
@@ -172,7 +169,7 @@ class AgentService:
             started = task["started_at"] or now
             duration = max(0.0, now - started)
             task_store.move_task(
-                db, task_id, ACTIVE, TaskState.DONE, holder=agent_id, attempt=done.attempt,
+                db, task_id, TaskState.DONE, holder=agent_id, attempt=done.attempt,
                 finished_at=now, duration_s=duration, progress=1.0,
                 outputs=json.dumps(done.outputs), error="", lease_expires_at=None,
             )  # fmt: skip
@@ -186,8 +183,7 @@ class AgentService:
             agent = self._touch(db, agent_id, now)
             task = self._held(db, agent_id, task_id, failure.attempt)
             self._book(db, agent, task, now, preempted=failure.preempted)
-            job = job_store.get_job(db, task["job_id"])
-            assert job is not None
+            job = job_store.require_job(db, task["job_id"])
             max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
             requeue_failed_task(
                 db, task, failure.error, now, max_retries, spend_budget=not failure.preempted
@@ -216,8 +212,7 @@ class AgentService:
         if staged is None:
             raise NotFound(f"The files of job {task['job_id']} are not in the object store.")
         manifest_json, destination = staged
-        job = job_store.get_job(db, task["job_id"])
-        assert job is not None
+        job = job_store.require_job(db, task["job_id"])
         spec = JobSpec.model_validate_json(job["spec"])
         frames = json.loads(task["frames"])
         return TaskData(
@@ -243,8 +238,7 @@ class AgentService:
         """Books a cloud node's render time to the task's show (for budgets)."""
         if agent["studio_access"] or self.burst is None:
             return
-        job = job_store.get_job(db, task["job_id"])
-        assert job is not None
+        job = job_store.require_job(db, task["job_id"])
         self.burst.books.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
     def _check_outputs(self, task_id: int, done: TaskDone) -> None:
@@ -334,7 +328,7 @@ def requeue_failed_task(
     if target is TaskState.FAILED:
         error = f"{error} (failed {failures} time(s); the retry limit is {max_retries})"
     task_store.move_task(
-        db, task["id"], [TaskState(task["state"])], target,
+        db, task["id"], target, expect=[task["state"]],
         failures=failures, error=error[-4000:], agent_id=None, lease_expires_at=None,
         finished_at=now if target is TaskState.FAILED else None,
     )  # fmt: skip
@@ -345,8 +339,7 @@ def requeue_lost_task(
     db: sqlite_utils.Database, task: dict[str, Any], error: str, now: float
 ) -> TaskState:
     """A done task whose frames were lost on their way home renders again (spending a retry)."""
-    job = job_store.get_job(db, task["job_id"])
-    assert job is not None
+    job = job_store.require_job(db, task["job_id"])
     max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
     target = requeue_failed_task(db, task, error, now, max_retries, spend_budget=True)
     job_store.add_rendered(db, task["job_id"], -task["frame_count"], -(task["duration_s"] or 0.0))

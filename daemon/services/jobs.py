@@ -140,7 +140,7 @@ class JobService:
         Raises:
             NotFound: there is no such job.
         """
-        return str(self._row(self.ctx.database.db, job_id)["owner"])
+        return str(job_store.require_job(self.ctx.database.db, job_id)["owner"])
 
     def get(self, job_id: int) -> Job:
         return self._load(self.ctx.database.db, job_id)
@@ -171,7 +171,7 @@ class JobService:
         """Cancels the job; agents running its tasks kill them on their next heartbeat."""
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
-            row = self._row(db, job_id)
+            row = job_store.require_job(db, job_id)
             check_job_move(job_id, JobState(row["state"]), JobState.CANCELLED)
             job_store.move_job(
                 db, job_id, [JobState(row["state"])], JobState.CANCELLED,
@@ -185,7 +185,7 @@ class JobService:
     def pause(self, job_id: int) -> Job:
         """No new task of this job is handed out; running ones finish."""
         with self.ctx.database.transaction() as db:
-            row = self._row(db, job_id)
+            row = job_store.require_job(db, job_id)
             check_job_move(job_id, JobState(row["state"]), JobState.PAUSED)
             if row["state"] == JobState.PAUSED.value:
                 raise IllegalStateChange(f"Job {job_id} is already paused.")
@@ -194,7 +194,7 @@ class JobService:
 
     def resume(self, job_id: int) -> Job:
         with self.ctx.database.transaction() as db:
-            row = self._row(db, job_id)
+            row = job_store.require_job(db, job_id)
             if row["state"] != JobState.PAUSED.value:
                 raise IllegalStateChange(
                     f"Job {job_id} is {row['state']}, not paused; only a paused job can resume."
@@ -206,7 +206,7 @@ class JobService:
     def retry(self, job_id: int) -> Job:
         """Requeues the job's failed tasks with a fresh retry budget."""
         with self.ctx.database.transaction() as db:
-            row = self._row(db, job_id)
+            row = job_store.require_job(db, job_id)
             if JobState(row["state"]) in (JobState.CANCELLED, JobState.SUCCEEDED):
                 raise IllegalStateChange(
                     f"Job {job_id} is {row['state']}; only failed tasks of an unfinished or "
@@ -214,7 +214,7 @@ class JobService:
                 )
             if task_store.requeue_failed(db, job_id) == 0:
                 raise IllegalStateChange(f"Job {job_id} has no failed tasks to retry.")
-            db.execute("UPDATE jobs SET message = '', finished_at = NULL WHERE id = ?", [job_id])
+            job_store.reopen(db, job_id)
             current = JobState(row["state"])
             self._settle(db, job_id, JobState.QUEUED if current.finished else current, force=True)
             self.ranking.rank_one(db, job_id)
@@ -222,7 +222,7 @@ class JobService:
 
     def set_priority(self, job_id: int, priority: int) -> Job:
         with self.ctx.database.transaction() as db:
-            row = self._row(db, job_id)
+            row = job_store.require_job(db, job_id)
             if JobState(row["state"]).finished:
                 raise IllegalStateChange(
                     f"Job {job_id} is {row['state']}; the priority of a finished job cannot change."
@@ -239,7 +239,7 @@ class JobService:
         the signed-in caller (``change.by`` is ignored)."""
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
-            row = self._row(db, job_id)
+            row = job_store.require_job(db, job_id)
             if change.pinned and JobState(row["state"]).finished:
                 raise IllegalStateChange(
                     f"Job {job_id} is {row['state']}; only an unfinished job can be pinned."
@@ -257,13 +257,13 @@ class JobService:
         """Every task of the job (at most ``limits.max_tasks_per_job``), for the daemon's own
         use; callers outside get pages (``task_page``)."""
         db = self.ctx.database.db
-        self._row(db, job_id)
+        job_store.require_job(db, job_id)
         return [task_from_row(row) for row in task_store.list_tasks(db, job_id)]
 
     def task_page(self, job_id: int, offset: int, limit: int) -> TaskPage:
         """One page of the job's tasks in task order, with how many there are."""
         db = self.ctx.database.db
-        self._row(db, job_id)
+        job_store.require_job(db, job_id)
         rows, total = task_store.page_tasks(db, job_id, offset, limit)
         items = [task_from_row(row) for row in rows]
         return TaskPage(items=items, total=total, offset=offset, limit=limit)
@@ -291,7 +291,7 @@ class JobService:
     def _settle(
         self, db: sqlite_utils.Database, job_id: int, base: JobState | None, *, force: bool
     ) -> JobState:
-        row = self._row(db, job_id)
+        row = job_store.require_job(db, job_id)
         current = JobState(row["state"])
         counts = job_store.task_counts(db, [job_id])[job_id]
         away = data_store.count_outputs(db, job_id)["away"]
@@ -325,14 +325,8 @@ class JobService:
                 rank_store.delete_rank(db, job_id)
         return target
 
-    def _row(self, db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
-        row = job_store.get_job(db, job_id)
-        if row is None:
-            raise NotFound(f"There is no job {job_id}. List jobs with `cloudburst jobs`.")
-        return row
-
     def _load(self, db: sqlite_utils.Database, job_id: int) -> Job:
-        row = self._row(db, job_id)
+        row = job_store.require_job(db, job_id)
         counts = job_store.task_counts(db, [job_id])[job_id]
         stats = job_store.frame_stats(db, [job_id])[job_id]
         rank = self.ranking.views(db, [row])[job_id]

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
+from common.errors import NotFound
 from common.models import JobSpec
 from common.states import JobState, TaskState
 
@@ -65,6 +66,18 @@ def insert_job(
 def get_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
     rows = list(db.query("SELECT * FROM jobs WHERE id = ?", [job_id]))
     return rows[0] if rows else None
+
+
+def require_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
+    """The job's row.
+
+    Raises:
+        NotFound: there is no such job.
+    """
+    row = get_job(db, job_id)
+    if row is None:
+        raise NotFound(f"There is no job {job_id}. List jobs with `cloudburst jobs`.")
+    return row
 
 
 def jobs_by_ids(db: sqlite_utils.Database, job_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -141,6 +154,11 @@ def move_job(
         [to.value, *fields.values(), job_id, *states],
     )
     return cursor.rowcount == 1
+
+
+def reopen(db: sqlite_utils.Database, job_id: int) -> None:
+    """Clears a job's closing message and finish time (its failed tasks run again)."""
+    db.execute("UPDATE jobs SET message = '', finished_at = NULL WHERE id = ?", [job_id])
 
 
 def set_priority(db: sqlite_utils.Database, job_id: int, priority: int, spec_json: str) -> None:

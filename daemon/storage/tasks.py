@@ -1,4 +1,9 @@
-"""Tasks table: leasing by compare-and-set, state moves, lease renewal and expiry."""
+"""Tasks table: leasing by compare-and-set, state moves, lease renewal and expiry.
+
+Every change of a task's state goes through ``_move``, which takes the states a task may leave
+for its target from the one transition table (``common.states.TASK_TRANSITIONS``): no SQL here
+names the states a move starts from.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,14 @@ from typing import Any
 
 import sqlite_utils
 
-from common.states import TaskState
+from common.errors import IllegalStateChange
+from common.states import TaskState, task_states_from
 
 ACTIVE = (TaskState.LEASED.value, TaskState.RUNNING.value)
+"""The states of a task an agent holds (its lease runs)."""
+_QUEUED = TaskState.QUEUED.value
+_SOURCES = {to: task_states_from(to) for to in TaskState}
+"""Per target state, the states the transition table lets reach it (read once)."""
 
 
 def get_task(db: sqlite_utils.Database, task_id: int) -> dict[str, Any] | None:
@@ -41,8 +51,8 @@ def latest_started(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | N
     rows = list(
         db.query(
             "SELECT * FROM tasks WHERE job_id = ? AND started_at IS NOT NULL"
-            " ORDER BY state = 'running' DESC, started_at DESC LIMIT 1",
-            [job_id],
+            " ORDER BY state = ? DESC, started_at DESC LIMIT 1",
+            [job_id, TaskState.RUNNING.value],
         )
     )
     return rows[0] if rows else None
@@ -54,47 +64,80 @@ def claim_first_queued(
     """Leases the job's first queued task to the agent; None if another caller won it."""
     rows = list(
         db.query(
-            "SELECT id FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx LIMIT 1",
-            [job_id],
+            "SELECT id, attempts FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx LIMIT 1",
+            [job_id, _QUEUED],
         )
     )
     if not rows:
         return None
-    cursor = db.execute(
-        "UPDATE tasks SET state = 'leased', agent_id = ?, lease_expires_at = ?,"
-        " attempts = attempts + 1, progress = 0, started_at = NULL, finished_at = NULL"
-        " WHERE id = ? AND state = 'queued'",
-        [agent_id, expires_at, rows[0]["id"]],
-    )
-    return get_task(db, rows[0]["id"]) if cursor.rowcount == 1 else None
+    task_id, attempts = rows[0]["id"], rows[0]["attempts"]
+    claimed = move_task(
+        db, task_id, TaskState.LEASED, attempt=attempts,
+        agent_id=agent_id, lease_expires_at=expires_at, attempts=attempts + 1, progress=0,
+        started_at=None, finished_at=None,
+    )  # fmt: skip
+    return get_task(db, task_id) if claimed else None
 
 
 def move_task(
     db: sqlite_utils.Database,
     task_id: int,
-    from_states: Iterable[TaskState | str],
     to: TaskState,
     *,
+    expect: Iterable[TaskState | str] | None = None,
     holder: str | None = None,
     attempt: int | None = None,
     **fields: Any,
 ) -> bool:
-    """Compare-and-set: moves the task only if its state (and holder, attempt) still match.
+    """Compare-and-set: moves the task to ``to`` only if its state is one the transition table
+    lets reach ``to`` (and its holder and attempt still match).
 
-    ``fields`` are columns to set along with the state (``agent_id=None`` clears the holder).
+    ``expect`` narrows the starting states to those the caller read; ``fields`` are columns to
+    set along with the state (``agent_id=None`` clears the holder). False when the task
+    changed under the caller (a lost race).
+
+    Raises:
+        IllegalStateChange: ``expect`` names a state the table does not let reach ``to``.
     """
-    states = [TaskState(s).value for s in from_states]
-    sets = ", ".join(["state = ?", *(f"{name} = ?" for name in fields)])
-    where = [f"state IN ({', '.join('?' * len(states))})"]
-    params: list[Any] = [to.value, *fields.values(), task_id, *states]
+    where = ["id = ?"]
+    params: list[Any] = [task_id]
     if holder is not None:
         where.append("agent_id = ?")
         params.append(holder)
     if attempt is not None:
         where.append("attempts = ?")
         params.append(attempt)
-    cursor = db.execute(f"UPDATE tasks SET {sets} WHERE id = ? AND {' AND '.join(where)}", params)
-    return cursor.rowcount == 1
+    return _move(db, to, " AND ".join(where), params, expect, fields) == 1
+
+
+def _move(
+    db: sqlite_utils.Database,
+    to: TaskState,
+    where: str,
+    params: Sequence[Any],
+    expect: Iterable[TaskState | str] | None,
+    fields: dict[str, Any],
+) -> int:
+    """Moves the tasks matching ``where`` whose state may reach ``to``; returns how many moved."""
+    states = _sources(to, expect)
+    sets = ", ".join(["state = ?", *(f"{name} = ?" for name in fields)])
+    cursor = db.execute(
+        f"UPDATE tasks SET {sets} WHERE {where} AND state IN ({', '.join('?' * len(states))})",
+        [to.value, *fields.values(), *params, *states],
+    )
+    return cursor.rowcount
+
+
+def _sources(to: TaskState, expect: Iterable[TaskState | str] | None) -> list[str]:
+    """The states a move to ``to`` may start from: the table's, or those of ``expect``."""
+    allowed = _SOURCES[to]
+    if expect is None:
+        return [s.value for s in allowed]
+    states = [TaskState(s) for s in expect]
+    for state in states:
+        if state not in allowed:
+            raise IllegalStateChange(f"A {state.value} task cannot become {to.value}.")
+    return [s.value for s in states]
 
 
 def set_progress(
@@ -102,30 +145,22 @@ def set_progress(
 ) -> bool:
     cursor = db.execute(
         "UPDATE tasks SET progress = ? WHERE id = ? AND agent_id = ? AND attempts = ?"
-        " AND state IN ('leased', 'running')",
-        [progress, task_id, agent_id, attempt],
+        " AND state IN (?, ?)",
+        [progress, task_id, agent_id, attempt, *ACTIVE],
     )
     return cursor.rowcount == 1
 
 
 def cancel_job_tasks(db: sqlite_utils.Database, job_id: int, now: float) -> int:
     """Cancels every unfinished task of a job; agents learn it from their next heartbeat."""
-    cursor = db.execute(
-        "UPDATE tasks SET state = 'cancelled', finished_at = ?, lease_expires_at = NULL"
-        " WHERE job_id = ? AND state IN ('queued', 'leased', 'running')",
-        [now, job_id],
-    )
-    return cursor.rowcount
+    fields = {"finished_at": now, "lease_expires_at": None}
+    return _move(db, TaskState.CANCELLED, "job_id = ?", [job_id], None, fields)
 
 
 def requeue_failed(db: sqlite_utils.Database, job_id: int) -> int:
     """Puts a job's failed tasks back in the queue with a fresh retry budget."""
-    cursor = db.execute(
-        "UPDATE tasks SET state = 'queued', failures = 0, agent_id = NULL, progress = 0,"
-        " lease_expires_at = NULL WHERE job_id = ? AND state = 'failed'",
-        [job_id],
-    )
-    return cursor.rowcount
+    fields = {"failures": 0, "agent_id": None, "progress": 0, "lease_expires_at": None}
+    return _move(db, TaskState.QUEUED, "job_id = ?", [job_id], [TaskState.FAILED], fields)
 
 
 def renew_leases(
@@ -138,9 +173,8 @@ def renew_leases(
     held = {
         row["id"]
         for row in db.query(
-            f"SELECT id FROM tasks WHERE id IN ({marks}) AND agent_id = ?"
-            " AND state IN ('leased', 'running')",
-            [*task_ids, agent_id],
+            f"SELECT id FROM tasks WHERE id IN ({marks}) AND agent_id = ? AND state IN (?, ?)",
+            [*task_ids, agent_id, *ACTIVE],
         )
     }
     if held:
@@ -155,8 +189,8 @@ def expired_leases(db: sqlite_utils.Database, now: float) -> list[dict[str, Any]
     return list(
         db.query(
             "SELECT t.*, j.spec AS job_spec FROM tasks t JOIN jobs j ON j.id = t.job_id"
-            " WHERE t.state IN ('leased', 'running') AND t.lease_expires_at < ?",
-            [now],
+            " WHERE t.state IN (?, ?) AND t.lease_expires_at < ?",
+            [*ACTIVE, now],
         )
     )
 
@@ -165,8 +199,8 @@ def extend_all_leases(db: sqlite_utils.Database, expires_at: float) -> int:
     """After a daemon restart: give every agent a full lease time to reach us again."""
     cursor = db.execute(
         "UPDATE tasks SET lease_expires_at = max(coalesce(lease_expires_at, 0), ?)"
-        " WHERE state IN ('leased', 'running')",
-        [expires_at],
+        " WHERE state IN (?, ?)",
+        [expires_at, *ACTIVE],
     )
     return cursor.rowcount
 
@@ -178,13 +212,13 @@ def split_queued(db: sqlite_utils.Database, task_id: int, keep: int) -> bool:
     Compare-and-set: False when the task is no longer queued or already small enough.
     """
     task = get_task(db, task_id)
-    if task is None or task["state"] != TaskState.QUEUED.value or task["frame_count"] <= keep:
+    if task is None or task["state"] != _QUEUED or task["frame_count"] <= keep:
         return False
     frames = json.loads(task["frames"])
     head, tail = frames[:keep], frames[keep:]
     cursor = db.execute(
-        "UPDATE tasks SET frames = ?, frame_count = ? WHERE id = ? AND state = 'queued'",
-        [json.dumps(head), len(head), task_id],
+        "UPDATE tasks SET frames = ?, frame_count = ? WHERE id = ? AND state = ?",
+        [json.dumps(head), len(head), task_id, _QUEUED],
     )
     if cursor.rowcount != 1:
         return False
@@ -193,8 +227,8 @@ def split_queued(db: sqlite_utils.Database, task_id: int, keep: int) -> bool:
     )
     db.execute(
         "INSERT INTO tasks (job_id, idx, frames, frame_count, state, failures)"
-        " VALUES (?, ?, ?, ?, 'queued', ?)",
-        [task["job_id"], last["i"] + 1, json.dumps(tail), len(tail), task["failures"]],
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [task["job_id"], last["i"] + 1, json.dumps(tail), len(tail), _QUEUED, task["failures"]],
     )
     return True
 
@@ -202,8 +236,8 @@ def split_queued(db: sqlite_utils.Database, task_id: int, keep: int) -> bool:
 def first_queued(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
     rows = list(
         db.query(
-            "SELECT * FROM tasks WHERE job_id = ? AND state = 'queued' ORDER BY idx LIMIT 1",
-            [job_id],
+            "SELECT * FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx LIMIT 1",
+            [job_id, _QUEUED],
         )
     )
     return rows[0] if rows else None

@@ -140,6 +140,7 @@ def test_retry_requeues_failed_tasks(api: FlaskClient) -> None:
     assert "Blender crashed" in failed["message"]
     retried = api.post(f"/api/v1/jobs/{job['id']}/retry").json["data"]
     assert retried["state"] == "queued" and retried["task_counts"]["queued"] == 1
+    assert retried["message"] == "" and retried["finished_at"] is None
     assert api.post(f"/api/v1/agents/{agent}/lease").json["data"]["attempt"] == 2
 
 
