@@ -130,7 +130,9 @@ class CloudPool:
 
     def release(self, node_ids: Collection[str]) -> list[str]:
         """Releases the nodes and marks them releasing; the ids being stopped."""
-        released = self.backend.release(node_ids) if node_ids else []
+        if not node_ids:
+            return []
+        released = self.backend.release(node_ids)
         with self.ctx.database.transaction() as db:
             cloud_store.mark_releasing(db, released)
         return released
