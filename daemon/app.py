@@ -15,7 +15,8 @@ from daemon.api import converters
 from daemon.services import AgentService, Context, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
-from daemon.services.burst import BackendFactory, BurstService
+from daemon.services.burst import BurstService
+from daemon.services.cloud_pool import BackendFactory, CloudPool
 from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.files import FileService
@@ -24,6 +25,7 @@ from daemon.services.idempotency import IdempotencyService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
 from daemon.services.projects import ProjectService
+from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
 from daemon.services.users import UserService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
@@ -52,7 +54,9 @@ class Services:
     idempotency: IdempotencyService
     staging: StagingService
     homecoming: Homecoming
+    pool: CloudPool
     burst: BurstService
+    resources: ResourceService
     backups: BackupService
     poll: float
     """Seconds an idle agent should wait before asking again."""
@@ -66,9 +70,9 @@ def build_services(
     open_store: StoreFactory | None = None,
     cloud_backend: BackendFactory | None = None,
 ) -> Services:
-    """Wires the services; ``shotgrid_connect`` replaces shotgun_api3's connection,
-    ``open_store`` the configured object store and ``cloud_backend`` the configured cloud
-    backend (tests)."""
+    """Wires the services, each built after those it uses (none is wired to another later);
+    ``shotgrid_connect`` replaces shotgun_api3's connection, ``open_store`` the configured
+    object store and ``cloud_backend`` the configured cloud backend (tests)."""
     context = Context(database=database, settings=settings, clock=clock)
     client = (
         ShotGridClient(settings.shotgrid, shotgrid_connect)
@@ -80,11 +84,10 @@ def build_services(
     plane = DataPlane(settings, open_store)
     staging = StagingService(context, plane)
     jobs = JobService(context, ranking, client, projects, staging)
-    agents = AgentService(context, jobs)
-    enrollment = EnrollmentService(context, agents)
-    burst = BurstService(context, enrollment, projects, cloud_backend)
-    if burst.enabled:
-        agents.burst = burst
+    enrollment = EnrollmentService(context)
+    pool = CloudPool(context, enrollment, cloud_backend)
+    burst = BurstService(context, pool, projects)
+    agents = AgentService(context, jobs, lease_gate=burst if burst.enabled else None)
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     return Services(
         context=context,
@@ -104,7 +107,9 @@ def build_services(
         idempotency=IdempotencyService(context),
         staging=staging,
         homecoming=Homecoming(context, plane, jobs),
+        pool=pool,
         burst=burst,
+        resources=ResourceService(context, pool),
         backups=BackupService(settings, clock, config=config_file(os.environ)),
         poll=settings.poll_interval_s,
     )

@@ -130,7 +130,7 @@ def serve(settings: Settings) -> None:
         pass  # the listening socket closed by stop()
     finally:
         scheduler.shutdown(wait=False)
-        services.burst.close()
+        services.pool.close()
         logging.getLogger().removeHandler(log_handler)
         log_handler.close()
         logger.info("Daemon stopped")

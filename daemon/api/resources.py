@@ -19,6 +19,7 @@ from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.services.burst import BurstService
+from daemon.services.resources import ResourceService
 
 bp = ApiBlueprint("resources", __name__, tag="resources")
 
@@ -28,13 +29,18 @@ def burst() -> BurstService:
     return service
 
 
+def nodes() -> ResourceService:
+    service: ResourceService = current_app.extensions["cloudburst"].resources
+    return service
+
+
 @bp.operation(
     "GET", "/resources",
     "Every render node, local and cloud: CPUs, GPUs, memory, disk, load, state and cost",
     returns=Resource, returns_list=True, permission=Permission.AGENTS_READ,
 )  # fmt: skip
 def resources() -> list[Resource]:
-    return burst().resources()
+    return nodes().resources()
 
 
 @bp.operation(
@@ -44,7 +50,7 @@ def resources() -> list[Resource]:
     permission=Permission.CLOUD_MANAGE,
 )  # fmt: skip
 def scale(body: ScaleRequest) -> ScaleResult:
-    return burst().scale(body)
+    return nodes().scale(body)
 
 
 @bp.operation(

@@ -2,8 +2,11 @@
 
 ``get_backend(name, settings, **options)`` builds ``none``, ``oci`` (OCI Compute through the
 ``oci`` SDK) or ``simcloud`` (real agent processes on this machine); ``register_backend`` adds
-one. ``cloud_init`` renders a node's user data, ``sweeper`` decides which nodes to terminate.
-Importing this package does not import the ``oci`` SDK.
+one; ``configured_backend(settings)`` builds the one the daemon's settings name and
+``node_profile`` says what its nodes are like. What only some backends can do is a capability
+protocol they declare (``KeepsEndedNodes``). ``cloud_init`` renders a node's user data,
+``sweeper`` decides which nodes to terminate. Importing this package does not import the
+``oci`` SDK.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from daemon.backends.base import (
     Capacity,
     CloudError,
     CloudNode,
+    KeepsEndedNodes,
+    NodeProfile,
     NodeState,
     ProvisionProblem,
     ProvisionRequest,
     ProvisionResult,
     RenderBackend,
 )
-from daemon.backends.registry import NullBackend, backend_names, get_backend, register_backend
+from daemon.backends.registry import (
+    NullBackend,
+    backend_names,
+    configured_backend,
+    get_backend,
+    node_profile,
+    register_backend,
+)
 
 __all__ = [
     "TAG_FARM",
@@ -34,6 +46,8 @@ __all__ = [
     "CloudError",
     "CloudNode",
     "CloudSettings",
+    "KeepsEndedNodes",
+    "NodeProfile",
     "NodeState",
     "NullBackend",
     "OciComputeSettings",
@@ -43,6 +57,8 @@ __all__ = [
     "RenderBackend",
     "SimCloudSettings",
     "backend_names",
+    "configured_backend",
     "get_backend",
+    "node_profile",
     "register_backend",
 ]

@@ -187,6 +187,41 @@ class RenderBackend(Protocol):
         ...
 
 
+@runtime_checkable
+class KeepsEndedNodes(Protocol):
+    """A capability: the backend also remembers its ended nodes and says how each ended.
+
+    The simulated cloud declares it; the burst pass then learns why a node stopped (preempted,
+    released) instead of only seeing it gone.
+    """
+
+    def nodes(self) -> list[CloudNode]:
+        """Every node ever asked for, terminated ones included, with its cost so far."""
+        ...
+
+
+def nodes_of(backend: RenderBackend) -> list[CloudNode]:
+    """The backend's nodes: every one it remembers where it can, else those not terminated."""
+    if isinstance(backend, KeepsEndedNodes):
+        return backend.nodes()
+    return backend.describe()
+
+
+@dataclass(frozen=True)
+class NodeProfile:
+    """What the configured backend's nodes are like, from its settings table.
+
+    The autoscaler plans with ``max_nodes`` and ``boot_s``; ``/resources`` lists the size.
+    """
+
+    max_nodes: int
+    boot_s: float
+    """How long a node takes from being asked for to its agent running."""
+    ocpus: float
+    memory_gb: float
+    gpus: int
+
+
 def capacity_of(nodes: Collection[CloudNode], max_nodes: int) -> Capacity:
     """The ``Capacity`` of described nodes under a ``max_nodes`` cap."""
     return Capacity(

@@ -24,9 +24,11 @@ from common.models import (
     TaskProgress,
 )
 from common.states import TaskState
+from daemon.services.agent_info import agent_info, load_agent_info
 from daemon.services.context import Context, to_datetime
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
+from daemon.services.lease_gate import LeaseGate
 from daemon.services.logs import log_cap
 from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
@@ -39,7 +41,6 @@ from daemon.storage import tasks as task_store
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData
-    from daemon.services.burst import BurstService
 
 logger = logging.getLogger(__name__)
 
@@ -50,25 +51,27 @@ CANDIDATES = 16
 class AgentService:
     """What render-node agents ask of the daemon."""
 
-    def __init__(self, context: Context, jobs: JobService) -> None:
+    def __init__(
+        self, context: Context, jobs: JobService, lease_gate: LeaseGate | None = None
+    ) -> None:
         self.ctx = context
         self.jobs = jobs
         self.frames = FrameFiles(context.settings)
         """What a report may name as the files a task wrote."""
-        self.burst: BurstService | None = None
-        """Set when the daemon bursts: routes then decide what cloud nodes may take."""
+        self.lease_gate = lease_gate
+        """Given when the daemon bursts: routes then decide what cloud nodes may take."""
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
         agent_id = uuid.uuid4().hex
         with self.ctx.database.transaction() as db:
             agent_store.insert_agent(db, agent_id, registration, self.ctx.now())
-            info = self._info(db, agent_id)
+            info = load_agent_info(db, self.ctx.settings, agent_id)
         logger.info("agent_id=%s registered as %s on %s", agent_id, info.name, info.hostname)
         return info
 
     def list_agents(self) -> list[AgentInfo]:
         db = self.ctx.database.db
-        return [self._info_from_row(row) for row in agent_store.list_agents(db)]
+        return [agent_info(self.ctx.settings, row) for row in agent_store.list_agents(db)]
 
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
         """Renews the leases the agent still holds; tells it which tasks to stop."""
@@ -104,8 +107,11 @@ class AgentService:
                 db, dccs, CANDIDATES, offset, staged_only=staged_only
             ):
                 for job_id in candidates:
-                    if not self._may_take(db, agent, job_id):
+                    allowed = self._frames_allowed(db, agent, job_id)
+                    if allowed is not None and allowed <= 0:
                         continue
+                    if allowed is not None:
+                        _fit_first_queued(db, job_id, allowed)
                     task = task_store.claim_first_queued(db, job_id, agent_id, expires)
                     if task is not None:
                         self.jobs.settle(db, job_id)
@@ -118,19 +124,16 @@ class AgentService:
                 offset += len(candidates)
         return None
 
-    def _may_take(self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int) -> bool:
-        """Whether the agent may take a task of the job; splits one for a cloud node's chunk."""
-        if agent["studio_access"] or self.burst is None:
-            return True
-        limit = self.burst.lease_limits(db, agent, job_id)
-        if limit is None:
-            return True
-        if limit <= 0:
-            return False
-        task = task_store.first_queued(db, job_id)
-        if task is not None and task["frame_count"] > limit:
-            task_store.split_queued(db, task["id"], limit)
-        return True
+    def _frames_allowed(
+        self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int
+    ) -> int | None:
+        """How many frames of the job the agent may take now (0: none); None: no limit.
+
+        Only cloud agents of a bursting farm are limited; the lease gate decides.
+        """
+        if agent["studio_access"] or self.lease_gate is None:
+            return None
+        return self.lease_gate.cloud_quota(db, agent, job_id)
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
         now = self.ctx.now()
@@ -236,10 +239,10 @@ class AgentService:
         preempted: bool,
     ) -> None:
         """Books a cloud node's render time to the task's show (for budgets)."""
-        if agent["studio_access"] or self.burst is None:
+        if agent["studio_access"] or self.lease_gate is None:
             return
         job = job_store.require_job(db, task["job_id"])
-        self.burst.books.record_task_end(db, agent, task, job["project"], now, preempted=preempted)
+        self.lease_gate.book_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
     def _check_outputs(self, task_id: int, done: TaskDone) -> None:
         """Refuses a report naming files (written here or sent as blobs) outside the job's
@@ -288,30 +291,6 @@ class AgentService:
             )
         return task
 
-    def info(self, db: sqlite_utils.Database, agent_id: str) -> AgentInfo:
-        """The agent as listed (inside the caller's transaction)."""
-        return self._info(db, agent_id)
-
-    def _info(self, db: sqlite_utils.Database, agent_id: str) -> AgentInfo:
-        row = agent_store.get_agent(db, agent_id)
-        assert row is not None
-        return self._info_from_row(row)
-
-    def _info_from_row(self, row: dict[str, Any]) -> AgentInfo:
-        settings = self.ctx.settings
-        return AgentInfo(
-            id=row["id"],
-            name=row["name"],
-            hostname=row["hostname"],
-            dccs=json.loads(row["dccs"]),
-            pool=row["pool"],
-            state=row["state"],
-            last_seen=to_datetime(row["last_seen"]),
-            heartbeat_interval_s=settings.heartbeat_interval_s,
-            lease_ttl_s=settings.lease_ttl_s,
-            studio_access=bool(row["studio_access"]),
-        )
-
 
 def requeue_failed_task(
     db: sqlite_utils.Database,
@@ -346,6 +325,17 @@ def requeue_lost_task(
     if target is TaskState.QUEUED:
         data_store.drop_task_outputs(db, task["id"])
     return target
+
+
+def _fit_first_queued(db: sqlite_utils.Database, job_id: int, frames: int) -> None:
+    """Splits the job's first queued task so that it holds at most ``frames`` frames.
+
+    A cloud node takes a job's frames in the chunk its route was planned on; the rest of a
+    longer task stays queued as a task of its own.
+    """
+    task = task_store.first_queued(db, job_id)
+    if task is not None and task["frame_count"] > frames:
+        task_store.split_queued(db, task["id"], frames)
 
 
 def _already_done(task: dict[str, Any] | None, agent_id: str, attempt: int) -> bool:

@@ -10,7 +10,7 @@ from common.errors import Forbidden, Unauthenticated
 from common.models import AgentInfo, AgentRegistration
 from daemon.auth import Permission, Principal
 from daemon.auth.keys import AGENT_PREFIX, ENROLLMENT_PREFIX, new_token, token_hash
-from daemon.services.agents import AgentService
+from daemon.services.agent_info import load_agent_info
 from daemon.services.context import Context, to_datetime
 from daemon.storage import agents as agent_store
 from daemon.storage import users as token_store
@@ -21,9 +21,8 @@ logger = logging.getLogger(__name__)
 class EnrollmentService:
     """Mints enrollment tokens and turns them into agent identities."""
 
-    def __init__(self, context: Context, agents: AgentService) -> None:
+    def __init__(self, context: Context) -> None:
         self.ctx = context
-        self.agents = agents
 
     def mint(self, by: str) -> EnrollmentToken:
         """A token one agent can register with once, before it expires."""
@@ -50,7 +49,7 @@ class EnrollmentService:
         if caller.kind == "agent" and caller.agent_id is not None:
             with self.ctx.database.transaction() as db:
                 agent_store.update_agent(db, caller.agent_id, clean, now)
-                info = self.agents.info(db, caller.agent_id)
+                info = load_agent_info(db, self.ctx.settings, caller.agent_id)
             logger.info("agent_id=%s registered again as %s", caller.agent_id, clean.name)
             return info
         agent_id = uuid.uuid4().hex
@@ -74,6 +73,6 @@ class EnrollmentService:
                     )
             agent_store.insert_agent(db, agent_id, clean, now)
             token_store.set_agent_token(db, agent_id, token_hash(token))
-            info = self.agents.info(db, agent_id)
+            info = load_agent_info(db, self.ctx.settings, agent_id)
         logger.info("agent_id=%s enrolled as %s on %s", agent_id, info.name, info.hostname)
         return info.model_copy(update={"token": token})

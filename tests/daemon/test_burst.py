@@ -279,10 +279,10 @@ def test_idle_nodes_are_released_after_the_idle_timeout_and_not_before(
     clock.advance(31)
     services.burst.run_pass()
     assert sorted(cloud.released) == sorted(launched)
-    assert {r.state for r in services.burst.cloud_resources()} == {"terminating"}
+    assert {r.state for r in services.resources.cloud_resources()} == {"terminating"}
     services.burst.run_pass()
     assert cloud.describe() == []
-    assert {r.state for r in services.burst.cloud_resources()} == {"terminated"}
+    assert {r.state for r in services.resources.cloud_resources()} == {"terminated"}
 
 
 def test_scale_by_hand_keeps_a_floor_and_releases(
@@ -291,7 +291,7 @@ def test_scale_by_hand_keeps_a_floor_and_releases(
     from common.models_cloud import ScaleRequest
 
     services = make_services(tmp_path, clock, cloud)
-    result = services.burst.scale(ScaleRequest(count=2))
+    result = services.resources.scale(ScaleRequest(count=2))
     assert len(result.launched) == 2
     for name in result.launched:
         cloud_agent(services, name)
@@ -299,7 +299,7 @@ def test_scale_by_hand_keeps_a_floor_and_releases(
     clock.advance(120)  # idle twice the idle timeout
     services.burst.run_pass()
     assert cloud.released == []  # the floor holds idle nodes
-    result = services.burst.scale(ScaleRequest(state="released"))
+    result = services.resources.scale(ScaleRequest(state="released"))
     assert sorted(result.released) == sorted(n for n in cloud.all)
 
 
@@ -329,4 +329,4 @@ def test_a_node_tagged_ours_but_unknown_to_the_daemon_is_swept(
     clock.advance(61)
     services.burst.run_pass()
     assert cloud.released == [stray.nodes[0].id]
-    assert services.burst.cloud_resources() == []  # never adopted
+    assert services.resources.cloud_resources() == []  # never adopted
