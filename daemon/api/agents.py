@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 
 from common.accounts import EnrollmentToken
 from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours, Unauthenticated
@@ -20,6 +20,7 @@ from common.models import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services import AgentService
 from daemon.services.enrollment import EnrollmentService
 
@@ -27,7 +28,7 @@ bp = ApiBlueprint("agents", __name__, tag="agents")
 
 
 def agents() -> AgentService:
-    service: AgentService = current_app.extensions["cloudburst"].agents
+    service: AgentService = services().agents
     return service
 
 
@@ -39,7 +40,7 @@ def agents() -> AgentService:
     permission=Permission.AGENTS_ENROLL,
 )  # fmt: skip
 def register(body: AgentRegistration) -> AgentInfo:
-    enrollment: EnrollmentService = current_app.extensions["cloudburst"].enrollment
+    enrollment: EnrollmentService = services().enrollment
     return enrollment.register(body, current_principal())
 
 
@@ -48,7 +49,7 @@ def register(body: AgentRegistration) -> AgentInfo:
     returns=EnrollmentToken, status=201, permission=Permission.AGENTS_MANAGE,
 )  # fmt: skip
 def enrollment_token() -> EnrollmentToken:
-    enrollment: EnrollmentService = current_app.extensions["cloudburst"].enrollment
+    enrollment: EnrollmentService = services().enrollment
     return enrollment.mint(current_principal().name)
 
 
@@ -78,7 +79,7 @@ def lease(agent_id: str) -> TaskAssignment | Response:
     assignment = agents().lease(agent_id)
     if assignment is None:
         response = Response(status=204)
-        response.headers["X-Poll-Interval"] = str(current_app.extensions["cloudburst"].poll)
+        response.headers["X-Poll-Interval"] = str(services().poll)
         return response
     return assignment
 

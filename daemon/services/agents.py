@@ -24,7 +24,7 @@ from common.models import (
     TaskProgress,
 )
 from common.states import TaskState
-from daemon.services.context import Context, to_datetime
+from daemon.context import Context, to_datetime
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.logs import log_cap

@@ -36,9 +36,9 @@ from common.models import JobSpec
 from common.models_cloud import JobRoute, Resource, ScaleRequest, ScaleResult
 from daemon.backends import sweeper
 from daemon.backends.base import CloudNode, NodeState, ProvisionRequest, RenderBackend
+from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.scheduling import autoscale, routing
 from daemon.services.cloud_books import CloudBooks
-from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.projects import ProjectService
 from daemon.storage import cloud as cloud_store
