@@ -22,14 +22,12 @@ from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
 from daemon.services import AgentService
-from daemon.services.enrollment import EnrollmentService
 
 bp = ApiBlueprint("agents", __name__, tag="agents")
 
 
 def agents() -> AgentService:
-    service: AgentService = services().agents
-    return service
+    return services().agents
 
 
 @bp.operation(
@@ -40,8 +38,7 @@ def agents() -> AgentService:
     permission=Permission.AGENTS_ENROLL,
 )  # fmt: skip
 def register(body: AgentRegistration) -> AgentInfo:
-    enrollment: EnrollmentService = services().enrollment
-    return enrollment.register(body, current_principal())
+    return services().enrollment.register(body, current_principal())
 
 
 @bp.operation(
@@ -49,8 +46,7 @@ def register(body: AgentRegistration) -> AgentInfo:
     returns=EnrollmentToken, status=201, permission=Permission.AGENTS_MANAGE,
 )  # fmt: skip
 def enrollment_token() -> EnrollmentToken:
-    enrollment: EnrollmentService = services().enrollment
-    return enrollment.mint(current_principal().name)
+    return services().enrollment.mint(current_principal().name)
 
 
 @bp.operation(

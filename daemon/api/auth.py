@@ -24,8 +24,7 @@ bp = ApiBlueprint("auth", __name__, tag="auth")
 
 
 def auth() -> AuthService:
-    service: AuthService = services().auth
-    return service
+    return services().auth
 
 
 @bp.operation(

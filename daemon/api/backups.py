@@ -8,7 +8,6 @@ from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.backup.errors import BackupsOff
 from daemon.container import services
-from daemon.services.backup import BackupService
 
 bp = ApiBlueprint("backups", __name__, tag="backups")
 
@@ -21,5 +20,4 @@ bp = ApiBlueprint("backups", __name__, tag="backups")
     errors=(BackupsOff, StoreAccessDenied, StoreUnavailable),
 )  # fmt: skip
 def list_backups() -> list[BackupInfo]:
-    service: BackupService = services().backups
-    return service.list_backups()
+    return services().backups.list_backups()

@@ -99,8 +99,7 @@ class LogQuery(BaseModel):
 
 
 def jobs() -> JobService:
-    service: JobService = services().jobs
-    return service
+    return services().jobs
 
 
 @bp.operation(

@@ -7,7 +7,6 @@ from common.models_ops import LogPage, LogQuery
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
-from daemon.services.logs import LogService
 
 bp = ApiBlueprint("logging", __name__, tag="logging")
 
@@ -19,5 +18,4 @@ bp = ApiBlueprint("logging", __name__, tag="logging")
     query=LogQuery, returns=LogPage, errors=(InvalidInput,), permission=Permission.LOGS_READ,
 )  # fmt: skip
 def logs(query: LogQuery) -> LogPage:
-    service: LogService = services().logs
-    return service.search(query)
+    return services().logs.search(query)

@@ -12,7 +12,6 @@ from common.models_ops import Health
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
-from daemon.services.monitoring import MonitoringService
 
 bp = ApiBlueprint("meta", __name__, tag="meta")
 
@@ -31,8 +30,7 @@ def committed_document() -> dict[str, Any]:
     returns=Health, permission=Permission.PUBLIC,
 )  # fmt: skip
 def health() -> Health:
-    monitoring: MonitoringService = services().monitoring
-    return monitoring.health()
+    return services().monitoring.health()
 
 
 @bp.operation(

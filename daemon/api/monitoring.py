@@ -23,8 +23,7 @@ scrape_bp = Blueprint("prometheus", __name__)
 
 
 def monitoring() -> MonitoringService:
-    service: MonitoringService = services().monitoring
-    return service
+    return services().monitoring
 
 
 @bp.operation(

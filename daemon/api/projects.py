@@ -14,8 +14,7 @@ bp = ApiBlueprint("projects", __name__, tag="projects")
 
 
 def projects() -> ProjectService:
-    service: ProjectService = services().projects
-    return service
+    return services().projects
 
 
 @bp.operation(

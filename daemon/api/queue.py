@@ -32,8 +32,7 @@ class PageQuery(BaseModel):
 
 
 def ranking() -> RankingService:
-    service: RankingService = services().ranking
-    return service
+    return services().ranking
 
 
 @bp.operation(

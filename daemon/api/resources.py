@@ -23,8 +23,7 @@ bp = ApiBlueprint("resources", __name__, tag="resources")
 
 
 def burst() -> BurstService:
-    service: BurstService = services().burst
-    return service
+    return services().burst
 
 
 @bp.operation(

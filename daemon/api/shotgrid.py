@@ -6,7 +6,6 @@ from common.models import ShotGridStatus
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
-from daemon.shotgun import ShotGridSync
 
 bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
 
@@ -16,5 +15,4 @@ bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
     returns=ShotGridStatus, permission=Permission.JOBS_READ,
 )  # fmt: skip
 def status() -> ShotGridStatus:
-    sync: ShotGridSync = services().shotgrid
-    return sync.status()
+    return services().shotgrid.status()

@@ -39,8 +39,7 @@ class UsageQuery(BaseModel):
 
 
 def files() -> FileService:
-    service: FileService = services().files
-    return service
+    return services().files
 
 
 @bp.operation(

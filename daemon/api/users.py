@@ -24,8 +24,7 @@ class UserQuery(BaseModel):
 
 
 def users() -> UserService:
-    service: UserService = services().users
-    return service
+    return services().users
 
 
 @bp.operation(

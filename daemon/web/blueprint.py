@@ -16,7 +16,6 @@ from daemon.api import jobs as jobs_api
 from daemon.api.routing import Operation
 from daemon.auth import Permission
 from daemon.container import services
-from daemon.services.monitoring import MonitoringService
 from daemon.web import session
 
 bp = Blueprint(
@@ -97,8 +96,7 @@ def _globals() -> dict[str, Any]:
 
 def disk_warning() -> str | None:
     """The banner every signed-in page shows while the daemon's data disk runs low."""
-    monitoring: MonitoringService = services().monitoring
-    return monitoring.disk.warning()
+    return services().monitoring.disk.warning()
 
 
 @bp.errorhandler(Forbidden)
