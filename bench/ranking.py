@@ -24,7 +24,8 @@ from pathlib import Path
 from common.config import Settings
 from common.frames import chunk_frames, parse_frames
 from common.models import AgentRegistration, JobSpec
-from daemon.app import Services, build_services
+from daemon.app import build_services
+from daemon.container import Services
 from daemon.storage import jobs as job_store
 from daemon.storage import open_database
 from daemon.storage import shotgrid as sg_store

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from common.accounts import TokenPair
 from common.config import Settings
 from common.token_store import TokenStore, default_store
 
-if TYPE_CHECKING:
-    from common.client import DaemonClient
-
 logger = logging.getLogger(__name__)
+
+
+class TokenRefresher(Protocol):
+    """What credentials need of the daemon's client to renew themselves (``DaemonClient``)."""
+
+    def refresh_tokens(self, refresh_token: str) -> TokenPair:
+        """Swaps a refresh token for a new access and refresh token."""
+        ...
 
 
 class Credentials(Protocol):
@@ -25,7 +31,7 @@ class Credentials(Protocol):
         """The token to send now, or None."""
         ...
 
-    def refresh(self, client: DaemonClient) -> bool:
+    def refresh(self, client: TokenRefresher) -> bool:
         """Gets a new token after a 401; False when there is no way to."""
         ...
 
@@ -48,7 +54,7 @@ class StaticToken:
     def bearer(self) -> str | None:
         return self.token
 
-    def refresh(self, client: DaemonClient) -> bool:
+    def refresh(self, client: TokenRefresher) -> bool:
         return False
 
 
@@ -64,7 +70,7 @@ class SignedIn:
         tokens = self.store.load(self.daemon_url)
         return None if tokens is None else str(tokens.get("access_token") or "") or None
 
-    def refresh(self, client: DaemonClient) -> bool:
+    def refresh(self, client: TokenRefresher) -> bool:
         with self._lock:
             tokens = self.store.load(self.daemon_url)
             if not tokens or not tokens.get("refresh_token"):

@@ -25,7 +25,6 @@ serves; render nodes apply them before they render (with their own ``[paths]``).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,14 +33,11 @@ from typing import TYPE_CHECKING
 from common.data.outputs import output_folder
 from common.data.pathmap import PathMapping, PathRule, Platform, split_path
 from common.errors import InvalidPath, PathNotAllowed
+from common.path_forms import output_problem, path_problem
 
 if TYPE_CHECKING:
     from common.config import Settings
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SEPARATORS = re.compile(r"[\\/]")
-#: Length of the anchor (``/``, ``P:\\``, ``\\\\``) of an absolute path of each family.
-_ANCHORS = {"posix": 1, "drive": 3, "unc": 2}
 _WINDOWS_FAMILIES = frozenset({"drive", "unc"})
 #: Platforms whose form a root of each family is written in.
 _PLATFORMS = {
@@ -49,49 +45,6 @@ _PLATFORMS = {
     "unc": (Platform.UNC,),
     "posix": (Platform.LINUX, Platform.MACOS),
 }
-
-
-def path_problem(path: str, *, folder: bool = False) -> str | None:
-    """Why ``path`` is not an absolute, normalised studio path, as the end of a sentence
-    ("... is not absolute"); None when it is one.
-
-    Args:
-        path: the path.
-        folder: a trailing separator is allowed (a folder of frames, a root).
-    """
-    family, _ = split_path(path)
-    if family == "relative" and not _CONTROL.search(path):
-        return (
-            "is not absolute; give the full path (/..., P:\\... or \\\\server\\share\\...), "
-            "as it is seen from the studio's workstations"
-        )
-    return _components_problem(path[_ANCHORS.get(family, 0) :], folder=folder)
-
-
-def output_problem(output: str) -> str | None:
-    """Why ``output`` cannot be a job's output pattern; None when it can.
-
-    Besides absolute paths, ``//`` followed by a normalised relative path is accepted: Blender's
-    "next to the scene", which the whole farm reads that way (a UNC output is written with
-    backslashes).
-    """
-    if output.startswith("//"):
-        return _components_problem(output[2:], folder=True)
-    return path_problem(output, folder=True)
-
-
-def _components_problem(rest: str, *, folder: bool) -> str | None:
-    """What is wrong with the part of a path below its anchor."""
-    if _CONTROL.search(rest):
-        return "holds a NUL or another control character; give the path without it"
-    parts = _SEPARATORS.split(rest)
-    if folder and parts[-1] == "":  # a folder: its trailing separator, or the anchor alone
-        parts.pop()
-    if ".." in parts:
-        return "climbs out of its folder with '..'; give the path without it"
-    if "" in parts or "." in parts:
-        return "is not normalised (it has an empty or '.' component); give it without them"
-    return None
 
 
 def is_inside(path: str, root: str, mapping: PathMapping | None = None) -> bool:

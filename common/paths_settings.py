@@ -6,7 +6,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.job_paths import path_problem
+from common.path_forms import path_problem
 
 
 class PathSettings(BaseModel):

@@ -5,25 +5,28 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from flask import Flask
 
 from common.config import Settings, config_file
 from daemon import api, web
 from daemon.api import converters
-from daemon.services import AgentService, Context, JobService, RankingService, Reaper
+from daemon.container import Services, attach
+from daemon.context import Context
+from daemon.services import AgentService, JobService, RankingService, Reaper
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import BackendFactory, CloudPool
 from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
+from daemon.services.farm import FarmService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
+from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
@@ -31,35 +34,6 @@ from daemon.services.users import UserService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
 from daemon.shotgun.client import Connect
 from daemon.storage import Database, open_database
-
-
-@dataclass
-class Services:
-    """The daemon's services, reachable from views as ``app.extensions["cloudburst"]``."""
-
-    context: Context
-    jobs: JobService
-    agents: AgentService
-    reaper: Reaper
-    ranking: RankingService
-    shotgrid: ShotGridSync
-    writeback: WriteBack
-    auth: AuthService
-    users: UserService
-    projects: ProjectService
-    enrollment: EnrollmentService
-    files: FileService
-    monitoring: MonitoringService
-    logs: LogService
-    idempotency: IdempotencyService
-    staging: StagingService
-    homecoming: Homecoming
-    pool: CloudPool
-    burst: BurstService
-    resources: ResourceService
-    backups: BackupService
-    poll: float
-    """Seconds an idle agent should wait before asking again."""
 
 
 def build_services(
@@ -101,7 +75,9 @@ def build_services(
         users=UserService(context),
         projects=projects,
         enrollment=enrollment,
+        farm=FarmService(context, agents),
         files=FileService(context),
+        outputs=OutputService(context, jobs),
         monitoring=MonitoringService(context, shotgrid),
         logs=LogService(context),
         idempotency=IdempotencyService(context),
@@ -131,8 +107,8 @@ def create_app(
     # The dashboard's forms are small; each API operation sets its own limit (api/body.py).
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.small_body_bytes
     converters.init_app(app)  # before the blueprints: their <int:...> ids are bounded
-    app.extensions["cloudburst"] = build_services(
-        settings, database, clock, shotgrid_connect, open_store, cloud_backend
+    attach(
+        app, build_services(settings, database, clock, shotgrid_connect, open_store, cloud_backend)
     )
     api.init_app(app)
     web.init_app(app)

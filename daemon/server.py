@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -17,6 +18,7 @@ from common.config import Settings
 from common.errors import ConfigError
 from daemon.api.body import largest_body
 from daemon.app import create_app
+from daemon.container import services_of
 from daemon.services.logs import DatabaseLogHandler
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,7 @@ def serve(settings: Settings) -> None:
     """Serves until SIGTERM or SIGINT. Runs the only scheduler of this daemon."""
     host, port = parse_bind(settings.bind)
     app = create_app(settings)
-    services = app.extensions["cloudburst"]
+    services = services_of(app)
     services.auth.ensure_local_admin()
     try:
         server = waitress.create_server(app, host=host, port=port, **server_options(settings))
@@ -68,7 +70,9 @@ def serve(settings: Settings) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # busy is not an error
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per reap is noise
     scheduler = BackgroundScheduler(timezone="UTC")
-    every = {"reaper": (services.reaper.reap, settings.reaper_interval_s)}
+    every: dict[str, tuple[Callable[..., object], float]] = {
+        "reaper": (services.reaper.reap, settings.reaper_interval_s)
+    }
     every["ranking"] = (services.ranking.run_pass, settings.ranking.interval_s)
     every["storage-purge"] = (services.files.purge, settings.storage.purge_interval_s)
     every["log-trim"] = (services.logs.trim, 3600.0)

@@ -10,7 +10,7 @@ import click
 from common.accounts import Role, UserCreate, UserUpdate
 from common.config import load_settings
 from common.errors import UserFacingError
-from daemon.services import Context
+from daemon.context import Context
 from daemon.services.users import UserService
 from daemon.storage import open_database
 

@@ -23,8 +23,9 @@ from PIL import Image, ImageDraw
 from common.accounts import Role, UserCreate
 from common.config import Settings
 from common.models import AgentRegistration, JobSpec, TaskDone, TaskLogChunk, TaskProgress
-from daemon.app import Services, create_app
+from daemon.app import create_app
 from daemon.auth.principal import Principal
+from daemon.container import Services, services_of
 
 logger = logging.getLogger("dashboard_screenshots")
 
@@ -143,7 +144,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Settings(data_dir=Path(tmp) / "data"))
-        job_id = seed(app.extensions["cloudburst"], Path(tmp) / "renders")
+        job_id = seed(services_of(app), Path(tmp) / "renders")
         server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
         threading.Thread(target=server.run, daemon=True).start()
         try:

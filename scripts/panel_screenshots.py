@@ -202,9 +202,10 @@ def daemon(folder: Path) -> Iterator[tuple[str, str]]:
     from common.config import Settings
     from common.models import JobSpec
     from daemon.app import create_app
+    from daemon.container import services_of
 
     app = create_app(Settings(data_dir=folder / "daemon"))
-    services = app.extensions["cloudburst"]
+    services = services_of(app)
     jobs = services.jobs
     user = services.users.create(UserCreate(name=OWNER, role=Role.ARTIST))
     token = services.auth.create_api_key(user.id, "screenshots")

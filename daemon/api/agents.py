@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 
 from common.accounts import EnrollmentToken
 from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours, Unauthenticated
@@ -20,15 +20,14 @@ from common.models import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services import AgentService
-from daemon.services.enrollment import EnrollmentService
 
 bp = ApiBlueprint("agents", __name__, tag="agents")
 
 
 def agents() -> AgentService:
-    service: AgentService = current_app.extensions["cloudburst"].agents
-    return service
+    return services().agents
 
 
 @bp.operation(
@@ -39,8 +38,7 @@ def agents() -> AgentService:
     permission=Permission.AGENTS_ENROLL,
 )  # fmt: skip
 def register(body: AgentRegistration) -> AgentInfo:
-    enrollment: EnrollmentService = current_app.extensions["cloudburst"].enrollment
-    return enrollment.register(body, current_principal())
+    return services().enrollment.register(body, current_principal())
 
 
 @bp.operation(
@@ -48,8 +46,7 @@ def register(body: AgentRegistration) -> AgentInfo:
     returns=EnrollmentToken, status=201, permission=Permission.AGENTS_MANAGE,
 )  # fmt: skip
 def enrollment_token() -> EnrollmentToken:
-    enrollment: EnrollmentService = current_app.extensions["cloudburst"].enrollment
-    return enrollment.mint(current_principal().name)
+    return services().enrollment.mint(current_principal().name)
 
 
 @bp.operation(
@@ -78,7 +75,7 @@ def lease(agent_id: str) -> TaskAssignment | Response:
     assignment = agents().lease(agent_id)
     if assignment is None:
         response = Response(status=204)
-        response.headers["X-Poll-Interval"] = str(current_app.extensions["cloudburst"].poll)
+        response.headers["X-Poll-Interval"] = str(services().poll)
         return response
     return assignment
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from common.accounts import (
     LoginRequest,
@@ -16,6 +16,7 @@ from common.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services.auth import AuthService
 from daemon.services.users import UserService
 
@@ -23,8 +24,7 @@ bp = ApiBlueprint("auth", __name__, tag="auth")
 
 
 def auth() -> AuthService:
-    service: AuthService = current_app.extensions["cloudburst"].auth
-    return service
+    return services().auth
 
 
 @bp.operation(
@@ -67,7 +67,7 @@ def register(body: RegisterRequest) -> User:
     errors=(Unauthenticated,), permission=Permission.SIGNED_IN,
 )  # fmt: skip
 def me() -> User:
-    users: UserService = current_app.extensions["cloudburst"].users
+    users: UserService = services().users
     user_id = current_principal().user_id
     assert user_id is not None
     return users.get(user_id)

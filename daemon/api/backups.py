@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from common.data.errors import StoreAccessDenied, StoreUnavailable
 from common.models_backup import BackupInfo
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.backup.errors import BackupsOff
-from daemon.services.backup import BackupService
+from daemon.container import services
 
 bp = ApiBlueprint("backups", __name__, tag="backups")
 
@@ -22,5 +20,4 @@ bp = ApiBlueprint("backups", __name__, tag="backups")
     errors=(BackupsOff, StoreAccessDenied, StoreUnavailable),
 )  # fmt: skip
 def list_backups() -> list[BackupInfo]:
-    service: BackupService = current_app.extensions["cloudburst"].backups
-    return service.list_backups()
+    return services().backups.list_backups()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from flask import current_app, request
+from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from common.config import Settings
 from common.errors import TooLarge
+from daemon.container import services
 
 
 class BodySize(StrEnum):
@@ -72,7 +73,7 @@ def hold_to(size: BodySize) -> None:
     Raises:
         TooLarge: the declared length is over the limit (413).
     """
-    settings: Settings = current_app.extensions["cloudburst"].context.settings
+    settings: Settings = services().context.settings
     limit = size.limit(settings)
     request.max_content_length = limit  # Werkzeug stops a chunked body at the limit
     length = request.content_length

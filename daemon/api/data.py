@@ -3,14 +3,12 @@ the building, and the files of one task for the node that holds it."""
 
 from __future__ import annotations
 
-from flask import current_app
-
 from common.data.task_data import TaskData
 from common.errors import InvalidInput, NotFound, TaskNotYours
 from common.models import AuditPage, AuditQuery, JobData
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.services.staging import audit_page
+from daemon.container import services
 
 bp = ApiBlueprint("data", __name__, tag="data")
 
@@ -21,11 +19,7 @@ bp = ApiBlueprint("data", __name__, tag="data")
     returns=JobData, errors=(NotFound,), permission=Permission.JOBS_READ,
 )  # fmt: skip
 def job_data(job_id: int) -> JobData:
-    services = current_app.extensions["cloudburst"]
-    services.jobs.owner_of(job_id)  # 404 for an unknown job
-    with services.context.database.transaction() as db:
-        data: JobData = services.staging.job_data(db, job_id)
-    return data
+    return services().jobs.data(job_id)
 
 
 @bp.operation(
@@ -35,7 +29,7 @@ def job_data(job_id: int) -> JobData:
     permission=Permission.AUDIT_READ,
 )  # fmt: skip
 def audit(query: AuditQuery) -> AuditPage:
-    return audit_page(current_app.extensions["cloudburst"].context, query)
+    return services().staging.audit(query)
 
 
 @bp.operation(
@@ -44,5 +38,4 @@ def audit(query: AuditQuery) -> AuditPage:
     returns=TaskData, errors=(NotFound, TaskNotYours), permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def task_data(agent_id: str, task_id: int) -> TaskData:
-    data: TaskData = current_app.extensions["cloudburst"].agents.task_data(agent_id, task_id)
-    return data
+    return services().agents.task_data(agent_id, task_id)

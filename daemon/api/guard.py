@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 
 from common.errors import Forbidden, Unauthenticated
 from daemon.auth import Permission, Principal
+from daemon.container import Services, services
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +29,11 @@ def authorize(
         Unauthenticated: a bad token, or none where one is needed (401).
         Forbidden: the caller is known but lacks the permission (403).
     """
-    services = current_app.extensions["cloudburst"]
+    found = services()
     try:
-        principal: Principal = services.auth.authenticate(request.headers.get("Authorization"))
+        principal: Principal = found.auth.authenticate(request.headers.get("Authorization"))
         g.principal = principal
-        _check(services, principal, permission, owner_may, params)
+        _check(found, principal, permission, owner_may, params)
     except (Unauthenticated, Forbidden) as exc:
         logger.warning(
             "denied %s %s from %s: %s", method, request.path, request.remote_addr, exc.message
@@ -42,7 +43,7 @@ def authorize(
 
 
 def _check(
-    services: Any,
+    found: Services,
     principal: Principal,
     permission: Permission | None,
     owner_may: bool,
@@ -73,7 +74,7 @@ def _check(
     if principal.may(permission):
         return
     if owner_may and "job_id" in params:
-        if services.jobs.owner_of(params["job_id"]) == principal.name:
+        if found.jobs.owner_of(params["job_id"]) == principal.name:
             return
         raise Forbidden(
             f"Job {params['job_id']} is not yours; as {principal.role} you can change only "

@@ -38,9 +38,10 @@ from common.states import JobState
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
+from daemon.job_filter import JobFilter
 from daemon.services import JobService
 from daemon.shotgun import ShotGridNotConfigured, ShotGridUnavailable, UnknownShotGridLink
-from daemon.storage.jobs import JobFilter
 
 bp = ApiBlueprint("jobs", __name__, tag="jobs")
 
@@ -98,8 +99,7 @@ class LogQuery(BaseModel):
 
 
 def jobs() -> JobService:
-    service: JobService = current_app.extensions["cloudburst"].jobs
-    return service
+    return services().jobs
 
 
 @bp.operation(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from common.errors import InvalidInput
 from common.models_ops import LogPage, LogQuery
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.services.logs import LogService
+from daemon.container import services
 
 bp = ApiBlueprint("logging", __name__, tag="logging")
 
@@ -20,5 +18,4 @@ bp = ApiBlueprint("logging", __name__, tag="logging")
     query=LogQuery, returns=LogPage, errors=(InvalidInput,), permission=Permission.LOGS_READ,
 )  # fmt: skip
 def logs(query: LogQuery) -> LogPage:
-    service: LogService = current_app.extensions["cloudburst"].logs
-    return service.search(query)
+    return services().logs.search(query)

@@ -6,12 +6,12 @@ import json
 from importlib import resources
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
 
 from common.models_ops import Health
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.services.monitoring import MonitoringService
+from daemon.container import services
 
 bp = ApiBlueprint("meta", __name__, tag="meta")
 
@@ -30,8 +30,7 @@ def committed_document() -> dict[str, Any]:
     returns=Health, permission=Permission.PUBLIC,
 )  # fmt: skip
 def health() -> Health:
-    monitoring: MonitoringService = current_app.extensions["cloudburst"].monitoring
-    return monitoring.health()
+    return services().monitoring.health()
 
 
 @bp.operation(

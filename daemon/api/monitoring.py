@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from common.models_ops import FarmMetrics
 from daemon.api.guard import authorize
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services import prometheus
 from daemon.services.monitoring import MonitoringService
 
@@ -22,8 +23,7 @@ scrape_bp = Blueprint("prometheus", __name__)
 
 
 def monitoring() -> MonitoringService:
-    service: MonitoringService = current_app.extensions["cloudburst"].monitoring
-    return service
+    return services().monitoring
 
 
 @bp.operation(
@@ -38,7 +38,7 @@ def metrics() -> FarmMetrics:
 @scrape_bp.get("/metrics")
 def scrape() -> Response:
     """Prometheus' scrape: the scrape token, or a TD's or admin's token."""
-    token = current_app.extensions["cloudburst"].context.settings.monitoring.scrape_token
+    token = services().context.settings.monitoring.scrape_token
     secret = token.get_secret_value()
     sent = request.headers.get("Authorization", "")
     if not (secret and hmac.compare_digest(sent.encode(), f"Bearer {secret}".encode())):

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, send_file
+from flask import Response, send_file
 from pydantic import BaseModel, ConfigDict
 
 from common.errors import NotFound
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services.outputs import OutputService
 
 bp = ApiBlueprint("outputs", __name__, tag="jobs")
 
 
 def outputs() -> OutputService:
-    services = current_app.extensions["cloudburst"]
-    return OutputService(services.context, services.jobs)
+    return services().outputs
 
 
 @bp.operation(

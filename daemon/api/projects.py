@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from common.accounts import ConfidentialChange, Project
 from common.errors import InvalidInput
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services.projects import ProjectService
 
 bp = ApiBlueprint("projects", __name__, tag="projects")
 
 
 def projects() -> ProjectService:
-    service: ProjectService = current_app.extensions["cloudburst"].projects
-    return service
+    return services().projects
 
 
 @bp.operation(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import InvalidInput
@@ -19,6 +18,7 @@ from common.models import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services import RankingService
 
 bp = ApiBlueprint("queue", __name__, tag="queue")
@@ -32,8 +32,7 @@ class PageQuery(BaseModel):
 
 
 def ranking() -> RankingService:
-    service: RankingService = current_app.extensions["cloudburst"].ranking
-    return service
+    return services().ranking
 
 
 @bp.operation(

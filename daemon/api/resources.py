@@ -3,8 +3,6 @@ and each job's route (why its frames may or may not go to the cloud)."""
 
 from __future__ import annotations
 
-from flask import current_app
-
 from common.errors import ConfigError, InvalidInput, NotFound
 from common.models_cloud import (
     BudgetChange,
@@ -18,6 +16,7 @@ from common.models_cloud import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services.burst import BurstService
 from daemon.services.resources import ResourceService
 
@@ -25,13 +24,11 @@ bp = ApiBlueprint("resources", __name__, tag="resources")
 
 
 def burst() -> BurstService:
-    service: BurstService = current_app.extensions["cloudburst"].burst
-    return service
+    return services().burst
 
 
 def nodes() -> ResourceService:
-    service: ResourceService = current_app.extensions["cloudburst"].resources
-    return service
+    return services().resources
 
 
 @bp.operation(

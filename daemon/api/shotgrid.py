@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from common.models import ShotGridStatus
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.shotgun import ShotGridSync
+from daemon.container import services
 
 bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
 
@@ -17,5 +15,4 @@ bp = ApiBlueprint("shotgrid", __name__, tag="shotgrid")
     returns=ShotGridStatus, permission=Permission.JOBS_READ,
 )  # fmt: skip
 def status() -> ShotGridStatus:
-    sync: ShotGridSync = current_app.extensions["cloudburst"].shotgrid
-    return sync.status()
+    return services().shotgrid.status()

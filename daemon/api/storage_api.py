@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import Response, current_app, request, send_file
+from flask import Response, request, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded, TooLarge
@@ -14,6 +14,7 @@ from daemon.api.body import BodySize, read_body
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.container import services
 from daemon.services.files import ChecksumMismatch, FileService
 from daemon.services.storage_paths import UnsafePath
 
@@ -38,8 +39,7 @@ class UsageQuery(BaseModel):
 
 
 def files() -> FileService:
-    service: FileService = current_app.extensions["cloudburst"].files
-    return service
+    return services().files
 
 
 @bp.operation(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.accounts import User, UserCreate, UserUpdate
@@ -12,6 +11,7 @@ from common.errors import Conflict, InvalidInput, NotFound
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.auth.rules import LastAdmin
+from daemon.container import services
 from daemon.services.users import UserService
 
 bp = ApiBlueprint("users", __name__, tag="users")
@@ -24,8 +24,7 @@ class UserQuery(BaseModel):
 
 
 def users() -> UserService:
-    service: UserService = current_app.extensions["cloudburst"].users
-    return service
+    return services().users
 
 
 @bp.operation(

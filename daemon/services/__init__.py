@@ -5,9 +5,8 @@ calls exactly one service method per request, and APScheduler only triggers serv
 """
 
 from daemon.services.agents import AgentService
-from daemon.services.context import Context
 from daemon.services.jobs import JobService
 from daemon.services.ranking import RankingService
 from daemon.services.reaper import Reaper
 
-__all__ = ["AgentService", "Context", "JobService", "RankingService", "Reaper"]
+__all__ = ["AgentService", "JobService", "RankingService", "Reaper"]

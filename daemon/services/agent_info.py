@@ -12,7 +12,7 @@ import sqlite_utils
 
 from common.config import Settings
 from common.models import AgentInfo
-from daemon.services.context import to_datetime
+from daemon.context import to_datetime
 from daemon.storage import agents as agent_store
 
 

@@ -24,8 +24,8 @@ from common.models import (
     TaskProgress,
 )
 from common.states import TaskState
+from daemon.context import Context, to_datetime
 from daemon.services.agent_info import agent_info, load_agent_info
-from daemon.services.context import Context, to_datetime
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.lease_gate import LeaseGate

@@ -25,7 +25,7 @@ from daemon.auth.keys import (
 from daemon.auth.limiter import LoginLimiter
 from daemon.auth.passwords import hash_password, verify_password
 from daemon.auth.principal import ANONYMOUS, Principal
-from daemon.services.context import Context
+from daemon.context import Context
 from daemon.services.users import user_from_row
 from daemon.storage import users as user_store
 

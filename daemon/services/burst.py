@@ -35,10 +35,10 @@ from common.config import Settings
 from common.models import JobSpec
 from common.models_cloud import JobRoute
 from daemon.backends.base import CloudNode
+from daemon.context import Context, to_datetime
 from daemon.scheduling import autoscale, routing, routing_words
 from daemon.services.cloud_books import CloudBooks
 from daemon.services.cloud_pool import CloudPool
-from daemon.services.context import Context, to_datetime
 from daemon.services.projects import ProjectService
 from daemon.storage import cloud as cloud_store
 

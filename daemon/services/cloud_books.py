@@ -18,8 +18,8 @@ import sqlite_utils
 
 from common.config import Settings
 from common.models_cloud import JobSpend, ShowSpend, Spend, SpendReport
+from daemon.context import Context
 from daemon.scheduling import budget
-from daemon.services.context import Context
 from daemon.storage import cloud as cloud_store
 
 logger = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from daemon.backends.base import (
     nodes_of,
 )
 from daemon.backends.registry import configured_backend, node_profile
-from daemon.services.context import Context
+from daemon.context import Context
 from daemon.services.enrollment import EnrollmentService
 from daemon.storage import cloud as cloud_store
 

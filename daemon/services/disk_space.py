@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from common.models_ops import DiskSpace
-from daemon.services.context import Context
+from daemon.context import Context
 
 GIB = 1024**3
 

@@ -10,8 +10,8 @@ from common.errors import Forbidden, Unauthenticated
 from common.models import AgentInfo, AgentRegistration
 from daemon.auth import Permission, Principal
 from daemon.auth.keys import AGENT_PREFIX, ENROLLMENT_PREFIX, new_token, token_hash
+from daemon.context import Context, to_datetime
 from daemon.services.agent_info import load_agent_info
-from daemon.services.context import Context, to_datetime
 from daemon.storage import agents as agent_store
 from daemon.storage import users as token_store
 

@@ -35,7 +35,7 @@ from common.models_ops import (
     UploadInfo,
 )
 from daemon.auth import Permission, Principal
-from daemon.services.context import Context, to_datetime
+from daemon.context import Context, to_datetime
 from daemon.services.quotas import Quotas
 from daemon.services.storage_paths import confine
 from daemon.storage import files as store

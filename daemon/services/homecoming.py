@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import CloudburstError
+from daemon.context import Context
 from daemon.services.agents import requeue_lost_task
-from daemon.services.context import Context
 from daemon.services.data_plane import DataPlane
 from daemon.services.jobs import JobService
 from daemon.storage import data as data_store

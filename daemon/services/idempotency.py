@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from common.errors import IdempotencyKeyReused
 from common.models import JobSpec
 from daemon.auth import Principal
-from daemon.services.context import Context
+from daemon.context import Context
 from daemon.storage import idempotency as store
 from daemon.storage.idempotency import KeptKey
 

@@ -12,13 +12,14 @@ from common.errors import IllegalStateChange, JobTooLarge, NotFound
 from common.frames import chunk_frames, count_frames, parse_frames
 from common.job_paths import JobPaths
 from common.limits_settings import LimitSettings
-from common.models import Job, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
+from common.models import Job, JobData, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
 from common.render_env import check_env
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
 from daemon.auth.rules import check_owner, check_render_env
+from daemon.context import Context, to_datetime, to_optional_datetime
+from daemon.job_filter import JobFilter
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
-from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
 from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
@@ -34,7 +35,6 @@ from daemon.storage import shotgrid as sg_store
 from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
 from daemon.storage.idempotency import KeptKey
-from daemon.storage.jobs import JobFilter
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,16 @@ class JobService:
 
     def get(self, job_id: int) -> Job:
         return self._load(self.ctx.database.db, job_id)
+
+    def data(self, job_id: int) -> JobData:
+        """The job's files in the object store and its frames coming home, read together.
+
+        Raises:
+            NotFound: there is no such job.
+        """
+        with self.ctx.database.transaction() as db:
+            job_store.require_job(db, job_id)
+            return StagingService.job_data(db, job_id)
 
     def list_jobs(self, filters: JobFilter) -> JobPage:
         """One page of job summaries, newest first: five queries whatever the page's size.

@@ -20,7 +20,7 @@ from typing import Any
 from common.errors import InvalidInput
 from common.models_ops import LogEntry, LogPage, LogQuery, LogSource
 from common.ops_settings import LogSettings
-from daemon.services.context import Context, to_datetime
+from daemon.context import Context, to_datetime
 from daemon.storage import Database, task_logs
 from daemon.storage import logs as store
 from daemon.storage.task_logs import LogCap

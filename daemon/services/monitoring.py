@@ -10,7 +10,7 @@ from common import __version__
 from common.models import Heartbeat
 from common.models_ops import AgentLoad, FarmMetrics, Health, HealthStatus
 from common.states import JobState
-from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.disk_space import DiskWatch, warning
 from daemon.storage import monitoring as store
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from common.errors import NotFound
 from common.states import TaskState
-from daemon.services.context import Context
+from daemon.context import Context
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 

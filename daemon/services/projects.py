@@ -9,7 +9,7 @@ import sqlite_utils
 from common.accounts import ConfidentialChange, Project
 from common.errors import Forbidden
 from common.models import JobSpec, Placement
-from daemon.services.context import Context, to_optional_datetime
+from daemon.context import Context, to_optional_datetime
 from daemon.storage import users as project_store
 
 logger = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ from common.models import (
     ShowShareChange,
 )
 from common.states import JobState
+from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.scheduling.ranking import (
     Policy,
     Rank,
@@ -40,7 +41,6 @@ from daemon.scheduling.ranking import (
     rank_job,
     show_shares,
 )
-from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.shotgun.sync import is_stale
 from daemon.storage import jobs as job_store
 from daemon.storage import ranking as rank_store

@@ -6,8 +6,8 @@ import logging
 
 from common.models import JobSpec
 from common.states import TaskState
+from daemon.context import Context
 from daemon.services.agents import requeue_failed_task
-from daemon.services.context import Context
 from daemon.services.jobs import JobService
 from daemon.storage import agents as agent_store
 from daemon.storage import tasks as task_store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from common.errors import ConfigError
 from common.models_cloud import Resource, ScaleRequest, ScaleResult
+from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.cloud_pool import CloudPool
-from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.storage import cloud as cloud_store
 
 

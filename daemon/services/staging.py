@@ -33,7 +33,7 @@ from common.models import (
     JobSpec,
     Placement,
 )
-from daemon.services.context import Context, to_datetime, to_optional_datetime
+from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.data_plane import DataPlane
 from daemon.storage import data as data_store
 
@@ -70,7 +70,9 @@ class StagingService:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def job_data(self, db: sqlite_utils.Database, job_id: int) -> JobData:
+    @staticmethod
+    def job_data(db: sqlite_utils.Database, job_id: int) -> JobData:
+        """The job's staging and its frames' journey home (inside the caller's transaction)."""
         row = data_store.get_job_data(db, job_id)
         frames = data_store.count_outputs(db, job_id)
         if row is None:
@@ -95,6 +97,10 @@ class StagingService:
             frames_home=frames["home"],
             frames_failed=frames["failed"],
         )
+
+    def audit(self, query: AuditQuery) -> AuditPage:
+        """A page of the audit log."""
+        return audit_page(self.ctx, query)
 
     # --- the pass ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from common.errors import Conflict, InvalidInput, NotFound
 from daemon.auth.passwords import hash_password
 from daemon.auth.roles import permissions_of
 from daemon.auth.rules import check_an_admin_remains, runs_the_farm
-from daemon.services.context import Context, to_datetime
+from daemon.context import Context, to_datetime
 from daemon.storage import users as user_store
 
 logger = logging.getLogger(__name__)

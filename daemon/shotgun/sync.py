@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from common.config import ShotGridSettings
 from common.models import ShotGridStatus
-from daemon.services.context import Context, to_optional_datetime
+from daemon.context import Context, to_optional_datetime
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridUnavailable
 from daemon.shotgun.mapping import fields_for, to_datetime, to_record

@@ -19,7 +19,7 @@ from common.config import ShotGridSettings
 from common.frames import parse_frames
 from common.models import JobSpec
 from common.states import JobState
-from daemon.services.context import Context
+from daemon.context import Context
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridUnavailable
 from daemon.shotgun.mapping import frames_path, version_data

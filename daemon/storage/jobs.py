@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
@@ -13,19 +12,7 @@ import sqlite_utils
 from common.errors import NotFound
 from common.models import JobSpec
 from common.states import JobState, TaskState
-
-
-@dataclass(frozen=True)
-class JobFilter:
-    """Filters of ``GET /jobs``; None means any."""
-
-    states: tuple[JobState, ...] = ()
-    project: str | None = None
-    owner: str | None = None
-    priority_min: int | None = None
-    priority_max: int | None = None
-    offset: int = 0
-    limit: int = 50
+from daemon.job_filter import JobFilter
 
 
 def insert_job(

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from pydantic import ValidationError
 
 from common.errors import CloudburstError, InvalidInput
 from common.models import PriorityChange
 from common.states import TaskState
 from daemon.api.guard import authorize
+from daemon.container import services
 from daemon.services import JobService
 from daemon.web import session
 from daemon.web.blueprint import JOB_ACTIONS, bp, job_operation
@@ -48,17 +49,17 @@ def job_action(job_id: int, action: str) -> Any:
     session.check_csrf()
     if action not in JOB_ACTIONS:
         return render_template("error.html", title="Not found", message="No such action."), 404
-    services = current_app.extensions["cloudburst"]
+    found = services()
     try:
         op = job_operation(action)
         authorize(op.method, op.path, op.permission, op.owner_may, {"job_id": job_id})
-        _run(services.jobs, action, job_id)
+        _run(found.jobs, action, job_id)
     except CloudburstError as exc:
         if exc.status == 401:
             return redirect(url_for("web.login", next=url_for("web.job", job_id=job_id)), 303)
         if exc.status == 404:
             return render_template("error.html", title="Not found", message=exc.message), 404
-        context = job_context(services, job_id)
+        context = job_context(found, job_id)
         page = render_template(
             "job.html", **context, error=exc.message, task_states=list(TaskState)
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 
 from common.accounts import UserUpdate
 from common.errors import CloudburstError
 from daemon.api.guard import authorize
 from daemon.auth import Permission
-from daemon.storage.dashboard import running_by_agent
+from daemon.container import services
 from daemon.web import session
 from daemon.web.blueprint import bp, page
 
@@ -20,17 +20,14 @@ USER_ACTIONS = ("approve", "deactivate", "restore")
 @bp.get("/farm")
 @page(Permission.AGENTS_READ)
 def farm() -> Any:
-    services = current_app.extensions["cloudburst"]
-    agents = services.agents.list_agents()
-    running = running_by_agent(services.context.database.db)
-    counts: dict[str, int] = {}
-    for agent in agents:
-        counts[agent.state] = counts.get(agent.state, 0) + 1
-    return render_template("farm.html", agents=agents, running=running, counts=counts)
+    farm = services().farm.view()
+    return render_template(
+        "farm.html", agents=farm.agents, running=farm.running, counts=farm.counts
+    )
 
 
 def _users_page(error: str = "", status: int = 200) -> Any:
-    users = current_app.extensions["cloudburst"].users.list_users(include_deleted=True)
+    users = services().users.list_users(include_deleted=True)
     return render_template("users.html", users=users, error=error), status
 
 
@@ -46,7 +43,7 @@ def user_action(user_id: int, action: str) -> Any:
     session.check_csrf()
     if action not in USER_ACTIONS:
         return render_template("error.html", title="Not found", message="No such action."), 404
-    service = current_app.extensions["cloudburst"].users
+    service = services().users
     path = "/users/<int:user_id>/restore" if action == "restore" else "/users/<int:user_id>"
     try:
         authorize("POST", path, Permission.USERS_MANAGE, False, {"user_id": user_id})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.exceptions import Forbidden
 
 from common.models import Job
@@ -15,7 +15,7 @@ from common.states import JobState, TaskState
 from daemon.api import jobs as jobs_api
 from daemon.api.routing import Operation
 from daemon.auth import Permission
-from daemon.services.monitoring import MonitoringService
+from daemon.container import services
 from daemon.web import session
 
 bp = Blueprint(
@@ -96,8 +96,7 @@ def _globals() -> dict[str, Any]:
 
 def disk_warning() -> str | None:
     """The banner every signed-in page shows while the daemon's data disk runs low."""
-    monitoring: MonitoringService = current_app.extensions["cloudburst"].monitoring
-    return monitoring.disk.warning()
+    return services().monitoring.disk.warning()
 
 
 @bp.errorhandler(Forbidden)

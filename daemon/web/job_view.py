@@ -4,14 +4,11 @@ the log tail."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from common.models import Task
 from common.states import TaskState
-from daemon.services.outputs import OutputService
-
-if TYPE_CHECKING:
-    from daemon.app import Services
+from daemon.container import Services
 
 LOG_TAIL_CHARS = 6000
 """How much of the newest task log the page shows."""
@@ -56,14 +53,11 @@ def job_context(services: Services, job_id: int, offset: int = 0) -> dict[str, A
     """
     job = services.jobs.get(job_id)
     tasks = services.jobs.task_page(job_id, offset, TASKS_PER_PAGE)
-    outputs = OutputService(services.context, services.jobs)
-    files = outputs.files(job_id)
+    files = services.outputs.files(job_id)
     rendered = {f.frame for f in files if f.frame is not None}
     log_task, log_text = log_tail(services, job_id)
-    with services.context.database.transaction() as db:
-        data = services.staging.job_data(db, job_id)
     return {
-        "data": data,
+        "data": services.jobs.data(job_id),
         "route": services.burst.route(job_id),
         "job": job,
         "tasks": tasks,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
@@ -15,22 +15,15 @@ from common.errors import CloudburstError, NotFound
 from common.models import MAX_INTEGER
 from common.states import JobState, TaskState
 from daemon.auth import Permission
-from daemon.storage.jobs import JobFilter
+from daemon.container import services
+from daemon.job_filter import JobFilter
 from daemon.web import session
 from daemon.web.blueprint import bp, page
 from daemon.web.job_view import job_context
 
-if TYPE_CHECKING:
-    from daemon.app import Services
-
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
-
-
-def services() -> Services:
-    found: Services = current_app.extensions["cloudburst"]
-    return found
 
 
 def _safe_next(target: str | None) -> str:

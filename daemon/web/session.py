@@ -15,12 +15,13 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import Forbidden
 
 from common.accounts import TokenPair
 from common.errors import Unauthenticated
 from daemon.auth.principal import ANONYMOUS, Principal
+from daemon.container import services
 
 SESSION_COOKIE = "cloudburst_session"
 CSRF_COOKIE = "cloudburst_csrf"
@@ -80,7 +81,7 @@ def check_csrf() -> None:
 
 def _refresh(old: str) -> TokenPair:
     """One refresh per old token, even when several requests arrive with it at once."""
-    auth = current_app.extensions["cloudburst"].auth
+    auth = services().auth
     now = time.monotonic()
     with _lock:
         for token, (when, _) in list(_refreshed.items()):
@@ -101,7 +102,7 @@ def _load() -> None:
         return
     if is_api and request.method not in ("GET", "HEAD"):
         return  # state changes through the API need a bearer token, never the cookie
-    auth = current_app.extensions["cloudburst"].auth
+    auth = services().auth
     access, _, refresh = raw.partition("|")
     try:
         found: Principal = auth.authenticate(f"Bearer {access}")
@@ -126,7 +127,7 @@ def _store(response: Response) -> Response:
     options: dict[str, Any] = {"httponly": True, "samesite": "Strict", "secure": secure}
     if "web_session" in g:
         if g.web_session:
-            ttl = current_app.extensions["cloudburst"].context.settings.auth.refresh_ttl_s
+            ttl = services().context.settings.auth.refresh_ttl_s
             response.set_cookie(SESSION_COOKIE, g.web_session, max_age=int(ttl), **options)
         else:
             response.delete_cookie(SESSION_COOKIE, **options)

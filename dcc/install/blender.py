@@ -25,7 +25,7 @@ import platformdirs
 
 from common.errors import UserFacingError
 from dcc.blender import bl_info
-from dcc.install import InstallResult, Planned, write_planned
+from dcc.install.files import InstallResult, Planned, write_planned
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common.errors import UserFacingError
-from dcc.install import InstallResult, Planned, write_planned
+from dcc.install.files import InstallResult, Planned, write_planned
 
 _VERSION_FOLDER = re.compile(r"^houdini(\d+\.\d+)$")
 

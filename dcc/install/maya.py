@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from common import __version__
-from dcc.install import InstallResult, Planned, write_planned
+from dcc.install.files import InstallResult, Planned, write_planned
 
 
 def modules_folder(env: Mapping[str, str], home: Path | None = None) -> Path:

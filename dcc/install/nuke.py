@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from dcc.install import InstallResult, Planned, write_planned
+from dcc.install.files import InstallResult, Planned, write_planned
 
 MARKER = "# Cloudburst submit menu (cloudburst install-dcc nuke)"
 

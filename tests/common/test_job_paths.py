@@ -11,7 +11,8 @@ from common.config import load_settings
 from common.data.outputs import is_frame_of
 from common.data.pathmap import PathMapping, PathRule
 from common.errors import ConfigError
-from common.job_paths import is_inside, output_problem, path_problem
+from common.job_paths import is_inside
+from common.path_forms import output_problem, path_problem
 
 STUDIO = PathMapping([PathRule(name="s", windows="P:\\", unc="\\\\fs01\\p", linux="/mnt/s")])
 

@@ -25,7 +25,7 @@ from common.qt import SubmitDialog, SubmitPanel
 from common.qt.dependency_list import MISSING_COLOR
 from common.qt.settings_store import SettingsStore
 from daemon.app import Services
-from daemon.storage.jobs import JobFilter
+from daemon.job_filter import JobFilter
 from tests.common.qt.fake_host import FakeHost
 from tests.conftest import user_token
 

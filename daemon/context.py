@@ -1,4 +1,5 @@
-"""What every service needs: the database, the settings and a clock."""
+"""What every service needs: the database, the settings and a clock; the services and
+the ShotGrid sync both take it, so it belongs to neither."""
 
 from __future__ import annotations
 

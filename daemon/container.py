@@ -1,0 +1,81 @@
+"""The daemon's services as one typed record, kept on the Flask app.
+
+``daemon.app`` builds and attaches it; the API, the dashboard and the server reach it through
+``services()`` (inside a request) or ``services_of(app)``, never by the extension's key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from daemon.context import Context
+from daemon.services import AgentService, JobService, RankingService, Reaper
+from daemon.services.auth import AuthService
+from daemon.services.backup import BackupService
+from daemon.services.burst import BurstService
+from daemon.services.cloud_pool import CloudPool
+from daemon.services.enrollment import EnrollmentService
+from daemon.services.farm import FarmService
+from daemon.services.files import FileService
+from daemon.services.homecoming import Homecoming
+from daemon.services.idempotency import IdempotencyService
+from daemon.services.logs import LogService
+from daemon.services.monitoring import MonitoringService
+from daemon.services.outputs import OutputService
+from daemon.services.projects import ProjectService
+from daemon.services.resources import ResourceService
+from daemon.services.staging import StagingService
+from daemon.services.users import UserService
+from daemon.shotgun import ShotGridSync, WriteBack
+
+EXTENSION = "cloudburst"
+"""The key of the services in ``Flask.extensions``."""
+
+
+@dataclass
+class Services:
+    """The daemon's services, built once by ``daemon.app.build_services``."""
+
+    context: Context
+    jobs: JobService
+    agents: AgentService
+    reaper: Reaper
+    ranking: RankingService
+    shotgrid: ShotGridSync
+    writeback: WriteBack
+    auth: AuthService
+    users: UserService
+    projects: ProjectService
+    enrollment: EnrollmentService
+    farm: FarmService
+    files: FileService
+    outputs: OutputService
+    monitoring: MonitoringService
+    logs: LogService
+    idempotency: IdempotencyService
+    staging: StagingService
+    homecoming: Homecoming
+    pool: CloudPool
+    burst: BurstService
+    resources: ResourceService
+    backups: BackupService
+    poll: float
+    """Seconds an idle agent should wait before asking again."""
+
+
+def attach(app: Flask, found: Services) -> None:
+    """Keeps ``found`` on ``app`` for its views."""
+    app.extensions[EXTENSION] = found
+
+
+def services_of(app: Flask) -> Services:
+    """The services attached to ``app``."""
+    found: Services = app.extensions[EXTENSION]
+    return found
+
+
+def services() -> Services:
+    """The services of the app serving the current request."""
+    return services_of(current_app)
