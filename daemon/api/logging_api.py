@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from common.errors import InvalidInput
-from common.models_ops import LogPage, LogQuery
+from common.models import LogPage, LogQuery
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.services.logs import LogService

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 
 from common.errors import ConfigError, InvalidInput, NotFound
-from common.models_cloud import (
+from common.models import (
     BudgetChange,
     JobRoute,
     Resource,

@@ -32,8 +32,7 @@ import sqlite_utils
 
 from common.config import Settings
 from common.errors import ConfigError
-from common.models import JobSpec
-from common.models_cloud import JobRoute, Resource, ScaleRequest, ScaleResult
+from common.models import JobRoute, JobSpec, Resource, ScaleRequest, ScaleResult
 from daemon.backends import sweeper
 from daemon.backends.base import CloudNode, NodeState, ProvisionRequest, RenderBackend
 from daemon.scheduling import autoscale, routing
