@@ -117,7 +117,7 @@ class AgentService:
                             "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
                             agent_id, task["id"], job_id, task["attempts"],
                         )  # fmt: skip
-                        return _assignment(task, JobSpec.model_validate_json(row["spec"]))
+                        return _assignment(task, job_store.job_spec(row))
                 offset += len(candidates)
         return None
 
@@ -188,7 +188,7 @@ class AgentService:
             self._book(db, agent, task, now, preempted=failure.preempted)
             job = job_store.get_job(db, task["job_id"])
             assert job is not None
-            max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
+            max_retries = job_store.job_spec(job).max_retries
             requeue_failed_task(
                 db, task, failure.error, now, max_retries, spend_budget=not failure.preempted
             )
@@ -218,7 +218,7 @@ class AgentService:
         manifest_json, destination = staged
         job = job_store.get_job(db, task["job_id"])
         assert job is not None
-        spec = JobSpec.model_validate_json(job["spec"])
+        spec = job_store.job_spec(job)
         frames = json.loads(task["frames"])
         return TaskData(
             job_id=task["job_id"],
@@ -261,7 +261,7 @@ class AgentService:
         job = job_store.get_job(db, task["job_id"]) if task is not None else None
         if job is None:
             return  # the transaction says what is wrong
-        spec = JobSpec.model_validate_json(job["spec"])
+        spec = job_store.job_spec(job)
         for blob in done.blobs:
             if not is_frame_of(blob.path, spec.output, spec.scene):
                 raise OutputNotAllowed(
@@ -347,7 +347,7 @@ def requeue_lost_task(
     """A done task whose frames were lost on their way home renders again (spending a retry)."""
     job = job_store.get_job(db, task["job_id"])
     assert job is not None
-    max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
+    max_retries = job_store.job_spec(job).max_retries
     target = requeue_failed_task(db, task, error, now, max_retries, spend_budget=True)
     job_store.add_rendered(db, task["job_id"], -task["frame_count"], -(task["duration_s"] or 0.0))
     if target is TaskState.QUEUED:

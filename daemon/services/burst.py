@@ -32,7 +32,7 @@ import sqlite_utils
 
 from common.config import Settings
 from common.errors import ConfigError
-from common.models import JobRoute, JobSpec, Resource, ScaleRequest, ScaleResult
+from common.models import JobRoute, Resource, ScaleRequest, ScaleResult
 from daemon.backends import sweeper
 from daemon.backends.base import CloudNode, NodeState, ProvisionRequest, RenderBackend
 from daemon.scheduling import autoscale, routing
@@ -41,6 +41,7 @@ from daemon.services.context import Context, to_datetime, to_optional_datetime
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.projects import ProjectService
 from daemon.storage import cloud as cloud_store
+from daemon.storage import jobs as job_store
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ class BurstService:
         policy = self._policy()
         facts = []
         for row in rows:
-            spec = JobSpec.model_validate_json(row["spec"])
+            spec = job_store.job_spec(row)
             facts.append(
                 routing.JobFacts(
                     job_id=row["id"],
