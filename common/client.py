@@ -35,15 +35,18 @@ from common.models import (
     Job,
     JobData,
     JobPage,
+    JobRoute,
     JobSpec,
     OverrideRecord,
     PinChange,
     PriorityChange,
     QueuePage,
+    Resource,
     ShotGridStatus,
     ShowHoldChange,
     ShowPolicy,
     ShowShareChange,
+    SpendReport,
     Task,
     TaskAssignment,
     TaskDone,
@@ -53,7 +56,6 @@ from common.models import (
     TaskPage,
     TaskProgress,
 )
-from common.models_cloud import JobRoute, Resource, SpendReport
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData

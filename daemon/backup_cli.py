@@ -15,7 +15,7 @@ import click
 
 from common.config import config_file, load_settings
 from common.errors import CloudburstError
-from common.models_backup import BackupInfo, BackupKind
+from common.models import BackupInfo, BackupKind
 from daemon.services.backup import BackupService
 
 

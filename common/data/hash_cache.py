@@ -1,12 +1,9 @@
 """A local cache of file hashes, so re-scanning an unchanged tree reads no file.
 
-One SQLite file maps a path to the size, modification time (ns) and hash it had when it was
-last hashed. A lookup hits only when the file's current size and ``mtime_ns`` are the ones stored.
-
-A file written less than ``racy_window_s`` ago is hashed but not cached: file systems keep
-modification times at a coarse tick, so a second write within the same tick could leave size
-and time unchanged (git calls this "racily clean"). Studio files are old by the time they are
-rendered, so this costs nothing in practice.
+The hashes are kept in a ``StampCache`` (``common.stamp_cache``): each path maps to the hash it
+had at its size and modification time (ns), and a lookup hits only when the file's current size
+and ``mtime_ns`` are the ones stored. A file written less than ``racy_window_s`` ago is hashed
+but not cached (see ``StampCache`` for why).
 """
 
 from __future__ import annotations
@@ -18,16 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common.data.hashing import BLOCK_SIZE, hash_file
-from common.local_db import open_local_db
+from common.stamp_cache import StampCache
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS hashes (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    hash TEXT NOT NULL
-)
-"""
+_BATCH = 500
+"""Hashes written together: a tree of many small files costs few commits."""
 
 
 class HashCache:
@@ -51,28 +42,20 @@ class HashCache:
             racy_window_s: files modified more recently than this are not cached.
             clock: the wall clock, in seconds (compared with files' modification times).
         """
-        self._db = open_local_db(db_path)
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        self._cache = StampCache(db_path, racy_window_s=racy_window_s, clock=clock, batch=_BATCH)
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._pending: dict[str, tuple[int, int, str]] = {}
-        self.racy_window_s = racy_window_s
-        self._clock = clock
         self.bytes_hashed = 0
         self.files_hashed = 0
         self.hits = 0
 
     def flush(self) -> None:
         """Writes the hashes computed since the last flush (done every few hundred files)."""
-        with self._lock:
-            self._flush_locked()
+        self._cache.flush()
 
     def close(self) -> None:
         """Writes what is pending and closes the database."""
-        with self._lock:
-            self._flush_locked()
-            self._db.close()
+        self._cache.close()
 
     def __enter__(self) -> HashCache:
         return self
@@ -82,15 +65,7 @@ class HashCache:
 
     def lookup(self, path: str, size: int, mtime_ns: int) -> str | None:
         """The cached hash of ``path`` if it was hashed at this size and mtime, else None."""
-        with self._lock:
-            pending = self._pending.get(path)
-            if pending is not None and pending[:2] == (size, mtime_ns):
-                return pending[2]
-            row = self._db.execute(
-                "SELECT hash FROM hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-                (path, size, mtime_ns),
-            ).fetchone()
-        return row[0] if row else None
+        return self._cache.get(path, (size, mtime_ns))
 
     def hash(self, path: str, stat: os.stat_result | None = None) -> tuple[str, os.stat_result]:
         """The hash of the file at ``path``, from the cache when its size and mtime match.
@@ -123,18 +98,5 @@ class HashCache:
             if (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
                 break
             before = after  # written while being read: read it again
-        if self._clock() - after.st_mtime_ns / 1e9 >= self.racy_window_s:
-            with self._lock:
-                self._pending[path] = (after.st_size, after.st_mtime_ns, digest)
-                if len(self._pending) >= 500:
-                    self._flush_locked()
+        self._cache.put(path, (after.st_size, after.st_mtime_ns), digest)
         return digest, after
-
-    def _flush_locked(self) -> None:
-        if self._pending:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO hashes (path, size, mtime_ns, hash) VALUES (?,?,?,?)",
-                [(path, *values) for path, values in self._pending.items()],
-            )
-            self._db.commit()
-            self._pending.clear()

@@ -8,9 +8,9 @@ the reader looked up. A lookup hits only when every one of them is still the sam
 texture that changes, appears or disappears, or a ``$JOB`` that now points elsewhere, makes
 the scene read again. The check is one ``stat`` per file, with no file opened.
 
-As in ``common.data.hash_cache``, a report is not stored when any of those files was written
-less than ``racy_window_s`` ago: a second write within the file system's time tick could leave
-size and mtime unchanged.
+The reports are kept in a ``StampCache`` (``common.stamp_cache``), keyed by the scene file, as
+``common.data.hash_cache`` keeps file hashes; as there, a report is not stored when any of
+those files was written less than ``racy_window_s`` ago.
 """
 
 from __future__ import annotations
@@ -27,26 +27,15 @@ from typing import Any
 
 from common import __version__
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
-from common.local_db import open_local_db
 from common.scene_readers.report import SceneReport
 from common.scene_readers.sequences import has_frame_token, has_tile_token
+from common.stamp_cache import StampCache, file_stamp
 
 logger = logging.getLogger(__name__)
 
 #: Changes when the stored form changes, so older rows are never read as newer ones.
-FORMAT = f"1/{__version__}"
+FORMAT = f"2/{__version__}"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS scans (
-    path TEXT PRIMARY KEY,
-    format TEXT NOT NULL,
-    stats TEXT NOT NULL,
-    env TEXT NOT NULL,
-    report TEXT NOT NULL
-)
-"""
-
-Stat = tuple[int, int] | None
 Reader = Callable[[str, Mapping[str, str] | None], SceneReport]
 
 
@@ -107,19 +96,14 @@ class ScanCache:
             racy_window_s: reports depending on a file modified more recently are not stored.
             clock: the wall clock, in seconds (compared with files' modification times).
         """
-        self._db = open_local_db(db_path)
-        self._db.execute(_SCHEMA)
-        self._db.commit()
+        self._cache = StampCache(db_path, version=FORMAT, racy_window_s=racy_window_s, clock=clock)
         self._lock = threading.Lock()
-        self.racy_window_s = racy_window_s
-        self._clock = clock
         self.hits = 0
         self.reads = 0
 
     def close(self) -> None:
         """Closes the database."""
-        with self._lock:
-            self._db.close()
+        self._cache.close()
 
     def __enter__(self) -> ScanCache:
         return self
@@ -154,35 +138,19 @@ class ScanCache:
         return report
 
     def _lookup(self, key: str, env: Mapping[str, str]) -> SceneReport | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT stats, env, report FROM scans WHERE path = ? AND format = ?",
-                (key, FORMAT),
-            ).fetchone()
-        if row is None:
+        stored = self._cache.get(key, file_stamp(key))
+        if stored is None:
             return None
-        stats, variables = json.loads(row[0]), json.loads(row[1])
-        if any(env.get(name) != value for name, value in variables.items()):
+        entry = json.loads(stored)
+        if any(env.get(name) != value for name, value in entry["env"].items()):
             return None
-        for file, stat in stats.items():
-            if _stat(file) != (tuple(stat) if stat is not None else None):
-                return None
-        return report_from_dict(json.loads(row[2]))
+        return report_from_dict(entry["report"])
 
     def _store(self, key: str, report: SceneReport, variables: dict[str, str | None]) -> None:
-        stats = {path: _stat(path) for path in watched_paths(key, report)}
-        newest = max((s[1] for s in stats.values() if s is not None), default=0)
-        if self._clock() - newest / 1e9 < self.racy_window_s:
+        also = {path: file_stamp(path) for path in watched_paths(key, report) if path != key}
+        entry = json.dumps({"env": variables, "report": report.to_dict()})
+        if not self._cache.put(key, file_stamp(key), entry, also):
             logger.debug("%s: not cached, a file it uses changed moments ago", key)
-            return
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO scans (path, format, stats, env, report) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, FORMAT, json.dumps(stats), json.dumps(variables),
-                 json.dumps(report.to_dict())),
-            )  # fmt: skip
-            self._db.commit()
 
 
 def watched_paths(scene: str, report: SceneReport) -> list[str]:
@@ -201,14 +169,6 @@ def watched_paths(scene: str, report: SceneReport) -> list[str]:
 
 def _is_pattern(path: str) -> bool:
     return has_frame_token(path) or has_tile_token(path) or "*" in path
-
-
-def _stat(path: str) -> Stat:
-    try:
-        stat = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return stat.st_size, stat.st_mtime_ns
 
 
 def report_from_dict(data: Mapping[str, Any]) -> SceneReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.data.errors import StoreAccessDenied, StoreUnavailable
-from common.models_backup import BackupInfo
+from common.models import BackupInfo
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.backup.errors import BackupsOff

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.errors import InvalidInput
-from common.models_ops import LogPage, LogQuery
+from common.models import LogPage, LogQuery
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response
 
-from common.models_ops import Health
+from common.models import Health
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services

@@ -10,7 +10,7 @@ import hmac
 
 from flask import Blueprint, Response, request
 
-from common.models_ops import FarmMetrics
+from common.models import FarmMetrics
 from daemon.api.guard import authorize
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission

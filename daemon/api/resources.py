@@ -4,7 +4,7 @@ and each job's route (why its frames may or may not go to the cloud)."""
 from __future__ import annotations
 
 from common.errors import ConfigError, InvalidInput, NotFound
-from common.models_cloud import (
+from common.models import (
     BudgetChange,
     JobRoute,
     Resource,

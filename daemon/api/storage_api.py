@@ -8,8 +8,7 @@ from flask import Response, request, send_file
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound, QuotaExceeded, TooLarge
-from common.models import Offset
-from common.models_ops import StorageUsage, StoredFile, UploadComplete, UploadCreate, UploadInfo
+from common.models import Offset, StorageUsage, StoredFile, UploadComplete, UploadCreate, UploadInfo
 from daemon.api.body import BodySize, read_body
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint

@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.data.hashing import HASH_PATTERN
-from common.models_backup import BackupInfo, BackupKind
+from common.models import BackupInfo, BackupKind
 from daemon.backup.contents import check_name
 
 ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-(full|incr)-[0-9a-f]{4}$"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from common.models_backup import BackupKind
+from common.models import BackupKind
 
 WEEK_S = 7 * 86400.0
 

@@ -24,7 +24,7 @@ from common.data.errors import SourceChanged
 from common.data.hashing import hash_bytes, hash_file
 from common.data.multipart import PART_SIZE, MultipartJournal, upload_multipart
 from common.errors import UserFacingError
-from common.models_backup import BackupKind
+from common.models import BackupKind
 from daemon.backup.contents import CONFIG, DATABASE, Source, sources
 from daemon.backup.errors import BackupDamaged
 from daemon.backup.manifest import Manifest, ManifestEntry, new_id, object_key

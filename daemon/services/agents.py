@@ -120,7 +120,7 @@ class AgentService:
                             "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
                             agent_id, task["id"], job_id, task["attempts"],
                         )  # fmt: skip
-                        return _assignment(task, JobSpec.model_validate_json(row["spec"]))
+                        return _assignment(task, job_store.job_spec(row))
                 offset += len(candidates)
         return None
 
@@ -187,7 +187,7 @@ class AgentService:
             task = self._held(db, agent_id, task_id, failure.attempt)
             self._book(db, agent, task, now, preempted=failure.preempted)
             job = job_store.require_job(db, task["job_id"])
-            max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
+            max_retries = job_store.job_spec(job).max_retries
             requeue_failed_task(
                 db, task, failure.error, now, max_retries, spend_budget=not failure.preempted
             )
@@ -216,7 +216,7 @@ class AgentService:
             raise NotFound(f"The files of job {task['job_id']} are not in the object store.")
         manifest_json, destination = staged
         job = job_store.require_job(db, task["job_id"])
-        spec = JobSpec.model_validate_json(job["spec"])
+        spec = job_store.job_spec(job)
         frames = json.loads(task["frames"])
         return TaskData(
             job_id=task["job_id"],
@@ -258,7 +258,7 @@ class AgentService:
         job = job_store.get_job(db, task["job_id"]) if task is not None else None
         if job is None:
             return  # the transaction says what is wrong
-        spec = JobSpec.model_validate_json(job["spec"])
+        spec = job_store.job_spec(job)
         for blob in done.blobs:
             if not is_frame_of(blob.path, spec.output, spec.scene):
                 raise OutputNotAllowed(
@@ -319,7 +319,7 @@ def requeue_lost_task(
 ) -> TaskState:
     """A done task whose frames were lost on their way home renders again (spending a retry)."""
     job = job_store.require_job(db, task["job_id"])
-    max_retries = JobSpec.model_validate_json(job["spec"]).max_retries
+    max_retries = job_store.job_spec(job).max_retries
     target = requeue_failed_task(db, task, error, now, max_retries, spend_budget=True)
     job_store.add_rendered(db, task["job_id"], -task["frame_count"], -(task["duration_s"] or 0.0))
     if target is TaskState.QUEUED:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from common.config import Settings
 from common.data.store import ObjectStore
 from common.errors import CloudburstError, InvalidInput
-from common.models_backup import BackupInfo, BackupKind
+from common.models import BackupInfo, BackupKind
 from daemon.backup import policy
 from daemon.backup.destination import folder_of, open_destination, store_settings
 from daemon.backup.errors import BackupNotFound, BackupsOff

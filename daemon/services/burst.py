@@ -32,8 +32,7 @@ from typing import Any
 import sqlite_utils
 
 from common.config import Settings
-from common.models import JobSpec
-from common.models_cloud import JobRoute
+from common.models import JobRoute
 from daemon.backends.base import CloudNode
 from daemon.context import Context, to_datetime
 from daemon.scheduling import autoscale, routing, routing_words
@@ -41,6 +40,7 @@ from daemon.services.cloud_books import CloudBooks
 from daemon.services.cloud_pool import CloudPool
 from daemon.services.projects import ProjectService
 from daemon.storage import cloud as cloud_store
+from daemon.storage import jobs as job_store
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class BurstService:
         policy = self._policy()
         facts = []
         for row in rows:
-            spec = JobSpec.model_validate_json(row["spec"])
+            spec = job_store.job_spec(row)
             facts.append(
                 routing.JobFacts(
                     job_id=row["id"],

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from common.config import Settings
-from common.models_cloud import JobSpend, ShowSpend, Spend, SpendReport
+from common.models import JobSpend, ShowSpend, Spend, SpendReport
 from daemon.context import Context
 from daemon.scheduling import budget
 from daemon.storage import cloud as cloud_store

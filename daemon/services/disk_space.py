@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common.models_ops import DiskSpace
+from common.models import DiskSpace
 from daemon.context import Context
 
 GIB = 1024**3

@@ -26,7 +26,7 @@ from typing import Any
 import xxhash
 
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
-from common.models_ops import (
+from common.models import (
     ChecksumAlgorithm,
     StorageUsage,
     StoredFile,

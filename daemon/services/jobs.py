@@ -237,9 +237,7 @@ class JobService:
                 raise IllegalStateChange(
                     f"Job {job_id} is {row['state']}; the priority of a finished job cannot change."
                 )
-            spec = JobSpec.model_validate_json(row["spec"]).model_copy(
-                update={"priority": priority}
-            )
+            spec = job_store.job_spec(row).model_copy(update={"priority": priority})
             job_store.set_priority(db, job_id, priority, spec.model_dump_json())
             self.ranking.rank_one(db, job_id)
         return self.get(job_id)
@@ -359,7 +357,7 @@ class JobService:
             )  # fmt: skip
         return Job(
             id=row["id"],
-            spec=JobSpec.model_validate_json(row["spec"]),
+            spec=job_store.job_spec(row),
             state=state,
             submitted_at=to_datetime(row["submitted_at"]),
             started_at=to_optional_datetime(row["started_at"]),

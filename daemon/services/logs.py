@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from common.errors import InvalidInput
-from common.models_ops import LogEntry, LogPage, LogQuery, LogSource
+from common.models import LogEntry, LogPage, LogQuery, LogSource
 from common.ops_settings import LogSettings
 from daemon.context import Context, to_datetime
 from daemon.storage import Database, task_logs

@@ -7,8 +7,7 @@ from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
 from common import __version__
-from common.models import Heartbeat
-from common.models_ops import AgentLoad, FarmMetrics, Health, HealthStatus
+from common.models import AgentLoad, FarmMetrics, Health, HealthStatus, Heartbeat
 from common.states import JobState
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.disk_space import DiskWatch, warning

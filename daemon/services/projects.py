@@ -10,6 +10,7 @@ from common.accounts import ConfidentialChange, Project
 from common.errors import Forbidden
 from common.models import JobSpec, Placement
 from daemon.context import Context, to_optional_datetime
+from daemon.storage import jobs as job_store
 from daemon.storage import users as project_store
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class ProjectService:
             project_store.set_confidential(db, project, change.confidential, by, now)
             if change.confidential:
                 for job in project_store.unfinished_jobs_of(db, project):
-                    spec = JobSpec.model_validate_json(job["spec"])
+                    spec = job_store.job_spec(job)
                     if spec.placement is not Placement.NEVER_CLOUD:
                         spec = spec.model_copy(update={"placement": Placement.NEVER_CLOUD})
                         project_store.set_job_spec(db, job["id"], spec.model_dump_json())

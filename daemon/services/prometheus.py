@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from common.models_ops import FarmMetrics
+from common.models import FarmMetrics
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -12,7 +12,7 @@ import sqlite_utils
 
 from common.errors import QuotaExceeded
 from common.limits_settings import LimitSettings
-from common.models_ops import QuotaScope, QuotaUse, StorageUsage
+from common.models import QuotaScope, QuotaUse, StorageUsage
 from daemon.storage import files as store
 
 

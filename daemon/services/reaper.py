@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from common.models import JobSpec
 from common.states import TaskState
 from daemon.context import Context
 from daemon.services.agents import requeue_failed_task
 from daemon.services.jobs import JobService
 from daemon.storage import agents as agent_store
+from daemon.storage import jobs as job_store
 from daemon.storage import tasks as task_store
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class Reaper:
         taken = 0
         with self.ctx.database.transaction() as db:
             for task in task_store.expired_leases(db, now):
-                spec = JobSpec.model_validate_json(task["job_spec"])
+                spec = job_store.job_spec(task, "job_spec")
                 started = task["state"] == TaskState.RUNNING.value
                 target = requeue_failed_task(
                     db, task,

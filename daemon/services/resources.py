@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.errors import ConfigError
-from common.models_cloud import Resource, ScaleRequest, ScaleResult
+from common.models import Resource, ScaleRequest, ScaleResult
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.cloud_pool import CloudPool
 from daemon.storage import cloud as cloud_store

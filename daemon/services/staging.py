@@ -36,6 +36,7 @@ from common.models import (
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.data_plane import DataPlane
 from daemon.storage import data as data_store
+from daemon.storage import jobs as job_store
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class StagingService:
             if not data_store.claim_pending(db, job_id, self.ctx.now()):
                 return 0
         attempt = row["attempts"] + 1
-        spec = JobSpec.model_validate_json(row["spec"])
+        spec = job_store.job_spec(row)
         try:
             self._send(job_id, row["owner"], spec)
         except InvalidInput as exc:

@@ -17,12 +17,12 @@ import sqlite_utils
 
 from common.config import ShotGridSettings
 from common.frames import parse_frames
-from common.models import JobSpec
 from common.states import JobState
 from daemon.context import Context
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridUnavailable
 from daemon.shotgun.mapping import frames_path, version_data
+from daemon.storage import jobs as job_store
 from daemon.storage import shotgrid as sg_store
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def enqueue_for_transition(
         sg_store.enqueue(db, job["id"], STATUS, json.dumps(payload), now)
         queued += 1
     if target is JobState.SUCCEEDED and settings.create_version:
-        spec = JobSpec.model_validate_json(job["spec"])
+        spec = job_store.job_spec(job)
         frames = parse_frames(spec.frames)
         code = f"{spec.name} (cloudburst job {job['id']})"
         data = version_data(

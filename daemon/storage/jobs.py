@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -65,6 +65,16 @@ def require_job(db: sqlite_utils.Database, job_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"There is no job {job_id}. List jobs with `cloudburst jobs`.")
     return row
+
+
+def job_spec(row: Mapping[str, Any], column: str = "spec") -> JobSpec:
+    """The spec a job's row stores, typed: the one place a stored spec is parsed.
+
+    Args:
+        row: a ``jobs`` row, or a row that joins one (``column`` names the spec's column then).
+        column: the column that holds the spec's JSON.
+    """
+    return JobSpec.model_validate_json(row[column])
 
 
 def jobs_by_ids(db: sqlite_utils.Database, job_ids: Sequence[int]) -> list[dict[str, Any]]:

@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common.accounts import Role, UserCreate
-from common.models import MAX_INTEGER
-from common.models_ops import UploadCreate
+from common.models import MAX_INTEGER, UploadCreate
 from daemon.api.converters import at_most
 from daemon.api.openapi import current_document
 from daemon.app import Services

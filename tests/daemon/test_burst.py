@@ -288,7 +288,7 @@ def test_idle_nodes_are_released_after_the_idle_timeout_and_not_before(
 def test_scale_by_hand_keeps_a_floor_and_releases(
     tmp_path: Path, clock: FakeClock, cloud: FakeCloud
 ) -> None:
-    from common.models_cloud import ScaleRequest
+    from common.models import ScaleRequest
 
     services = make_services(tmp_path, clock, cloud)
     result = services.resources.scale(ScaleRequest(count=2))

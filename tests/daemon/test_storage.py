@@ -11,7 +11,7 @@ from common.frames import chunk_frames, parse_frames
 from common.models import JobSpec
 from daemon.storage import open_database
 from daemon.storage.db import migrate
-from daemon.storage.jobs import insert_job
+from daemon.storage.jobs import get_job, insert_job, job_spec
 
 
 def test_database_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -53,3 +53,22 @@ def test_tasks_cannot_point_at_a_missing_job(tmp_path: Path) -> None:
             "INSERT INTO tasks (job_id, idx, frames, frame_count, state) VALUES (42, 0, '[1]', 1,"
             " 'queued')"
         )
+
+
+def test_a_stored_spec_reads_back_typed_from_one_place(tmp_path: Path) -> None:
+    database = open_database(tmp_path / "db.sqlite3")
+    spec = JobSpec(name="a", owner="b", scene="/s.blend", frames="1-4", output="/o/f_####")
+    with database.transaction() as db:
+        job_id = insert_job(db, spec, chunk_frames(parse_frames(spec.frames), 2), 0.0)
+    db = database.db
+    row = get_job(db, job_id)
+    assert row is not None and job_spec(row) == spec
+    joined = next(iter(db.query("SELECT j.spec AS job_spec FROM jobs j WHERE j.id = ?", [job_id])))
+    assert job_spec(joined, "job_spec") == spec
+    daemon = Path(__file__).resolve().parents[2] / "daemon"
+    parsers = [
+        str(path.relative_to(daemon))
+        for path in sorted(daemon.rglob("*.py"))
+        if "JobSpec.model_validate_json(" in path.read_text(encoding="utf-8")
+    ]
+    assert parsers == ["storage/jobs.py"]

@@ -14,8 +14,7 @@ import psutil
 import pytest
 
 from common.errors import NotFound
-from common.models import JobSpec, Placement
-from common.models_cloud import JobRoute
+from common.models import JobRoute, JobSpec, Placement
 from common.states import JobState, TaskState
 from tests.e2e.away import FRAMES, data_env, render_directly, same_pixels, shot_spec
 from tests.e2e.conftest import make_scene, needs_bpy

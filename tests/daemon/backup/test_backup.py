@@ -15,7 +15,7 @@ import pytest
 from common.data.folder_store import FolderStore
 from common.data.hashing import hash_bytes
 from common.errors import InvalidInput
-from common.models_backup import BackupKind
+from common.models import BackupKind
 from daemon.backup import writer
 from daemon.backup.errors import BackupDamaged
 from daemon.backup.manifest import manifest_key, object_key

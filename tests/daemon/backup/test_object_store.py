@@ -8,7 +8,7 @@ from typing import Any
 
 from common.backup_settings import BackupSettings
 from common.data.store_config import StoreSettings
-from common.models_backup import BackupKind
+from common.models import BackupKind
 from daemon.services.backup import BackupService
 from tests.common.data import seaweed
 from tests.daemon.backup.helpers import build_farm, get, serve

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.models_backup import BackupKind
+from common.models import BackupKind
 from daemon.backup.policy import BackupRef, next_kind, to_keep
 
 SUNDAY = 6

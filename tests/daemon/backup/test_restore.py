@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from common.cli.local_admin import local_admin
-from common.models_backup import BackupKind
+from common.models import BackupKind
 from daemon.backup.contents import UnsafeBackup
 from daemon.backup.errors import BackupDamaged, BackupNotFound, RestoreTargetNotEmpty
 from daemon.backup.manifest import object_key

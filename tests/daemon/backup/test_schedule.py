@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from common.models_backup import BackupKind
+from common.models import BackupKind
 from tests.conftest import FakeClock
 from tests.daemon.backup.helpers import build_farm
 from tests.daemon.ops.helpers import store_file

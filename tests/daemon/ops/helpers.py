@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from common.accounts import Role
-from common.models_ops import StoredFile, UploadComplete, UploadCreate, UploadInfo
+from common.models import StoredFile, UploadComplete, UploadCreate, UploadInfo
 from daemon.app import Services
 from daemon.auth import Principal
 from tests.daemon.calls import snapshot

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from common.models import Offset, RowId, ShotGridStatus, WireModel
-
-# --- storage -------------------------------------------------------------------------------
+from common.models.base import Offset, RowId, WireModel
+from common.models.shotgrid import ShotGridStatus
 
 
 class ChecksumAlgorithm(StrEnum):
@@ -94,9 +93,6 @@ class StorageUsage(WireModel):
     show: QuotaUse | None = None
 
 
-# --- monitoring ----------------------------------------------------------------------------
-
-
 class AgentLoad(WireModel):
     """One agent's last reported load; None where the agent did not report it."""
 
@@ -164,9 +160,6 @@ class FarmMetrics(WireModel):
     shotgrid: ShotGridStatus
     daemon_disk: DiskSpace | None = None
     """The daemon's own data disk (None where it was not measured)."""
-
-
-# --- logs ----------------------------------------------------------------------------------
 
 
 class LogSource(StrEnum):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from common.models import WireModel
+from common.models.base import WireModel
 
 
 class JobRoute(WireModel):

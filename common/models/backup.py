@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from common.models import WireModel
+from common.models.base import WireModel
 
 
 class BackupKind(StrEnum):

@@ -1,0 +1,135 @@
+"""Wire models of the agent protocol: registration, heartbeats, leases and task reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from common.models.base import (
+    MAX_INTEGER,
+    MAX_REPORTED,
+    Attempt,
+    FrameNumber,
+    Name,
+    Offset,
+    RowId,
+    WireModel,
+)
+
+
+class AgentRegistration(WireModel):
+    """What an agent says about itself when it starts."""
+
+    name: Name
+    hostname: Name
+    dccs: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=lambda: ["blender"])
+    cores: Annotated[int, Field(ge=1)] = 1
+    memory_mb: Annotated[int, Field(ge=0)] = 0
+    pool: Annotated[str, Field(max_length=80)] = "local"
+    enrollment_token: Annotated[str, Field(max_length=200)] | None = None
+    """The one-time token a TD minted for this agent; not needed to register again with the
+    agent's own token, nor when a TD or admin registers it."""
+    studio_access: bool = True
+    """False: the node cannot reach studio storage (a cloud node); it takes only tasks of
+    staged jobs, gets their files from the object store and sends its frames back there."""
+
+
+class AgentInfo(WireModel):
+    """The daemon's answer to a registration, and how agents are listed."""
+
+    id: str
+    name: str
+    hostname: str
+    dccs: list[str]
+    pool: str
+    state: str
+    last_seen: datetime
+    heartbeat_interval_s: float
+    lease_ttl_s: float
+    studio_access: bool = True
+    token: str | None = None
+    """The agent's own token: only in the answer to a first registration; keep it secret."""
+
+
+class Heartbeat(WireModel):
+    """Sent every few seconds: the tasks the agent is working on."""
+
+    task_ids: Annotated[list[RowId], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
+    cpu_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    """The node's load; optional, so older agents still beat."""
+    memory_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    gpu_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    disk_free_mb: Annotated[int, Field(ge=0)] | None = None
+
+
+class HeartbeatReply(WireModel):
+    """Tasks the agent must stop now (cancelled or reassigned), and the leases' new expiry."""
+
+    cancel: list[int] = Field(default_factory=list)
+    lease_expires_at: datetime | None = None
+
+
+class TaskAssignment(WireModel):
+    """A leased task with everything the agent needs to run it."""
+
+    task_id: int
+    job_id: int
+    attempt: int
+    frames: list[int]
+    dcc: str
+    renderer: str
+    scene: str
+    output: str
+    output_format: str
+    env: dict[str, str]
+    timeout_s: int | None
+    lease_expires_at: datetime
+
+
+class TaskProgress(WireModel):
+    """Progress of a running task; the first one moves the task from leased to running."""
+
+    attempt: Attempt
+    progress: Annotated[float, Field(ge=0.0, le=1.0)]
+    frames_done: Annotated[list[FrameNumber], Field(max_length=MAX_REPORTED)] = Field(
+        default_factory=list
+    )
+
+
+class TaskLogChunk(WireModel):
+    """Text appended to a task's log. ``offset`` makes a resend harmless."""
+
+    attempt: Attempt
+    offset: Offset
+    text: Annotated[str, Field(max_length=1_000_000)]
+
+
+class OutputBlob(WireModel):
+    """A frame a node away from studio storage wrote, stored in the object store by its hash."""
+
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+    """Where the frame belongs on studio storage (as the job's output path names it)."""
+    hash: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    """xxh3-128 of the frame's bytes."""
+    size: Annotated[int, Field(ge=0, le=MAX_INTEGER)]
+
+
+class TaskDone(WireModel):
+    """The agent finished a task; ``outputs`` are the frame files it wrote."""
+
+    attempt: Attempt
+    outputs: Annotated[list[str], Field(max_length=MAX_REPORTED)]
+    blobs: Annotated[list[OutputBlob], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
+    """Frames written away from studio storage, uploaded to the object store; the daemon
+    brings them home, and the job succeeds only once every one is home and verified."""
+
+
+class TaskFailure(WireModel):
+    """The agent's renderer failed (or timed out); ``error`` says why."""
+
+    attempt: Attempt
+    error: Annotated[str, Field(max_length=10_000)]
+    preempted: bool = False
+    """The node went away (e.g. cloud preemption): requeue without spending the retry budget."""

@@ -1,0 +1,147 @@
+"""Wire models of jobs: what a submitter sends, and what the daemon says of a job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from common.errors import FrameSpecError
+from common.frames import count_frames
+from common.models.base import Name, Priority, WireModel
+from common.models.queue import RankPart
+from common.models.shotgrid import ShotGridLink
+from common.states import JobState, TaskState
+
+
+class Placement(StrEnum):
+    """Which pools may run a job's frames."""
+
+    AUTO = "auto"
+    """Local farm first; the cloud only when the due date needs it."""
+    LOCAL = "local"
+    """Only the on-prem farm."""
+    CLOUD = "cloud"
+    """Cloud nodes may always take it."""
+    NEVER_CLOUD = "never-cloud"
+    """Never leaves the building, whoever asks (confidential work)."""
+
+
+#: DCCs whose batch renderer cannot take negative frame numbers.
+NO_NEGATIVE_FRAMES = frozenset({"blender"})
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+"""The header naming one submission, so that a resend of it stores no second job."""
+
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[!-~]+$")]
+"""A key of the caller's own (a UUID does): 1 to 255 visible ASCII characters."""
+
+
+class JobSpec(WireModel):
+    """What a submitter sends to ``POST /api/v1/jobs``."""
+
+    name: Name
+    owner: Name
+    project: Name = "default"
+    dcc: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)] = "blender"
+    renderer: Annotated[str, Field(max_length=80)] = ""
+    scene: Annotated[str, Field(min_length=1, max_length=4096)]
+    frames: Annotated[str, Field(min_length=1, max_length=10_000)]
+    chunk_size: Annotated[int, Field(ge=1, le=100_000)] = 1
+    output: Annotated[str, Field(min_length=1, max_length=4096)]
+    """Output path pattern; ``#`` runs stand for the zero-padded frame number."""
+    output_format: Annotated[str, Field(max_length=40)] = ""
+    env: dict[str, str] = Field(default_factory=dict)
+    priority: Priority = 50
+    max_retries: Annotated[int, Field(ge=0, le=100)] = 3
+    timeout_s: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = None
+    """Per-task time limit; a task running longer is killed and counts as failed."""
+    due: datetime | None = None
+    placement: Placement = Placement.AUTO
+    shotgrid: ShotGridLink | None = None
+    """What the job renders for in ShotGrid: its priority and due date rank the job, and its
+    Task's status and a Version are written back."""
+
+    @field_validator("frames")
+    @classmethod
+    def _frames_parse(cls, value: str) -> str:
+        try:
+            count_frames(value)  # checks every term without expanding a frame
+        except FrameSpecError as exc:
+            raise PydanticCustomError(FrameSpecError.code, exc.message) from None
+        return value
+
+    @model_validator(mode="after")
+    def _frames_fit_the_dcc(self) -> JobSpec:
+        negative = any(term.strip().startswith("-") for term in self.frames.split(","))
+        if self.dcc in NO_NEGATIVE_FRAMES and negative:
+            raise PydanticCustomError(
+                FrameSpecError.code,
+                f"{self.dcc.capitalize()}'s command line cannot render negative frames "
+                "(it reads -N as relative to the scene's range). Offset the animation so the "
+                "frames are 0 or more.",
+            )
+        return self
+
+
+class JobStatus(WireModel):
+    """Where a job stands: what a list of jobs and the job itself both show."""
+
+    id: int
+    state: JobState
+    submitted_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    frame_count: int
+    task_counts: dict[TaskState, int]
+    progress: float
+    """Fraction of frames done, 0..1."""
+    estimated_finish: datetime | None = None
+    message: str = ""
+    """Why the job is in its state (the failure reason, who cancelled it)."""
+    rank: int | None = None
+    """Place in the queue (1 gets the next task); None when none of its tasks is waiting."""
+
+
+class Job(JobStatus):
+    """A job as the daemon reports it (``GET /api/v1/jobs/{id}``)."""
+
+    spec: JobSpec
+    errors: list[str] = Field(default_factory=list)
+    """The last error of each failed task, newest first."""
+    rank_reason: str = ""
+    """The rank in one plain sentence, or why the job is not in the queue."""
+    rank_score: float | None = None
+    rank_parts: list[RankPart] = Field(default_factory=list)
+
+
+class JobSummary(JobStatus):
+    """A job as a list shows it (``GET /api/v1/jobs``): who, what, state, progress and place.
+
+    Without the spec's paths and settings, the errors, and the rank's parts and sentence, which
+    only the job itself (``Job``, ``GET /api/v1/jobs/{id}``) carries.
+    """
+
+    name: str
+    owner: str
+    project: str
+    dcc: str
+    priority: int
+
+
+class JobPage(WireModel):
+    """One page of ``GET /api/v1/jobs``: summaries; ``GET /api/v1/jobs/{id}`` has the rest."""
+
+    items: list[JobSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+class PriorityChange(WireModel):
+    """Body of ``PUT /api/v1/jobs/{id}/priority``."""
+
+    priority: Priority

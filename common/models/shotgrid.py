@@ -1,0 +1,62 @@
+"""Wire models of ShotGrid: what a job renders for, and the health of the sync."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import model_validator
+
+from common.models.base import EntityId, Name, WireModel
+
+
+class ShotGridLink(WireModel):
+    """The ShotGrid Project, Shot and Task a job renders for, by id, by code, or both.
+
+    Codes are resolved to ids when the job is submitted, and an unknown code is refused then;
+    the stored job carries both. Without a project (id or code) the job's ``project`` names it.
+    """
+
+    project_id: EntityId | None = None
+    shot_id: EntityId | None = None
+    task_id: EntityId | None = None
+    project: Name | None = None
+    """The project's name (the field the daemon's ``shotgrid.project_field`` names)."""
+    shot: Name | None = None
+    """The shot's code, e.g. ``sh010``."""
+    task: Name | None = None
+    """The task's name within its shot, e.g. ``lighting``."""
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ShotGridLink:
+        named = (self.project_id, self.shot_id, self.task_id, self.project, self.shot, self.task)
+        if all(v is None for v in named):
+            raise ValueError("a ShotGrid link names at least a task, a shot or a project")
+        no_shot = self.shot is None and self.shot_id is None
+        if self.task is not None and self.task_id is None and no_shot:
+            raise ValueError(
+                f"the ShotGrid task {self.task!r} is named within its shot: give the shot "
+                "(code or id) too, or the task's id"
+            )
+        return self
+
+
+class ShotGridStatus(WireModel):
+    """The health of the ShotGrid sync and write-back."""
+
+    configured: bool
+    site: str
+    healthy: bool
+    """The last sync succeeded (or none was needed)."""
+    stale: bool
+    """Ranks use last known values: syncs are failing or none succeeded lately."""
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str = ""
+    linked_jobs: int = 0
+    entities_cached: int = 0
+    writeback_pending: int = 0
+    writeback_failed: int = 0
+    """Write-backs that gave up after their last attempt."""
+    writeback_last_error: str = ""
