@@ -163,6 +163,26 @@ def test_each_floor_imports_only_what_it_may(who: str, target: str, why: str) ->
     assert not broken, f"{why}:\n" + "\n".join(broken)
 
 
+def test_every_import_of_ours_names_a_module_that_exists() -> None:
+    """mypy skips imports it cannot find; a module left behind by a move must fail here."""
+    modules = project_modules()
+    known = set(modules)
+    missing = []
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if node.module.split(".")[0] in PACKAGES and node.module not in known:
+                    missing.append(f"{name}: from {node.module} import ...")
+            elif isinstance(node, ast.Import):
+                missing += [
+                    f"{name}: import {alias.name}"
+                    for alias in node.names
+                    if alias.name.split(".")[0] in PACKAGES and alias.name not in known
+                ]
+    assert not missing, "imports of modules that do not exist:\n" + "\n".join(missing)
+
+
 def test_the_circle_finder_finds_a_circle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
