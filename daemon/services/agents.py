@@ -35,7 +35,7 @@ from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
 from daemon.storage import monitoring as load_store
-from daemon.storage import ranking as rank_store
+from daemon.storage import queue as queue_store
 from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
 
@@ -103,7 +103,7 @@ class AgentService:
             dccs = json.loads(agent["dccs"])
             staged_only = not agent["studio_access"]
             offset = 0
-            while candidates := rank_store.queue_candidates(
+            while candidates := queue_store.queue_candidates(
                 db, dccs, CANDIDATES, offset, staged_only=staged_only
             ):
                 for job_id in candidates:

@@ -27,6 +27,8 @@ from daemon.auth.passwords import hash_password, verify_password
 from daemon.auth.principal import ANONYMOUS, Principal
 from daemon.context import Context
 from daemon.services.users import user_from_row
+from daemon.storage import enrollment as enrollment_store
+from daemon.storage import sessions as session_store
 from daemon.storage import users as user_store
 
 logger = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ class AuthService:
         self.limiter.succeeded(request.username, address)
         with self.ctx.database.transaction() as db:
             session_id = uuid.uuid4().hex
-            user_store.insert_session(db, session_id, row["id"], self.ctx.now())
+            session_store.insert_session(db, session_id, row["id"], self.ctx.now())
             pair = self._issue(db, row, session_id)
         logger.info("user %s signed in from %s", row["name"], address)
         return pair
@@ -85,14 +87,14 @@ class AuthService:
         now = self.ctx.now()
         digest = token_hash(refresh_token)
         with self.ctx.database.transaction() as db:
-            row = user_store.get_refresh(db, digest)
+            row = session_store.get_refresh(db, digest)
             if row is None or row["expires_at"] <= now:
                 raise Unauthenticated("The refresh token is unknown or expired. Sign in again.")
-            session = user_store.get_session(db, row["session_id"])
+            session = session_store.get_session(db, row["session_id"])
             if session is None or session["revoked_at"] is not None:
                 raise Unauthenticated("That session was signed out. Sign in again.")
-            if not user_store.use_refresh(db, digest, now):
-                user_store.revoke_session(db, row["session_id"], now)
+            if not session_store.use_refresh(db, digest, now):
+                session_store.revoke_session(db, row["session_id"], now)
                 logger.warning("Refresh token reused: session %s revoked", row["session_id"])
                 reused = True
             else:
@@ -110,13 +112,13 @@ class AuthService:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             if principal.session_id:
-                user_store.revoke_session(db, principal.session_id, now)
+                session_store.revoke_session(db, principal.session_id, now)
             if refresh_token:
-                row = user_store.get_refresh(db, token_hash(refresh_token))
+                row = session_store.get_refresh(db, token_hash(refresh_token))
                 if row is not None:
-                    session = user_store.get_session(db, row["session_id"])
+                    session = session_store.get_session(db, row["session_id"])
                     if session is not None and session["user_id"] == principal.user_id:
-                        user_store.revoke_session(db, row["session_id"], now)
+                        session_store.revoke_session(db, row["session_id"], now)
         logger.info("user %s signed out", principal.name)
 
     def register(self, request: RegisterRequest) -> User:
@@ -153,17 +155,17 @@ class AuthService:
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
         db = self.ctx.database.db
         if token.startswith(AGENT_PREFIX):
-            agent = user_store.agent_by_token(db, token_hash(token))
+            agent = enrollment_store.agent_by_token(db, token_hash(token))
             if agent is None:
                 raise Unauthenticated("Unknown agent token; enroll the agent again.")
             return Principal(kind="agent", name=agent["name"], agent_id=agent["id"])
         if token.startswith(API_KEY_PREFIX):
-            user_id = user_store.api_key_user(db, token_hash(token))
+            user_id = session_store.api_key_user(db, token_hash(token))
             if user_id is None:
                 raise Unauthenticated("Unknown or revoked API key.")
             return self._principal(self._active_user(db, user_id), None)
         claims = jwt_tokens.verify(self._key, token, self.ctx.now())
-        session = user_store.get_session(db, claims.session_id)
+        session = session_store.get_session(db, claims.session_id)
         if session is None or session["revoked_at"] is not None:
             raise Unauthenticated("This session was signed out. Sign in again.")
         return self._principal(self._active_user(db, claims.user_id), claims.session_id)
@@ -191,7 +193,7 @@ class AuthService:
         """A long-lived bearer token for ``user_id`` (kept hashed); shown only now."""
         token = new_token(API_KEY_PREFIX)
         with self.ctx.database.transaction() as db:
-            user_store.insert_api_key(db, token_hash(token), user_id, label, self.ctx.now())
+            session_store.insert_api_key(db, token_hash(token), user_id, label, self.ctx.now())
         return token
 
     # --- internals ------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class AuthService:
         now = self.ctx.now()
         auth = self.ctx.settings.auth
         refresh = new_token(REFRESH_PREFIX)
-        user_store.insert_refresh(db, token_hash(refresh), session_id, now + auth.refresh_ttl_s)
+        session_store.insert_refresh(db, token_hash(refresh), session_id, now + auth.refresh_ttl_s)
         access = jwt_tokens.issue(
             self._key, user["id"], user["name"], session_id, now, auth.access_ttl_s
         )

@@ -13,7 +13,7 @@ from daemon.auth.keys import AGENT_PREFIX, ENROLLMENT_PREFIX, new_token, token_h
 from daemon.context import Context, to_datetime
 from daemon.services.agent_info import load_agent_info
 from daemon.storage import agents as agent_store
-from daemon.storage import users as token_store
+from daemon.storage import enrollment as token_store
 
 logger = logging.getLogger(__name__)
 

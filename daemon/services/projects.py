@@ -11,7 +11,7 @@ from common.errors import Forbidden
 from common.models import JobSpec, Placement
 from daemon.context import Context, to_optional_datetime
 from daemon.storage import jobs as job_store
-from daemon.storage import users as project_store
+from daemon.storage import projects as project_store
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class ProjectService:
                     spec = job_store.job_spec(job)
                     if spec.placement is not Placement.NEVER_CLOUD:
                         spec = spec.model_copy(update={"placement": Placement.NEVER_CLOUD})
-                        project_store.set_job_spec(db, job["id"], spec.model_dump_json())
+                        job_store.set_job_spec(db, job["id"], spec.model_dump_json())
             row = project_store.get_project(db, project)
         logger.info("project %s confidential=%s by %s", project, change.confidential, by)
         assert row is not None

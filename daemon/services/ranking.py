@@ -43,6 +43,7 @@ from daemon.scheduling.ranking import (
 )
 from daemon.shotgun.sync import is_stale
 from daemon.storage import jobs as job_store
+from daemon.storage import queue as queue_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import shotgrid as sg_store
 
@@ -226,7 +227,7 @@ class RankingService:
             if cached is not None:
                 return cached
             commits = self.ctx.database.commits
-            order = rank_store.queue_ids(db)
+            order = queue_store.queue_ids(db)
             positions = {job_id: i + 1 for i, job_id in enumerate(order)}
             self._queue = (commits, time.monotonic(), order, positions)
             return order, positions
@@ -266,7 +267,7 @@ class RankingService:
     def queue(self, offset: int, limit: int) -> QueuePage:
         """The queue, in the order agents get tasks, one page of it."""
         db = self.ctx.database.db
-        order = rank_store.queue_ids(db)
+        order = queue_store.queue_ids(db)
         page_ids = order[offset : offset + limit]
         rows = {row["id"]: row for row in job_store.jobs_by_ids(db, page_ids)}
         views = self.views(db, [rows[i] for i in page_ids], order)

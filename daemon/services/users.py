@@ -13,6 +13,7 @@ from daemon.auth.passwords import hash_password
 from daemon.auth.roles import permissions_of
 from daemon.auth.rules import check_an_admin_remains, runs_the_farm
 from daemon.context import Context, to_datetime
+from daemon.storage import sessions as session_store
 from daemon.storage import users as user_store
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class UserService:
             if fields:
                 user_store.update_user(db, user_id, now, **fields)
             if change.password is not None or change.active is False:
-                user_store.revoke_user_sessions(db, user_id, now)
+                session_store.revoke_user_sessions(db, user_id, now)
         logger.info("user %s updated: %s", row["name"], sorted(fields))
         return self.get(user_id)
 
@@ -97,7 +98,7 @@ class UserService:
             if row["deleted_at"] is None:
                 self._keep_an_admin(db, row, {**row, "deleted_at": now})
                 user_store.update_user(db, user_id, now, deleted_at=now)
-                user_store.revoke_user_sessions(db, user_id, now)
+                session_store.revoke_user_sessions(db, user_id, now)
         logger.info("user %s deleted (recoverable)", row["name"])
         return self.get(user_id)
 

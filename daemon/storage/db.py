@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -137,3 +138,9 @@ def migrate(database: Database) -> int:
             + "\nCOMMIT;"
         )
     return max([v for v, _ in scripts], default=0)
+
+
+def one_row(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str, Any] | None:
+    """The first row ``sql`` finds, or None."""
+    rows = list(db.query(sql, params))
+    return rows[0] if rows else None

@@ -215,3 +215,7 @@ def job_errors(db: sqlite_utils.Database, job_id: int, limit: int = 20) -> list[
             [job_id, limit],
         )
     ]
+
+
+def set_job_spec(db: sqlite_utils.Database, job_id: int, spec_json: str) -> None:
+    db.execute("UPDATE jobs SET spec = ? WHERE id = ?", [spec_json, job_id])
