@@ -15,7 +15,10 @@ A task rendered from a workspace has ``CLOUDBURST_PATH_MAP`` in its environment 
 ``path_map_file``): a ``.blend`` keeps the studio paths of its libraries and textures inside, so
 ``blender_remap.py`` runs right after the scene is loaded (``--python``, with
 ``--python-exit-code 1``) to repoint them, and ends Blender before it renders when a file the
-scene needs is missing.
+scene needs is missing. A task whose job names a view layer or a camera
+(``CLOUDBURST_RENDER_TARGET``, ``CLOUDBURST_CAMERA``, chosen in the panel) runs
+``blender_target.py`` next, which renders that layer alone through that camera, and ends
+Blender before it renders when the scene has no such layer or camera.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from cloud_agent.runners.path_map_file import PATH_MAP_ENV
 from common.config import Settings
 from common.errors import ConfigError, RenderError
 from common.frames import format_frames
+from common.jobspec import CAMERA_ENV, TARGET_ENV
 from common.models import TaskAssignment
 
 logger = logging.getLogger(__name__)
@@ -47,6 +51,8 @@ COMPAT_SCRIPT = "cloudburst-blender"
 COMPAT_MODULE = "cloud_agent.blender_compat"
 #: The script that repoints a scene's external files when the task has a path map.
 REMAP_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "blender_remap.py")
+#: The script that picks the chosen view layer and camera when the job names one.
+TARGET_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "blender_target.py")
 
 
 # --- Blender's output names ---------------------------------------------------------------
@@ -243,6 +249,20 @@ def remove_earlier_attempts(staging_root: str, task_id: int, attempt: int) -> li
     return removed
 
 
+def scene_scripts(env: dict[str, str]) -> list[str]:
+    """The ``--python`` options that run after the scene loads, before anything renders.
+
+    The path map's script first (libraries it reloads may bring cameras), then the one that
+    picks the chosen view layer and camera; none when the task needs neither.
+    """
+    scripts = [REMAP_SCRIPT] if env.get(PATH_MAP_ENV) else []
+    if env.get(TARGET_ENV) or env.get(CAMERA_ENV):
+        scripts.append(TARGET_SCRIPT)
+    if not scripts:
+        return []
+    return ["--python-exit-code", "1", *(arg for s in scripts for arg in ("--python", s))]
+
+
 class BlenderRunner:
     """Runs Blender jobs with one executable (``Runner`` for the ``blender`` DCC)."""
 
@@ -298,10 +318,9 @@ class BlenderTaskRender:
         self._expected = {
             self._key(expand_output(name, f, self.extensions)): f for f in self.frames
         }
-        remap = ["--python-exit-code", "1", "--python", REMAP_SCRIPT]
         self.command = [
             *executable, "-b", assignment.scene,
-            *(remap if assignment.env.get(PATH_MAP_ENV) else []),
+            *scene_scripts(assignment.env),
             "-o", self.staging_pattern,
             *(["-F", fmt] if fmt else []),
             "-s", str(first), "-e", str(last),
