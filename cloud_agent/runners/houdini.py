@@ -2,10 +2,14 @@
 
 * ``.hip``/``.hipnc``/``.hiplc`` scenes: ``hython hython_render.py --rop /out/mantra1
   --frames 1 10 1 --output /renders/beauty.$F4.exr scene.hip`` renders the render node the
-  panel chose (``common.jobspec.TARGET_ENV``; empty: the scene's own choice) frame by frame.
+  panel chose (``common.jobspec.TARGET_ENV``; empty: the scene's own choice) frame by frame,
+  through the camera the panel chose (``--camera /obj/cam1``, from ``CAMERA_ENV``) if any.
 * ``.usd``/``.usda``/``.usdc``/``.usdz`` files: ``husk --verbose 2a --frame 1 --frame-count 10
   --frame-inc 1 --output /renders/beauty.$F4.exr scene.usd`` (Karma unless the job's renderer
-  names another Hydra delegate).
+  names another Hydra delegate), with ``--camera /cameras/cam1`` for a chosen camera.
+
+A chosen camera is a path (``/obj/cam1``, a USD primitive ``/cameras/cam1``): anything else is
+refused before a program starts, so that it can never be read as one of their options.
 
 Frames are checked against the job's output pattern after each ``cloudburst: frame N done``
 line and once the program exits. The executables are ``CLOUDBURST_HYTHON`` (else ``hython`` on
@@ -33,7 +37,7 @@ from cloud_agent.runners.batch import BatchRender, make_output_folder, resolve_e
 from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, normalise, read_path_map
 from common.config import Settings
 from common.errors import RenderError
-from common.jobspec import TARGET_ENV
+from common.jobspec import CAMERA_ENV, TARGET_ENV
 from common.models import TaskAssignment
 from common.scene_readers.sequences import frame_path
 
@@ -96,6 +100,24 @@ def render_environment(env: Mapping[str, str]) -> dict[str, str]:
     return result
 
 
+_CAMERA_PATH = re.compile(r"/[^\s\x00-\x1f\x7f]*")
+
+
+def chosen_camera(env: Mapping[str, str]) -> str:
+    """The camera the panel chose (``CAMERA_ENV``), ``""`` for the render node's own.
+
+    Raises:
+        RenderError: the value is not a node or primitive path.
+    """
+    camera = env.get(CAMERA_ENV, "")
+    if camera and _CAMERA_PATH.fullmatch(camera) is None:
+        raise RenderError(
+            f"The job's camera {camera[:80]!r} is not a Houdini camera path. Pick the camera in "
+            "the panel again (a path such as /obj/cam1), or Scene camera."
+        )
+    return camera
+
+
 def expected_files(output: str) -> Callable[[int], list[str]]:
     """The glob pattern of a frame's file for an output with ``####``, ``$F4`` or ``%04d``."""
 
@@ -141,13 +163,14 @@ class HoudiniRunner:
         """The attempt for one task (the agent's main thread).
 
         Raises:
-            RenderError: the frames cannot be rendered here (a USD file and no husk), or the
-                task's path map cannot be read.
+            RenderError: the frames cannot be rendered here (a USD file and no husk), the
+                job's camera is not a path, or the task's path map cannot be read.
         """
         first, last, step = frame_run(assignment.frames)
         output = assignment.output
         if not output.startswith("$"):
             output = os.path.abspath(os.path.expanduser(output))
+        camera = chosen_camera(assignment.env)
         make_output_folder(output)
         if assignment.scene.lower().endswith(USD_EXTENSIONS):
             if self.husk is None:
@@ -161,6 +184,7 @@ class HoudiniRunner:
                 "--frame", str(first), "--frame-count", str(len(assignment.frames)),
                 "--frame-inc", str(step),
                 *(["--renderer", delegate] if delegate else []),
+                *(["--camera", camera] if camera else []),
                 "--output", husk_pattern(output), assignment.scene,
             ]  # fmt: skip
             label = "husk"
@@ -168,6 +192,7 @@ class HoudiniRunner:
             command = [
                 self.hython, SCRIPT,
                 *(["--rop", assignment.env[TARGET_ENV]] if assignment.env.get(TARGET_ENV) else []),
+                *(["--camera", camera] if camera else []),
                 "--frames", str(first), str(last), str(step),
                 "--output", output, assignment.scene,
             ]  # fmt: skip
