@@ -49,6 +49,8 @@ def _named(widget: W, name: str) -> W:
 class JobForm(QWidget):
     """Job name, project, frames, chunk size, priority, placement, target, camera, output.
 
+    The Camera row shows only when the scene offers cameras to choose (``SceneInfo.cameras``):
+    a host whose renders take no camera (Nuke) offers none, so no box pretends to choose one.
     ``changed`` fires on every edit. Runs on the UI thread.
     """
 
@@ -93,7 +95,7 @@ class JobForm(QWidget):
         output_box.addWidget(self.output, 1)
         output_box.addWidget(self.browse)
 
-        form = QFormLayout(self)
+        form = self._layout = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Job name", self.name)
@@ -154,6 +156,7 @@ class JobForm(QWidget):
             for camera in info.cameras:
                 self.camera.addItem(camera, camera)
             self.camera.setCurrentIndex(max(0, self.camera.findData(settings.camera)))
+            self._layout.setRowVisible(self.camera, bool(info.cameras))
             self.output.setText(settings.output)
         finally:
             for widget in widgets:

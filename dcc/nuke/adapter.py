@@ -37,7 +37,11 @@ class NukeAdapter:
         scene.save()
 
     def scene_info(self) -> SceneInfo:
-        """The root's range, fps and format; each Write node is a target, in render order."""
+        """The root's range, fps and format; each Write node is a target, in render order.
+
+        No cameras: a Nuke render is its Write nodes, and a Camera node is an input wired into
+        a ScanlineRender, not a choice the render can take, so the panel offers none.
+        """
         path = scene.script_path()
         start, end = scene.frame_range()
         folder = self._folder(path)
@@ -62,6 +66,7 @@ class NukeAdapter:
             renderer="nuke",
             resolution=scene.resolution(),
             targets=targets,
+            cameras=(),
             output=self._absolute(first_enabled.path, folder) if first_enabled else "",
             output_format=first_enabled.file_type if first_enabled else "",
             extra={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +345,27 @@ def test_choices_stick_per_scene(
     other = FakeHost(make_info(scene_dir, "sh010_anim_v003.blend"), [texture(scene_dir)])
     fresh = open_panel(other, url=NO_DAEMON, wait_daemon=False).form.settings()
     assert (fresh.frames, fresh.priority, fresh.placement) == ("1-24", 50, Placement.AUTO)
+
+
+def test_the_camera_box_shows_only_when_the_scene_offers_cameras(
+    open_panel: Any, scene_dir: Path, store: SettingsStore
+) -> None:
+    with_cameras = FakeHost(make_info(scene_dir), [texture(scene_dir)])
+    panel = open_panel(with_cameras, url=NO_DAEMON, wait_daemon=False)
+    assert panel.form.camera.isVisibleTo(panel.form)
+    panel.form.camera.setCurrentIndex(panel.form.camera.findData("Camera"))
+    assert panel.form.settings().camera == "Camera"
+    panel.shutdown()
+
+    # The same scene, from a host that offers no camera (as Nuke's adapter does): no box, and
+    # the camera kept from before is not sent.
+    info = make_info(scene_dir)
+    no_cameras = replace(info, cameras=(), targets=tuple(
+        replace(t, cameras=()) for t in info.targets))  # fmt: skip
+    again = open_panel(FakeHost(no_cameras), url=NO_DAEMON, wait_daemon=False)
+    assert not again.form.camera.isVisibleTo(again.form)
+    assert not again.form.layout().labelForField(again.form.camera).isVisibleTo(again.form)
+    assert again.form.settings().camera == ""
 
 
 def test_untouched_fields_follow_the_scene(

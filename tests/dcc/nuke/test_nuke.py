@@ -45,6 +45,22 @@ def test_the_menu_opens_the_panel(
     assert len(panel.assets) == 4
 
 
+def test_the_nuke_panel_offers_no_camera_box(
+    nuke_host: ModuleType, panel_env: list[object], qtbot: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nuke_host.load_nk(str(scenes("nuke") / "cgru" / "scene.nk"))
+    run_menu(monkeypatch)
+    nuke_host.STATE.menus["Nuke"]["Render/Submit to Cloudburst..."]()
+    (dialog,) = panel_env
+    panel = dialog.panel  # type: ignore[attr-defined]
+    form = panel.form
+    assert panel.info.cameras == ()
+    assert not form.camera.isVisibleTo(form)
+    assert not form.layout().labelForField(form.camera).isVisibleTo(form)
+    assert form.target.isVisibleTo(form)  # the Write nodes stay a choice
+    assert form.settings().camera == ""
+
+
 def test_someone_elses_common_is_reported_in_nuke(
     nuke_host: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
