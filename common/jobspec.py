@@ -153,6 +153,24 @@ def find_target(info: SceneInfo, name: str) -> RenderTarget | None:
     )
 
 
+def find_camera(info: SceneInfo, name: str) -> None:
+    """Checks the camera called ``name`` is one the scene offers (``""``: the scene's own).
+
+    The scene's cameras and those of its targets count (a Houdini ROP may name a camera that
+    is not an object).
+
+    Raises:
+        InvalidInput: the scene offers no camera of that name (a Nuke script offers none).
+    """
+    known = list(dict.fromkeys([*info.cameras, *(c for t in info.targets for c in t.cameras)]))
+    if not name or name in known:
+        return
+    raise InvalidInput(
+        f"The scene has no camera {name!r} (it has: {', '.join(known) or 'none'}). Pick one in "
+        "the panel, or Scene camera."
+    )
+
+
 def default_output(info: SceneInfo, target: str = "") -> str:
     """The output pattern a job gets when the artist leaves the field alone.
 
@@ -203,11 +221,12 @@ def build_job_spec(
         The validated job spec.
 
     Raises:
-        InvalidInput: a value breaks a rule of the job spec, or the target does not exist; the
-            message names the field and says what to write instead.
+        InvalidInput: a value breaks a rule of the job spec, or the target or the camera does
+            not exist; the message names the field and says what to write instead.
     """
     del assets  # not part of the wire model yet (see Args)
     target = find_target(info, settings.target)
+    find_camera(info, settings.camera)
     output = settings.output.strip() or default_output(info, settings.target)
     renderer = (target.renderer if target is not None else "") or info.renderer
     env = {}

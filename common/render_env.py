@@ -7,7 +7,10 @@ A job's variables are added to the render node's environment for its renderer. F
   characters without NUL, and ``MAX_TOTAL_BYTES`` in all (names and values, UTF-8);
 * no ``CLOUDBURST_*`` variable but the two the panel sets (``CLOUDBURST_RENDER_TARGET``,
   ``CLOUDBURST_CAMERA``): the others are the render node's own settings and files (its token,
-  its path map), which a job never changes.
+  its path map), which a job never changes;
+* the panel's two choices name a render target or a camera: one line of at most
+  ``MAX_CHOICE_CHARS`` characters, without control characters, not starting with ``-`` (the
+  runners put them on command lines, where they must never read as an option).
 
 Only TDs and admins (``jobs.render_env``) may set the variables that decide what code the
 renderer, or a program it starts, loads: the dynamic loader's (``LD_*``, ``DYLD_*``,
@@ -32,9 +35,11 @@ MAX_VARIABLES = 200
 MAX_NAME_CHARS = 255
 MAX_VALUE_CHARS = 16_384
 MAX_TOTAL_BYTES = 65_536
+MAX_CHOICE_CHARS = 1024
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_PREFIX = "CLOUDBURST_"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: ``CLOUDBURST_*`` variables a job may set: the panel's choices for the runners.
 JOB_VARIABLES = frozenset({TARGET_ENV, CAMERA_ENV})
 
@@ -97,11 +102,33 @@ def check_env(env: Mapping[str, str]) -> None:
             )
         if "\x00" in value:
             raise InvalidEnv(f"The value of {name} holds a NUL character; remove it.")
+        if upper in JOB_VARIABLES:
+            check_choice(name, value)
         total += len(name.encode()) + len(value.encode())
     if total > MAX_TOTAL_BYTES:
         raise InvalidEnv(
             f"The job's environment holds {total} bytes; at most {MAX_TOTAL_BYTES} are "
             "allowed. Put long data in a file and pass its path."
+        )
+
+
+def check_choice(name: str, value: str) -> None:
+    """Checks the value of one of the panel's choices (a render target or a camera).
+
+    Raises:
+        InvalidEnv: too long, a control character, or a leading ``-``.
+    """
+    why = ""
+    if len(value) > MAX_CHOICE_CHARS:
+        why = f"it has {len(value)} characters, at most {MAX_CHOICE_CHARS} are allowed"
+    elif _CONTROL.search(value):
+        why = "it holds a control character (a line break, a tab...)"
+    elif value.startswith("-"):
+        why = "it starts with '-', which a render command would read as an option"
+    if why:
+        raise InvalidEnv(
+            f"The value of {name} is not a name a render can take: {why}. Pick the render "
+            "target and the camera again in the panel, or rename them in the scene."
         )
 
 

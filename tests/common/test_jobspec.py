@@ -126,6 +126,29 @@ def test_an_unknown_target_is_refused_with_the_known_ones() -> None:
 
 
 @pytest.mark.parametrize(
+    ("info", "camera", "known"),
+    [
+        (BLENDER, "CamB", "Camera, Camera.001"),
+        (MAYA, "sideCam", "persp, shotCam"),
+        (HOUDINI, "/obj/cam2", "/obj/cam1"),  # the ROPs' cameras count
+        (NUKE, "Camera1", "none"),  # a Nuke render takes no camera
+    ],
+)
+def test_a_camera_the_scene_does_not_offer_is_refused_with_the_known_ones(
+    info: SceneInfo, camera: str, known: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        build_job_spec(info, PanelSettings(camera=camera), owner="m")
+    assert raised.value.message == (
+        f"The scene has no camera {camera!r} (it has: {known}). Pick one in the panel, or "
+        "Scene camera."
+    )
+    assert build_job_spec(HOUDINI, PanelSettings(camera="/obj/cam1"), owner="m").env == {
+        CAMERA_ENV: "/obj/cam1"
+    }
+
+
+@pytest.mark.parametrize(
     ("settings", "label"),
     [
         (PanelSettings(priority=101), "Priority"),
