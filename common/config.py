@@ -196,7 +196,11 @@ class Settings(BaseModel):
     hython: str = ""
     """Houdini's ``hython``; empty: ``$CLOUDBURST_HYTHON``, else on PATH."""
     nuke: str = ""
-    """Nuke's executable; empty: ``$CLOUDBURST_NUKE``, else ``Nuke`` on PATH."""
+    """Nuke's executable; empty: ``$CLOUDBURST_NUKE``, else the newest ``Nuke<major>.<minor>``
+    on PATH or in Nuke's install folders, else ``Nuke`` on PATH."""
+    nuke_interactive: bool = False
+    """Run Nuke with an interactive licence (``-i``), for nodes whose licence server has
+    interactive seats and no render ones."""
     agent_name: str = Field(default_factory=socket.gethostname)
     agent_pool: str = "local"
     request_timeout_s: float = Field(default=10.0, gt=0)

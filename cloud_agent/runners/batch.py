@@ -163,7 +163,11 @@ class BatchRender:
             self._errors.append(event.message)
             return LineReport(error=event.message)
         if isinstance(event, FrameStarted):
+            # a new frame: the one before is over (RenderMan names no file it writes)
+            before = self._current
             self._start(event.frame)
+            if before is not None and before != self._current and self._finished(before):
+                return LineReport(progress=self._update(), frames_done=(before,))
         elif isinstance(event, FrameProgress):
             fraction = min(max(event.fraction, 0.0), 1.0)
             if event.frame is not None and event.frame != self._current:
@@ -230,6 +234,10 @@ class BatchRender:
             pending = [f for f in self.frames if f not in self._files and f != self._current]
             frame = pending[0] if pending else self._current
         self._current, self._fraction = frame, 0.0
+
+    def _finished(self, frame: int) -> bool:
+        """Whether ``frame`` was not done before and its files are on disk now."""
+        return frame not in self._files and self._check(frame)
 
     def _frame_of(self, path: str) -> int | None:
         real = os.path.realpath(path)

@@ -7,6 +7,14 @@ render layer and camera chosen in the panel arrive in the job's environment
 (``common.jobspec.TARGET_ENV``, ``CAMERA_ENV``). Maya puts a layer's images in a subfolder
 when the scene renders several layers, so a frame's file is looked for below ``-rd`` too.
 
+The scene opens in its own Maya project (``-proj``: the nearest folder above the scene holding
+``workspace.mel``, else the scene's folder), so project-relative textures and caches resolve as
+on the artist's machine. Each renderer takes the flags its ``Render -r <name> -help`` lists:
+Arnold names its file format through its driver (so no ``-of``, nor ``-fnc``, which its batch
+flags do not list) and prints its progress and the files it writes from log verbosity 2 on
+(``-ai:lve 2``). A format is looked for under the extension its renderer writes
+(``maya_formats``: Arnold's ``jpeg`` driver writes ``.jpg``).
+
 The executable is ``CLOUDBURST_MAYA_RENDER`` (a path or a name), else ``Render`` on PATH.
 
 A task rendered from a workspace has ``CLOUDBURST_PATH_MAP`` in its environment
@@ -27,11 +35,13 @@ from collections.abc import Callable
 from cloud_agent.runners import maya_log
 from cloud_agent.runners.base import frame_run
 from cloud_agent.runners.batch import BatchRender, make_output_folder, resolve_executable
+from cloud_agent.runners.maya_formats import file_extension
 from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, normalise, read_path_map
 from common.config import Settings
 from common.errors import RenderError
 from common.jobspec import CAMERA_ENV, TARGET_ENV
 from common.models import TaskAssignment
+from common.scene_readers.maya_ascii import find_workspace
 
 ENV_VAR = "CLOUDBURST_MAYA_RENDER"
 DEFAULT_EXECUTABLE = "Render"
@@ -46,6 +56,10 @@ RENDERER_FLAGS = {
     "vray": "vray",
     "renderman": "renderman",
 }
+#: Flags a renderer needs on top of the common ones (Arnold: log progress and written files).
+RENDERER_EXTRA_FLAGS = {"arnold": ["-ai:lve", "2"]}
+#: Renderers whose batch flags have no ``-fnc`` nor ``-of`` (the scene's driver names the format).
+NO_FORMAT_FLAGS = frozenset({"arnold"})
 _NAMING = {".": "name.#.ext", "_": "name_#.ext", "": "name#.ext"}
 _OUTPUT = re.compile(r"^(?P<stem>.*?)(?P<sep>[._]?)(?P<hashes>#+)(?:\.(?P<ext>[A-Za-z0-9]+))?$")
 
@@ -109,18 +123,21 @@ def maya_command(
     output = os.path.abspath(os.path.expanduser(assignment.output))
     folder, name, separator, padding, extension = split_output(output, assignment.output_format)
     renderer = RENDERER_FLAGS.get(assignment.renderer, assignment.renderer or "file")
+    extension = file_extension(renderer, extension)
     layer = assignment.env.get(TARGET_ENV, "")
     camera = assignment.env.get(CAMERA_ENV, "")
     map_file = assignment.env.get(PATH_MAP_ENV)
     path_map = read_path_map(map_file) if map_file else None
+    naming = [] if renderer in NO_FORMAT_FLAGS else ["-fnc", _NAMING[separator]]
+    of = ["-of", extension] if assignment.output_format and renderer not in NO_FORMAT_FLAGS else []
     command = [
-        executable, "-r", renderer,
+        executable, "-r", renderer, "-proj", find_workspace(assignment.scene),
         "-s", str(first), "-e", str(last), "-b", str(step),
         *(["-rl", layer] if layer else []),
         *(["-cam", camera] if camera else []),
+        *RENDERER_EXTRA_FLAGS.get(renderer, []),
         *(["-preRender", dirmap_mel(path_map)] if path_map and path_map.rules else []),
-        "-rd", folder, "-im", name, "-fnc", _NAMING[separator], "-pad", str(padding),
-        *(["-of", assignment.output_format.lower()] if assignment.output_format else []),
+        "-rd", folder, "-im", name, *naming, "-pad", str(padding), *of,
         assignment.scene,
     ]  # fmt: skip
 

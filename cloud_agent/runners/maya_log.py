@@ -8,8 +8,16 @@ Formats understood (each renderer prints its own lines inside Maya's batch log):
 * Arnold (MtoA): ``[mtoa] Rendering Frame: 7 (1/3)  Camera: perspShape``, the core's
   ``00:00:02  1534MB         |    20% done - 14 rays/pixel``, ``[driver_exr] writing file
   `/proj/images/shot.0007.exr'`` and ``ERROR  | ...`` lines;
-* Redshift: ``Rendering frame 7...``, ``Block 12/48 (3,2) rendered by GPU 0 in 9ms`` and
-  ``Saved file '/proj/images/shot.0007.exr' in 0.05s.``;
+* Redshift: ``Rendering frame 7...``, ``Block 12/48 (3,2) rendered by GPU 0 in 9ms``,
+  ``Saved file '/proj/images/shot.0007.exr' in 0.05s.``, each usually behind its level and
+  the plug-in's tag (``INFO : [Redshift] Rendering frame 7...``); ``ERROR : [Redshift] ...``,
+  ``Frame rendering aborted.`` and ``Rendering was internally aborted`` are errors;
+* V-Ray: ``V-Ray: Rendering image...`` (a frame starts), ``V-Ray: 45%`` and
+  ``45 % completed`` (its progress), ``Successfully written image file "..."``,
+  ``V-Ray: Total frame time`` (the frame is over) and ``V-Ray error: ...``; V-Ray 5 and later
+  put a clock in front (``[2024/Nov/25|10:12:01] V-Ray: ...``);
+* RenderMan (RfM): ``rfm Notice: Rendering <camera> at 7`` (a frame starts),
+  ``R90000  45%`` (prman's progress) and ``R56001 {ERROR} ...`` / ``{SEVERE}`` messages;
 * Maya itself: ``// Error: ... //`` and ``Error: ...`` lines.
 
 The parser keeps no state; ``BatchRender`` follows frames from the events.
@@ -28,17 +36,38 @@ from cloud_agent.runners.batch import (
     LogEvent,
 )
 
+#: The level and tag Redshift (and other plug-ins) put before their lines.
+_PREFIX = re.compile(r"^\s*(?:(?:INFO|WARN(?:ING)?|DEBUG|DETAILED)\s*:\s*)?(?:\[Redshift\]\s*)?")
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Maya Software
     (re.compile(r"Percentage of rendering done:\s*(\d+(?:\.\d+)?)"), "percent"),
     (re.compile(r"Starting Rendering\s+(.+?)\.?\s*(?://)?$"), "start"),
     (re.compile(r"Finished Rendering\s+(.+?)\.?\s*(?://)?$"), "written"),
+    # Arnold
     (re.compile(r"\[mtoa\] Rendering [Ff]rame:?\s*(-?\d+)"), "frame"),
     (re.compile(r"\|\s+(\d+(?:\.\d+)?)% done\b"), "percent"),
     (re.compile(r"\[driver_\w+\] writing file `(.+?)'"), "written"),
     (re.compile(r"\|\s+render done\b"), "finished"),
-    (re.compile(r"^\s*Rendering frame\s+(-?\d+)"), "frame"),
+    (re.compile(r"\[mtoa\] Failed batch render"), "error"),
+    # Redshift
+    (re.compile(r"^Rendering frame\s+(-?\d+)"), "frame"),
     (re.compile(r"Block (\d+)/(\d+) .*rendered"), "blocks"),
     (re.compile(r"Saved file '(.+?)'"), "written"),
+    (re.compile(r"^ERROR\s*:\s*(?:\[Redshift\]\s*)?(.*)$"), "error"),
+    (re.compile(r"^(Frame rendering aborted\.?|Rendering was internally aborted.*)$"), "error"),
+    # V-Ray
+    (re.compile(r"V-Ray: Rendering image"), "start"),
+    (re.compile(r"V-Ray:\s+(\d+(?:\.\d+)?)\s*%"), "percent"),
+    (re.compile(r"\b(\d+(?:\.\d+)?) % completed"), "percent"),
+    (re.compile(r'Successfully written image file "(.+?)"'), "written"),
+    (re.compile(r"V-Ray: Total frame time"), "finished"),
+    (re.compile(r"V-Ray error:\s*(.*)$"), "error"),
+    # RenderMan
+    (re.compile(r"rfm Notice: Rendering .* at (-?\d+)"), "frame"),
+    (re.compile(r"\bR90000\s+(\d+(?:\.\d+)?)%"), "percent"),
+    (re.compile(r"\b[A-Z]\d{5}\s+\{(?:ERROR|SEVERE)\}\s*(.*)$"), "error"),
+    # Maya itself, Arnold's errors
     (re.compile(r"^\s*(?:// )?Error:\s*(.*?)\s*(?://)?$"), "error"),
     (re.compile(r"\bERROR\s+\|\s*(.*)$"), "error"),
 )
@@ -46,7 +75,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def parse_line(line: str) -> LogEvent | None:
     """The event one line of ``Render``'s output reports, or None."""
-    text = line.rstrip("\r\n")
+    text = _PREFIX.sub("", line.rstrip("\r\n"), count=1)
     for pattern, kind in _PATTERNS:
         match = pattern.search(text)
         if match is None:
@@ -64,5 +93,6 @@ def parse_line(line: str) -> LogEvent | None:
         if kind == "blocks":
             done, total = int(match.group(1)), int(match.group(2))
             return FrameProgress(done / total) if total else None
-        return LogError(match.group(1).strip() or text.strip())
+        message = match.group(1).strip() if match.groups() else ""
+        return LogError(message or text.strip())
     return None

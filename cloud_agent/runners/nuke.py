@@ -3,16 +3,27 @@
 The Write node chosen in the panel arrives in the job's environment
 (``common.jobspec.TARGET_ENV``; empty: every Write renders). The job's output is that Write's
 path (``render/comp.####.exr``, ``%04d``; ``%V``/``%v`` for views), which Nuke evaluates
-itself; a frame is done when its file is on disk (one per view). The executable is
-``CLOUDBURST_NUKE`` (a path or a name), else ``Nuke`` on PATH.
+itself; a frame is done when its file is on disk (one per view). ``-V 2`` makes Nuke print
+each frame as it goes.
+
+The executable is the ``nuke`` setting (``CLOUDBURST_NUKE``, a path or a name) when set. Else
+the newest Nuke installed here: programs named ``Nuke<major>.<minor>`` on PATH and in the
+standard install folders (``/usr/local/Nuke*``, ``/opt/Nuke*``, ``C:/Program Files/Nuke*``,
+``/Applications/Nuke*``), the release (``v5`` of ``Nuke14.0v5``) read from the folder; else
+``Nuke`` on PATH.
+
+Nuke takes a render licence with ``-x``; a node whose licence server has only interactive
+seats sets ``nuke_interactive`` (``CLOUDBURST_NUKE_INTERACTIVE=1``) and Nuke is run with
+``-i``. It is the node's setting, not the job's: the licences belong to the node.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cloud_agent.runners import nuke_log
 from cloud_agent.runners.base import frame_run
@@ -24,6 +35,37 @@ from common.scene_readers.sequences import frame_path
 
 ENV_VAR = "CLOUDBURST_NUKE"
 DEFAULT_EXECUTABLE = "Nuke"
+#: Where Nuke's installers put it, one folder per version (``/usr/local/Nuke14.0v5``).
+INSTALL_GLOBS = (
+    "/usr/local/Nuke*",
+    "/opt/Nuke*",
+    "C:/Program Files/Nuke*",
+    "/Applications/Nuke*/Nuke*.app/Contents/MacOS",
+)
+_PROGRAM = re.compile(r"^Nuke(\d+)\.(\d+)(?:\.exe)?$", re.IGNORECASE)
+_RELEASE = re.compile(r"Nuke\d+\.\d+v(\d+)", re.IGNORECASE)
+
+
+def installed_nukes(search_path: str, install_globs: Sequence[str] = INSTALL_GLOBS) -> list[str]:
+    """The Nuke programs found on ``search_path`` (PATH's form) and in the install folders,
+    newest first (major, minor, then the release named by the folder)."""
+    folders = [f for f in search_path.split(os.pathsep) if f]
+    folders += [f for pattern in install_globs for f in sorted(glob.glob(pattern))]
+    found: dict[str, tuple[int, int, int]] = {}
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            match = _PROGRAM.match(name)
+            path = os.path.join(folder, name)
+            if match is None or not os.path.isfile(path) or not os.access(path, os.X_OK):
+                continue
+            release = _RELEASE.search(os.path.realpath(path))
+            version = (int(match.group(1)), int(match.group(2)))
+            found.setdefault(path, (*version, int(release.group(1)) if release else 0))
+    return sorted(found, key=lambda path: found[path], reverse=True)
 
 
 def frame_range(frames: list[int]) -> str:
@@ -49,30 +91,38 @@ class NukeRunner:
 
     dcc = "nuke"
 
-    def __init__(self, executable: str) -> None:
+    def __init__(self, executable: str, interactive: bool = False) -> None:
         self.executable = executable
+        self.interactive = interactive
 
     @classmethod
     def from_settings(
         cls,
         settings: Settings,
         which: Callable[[str], str | None] = shutil.which,
+        search_path: str | None = None,
+        install_globs: Sequence[str] = INSTALL_GLOBS,
     ) -> NukeRunner:
-        """The runner for this node's Nuke.
+        """The runner for this node's Nuke: the setting's, else the newest installed, else
+        ``Nuke`` on PATH.
+
+        Args:
+            search_path: the folders searched for ``Nuke<major>.<minor>`` (PATH's form);
+                None: this process's PATH.
 
         Raises:
             ConfigError: no Nuke here (the agent then renders no Nuke jobs).
         """
-        configured = settings.nuke
-        return cls(
-            resolve_executable(
-                configured,
-                env_var=ENV_VAR,
-                default=DEFAULT_EXECUTABLE,
-                program="Nuke",
-                which=which,
-            )
+        interactive = settings.nuke_interactive
+        if not settings.nuke:
+            path = os.environ.get("PATH", "") if search_path is None else search_path
+            newest = installed_nukes(path, install_globs)
+            if newest:
+                return cls(newest[0], interactive)
+        executable = resolve_executable(
+            settings.nuke, env_var=ENV_VAR, default=DEFAULT_EXECUTABLE, program="Nuke", which=which
         )
+        return cls(executable, interactive)
 
     def prepare(self, assignment: TaskAssignment) -> BatchRender:
         """The attempt for one task (the agent's main thread).
@@ -85,7 +135,8 @@ class NukeRunner:
         output = os.path.abspath(os.path.expanduser(assignment.output))
         make_output_folder(output)
         command = [
-            self.executable, "-x", "-F", frame_range(assignment.frames),
+            self.executable, "-x", *(["-i"] if self.interactive else []), "-V", "2",
+            "-F", frame_range(assignment.frames),
             *(["-X", write] if write else []),
             assignment.scene,
         ]  # fmt: skip

@@ -170,7 +170,7 @@ class _Reader:
                 dependencies.append(sequences.dependency(path, AssetKind.OTHER, source=source))
         targets, outputs, ranges = self._writes()
         enabled = [t for t in targets if t.enabled]
-        first_write = next((n for n in self.script.of_class(*OUTPUT_CLASSES)), None)
+        output_format = self._format_of(enabled[0]) if enabled else ""
         info = SceneInfo(
             dcc="nuke",
             scene_path=self.context.script_path,
@@ -181,7 +181,7 @@ class _Reader:
             resolution=resolution_of(self.root.knobs.get("format", "")),
             targets=tuple(targets),
             output=enabled[0].output if enabled else "",
-            output_format=first_write.knobs.get("file_type", "") if first_write else "",
+            output_format=output_format,
             extra={
                 "nuke_version": self.script.version,
                 "views": self.views,
@@ -215,6 +215,13 @@ class _Reader:
                 outputs += [sequences.output(p, kind, frames=frames, source=source) for p in paths]
         targets.sort(key=lambda pair: pair[0])
         return [t for _, t in targets], outputs, ranges
+
+    def _format_of(self, target: RenderTarget) -> str:
+        """The file type of the Write that renders ``target``: its ``file_type``, else (as
+        Nuke does) the extension of its file."""
+        node = next(n for n in self.script.of_class(*OUTPUT_CLASSES) if n.full_name == target.name)
+        written = node.knobs.get("file_type", "").strip()
+        return written or os.path.splitext(target.output)[1].lstrip(".").lower()
 
     def _write_views(self, node: NukeNode) -> list[str]:
         written = node.knobs.get("views")

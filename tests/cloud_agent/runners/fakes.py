@@ -85,18 +85,25 @@ def _flags(args: list[str]) -> dict[str, str]:
 
 
 def fake_maya_render(args: list[str], fixture: str, exit_code: int) -> int:
-    """``Render -r R -s S -e E -b B [-rl L] -rd DIR -im NAME -fnc C -pad P [-of EXT] scene``.
+    """``Render -r R -proj DIR -s S -e E -b B [-rl L] -rd DIR -im NAME [-fnc C] -pad P
+    [-of EXT] scene``.
 
     Like Maya with several layers, it writes a layer's frames in a folder named after it.
+    Without ``-of`` (Arnold: the scene's driver decides) it writes ``$FAKE_MAYA_EXTENSION``
+    (default ``exr``); without ``-fnc``, ``name.#.ext``. The project must be a folder.
     """
     flags = _flags(args)
-    separator = {"name.#.ext": ".", "name_#.ext": "_", "name#.ext": ""}[flags["-fnc"]]
+    if not os.path.isdir(flags["-proj"]):
+        print(f"// Error: project {flags['-proj']} does not exist //", flush=True)
+        return 1
+    fnc = flags.get("-fnc", "name.#.ext")
+    separator = {"name.#.ext": ".", "name_#.ext": "_", "name#.ext": ""}[fnc]
+    extension = flags.get("-of") or os.environ.get("FAKE_MAYA_EXTENSION", "exr")
     folder = Path(flags["-rd"]) / flags.get("-rl", "")
     frames = list(range(int(flags["-s"]), int(flags["-e"]) + 1, int(flags["-b"])))
+    pad = int(flags["-pad"])
     images = {
-        frame: [
-            str(folder / f"{flags['-im']}{separator}{frame:0{int(flags['-pad'])}d}.{flags['-of']}")
-        ]
+        frame: [str(folder / f"{flags['-im']}{separator}{frame:0{pad}d}.{extension}")]
         for frame in frames
     }
     play(fixture, frames, images)

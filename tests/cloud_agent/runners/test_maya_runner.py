@@ -14,11 +14,13 @@ from cloud_agent.runners import get_runner, known_dccs, maya_log
 from cloud_agent.runners.batch import (
     BatchRender,
     FileWritten,
+    FrameFinished,
     FrameProgress,
     FrameStarted,
     LogError,
 )
-from cloud_agent.runners.maya import MayaRunner, split_output
+from cloud_agent.runners.maya import RENDERER_FLAGS, MayaRunner, split_output
+from cloud_agent.runners.maya_formats import file_extension
 from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, write_path_map
 from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
@@ -38,16 +40,62 @@ def assignment(frames: list[int], output: str, **fields: object) -> TaskAssignme
     return TaskAssignment(**values)  # type: ignore[arg-type]
 
 
-def test_the_command_line(tmp_path: Path) -> None:
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A Maya project: ``workspace.mel`` at its root, the scene two folders below."""
+    root = tmp_path / "proj"
+    (root / "scenes" / "shots").mkdir(parents=True)
+    (root / "workspace.mel").write_text('workspace -fr "images" "images";\n')
+    scene = root / "scenes" / "shots" / "shot010.ma"
+    scene.write_text("//Maya ASCII 2024 scene\n")
+    return scene
+
+
+def test_the_command_line_for_arnold(tmp_path: Path, project: Path) -> None:
+    # Flags as "Render -r arnold -help" lists them (Arnold for Maya user guide, "Batch Render
+    # Flags"): no -fnc nor -of (the driver names the format), -ai:lve for the log's verbosity.
     render = MayaRunner("/opt/maya/bin/Render").prepare(
-        assignment([10, 12, 14], f"{tmp_path}/images/shot010.####.exr")
+        assignment([10, 12, 14], f"{tmp_path}/images/shot010.####.exr", scene=str(project))
     )
     assert render.command == [
-        "/opt/maya/bin/Render", "-r", "arnold", "-s", "10", "-e", "14", "-b", "2",
-        "-rl", "rs_fg", "-cam", "shotCam", "-rd", f"{tmp_path}/images", "-im", "shot010",
-        "-fnc", "name.#.ext", "-pad", "4", "-of", "exr", "/shows/demo/scenes/shot010.ma",
+        "/opt/maya/bin/Render", "-r", "arnold", "-proj", str(project.parents[2]),
+        "-s", "10", "-e", "14", "-b", "2", "-rl", "rs_fg", "-cam", "shotCam",
+        "-ai:lve", "2", "-rd", f"{tmp_path}/images", "-im", "shot010", "-pad", "4",
+        str(project),
     ]  # fmt: skip
     assert (tmp_path / "images").is_dir()
+
+
+@pytest.mark.parametrize("renderer", ["mayaSoftware", "redshift", "vray", "renderman"])
+def test_the_command_line_for_other_renderers(tmp_path: Path, renderer: str) -> None:
+    # Maya's common Render flags (Maya Help, "Common flags for the command line renderer"):
+    # -proj, -s/-e/-b, -rl, -cam, -rd, -im, -fnc, -pad, -of; a scene outside any project
+    # opens in its own folder.
+    scene = tmp_path / "loose" / "shot.mb"
+    task = assignment([1, 2], f"{tmp_path}/img/shot_##.jpeg", renderer=renderer, scene=str(scene),
+                      output_format="jpeg", env={})  # fmt: skip
+    flag = RENDERER_FLAGS[renderer]
+    assert MayaRunner("Render").prepare(task).command == [
+        "Render", "-r", flag, "-proj", str(tmp_path / "loose"), "-s", "1", "-e", "2", "-b", "1",
+        "-rd", f"{tmp_path}/img", "-im", "shot", "-fnc", "name_#.ext", "-pad", "2",
+        "-of", "jpg", str(scene),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("renderer", "name", "extension"),
+    [
+        ("arnold", "jpeg", "jpg"), ("arnold", "deepexr", "exr"), ("arnold", "tif", "tif"),
+        ("arnold", "png", "png"), ("vray", "exr (multichannel)", "exr"),
+        ("vray", "exr (deep)", "exr"), ("vray", "vrimg", "vrimg"),
+        ("renderman", "openexr", "exr"), ("renderman", "tiff", "tif"),
+        ("redshift", "JPEG", "jpg"), ("mayaSoftware", "iff", "iff"),
+    ],
+)  # fmt: skip
+def test_format_names_become_the_extensions_written(
+    renderer: str, name: str, extension: str
+) -> None:
+    assert file_extension(renderer, name) == extension
 
 
 @pytest.mark.parametrize(
@@ -92,11 +140,22 @@ def run(render: BatchRender) -> tuple[list[float], list[int], list[str], int | N
     return progress, done, errors, result.exit_code
 
 
-@pytest.mark.parametrize("fixture", ["maya_software.txt", "maya_arnold.txt"])
-def test_a_render_with_the_stand_in_render(tmp_path: Path, fixture: str) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "renderer"),
+    [
+        ("maya_software.txt", "mayaSoftware"),
+        ("maya_arnold.txt", "arnold"),
+        ("maya_redshift.txt", "redshift"),
+        ("maya_vray.txt", "vray"),
+    ],
+)
+def test_a_render_with_the_stand_in_render(
+    tmp_path: Path, project: Path, fixture: str, renderer: str
+) -> None:
     exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", fixture)
     output = f"{tmp_path}/images/shot010.####.exr"
-    render = MayaRunner(exe).prepare(assignment([1, 2, 3], output))
+    task = assignment([1, 2, 3], output, renderer=renderer, scene=str(project))
+    render = MayaRunner(exe).prepare(task)
     progress, done, errors, code = run(render)
     assert code == 0 and errors == []
     assert done == [1, 2, 3] and render.frames_done() == [1, 2, 3]
@@ -108,37 +167,112 @@ def test_a_render_with_the_stand_in_render(tmp_path: Path, fixture: str) -> None
     assert render.progress() == 1.0
 
 
-def test_a_failed_render_names_the_renderers_last_error(tmp_path: Path) -> None:
-    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_arnold_error.txt", 211)
-    render = MayaRunner(exe).prepare(assignment([1, 2], f"{tmp_path}/images/s.####.exr"))
+def test_renderman_progress_starts_over_each_frame(tmp_path: Path, project: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_renderman.txt")
+    task = assignment([4, 5], f"{tmp_path}/images/s.####.exr", renderer="renderman",
+                      scene=str(project))  # fmt: skip
+    render = MayaRunner(exe).prepare(task)
+    progress, _, errors, code = run(render)
+    assert code == 0 and errors == []
+    assert progress == sorted(progress) and any(0 < p < 0.5 for p in progress)  # frame 4
+    assert any(0.5 < p < 1 for p in progress)  # frame 5 under way
+    assert render.finish(code) == [f"{tmp_path}/images/rs_fg/s.{f:04d}.exr" for f in (4, 5)]
+
+
+def test_arnold_jpeg_frames_are_found_as_jpg(tmp_path: Path, project: Path) -> None:
+    # the scene's driver is "jpeg": Arnold writes .jpg, and the task must not miss them
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_arnold.txt")
+    env = {TARGET_ENV: "rs_fg", "FAKE_MAYA_EXTENSION": "jpg"}
+    task = assignment([1, 2], f"{tmp_path}/images/s.####.jpeg", output_format="jpeg",
+                      scene=str(project), env=env)  # fmt: skip
+    render = MayaRunner(exe).prepare(task)
+    _, done, errors, code = run(render)
+    assert code == 0 and errors == [] and done == [1, 2]
+    assert render.finish(code) == [f"{tmp_path}/images/rs_fg/s.{f:04d}.jpg" for f in (1, 2)]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "renderer", "error"),
+    [
+        ("maya_arnold_error.txt", "arnold", "[texturesys] /shows/demo/tex/skin.1001.tx: "
+         "file not found"),
+        ("maya_redshift_error.txt", "redshift", "Out of GPU memory: could not allocate 512 MB"),
+        ("maya_renderman_error.txt", "renderman", "txmake: cannot open /shows/demo/tex/wall.tex"),
+    ],
+)  # fmt: skip
+def test_a_failed_render_names_the_renderers_last_error(
+    tmp_path: Path, project: Path, fixture: str, renderer: str, error: str
+) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", fixture, 211)
+    task = assignment([1, 2], f"{tmp_path}/images/s.####.exr", renderer=renderer,
+                      scene=str(project))  # fmt: skip
+    render = MayaRunner(exe).prepare(task)
     _, done, errors, code = run(render)
     assert code == 211 and done == []
-    assert errors[0] == "[texturesys] /shows/demo/tex/skin.1001.tx: file not found"
-    with pytest.raises(RenderError, match="exited with code 211 after writing 0 of 2") as raised:
+    assert errors[0] == error
+    with pytest.raises(RenderError, match="exited with code 211 after writing 0 of 2"):
         render.finish(code)
-    assert "Maya exited with status 211" in raised.value.message
 
 
-def test_frames_missing_after_a_clean_exit_are_an_error(tmp_path: Path) -> None:
+def test_a_scene_outside_a_project_opens_in_its_folder(tmp_path: Path) -> None:
+    scene = tmp_path / "loose" / "shot.ma"
+    scene.parent.mkdir()
+    scene.write_text("//Maya ASCII 2024 scene\n")
     exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_software.txt")
-    render = MayaRunner(exe).prepare(assignment([1, 2], f"{tmp_path}/images/s.####.exr"))
-    run(render)
+    render = MayaRunner(exe).prepare(
+        assignment([1], f"{tmp_path}/images/s.####.exr", scene=str(scene))
+    )
+    assert render.command[render.command.index("-proj") + 1] == str(scene.parent)
+    _, done, errors, code = run(render)
+    assert code == 0 and errors == [] and done == [1]
+
+
+def test_frames_missing_after_a_clean_exit_are_an_error(tmp_path: Path, project: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_software.txt")
+    task = assignment([1, 2], f"{tmp_path}/images/s.####.exr", scene=str(project))
+    run(MayaRunner(exe).prepare(task))
     (tmp_path / "images" / "rs_fg" / "s.0002.exr").unlink()
-    render = MayaRunner(exe).prepare(assignment([1, 2], f"{tmp_path}/images/s.####.exr"))
+    render = MayaRunner(exe).prepare(task)
     with pytest.raises(RenderError, match=r"wrote no file for frame\(s\) 2 \(1 of 2\)"):
         render.finish(0)
 
 
 def test_the_log_parser_on_recorded_lines() -> None:
     lines = [line.format(frame=7, index=1, count=1, image="/i/s.0007.exr")
-             for name in ("maya_software.txt", "maya_arnold.txt")
+             for name in ("maya_software.txt", "maya_arnold.txt", "maya_redshift.txt",
+                          "maya_vray.txt", "maya_renderman.txt")
              for line in sections(str(DATA / name))["frame"] if line != "@write"]  # fmt: skip
     events = [e for e in map(maya_log.parse_line, lines) if e is not None]
-    assert FrameStarted(7) in events and FrameStarted() in events
+    assert events.count(FrameStarted(7)) == 3 and FrameStarted() in events  # mtoa, rs, rfm
     assert FrameProgress(0.35) in events and FrameProgress(0.75) in events
-    assert events.count(FileWritten("/i/s.0007.exr")) == 2
+    assert FrameProgress(0.3) in events and FrameProgress(0.4) in events  # V-Ray, prman
+    assert events.count(FileWritten("/i/s.0007.exr")) == 4
+    assert not any(isinstance(e, LogError) for e in events)
     assert maya_log.parse_line("// Error: Cannot open /x.ma //") == LogError("Cannot open /x.ma")
     assert maya_log.parse_line("Result: /shows/demo/scenes/shot010.ma") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "event"),
+    [
+        ("INFO : [Redshift] Rendering frame 12...", FrameStarted(12)),
+        ("INFO : [Redshift] Block 3/12 (2,0) rendered by GPU 0 in 9ms", FrameProgress(0.25)),
+        ("ERROR : [Redshift] License not found", LogError("License not found")),
+        ("Rendering was internally aborted", LogError("Rendering was internally aborted")),
+        ("[2024/Nov/25|10:12:02] V-Ray: Rendering image...", FrameStarted()),
+        ("V-Ray: 55 % completed", FrameProgress(0.55)),
+        ("[2024/Nov/25|10:12:04] V-Ray: Total frame time 0h 0m 2.4s", FrameFinished()),
+        ("V-Ray error: Could not obtain a license", LogError("Could not obtain a license")),
+        ("rfm Notice: Rendering perspShape at -3", FrameStarted(-3)),
+        ("R90000  62%", FrameProgress(0.62)),
+        ("X00001 {SEVERE} license expired", LogError("license expired")),
+        ("[mtoa] Failed batch render", LogError("[mtoa] Failed batch render")),
+        ("INFO : [Redshift] Scene translation time: 0.01s", None),
+        ("R90005 {INFO} rendering at 1920x1080", None),
+    ],
+)
+def test_renderer_lines(line: str, event: object) -> None:
+    assert maya_log.parse_line(line) == event
 
 
 def test_render_is_found_from_the_environment_or_path(tmp_path: Path) -> None:
@@ -186,10 +320,10 @@ def test_a_path_map_becomes_dirmap_mappings_before_the_render(tmp_path: Path) ->
     assert index < command.index("-rd") and command[-1] == "/shows/demo/scenes/shot010.ma"
 
 
-def test_the_stand_in_render_takes_the_pre_render_flag(tmp_path: Path) -> None:
+def test_the_stand_in_render_takes_the_pre_render_flag(tmp_path: Path, project: Path) -> None:
     exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", "maya_software.txt")
     map_file = write_path_map(tmp_path / "map.json", PathMap(rules=(("/mnt/s", "/ws/s"),)))
-    task = assignment([1], f"{tmp_path}/images/s.####.exr",
+    task = assignment([1], f"{tmp_path}/images/s.####.exr", scene=str(project),
                       env={TARGET_ENV: "rs_fg", PATH_MAP_ENV: map_file})  # fmt: skip
     render = MayaRunner(exe).prepare(task)
     _, done, errors, code = run(render)

@@ -12,7 +12,7 @@ import pytest
 from cloud_agent.process import ManagedProcess
 from cloud_agent.runners import nuke_log
 from cloud_agent.runners.batch import BatchRender, FileWritten, FrameStarted, LogError
-from cloud_agent.runners.nuke import NukeRunner, frame_range
+from cloud_agent.runners.nuke import NukeRunner, frame_range, installed_nukes
 from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import TARGET_ENV
@@ -84,9 +84,68 @@ def test_the_command_line(comp: Path) -> None:
     render = NukeRunner("/opt/nuke/Nuke14.0").prepare(
         assignment([1, 3, 5], comp, f"{comp.parent}/render/comp.%V.####.exr")
     )
-    assert render.command == ["/opt/nuke/Nuke14.0", "-x", "-F", "1-5x2", "-X", "Out", str(comp)]
+    # Nuke's command-line flags (Foundry's Nuke guide, "Command Line Operations"): -x renders
+    # the script's Writes, -V 2 prints each frame, -F the frames, -X the one Write
+    assert render.command == [
+        "/opt/nuke/Nuke14.0", "-x", "-V", "2", "-F", "1-5x2", "-X", "Out", str(comp)
+    ]  # fmt: skip
     every_write = NukeRunner("Nuke").prepare(assignment([1], comp, "/tmp/x.####.exr", write=""))
     assert "-X" not in every_write.command
+
+
+def test_an_interactive_licence_is_the_nodes_setting(comp: Path, tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Nuke15.1", "fake_nuke", "nuke_x.txt")
+    settings = load_settings(env={"CLOUDBURST_NUKE": exe, "CLOUDBURST_NUKE_INTERACTIVE": "1"})
+    runner = NukeRunner.from_settings(settings)
+    render = runner.prepare(assignment([1], comp, f"{comp.parent}/render/comp.%V.####.exr"))
+    assert render.command[:5] == [exe, "-x", "-i", "-V", "2"]
+    done, errors, code = run(render)  # the stand-in takes the flag like Nuke
+    assert code == 0 and errors == [] and done == [1]
+    assert (
+        "-i"
+        not in NukeRunner.from_settings(load_settings(env={"CLOUDBURST_NUKE": exe}))
+        .prepare(assignment([1], comp, f"{comp.parent}/render/comp.%V.####.exr"))
+        .command
+    )
+
+
+def make_nuke(folder: Path, name: str) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    program = folder / name
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    return str(program)
+
+
+def test_the_newest_installed_nuke_is_found(tmp_path: Path) -> None:
+    on_path = make_nuke(tmp_path / "bin", "Nuke13.2")
+    make_nuke(tmp_path / "bin", "Nuke")  # a wrapper: not a version
+    (tmp_path / "bin" / "Nuke16.0").write_text("not executable")
+    older = make_nuke(tmp_path / "usr_local" / "Nuke15.1v2", "Nuke15.1")
+    newest = make_nuke(tmp_path / "usr_local" / "Nuke15.1v5", "Nuke15.1")
+    make_nuke(tmp_path / "usr_local" / "Nuke15.1v5", "Nuke15.1.so")  # not a program
+    found = installed_nukes(str(tmp_path / "bin"), [str(tmp_path / "usr_local" / "Nuke*")])
+    assert found == [newest, older, on_path]
+    runner = NukeRunner.from_settings(
+        Settings(), search_path=str(tmp_path / "bin"),
+        install_globs=[str(tmp_path / "usr_local" / "Nuke*")],
+    )  # fmt: skip
+    assert runner.executable == newest
+
+
+def test_the_setting_wins_over_installed_nukes(tmp_path: Path) -> None:
+    make_nuke(tmp_path / "opt" / "Nuke16.0v1", "Nuke16.0")
+    chosen = make_nuke(tmp_path / "bin", "Nuke14.0")
+    runner = NukeRunner.from_settings(
+        load_settings(env={"CLOUDBURST_NUKE": chosen}), search_path="",
+        install_globs=[str(tmp_path / "opt" / "Nuke*")],
+    )  # fmt: skip
+    assert runner.executable == chosen
+
+
+def test_a_windows_install_is_found(tmp_path: Path) -> None:
+    program = make_nuke(tmp_path / "Program Files" / "Nuke14.0v5", "Nuke14.0.exe")
+    assert installed_nukes("", [str(tmp_path / "Program Files" / "Nuke*")]) == [program]
 
 
 def test_a_render_of_both_views(comp: Path, tmp_path: Path) -> None:
@@ -134,4 +193,6 @@ def test_nuke_is_found_from_the_environment(tmp_path: Path) -> None:
     exe = write_fake(tmp_path / "bin", "Nuke14.0", "fake_nuke")
     assert NukeRunner.from_settings(load_settings(env={"CLOUDBURST_NUKE": exe})).executable == exe
     with pytest.raises(ConfigError, match="CLOUDBURST_NUKE"):
-        NukeRunner.from_settings(Settings(), which=lambda name: None)
+        NukeRunner.from_settings(
+            Settings(), which=lambda name: None, search_path="", install_globs=()
+        )
