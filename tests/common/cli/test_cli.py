@@ -518,6 +518,10 @@ def test_submit_makes_the_signed_in_account_the_owner_not_the_os_login(
     assert (job["spec"]["owner"], job["submitted_by"]) == ("ana", "ana")
     for_ana = json.loads(submit(tess, "--owner", "ana").stdout)
     assert (for_ana["spec"]["owner"], for_ana["submitted_by"]) == ("ana", "tess")
+    shown = CliRunner(env={"CLOUDBURST_TOKEN": tess, "COLUMNS": "200"}).invoke(
+        cli, ["--daemon-url", live_url, "job", "show", str(for_ana["id"])]
+    )
+    assert "Submitted by" in shown.stdout and "tess" in shown.stdout
     refused = submit(ana, "--owner", "root")
     assert refused.exit_code == 1
     assert "signed in as 'ana'" in refused.stderr and "Leave the owner out" in refused.stderr
