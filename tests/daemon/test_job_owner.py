@@ -10,8 +10,12 @@ import pytest
 import requests
 
 from common.accounts import Role
-from daemon.app import Services
-from tests.conftest import user_token
+from common.config import Settings
+from common.errors import InvalidInput
+from common.models import JobSpec
+from daemon.app import Services, create_app
+from daemon.auth.principal import Principal
+from tests.conftest import FakeClock, user_token
 from tests.daemon.calls import job_body, snapshot
 
 
@@ -93,12 +97,27 @@ def test_an_artist_naming_themselves_owns_the_job(live_url: str, ana: str) -> No
 
 def test_a_service_caller_must_name_the_owner(services: Services) -> None:
     """The daemon's own callers have no account to take the owner from."""
-    from common.errors import InvalidInput
-    from common.models import JobSpec
-
     spec = JobSpec.model_validate(without_owner())
     before = snapshot(services)
     with pytest.raises(InvalidInput, match="names no owner"):
         services.jobs.submit(spec)
     assert snapshot(services) == before
     assert services.jobs.submit(spec.model_copy(update={"owner": "ana"})).submitted_by is None
+
+
+def test_jobs_stored_before_the_sender_was_recorded_read_as_unknown(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """Migration 0009 adds ``submitted_by`` to an existing database; older jobs have none."""
+    first = create_app(settings, clock=clock).extensions["cloudburst"]
+    spec = JobSpec.model_validate(job_body())
+    old = first.jobs.submit(spec)
+    db = first.context.database.db
+    db.execute("ALTER TABLE jobs DROP COLUMN submitted_by")  # as a daemon before 0009 left it
+    db.execute("DELETE FROM schema_migrations WHERE version = 9")
+    db.conn.commit()
+    upgraded: Services = create_app(settings, clock=clock).extensions["cloudburst"]
+    assert upgraded.jobs.get(old.id).submitted_by is None
+    ana = Principal(kind="user", name="ana", role=Role.ARTIST, user_id=1)
+    new = upgraded.jobs.submit(spec.model_copy(update={"owner": None}), ana)
+    assert (new.spec.owner, new.submitted_by) == ("ana", "ana")
