@@ -74,6 +74,12 @@ class PathNotAllowed(InvalidInput):
     code = "path_not_allowed"
 
 
+class NoFrameToken(InvalidInput):
+    """A job renders several frames to an output that names one file, so each overwrites it."""
+
+    code = "no_frame_token"
+
+
 class InvalidEnv(InvalidInput):
     """A job's environment is too large, or names a variable badly or one no job may set."""
 
@@ -196,6 +202,7 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         QuotaExceeded,
         InvalidPath,
         PathNotAllowed,
+        NoFrameToken,
         InvalidEnv,
         OutputNotAllowed,
         ConfigError,

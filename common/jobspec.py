@@ -202,7 +202,7 @@ def build_job_spec(
     info: SceneInfo,
     settings: PanelSettings,
     *,
-    owner: str,
+    owner: str | None = None,
     assets: Sequence[Asset] = (),
 ) -> JobSpec:
     """Builds the job the daemon accepts from the scene's facts and the panel's settings.
@@ -212,7 +212,8 @@ def build_job_spec(
     Args:
         info: the open scene's facts.
         settings: the artist's choices; empty fields take the scene's values.
-        owner: the user the job belongs to.
+        owner: the user the job belongs to; None (the panel) lets the daemon make it the
+            signed-in caller.
         assets: the scene's dependencies. The wire ``JobSpec`` has no dependency manifest yet,
             so they are not sent; the parameter is here so callers need not change when it
             comes. ``preflight`` is where missing files stop a submission.

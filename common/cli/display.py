@@ -114,6 +114,8 @@ def job_details(job: Job) -> Table:
         ("Finished", when(job.finished_at)),
         ("Run time", duration(job.started_at, job.finished_at)),
     ]
+    if job.submitted_by and job.submitted_by != spec.owner:
+        rows.insert(5, ("Submitted by", job.submitted_by))
     if spec.due:
         rows.append(("Due", when(spec.due)))
     if spec.shotgrid:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +115,12 @@ def check_scene(scene: Path) -> Path:
 @click.option("--chunk", type=int, default=1, show_default=True, help="Frames per task.")
 @click.option("--name", help="Job name (default: the scene's file name without extension).")
 @click.option("--project", default="default", show_default=True, help="Project (show).")
+@click.option(
+    "--owner",
+    metavar="USER",
+    help="Whose job it is (default: the account you signed in as; only TDs and admins may "
+    "name someone else).",
+)
 @click.option("--priority", type=int, default=50, show_default=True, help="0 (lowest) to 100.")
 @click.option(
     "--output",
@@ -151,6 +156,7 @@ def submit_command(
     chunk: int,
     name: str | None,
     project: str,
+    owner: str | None,
     priority: int,
     output: str | None,
     output_format: str,
@@ -168,13 +174,13 @@ def submit_command(
     sg_task_id: int | None,
     as_json: bool,
 ) -> None:
-    """Submit SCENE to the daemon as a job of the current user."""
+    """Submit SCENE to the daemon as a job of the signed-in account (cloudburst login)."""
     frame_list = parse_frames(frames)
     scene_path = check_scene(scene)
     spec = build_spec(
         {
             "name": name or scene_path.stem,
-            "owner": getpass.getuser(),
+            "owner": owner,
             "project": project,
             "dcc": dcc,
             "renderer": renderer,

@@ -44,7 +44,9 @@ class JobSpec(WireModel):
     """What a submitter sends to ``POST /api/v1/jobs``."""
 
     name: Name
-    owner: Name
+    owner: Name | None = None
+    """Who the job belongs to. Left out, the daemon makes it the signed-in caller; only TDs and
+    admins may name someone else. The daemon's answer always carries it."""
     project: Name = "default"
     dcc: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)] = "blender"
     renderer: Annotated[str, Field(max_length=80)] = ""
@@ -110,6 +112,9 @@ class Job(JobStatus):
     """A job as the daemon reports it (``GET /api/v1/jobs/{id}``)."""
 
     spec: JobSpec
+    submitted_by: str | None = None
+    """The signed-in account that sent the job (a TD may submit for an artist); None for jobs
+    sent before this was recorded, or by the daemon's own callers."""
     errors: list[str] = Field(default_factory=list)
     """The last error of each failed task, newest first."""
     rank_reason: str = ""

@@ -8,7 +8,6 @@ call runs the panel shows a busy bar and a Cancel button; a daemon error is show
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
 from typing import Any
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from common.client import DaemonClient, new_idempotency_key
 from common.config import Settings, load_settings
-from common.credentials import default_credentials
+from common.credentials import SignedIn, default_credentials
 from common.errors import CloudburstError, ConfigError, InvalidInput
 from common.frames import chunk_frames, parse_frames
 from common.host import Asset, HostAdapter, SceneInfo
@@ -41,13 +40,15 @@ from common.jobspec import (
     scene_frames,
 )
 from common.models import Job, JobSummary
+from common.qt.account import AccountBar
 from common.qt.app import marker_problem
 from common.qt.dependency_list import DependencyList
 from common.qt.form import ERROR_STYLE, JobForm
 from common.qt.preflight_view import PreflightView
 from common.qt.recent_jobs import RecentJobs
 from common.qt.settings_store import SettingsStore
-from common.qt.workers import Call, start_call
+from common.qt.workers import Call, describe_error, start_call
+from common.token_store import TokenStore
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +82,15 @@ class SubmitPanel(QWidget):
         client: DaemonClient | None = None,
         config: Settings | None = None,
         store: SettingsStore | None = None,
-        owner: str | None = None,
+        tokens: TokenStore | None = None,
         pool: QThreadPool | None = None,
         poll_interval_ms: int = 2000,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.adapter = adapter
-        self.owner = owner or getpass.getuser()
+        self.owner: str | None = None
+        """The signed-in account (the daemon makes it the owner); None while nobody is."""
         self._startup_errors: list[str] = []
         if (problem := marker_problem()) is not None:
             self._startup_errors.append(problem)
@@ -101,8 +103,9 @@ class SubmitPanel(QWidget):
         self.config = config
         self.client = client or DaemonClient(
             config.daemon_url, timeout=config.request_timeout_s, retries=1,
-            auth=default_credentials(config),
+            auth=default_credentials(config, tokens),
         )  # fmt: skip
+        credentials = self.client.auth
         self.store = store or SettingsStore()
         self.pool = pool or QThreadPool(self)
         self.info: SceneInfo | None = None
@@ -116,9 +119,12 @@ class SubmitPanel(QWidget):
         self._call: Call | None = None
         self._health: Call | None = None
 
+        signed_in = credentials if isinstance(credentials, SignedIn) else None
+        self.account = AccountBar(self.client, signed_in, self.pool)
         self._build(poll_interval_ms)
         self.refresh_scene()
         self.check_daemon()
+        self.account.check()
         self.recent.start()
 
     # --- layout ------------------------------------------------------------------------------
@@ -180,6 +186,7 @@ class SubmitPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.account)
         layout.addWidget(self.facts)
         layout.addWidget(self.banner)
         layout.addWidget(job_box)
@@ -188,6 +195,7 @@ class SubmitPanel(QWidget):
         layout.addLayout(footer)
 
         self.form.changed.connect(self.update_preflight)
+        self.account.changed.connect(self._account_changed)
         self.preflight_view.action_requested.connect(self._on_action)
         self.submit_button.clicked.connect(self.submit)
         self.cancel_button.clicked.connect(self.cancel)
@@ -299,7 +307,10 @@ class SubmitPanel(QWidget):
 
     def _update_buttons(self) -> None:
         self.submit_button.setEnabled(
-            not self.busy and self.info is not None and not self.has_errors()
+            not self.busy
+            and self.info is not None
+            and self.owner is not None
+            and not self.has_errors()
         )
         self.refresh_button.setEnabled(not self.busy)
         self.form.setEnabled(not self.busy)
@@ -350,7 +361,7 @@ class SubmitPanel(QWidget):
         if self.has_errors():
             return
         try:
-            spec = build_job_spec(self.info, self.form.settings(), owner=self.owner)
+            spec = build_job_spec(self.info, self.form.settings())  # the daemon sets the owner
         except InvalidInput as exc:
             self._show_error(exc)
             return
@@ -391,9 +402,19 @@ class SubmitPanel(QWidget):
         self._set_busy(None)
         self._show_error(exc)
 
+    def _account_changed(self, name: str | None) -> None:
+        self.owner = name
+        self._update_buttons()
+        self.recent.refresh()
+        if name is not None and not self.daemon_ok:  # an expired token fails the health check
+            self.check_daemon()
+
     def _fetch_recent(self) -> list[JobSummary]:
-        """Runs on a pool thread."""
-        return self.client.jobs(owner=self.owner, limit=RECENT_JOBS).items
+        """Runs on a pool thread: the signed-in account's jobs (none while nobody is)."""
+        owner = self.owner
+        if owner is None:
+            return []
+        return self.client.jobs(owner=owner, limit=RECENT_JOBS).items
 
     # --- state -------------------------------------------------------------------------------
 
@@ -409,6 +430,7 @@ class SubmitPanel(QWidget):
     def shutdown(self) -> None:
         """Stops polling, drops calls in flight and remembers the choices (panel closing)."""
         self.recent.stop()
+        self.account.stop()
         for call in (self._call, self._health):
             if call is not None:
                 call.cancel()
@@ -431,10 +453,4 @@ class SubmitPanel(QWidget):
         """Shows a Cloudburst error's message verbatim; anything else is a bug, logged."""
         self._set_status(self._describe(exc, context), error=True)
 
-    @staticmethod
-    def _describe(exc: BaseException, context: str = "") -> str:
-        if isinstance(exc, CloudburstError):
-            return exc.message
-        logger.error("%s", context or "unexpected error", exc_info=exc)
-        prefix = f"{context}: " if context else "Unexpected error: "
-        return f"{prefix}{type(exc).__name__}: {exc} (details in the log)"
+    _describe = staticmethod(describe_error)

@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from common.errors import CloudburstError
+
 logger = logging.getLogger(__name__)
 
 
@@ -106,3 +108,13 @@ def start_call(
     call.signals.on_error = on_error
     pool.start(call)
     return call
+
+
+def describe_error(exc: BaseException, context: str = "") -> str:
+    """What the artist reads of a failed call: a Cloudburst error's message verbatim; anything
+    else is a bug, logged with its traceback."""
+    if isinstance(exc, CloudburstError):
+        return exc.message
+    logger.error("%s", context or "unexpected error", exc_info=exc)
+    prefix = f"{context}: " if context else "Unexpected error: "
+    return f"{prefix}{type(exc).__name__}: {exc} (details in the log)"

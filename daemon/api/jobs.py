@@ -17,6 +17,7 @@ from common.errors import (
     InvalidInput,
     InvalidPath,
     JobTooLarge,
+    NoFrameToken,
     NotFound,
     PathNotAllowed,
 )
@@ -103,12 +104,13 @@ def jobs() -> JobService:
 
 
 @bp.operation(
-    "POST", "/jobs", "Submit a job (you become its owner)", body=JobSpec, headers=SubmitHeaders,
+    "POST", "/jobs", "Submit a job (yours, unless a TD or admin names another owner)",
+    body=JobSpec, headers=SubmitHeaders,
     returns=Job, status=201, permission=Permission.JOBS_SUBMIT,
     errors=(
         InvalidInput, FrameSpecError, JobTooLarge, InvalidPath, PathNotAllowed, InvalidEnv,
         EnvNotAllowed, UnknownShotGridLink, ShotGridNotConfigured, ShotGridUnavailable, Forbidden,
-        IdempotencyKeyReused,
+        IdempotencyKeyReused, NoFrameToken,
     ),
 )  # fmt: skip
 def submit(body: JobSpec, headers: SubmitHeaders) -> Job:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from common.accounts import Role
-from common.errors import Conflict, EnvNotAllowed, Forbidden
+from common.errors import Conflict, EnvNotAllowed, Forbidden, InvalidInput
 from common.render_env import privileged_variables
 from daemon.auth.principal import Principal
 from daemon.auth.roles import Permission
@@ -15,21 +16,43 @@ from daemon.auth.roles import Permission
 logger = logging.getLogger(__name__)
 
 
-def check_owner(caller: Principal | None, owner: str) -> None:
-    """A person submits as themselves; only TDs and admins may name another owner.
+@dataclass(frozen=True)
+class JobOwner:
+    """Who a submitted job belongs to, and who sent it."""
+
+    owner: str
+    submitted_by: str | None
+    """The signed-in account that sent the job; None for the daemon's own callers."""
+
+
+def job_owner(caller: Principal | None, named: str | None) -> JobOwner:
+    """The owner of a job, decided from the caller's credentials.
+
+    A person owns what they submit; ``named`` (the spec's ``owner``) may only be someone else
+    when the caller is a TD or an admin, and then the job records who sent it. Callers that are
+    not people (the daemon's own services, with no caller) must name the owner.
 
     Raises:
-        Forbidden: ``owner`` is someone else and the caller may not submit for others.
+        Forbidden: ``named`` is someone else and the caller may not submit for others.
+        InvalidInput: no owner is named and the caller is not a signed-in person.
     """
-    if caller is None or caller.kind != "user" or owner == caller.name:
-        return
-    if caller.may(Permission.JOBS_SUBMIT_AS_OTHER):
-        return
-    logger.warning("%s refused: submit as %r", caller.describe(), owner)
-    raise Forbidden(
-        f"You are signed in as {caller.name!r} and cannot submit a job owned by {owner!r}; "
-        "only TDs and admins can."
-    )
+    if caller is not None and caller.kind == "user":
+        if named is None or named == caller.name:
+            return JobOwner(owner=caller.name, submitted_by=caller.name)
+        if not caller.may(Permission.JOBS_SUBMIT_AS_OTHER):
+            logger.warning("%s refused: submit as %r", caller.describe(), named)
+            raise Forbidden(
+                f"You are signed in as {caller.name!r} and cannot submit a job owned by "
+                f"{named!r}; only TDs and admins can. Leave the owner out to submit as yourself."
+            )
+        logger.info("%s submits a job owned by %r", caller.describe(), named)
+        return JobOwner(owner=named, submitted_by=caller.name)
+    if named is None:
+        raise InvalidInput(
+            "The job names no owner and the request is not signed in as a person; "
+            "sign in (cloudburst login) or name the job's owner."
+        )
+    return JobOwner(owner=named, submitted_by=None)
 
 
 class LastAdmin(Conflict):

@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from common.errors import IllegalStateChange, JobTooLarge, NotFound
+from common.frame_tokens import check_frame_token
 from common.frames import chunk_frames, count_frames, parse_frames
 from common.job_paths import JobPaths
 from common.limits_settings import LimitSettings
@@ -16,7 +17,7 @@ from common.models import Job, JobData, JobPage, JobSpec, PinChange, Task, TaskL
 from common.render_env import check_env
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
-from daemon.auth.rules import check_owner, check_render_env
+from daemon.auth.rules import check_render_env, job_owner
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.job_filter import JobFilter
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
@@ -64,7 +65,9 @@ class JobService:
         """Stores the job and all its tasks in one transaction, ranked, so leasable at once.
 
         A ShotGrid link is checked first (outside the transaction): unknown codes are refused.
-        ``caller`` must own the job (or be a TD/admin); confidential shows stay in the building.
+        The job belongs to ``caller`` unless a TD/admin names another owner (who sent it is
+        recorded); a job of several frames must name one file per frame (``common.frame_tokens``);
+        confidential shows stay in the building.
         The scene and output must be absolute, normalised studio paths inside the studio's
         roots (``common.job_paths``); the environment must fit its limits, and only TDs and
         admins set what the renderer loads (``common.render_env``). A refused job writes nothing.
@@ -78,11 +81,13 @@ class JobService:
         kept = None if key is None else idem_store.find(self.ctx.database.db, key.caller, key.key)
         if key is not None and kept is not None:
             return self._resent(key, kept)
-        check_owner(caller, spec.owner)
+        who = job_owner(caller, spec.owner)
+        spec = spec.model_copy(update={"owner": who.owner})
         check_env(spec.env)
         check_render_env(caller, spec.env)
         self.paths.check(spec.scene, spec.output)
         chunks = job_chunks(spec, self.ctx.settings.limits)
+        check_frame_token(spec.output, spec.dcc, sum(len(chunk) for chunk in chunks))
         spec = self.projects.enforce(self.ctx.database.db, spec)
         link: ResolvedLink | None = None
         if spec.shotgrid is not None:
@@ -93,7 +98,7 @@ class JobService:
             if key is not None:  # a resend may have overtaken this one since the look above
                 kept = idem_store.find(db, key.caller, key.key)
             if kept is None:
-                job_id = self._store(db, spec, chunks, link, now)
+                job_id = self._store(db, spec, chunks, link, now, who.submitted_by)
                 if key is not None:
                     idem_store.insert(db, key.caller, key.key, key.request_hash, job_id, now)
         if key is not None and kept is not None:
@@ -112,10 +117,11 @@ class JobService:
         chunks: list[list[int]],
         link: ResolvedLink | None,
         now: float,
+        submitted_by: str | None,
     ) -> int:
         """Inserts the job, its tasks, its ShotGrid link, its rank and its staging (in a
         transaction); returns its id."""
-        job_id = job_store.insert_job(db, spec, chunks, now)
+        job_id = job_store.insert_job(db, spec, chunks, now, submitted_by)
         if link is not None:
             sg_store.insert_link(
                 db, job_id, link.project_id, link.entity_type, link.entity_id, link.task_id
@@ -358,6 +364,7 @@ class JobService:
         return Job(
             id=row["id"],
             spec=job_store.job_spec(row),
+            submitted_by=row["submitted_by"],
             state=state,
             submitted_at=to_datetime(row["submitted_at"]),
             started_at=to_optional_datetime(row["started_at"]),

@@ -16,15 +16,22 @@ from daemon.job_filter import JobFilter
 
 
 def insert_job(
-    db: sqlite_utils.Database, spec: JobSpec, chunks: Sequence[Sequence[int]], now: float
+    db: sqlite_utils.Database,
+    spec: JobSpec,
+    chunks: Sequence[Sequence[int]],
+    now: float,
+    submitted_by: str | None = None,
 ) -> int:
-    """Inserts a job and all its tasks; call inside a transaction. Returns the job id."""
+    """Inserts a job and all its tasks; call inside a transaction. Returns the job id.
+
+    ``spec.owner`` must be decided already (``daemon.auth.rules.job_owner``)."""
     due = spec.due
     if due is not None and due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
     cursor = db.execute(
         "INSERT INTO jobs (name, owner, project, dcc, spec, priority, state, frame_count,"
-        " submitted_at, chunk_size, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, chunk_size, due_at, submitted_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             spec.name,
             spec.owner,
@@ -37,6 +44,7 @@ def insert_job(
             now,
             spec.chunk_size,
             None if due is None else due.timestamp(),
+            submitted_by,
         ],
     )
     job_id = int(cursor.lastrowid or 0)

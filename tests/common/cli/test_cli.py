@@ -498,3 +498,30 @@ def test_commands_against_the_real_daemon(live_url: str, services: Services, sce
     assert run("job", "log", job_id).stdout == ""
     missing = runner.invoke(cli, ["--daemon-url", live_url, "job", "show", "999"])
     assert missing.exit_code == 1 and "999" in missing.stderr
+
+
+def test_submit_makes_the_signed_in_account_the_owner_not_the_os_login(
+    live_url: str, services: Services, scene: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(getpass, "getuser", lambda: "root")  # the machine's login
+    ana = user_token(services, "ana", Role.ARTIST)
+    tess = user_token(services, "tess", Role.TD)
+
+    def submit(token: str, *extra: str) -> Result:
+        runner = CliRunner(env={"CLOUDBURST_TOKEN": token})
+        args = ["--daemon-url", live_url, "submit", str(scene), "-f", "1-2", "--json", *extra]
+        return runner.invoke(cli, args)
+
+    own = submit(ana)
+    assert own.exit_code == 0, own.output
+    job = json.loads(own.stdout)
+    assert (job["spec"]["owner"], job["submitted_by"]) == ("ana", "ana")
+    for_ana = json.loads(submit(tess, "--owner", "ana").stdout)
+    assert (for_ana["spec"]["owner"], for_ana["submitted_by"]) == ("ana", "tess")
+    shown = CliRunner(env={"CLOUDBURST_TOKEN": tess, "COLUMNS": "200"}).invoke(
+        cli, ["--daemon-url", live_url, "job", "show", str(for_ana["id"])]
+    )
+    assert "Submitted by" in shown.stdout and "tess" in shown.stdout
+    refused = submit(ana, "--owner", "root")
+    assert refused.exit_code == 1
+    assert "signed in as 'ana'" in refused.stderr and "Leave the owner out" in refused.stderr

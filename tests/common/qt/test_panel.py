@@ -110,13 +110,14 @@ def open_panel(qtbot: QtBot, request: pytest.FixtureRequest, store: SettingsStor
             token = request.getfixturevalue("owner_token")
         panel = SubmitPanel(
             host, client=client, config=Settings(daemon_url=url, token=token), store=store,
-            owner=OWNER,
             poll_interval_ms=100,
         )  # fmt: skip
         qtbot.addWidget(panel)
         panels.append(panel)
         if wait_daemon:
             qtbot.waitUntil(lambda: panel.daemon_ok is not None, timeout=10_000)
+        if token:  # the account the daemon makes the owner (``GET /auth/me``)
+            qtbot.waitUntil(lambda: panel.owner == OWNER, timeout=10_000)
         return panel
 
     yield open_
@@ -393,7 +394,7 @@ def test_a_shadowed_common_package_is_named(
 def test_the_dialog_holds_the_panel(qtbot: QtBot, host: FakeHost, live_url: str,
                                     store: SettingsStore, owner_token: str) -> None:  # fmt: skip
     config = Settings(daemon_url=live_url, token=owner_token)
-    dialog = SubmitDialog(host, config=config, store=store, owner=OWNER)
+    dialog = SubmitDialog(host, config=config, store=store)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.panel.daemon_ok is True, timeout=10_000)
