@@ -15,6 +15,7 @@ from typing import Any
 
 import hou
 
+from common.houdini_rops import RopFacts
 from common.scene_readers.houdini_report import ROP_TYPES, SOP_ROP_TYPES, VIEWER_OUTPUTS
 
 #: Not files: Houdini's temporary and embedded data, and its own install.
@@ -36,6 +37,13 @@ class Rop:
     frames: tuple[int, int, int]
     camera: str
     bypassed: bool
+
+    @property
+    def facts(self) -> RopFacts:
+        """What ``common.houdini_rops`` chooses the render node by."""
+        return RopFacts(
+            self.path, self.type_name, self.bypassed, self.output_parm, self.pattern, self.frames
+        )
 
 
 @dataclass(frozen=True)
