@@ -109,8 +109,10 @@ def base_type(type_name: str) -> str:
 
 
 def frame_spec(frames: tuple[int, int, int]) -> str:
-    """``(1, 10, 2)`` -> ``1-10x2``: a ROP's range as a job's frame spec."""
+    """``(1, 10, 2)`` -> ``1-10x2``, ``(7, 7, 1)`` -> ``7``: a ROP's range as a frame spec."""
     first, last, step = frames
+    if last == first:
+        return str(first)
     return f"{first}-{last}" + (f"x{step}" if step != 1 else "")
 
 
@@ -125,8 +127,10 @@ def default_rop(rops: Sequence[RopFacts], last_rendered: str = "") -> RopFacts |
     for rop in candidates:
         if last_rendered and rop.path == last_rendered:
             return rop
-    in_out = [rop for rop in candidates if rop.path.startswith("/out/")]
-    return (in_out or candidates or [None])[0]
+    ordered = [rop for rop in candidates if rop.path.startswith("/out/")] + [
+        rop for rop in candidates if not rop.path.startswith("/out/")
+    ]
+    return ordered[0] if ordered else None
 
 
 def find_rop(rops: Sequence[RopFacts], chosen: str = "", last_rendered: str = "") -> RopFacts:

@@ -2,7 +2,8 @@
 
 * ``.hip``/``.hipnc``/``.hiplc`` scenes: ``hython hython_render.py --rop /out/mantra1
   --frames 1 10 1 --output /renders/beauty.$F4.exr scene.hip`` renders the render node the
-  panel chose (``common.jobspec.TARGET_ENV``; empty: the scene's own choice) frame by frame.
+  panel chose (``common.jobspec.TARGET_ENV``; empty: the one ``common.houdini_rops`` picks,
+  as the panel did) frame by frame.
 * ``.usd``/``.usda``/``.usdc``/``.usdz`` files: ``husk --verbose 2a --frame 1 --frame-count 10
   --frame-inc 1 --output /renders/beauty.$F4.exr scene.usd`` (Karma unless the job's renderer
   names another Hydra delegate).

@@ -266,7 +266,9 @@ class _Reader:
             renderer=rop.renderer,
             enabled=not node.bypass and not to_viewer,
         )
-        facts = RopFacts(node.path, node.base_type, node.bypass, parm, path or "", (first, last, step))
+        facts = RopFacts(
+            node.path, node.base_type, node.bypass, parm, path or "", (first, last, step)
+        )
         return target, outputs, facts
 
     def _rop_frames(self, node: HipNode) -> tuple[int, int, int]:

@@ -213,8 +213,8 @@ class Node:
 
     def render(self, frame_range: tuple[float, ...] = (), **_options: Any) -> None:
         """Stands in for the renderer: per frame, prints the lines of the log named by
-        ``$HOU_STUB_RENDER_LOG`` (``{frame}``, ``{image}``) and writes the output file where
-        the log says ``@write``."""
+        ``$HOU_STUB_RENDER_LOG`` (``{frame}``, ``{image}``, ``{rop}``) and writes the output
+        file where the log says ``@write``."""
         log_path = os.environ.get("HOU_STUB_RENDER_LOG", "")
         lines = open(log_path).read().splitlines() if log_path else ["@write"]  # noqa: SIM115
         rop = ROP_TYPES.get(self._hip.base_type)
@@ -235,7 +235,7 @@ class Node:
                 elif line == "@fail":
                     raise OperationFailed(f"The attempted operation failed.\nError: {image}")
                 else:
-                    print(line.format(frame=frame, image=image), flush=True)
+                    print(line.format(frame=frame, image=image, rop=self.path()), flush=True)
 
     def allSubChildren(self) -> tuple[Node, ...]:  # noqa: N802 - Houdini's name
         prefix = "/" if self._hip.path == "/" else self._hip.path + "/"
