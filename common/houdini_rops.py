@@ -2,7 +2,8 @@
 
 One set of rules for the submit panel (``dcc/houdini``, with ``hou``), ``cloudburst scan``
 (the offline ``.hip`` reader) and the render node's ``hython_render.py``, each of which
-describes the scene's render nodes as ``RopFacts`` and asks here:
+describes the scene's render nodes as ``RopFacts`` and asks here (the two with ``hou``
+find them with ``is_rop_node``, which takes a ``hou.Node`` without importing ``hou``):
 
 1. the ROP the artist chose wins (even a geometry or USD ROP);
 2. otherwise the last one rendered (``$DRIVERPATH``) when it is a default candidate;
@@ -25,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class RopRole(StrEnum):
@@ -106,6 +108,26 @@ def base_type(type_name: str) -> str:
     if len(parts) >= 2 and re.fullmatch(r"[\d.]+", parts[-1]):
         parts = parts[:-1]
     return parts[-1]
+
+
+def in_task_graph(node: Any) -> bool:
+    """Whether a ``hou.Node`` belongs to a PDG graph (its ROPs are run by PDG, not submitted
+    on their own)."""
+    current = node.parent()
+    while current is not None and current.path() != "/":
+        if current.type().name() == "topnet" or current.path() == "/tasks":
+            return True
+        current = current.parent()
+    return False
+
+
+def is_rop_node(node: Any) -> bool:
+    """Whether a ``hou.Node`` is a render node these rules know (and not PDG's)."""
+    base = base_type(node.type().name())
+    if base not in ROP_TYPES:
+        return False
+    where = node.type().category().name() == "Driver" or base in NETWORK_ROP_TYPES
+    return where and not in_task_graph(node)
 
 
 def frame_spec(frames: tuple[int, int, int]) -> str:

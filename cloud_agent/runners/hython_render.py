@@ -63,18 +63,11 @@ def output_parm_name(rules: ModuleType, node: Any) -> str:
     return str(known.output_parm)
 
 
-def is_rop(rules: ModuleType, node: Any) -> bool:
-    base = rules.base_type(node.type().name())
-    if base not in rules.ROP_TYPES:
-        return False
-    return node.type().category().name() == "Driver" or base in rules.NETWORK_ROP_TYPES
-
-
 def rop_facts(rules: ModuleType, hou: Any) -> list[Any]:
     """Every render node of the loaded scene as ``RopFacts`` (their output unevaluated)."""
     facts = []
     for node in hou.node("/").allSubChildren():
-        if not is_rop(rules, node):
+        if not rules.is_rop_node(node):
             continue
         name = output_parm_name(rules, node)
         parm = node.parm(name) if name else None

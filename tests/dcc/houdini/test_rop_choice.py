@@ -114,3 +114,21 @@ def test_the_render_script_keeps_the_rops_output_when_the_job_writes_there(
     beauty = hou_host.STATE.scene.node("/out/beauty")
     assert beauty.value("vm_picture") == f"{tmp_path}/final/beauty.$F4.exr"  # the job's says so
     assert (tmp_path / "final" / "beauty.0001.exr").is_file()
+
+
+def test_a_rop_inside_a_task_graph_is_pdgs_for_the_panel_and_the_script(
+    hou_host: ModuleType, tmp_path: Path
+) -> None:
+    from dcc.houdini.adapter import HoudiniAdapter
+
+    hou_host.new_scene(str(tmp_path / "pdg.hip"))
+    hou_host.add_node("/obj/topnet1", "topnet")
+    hou_host.add_node("/obj/topnet1/ropnet1", "ropnet")
+    hou_host.add_node("/obj/topnet1/ropnet1/mantra1", "ifd", vm_picture="$HIP/r/$OS.$F4.exr")
+    info = HoudiniAdapter().scene_info()
+    assert info.targets == () and info.extra["default_target"] == ""
+    assert script_choice(hou_host) == ""
+    hou_host.add_node("/obj/ropnet2", "ropnet")
+    hou_host.add_node("/obj/ropnet2/mantra2", "ifd", vm_picture="$HIP/r/$OS.$F4.exr")
+    assert HoudiniAdapter().scene_info().extra["default_target"] == "/obj/ropnet2/mantra2"
+    assert script_choice(hou_host) == "/obj/ropnet2/mantra2"
