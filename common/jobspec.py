@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from common.errors import FrameSpecError, InvalidInput
+from common.frame_tokens import has_frame_token
 from common.frames import parse_frames
 from common.host import Asset, RenderTarget, SceneInfo
 from common.models import JobSpec, Placement
@@ -108,6 +109,15 @@ def scene_frames(info: SceneInfo) -> str:
     return f"{info.frame_start}-{info.frame_end}{step}"
 
 
+def target_frames(info: SceneInfo, target: str = "") -> str:
+    """The frames a target renders by its own range (a Houdini ROP's, a Nuke Write's limit),
+    else the scene's range. ``""`` is the scene's default target (``extra["default_target"]``).
+    """
+    name = target or (info.extra or {}).get("default_target", "")
+    ranges = (info.extra or {}).get("target_frames") or {}
+    return str(ranges.get(name) or scene_frames(info)) if name else scene_frames(info)
+
+
 def scene_stem(info: SceneInfo) -> str:
     """The scene file's name without extension, or ``untitled`` for an unsaved scene."""
     name = os.path.basename(info.scene_path.replace("\\", "/"))
@@ -186,10 +196,11 @@ def default_output(info: SceneInfo, target: str = "") -> str:
 
 
 def defaults_for(info: SceneInfo) -> PanelSettings:
-    """The panel's starting values for a scene: its name, frame range, output and format."""
+    """The panel's starting values for a scene: its name, the default target's frame range,
+    output and format."""
     return PanelSettings(
         name=scene_stem(info),
-        frames=scene_frames(info),
+        frames=target_frames(info),
         output=default_output(info),
         output_format=info.output_format,
     )
@@ -242,7 +253,7 @@ def build_job_spec(
         "dcc": info.dcc,
         "renderer": renderer,
         "scene": info.scene_path,
-        "frames": settings.frames.strip() or scene_frames(info),
+        "frames": settings.frames.strip() or target_frames(info, settings.target),
         "chunk_size": settings.chunk_size,
         "output": resolve_output(output, info.scene_path),
         "output_format": settings.output_format.strip() or info.output_format,
@@ -315,6 +326,9 @@ def preflight(
     problems += frame_problems
     problems += _asset_problems(info, assets)
     problems += _output_problems(info, settings, project_root)
+    if not any(p.severity is Severity.ERROR for p in frame_problems):
+        problems += _frame_token_problems(info, settings)
+    problems += _target_problems(info, settings)
     if daemon_ok is False:
         where = f" at {daemon_url}" if daemon_url else ""
         problems.append(
@@ -358,7 +372,7 @@ def _scene_problems(info: SceneInfo, dirty: bool) -> list[Problem]:
 
 
 def _frame_problems(info: SceneInfo, settings: PanelSettings) -> list[Problem]:
-    spec = settings.frames.strip() or scene_frames(info)
+    spec = settings.frames.strip() or target_frames(info, settings.target)
     if not settings.frames.strip() and info.frame_end < info.frame_start:
         return [
             Problem(
@@ -381,7 +395,8 @@ def _frame_problems(info: SceneInfo, settings: PanelSettings) -> list[Problem]:
             )
         ]
     outside = [f for f in frames if not info.frame_start <= f <= info.frame_end]
-    if outside and info.frame_end >= info.frame_start:
+    own = spec.replace(" ", "") == target_frames(info, settings.target)  # the target's own range
+    if outside and info.frame_end >= info.frame_start and not own:
         return [
             Problem(
                 "frames_outside_scene",
@@ -415,15 +430,24 @@ def _asset_problems(info: SceneInfo, assets: Sequence[Asset]) -> list[Problem]:
     ]
 
 
+def _job_output(info: SceneInfo, settings: PanelSettings) -> str:
+    """The output the job gets: the typed one, else the target's or the scene's, absolute."""
+    return resolve_output(
+        settings.output.strip() or default_output(info, settings.target), info.scene_path
+    )
+
+
+def _is_movie(info: SceneInfo, settings: PanelSettings, output: str) -> bool:
+    fmt = (settings.output_format.strip() or info.output_format).upper()
+    return fmt in MOVIE_FORMATS or output.lower().endswith(MOVIE_EXTENSIONS)
+
+
 def _output_problems(
     info: SceneInfo, settings: PanelSettings, project_root: str | None
 ) -> list[Problem]:
-    output = resolve_output(
-        settings.output.strip() or default_output(info, settings.target), info.scene_path
-    )
+    output = _job_output(info, settings)
     problems = []
-    fmt = (settings.output_format.strip() or info.output_format).upper()
-    if fmt in MOVIE_FORMATS or output.lower().endswith(MOVIE_EXTENSIONS):
+    if _is_movie(info, settings, output):
         problems.append(
             Problem(
                 "movie_output",
@@ -445,6 +469,54 @@ def _output_problems(
             )
         )
     return problems
+
+
+def _target_problems(info: SceneInfo, settings: PanelSettings) -> list[Problem]:
+    """No target chosen, and the host found none to render by default (a Houdini scene whose
+    only ROPs write caches or USD: ``extra["default_target"]`` empty)."""
+    extra = info.extra or {}
+    if settings.target or "default_target" not in extra or extra["default_target"]:
+        return []
+    known = ", ".join(t.name for t in info.targets[:5]) or "none"
+    return [
+        Problem(
+            "no_default_target",
+            Severity.ERROR,
+            f"Nothing in the scene renders pictures by default (its render nodes: {known}).",
+            "Choose what to render under Render target, or add a render node (Mantra, Karma, "
+            "Redshift...) that writes files.",
+        )
+    ]
+
+
+#: Frame tokens each DCC replaces in an output path: ``#`` runs everywhere; Houdini's ``$F``,
+#: ``$F4``, ``${F4}``, ``$FF``; Nuke's ``%04d`` and TCL ``[frame]``; ``<f>``/``<F4>`` of
+#: RenderMan, V-Ray and husk. Blender numbers frames itself when a path has no ``#``.
+#: The token each DCC's fix suggests.
+_SUGGESTED_TOKENS = {"houdini": "$F4", "nuke": "####", "maya": "####"}
+
+
+def _frame_token_problems(info: SceneInfo, settings: PanelSettings) -> list[Problem]:
+    """A job of several frames whose output has no frame number: each frame would overwrite
+    the same file, and the job would "succeed" with only the last one."""
+    output = _job_output(info, settings)
+    if not output or _is_movie(info, settings, output):
+        return []  # a movie is refused on its own (movie_output)
+    count = len(parse_frames(settings.frames.strip() or target_frames(info, settings.target)))
+    if count < 2 or has_frame_token(output, info.dcc):
+        return []
+    stem, extension = os.path.splitext(output)
+    token = _SUGGESTED_TOKENS.get(info.dcc, "####")
+    return [
+        Problem(
+            "output_without_frame",
+            Severity.ERROR,
+            f"The output {output} has no frame number, so each of the {count} frames would "
+            "overwrite the same file.",
+            f"Put the frame number in the file name, as in {stem}.{token}{extension}, or "
+            "render a single frame.",
+        )
+    ]
 
 
 def _inside(path: str, root: str) -> bool:

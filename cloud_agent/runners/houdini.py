@@ -2,8 +2,9 @@
 
 * ``.hip``/``.hipnc``/``.hiplc`` scenes: ``hython hython_render.py --rop /out/mantra1
   --frames 1 10 1 --output /renders/beauty.$F4.exr scene.hip`` renders the render node the
-  panel chose (``common.jobspec.TARGET_ENV``; empty: the scene's own choice) frame by frame,
-  through the camera the panel chose (``--camera /obj/cam1``, from ``CAMERA_ENV``) if any.
+  panel chose (``common.jobspec.TARGET_ENV``; empty: the one ``common.houdini_rops`` picks,
+  as the panel did) frame by frame, through the camera the panel chose (``--camera /obj/cam1``,
+  from ``CAMERA_ENV``) if any.
 * ``.usd``/``.usda``/``.usdc``/``.usdz`` files: ``husk --verbose 2a --frame 1 --frame-count 10
   --frame-inc 1 --output /renders/beauty.$F4.exr scene.usd`` (Karma unless the job's renderer
   names another Hydra delegate), with ``--camera /cameras/cam1`` for a chosen camera.

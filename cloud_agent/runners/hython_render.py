@@ -3,40 +3,52 @@
 ``hython hython_render.py --frames FIRST LAST STEP [--rop PATH] [--camera PATH] [--output
 PATTERN] SCENE``
 
-Loads the scene, finds the ROP (``--rop``; else the one last rendered, ``$DRIVERPATH``, else
-the first that writes files), points its output at the job's ``--output`` (``####`` becomes
-``$F4``; the job's output is the ROP's own unless the artist changed it), points its camera
-parameter at ``--camera`` when the panel chose one (``CAMERA_PARMS``; a render node without a
-camera, or a camera the scene lacks, stops the render), turns on Mantra's Alfred progress, and
-renders each frame
-with ``hou.RopNode.render``. Besides Houdini's own output it prints, for the agent::
+Loads the scene and finds the ROP with the rules the panel and ``cloudburst scan`` use
+(``common/houdini_rops.py``: ``--rop`` when given, else the last rendered, else the first
+that renders pictures; ``/out`` and ``/stage`` alike). Its output parameter is left alone
+when it already writes the job's ``--output``; otherwise it is set to it (``####`` becomes
+``$F4``). Points its camera parameter at ``--camera`` when the panel chose one
+(``CAMERA_PARMS``; a render node without a camera, or a camera the scene lacks, stops the
+render), turns on Mantra's Alfred progress, and renders each frame with
+``hou.RopNode.render``. Besides Houdini's own output it prints, for the agent::
 
     cloudburst: frame 7 start
     cloudburst: wrote /shows/x/render/beauty.0007.exr
     cloudburst: frame 7 done
     cloudburst: error: <why the render stopped>
 
-This file runs on Houdini's Python, not the agent's: it imports only the standard library
-and ``hou``. Its table of output parameters follows ``ROP_TYPES`` in
-``common.scene_readers.houdini_report``.
+This file runs on Houdini's Python, not the agent's: it imports only the standard library,
+``hou`` and ``houdini_rops.py``, loaded by its path (Cloudburst's packages are not on
+Houdini's path on a render node).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import re
 import sys
+from types import ModuleType
 from typing import Any
 
-#: The parameter each render node type writes its files to.
-OUTPUT_PARMS = {
-    "ifd": "vm_picture", "karma": "picture", "usdrender": "outputimage",
-    "usdrender_rop": "outputimage", "usd": "lopoutput", "usd_rop": "lopoutput",
-    "Redshift_ROP": "RS_outputFileNamePrefix", "arnold": "ar_picture", "geometry": "sopoutput",
-    "rop_geometry": "sopoutput", "alembic": "filename", "rop_alembic": "filename",
-    "comp": "copoutput", "opengl": "picture", "dop": "dopoutput",
-    "baketexture": "vm_uvoutputpicture1",
-}  # fmt: skip
+#: ``common/houdini_rops.py`` of this installation.
+RULES_FILE = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "common", "houdini_rops.py"
+)
+
+
+def load_rules(path: str = RULES_FILE) -> ModuleType:
+    """``houdini_rops`` loaded from its file (registered first: dataclasses look it up)."""
+    name = "cloudburst_houdini_rops"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
 
 #: The parameter that names the camera each render node type renders through.
 CAMERA_PARMS = {
@@ -52,44 +64,64 @@ def say(message: str) -> None:
     print(f"cloudburst: {message}", flush=True)
 
 
-def base_type(node: Any) -> str:
-    parts = node.type().name().split("::")
-    if len(parts) >= 2 and re.fullmatch(r"[\d.]+", parts[-1]):
-        parts = parts[:-1]
-    return parts[-1]
-
-
-def output_parm(node: Any) -> Any:
-    name = OUTPUT_PARMS.get(base_type(node))
-    mode = node.parm("soho_outputmode") if base_type(node) == "ifd" else None
+def output_parm_name(rules: ModuleType, node: Any) -> str:
+    """The parameter ``node`` writes to ("" for a node that is not a ROP Cloudburst knows)."""
+    base = rules.base_type(node.type().name())
+    known = rules.ROP_TYPES.get(base)
+    if known is None:
+        return ""
+    mode = node.parm("soho_outputmode") if base == "ifd" else None
     if mode is not None and mode.evalAsString() in ("on", "1"):
-        name = "soho_diskfile"
-    return node.parm(name) if name else None
+        return "soho_diskfile"
+    return str(known.output_parm)
 
 
-def find_rop(hou: Any, path: str) -> Any:
-    if path:
-        node = hou.node(path)
-        if node is None:
-            raise LookupError(f"the scene has no render node {path}")
-        return node
-    driver = hou.text.expandString("$DRIVERPATH")
-    node = hou.node(driver) if driver.startswith("/") else None
-    if node is not None:
-        return node
-    for node in hou.node("/out").allSubChildren():
-        if output_parm(node) is not None:
-            return node
-    raise LookupError("the scene has no render node in /out that writes files")
+def rop_facts(rules: ModuleType, hou: Any) -> list[Any]:
+    """Every render node of the loaded scene as ``RopFacts`` (their output unevaluated)."""
+    facts = []
+    for node in hou.node("/").allSubChildren():
+        if not rules.is_rop_node(node):
+            continue
+        name = output_parm_name(rules, node)
+        parm = node.parm(name) if name else None
+        try:
+            raw = parm.unexpandedString() if parm is not None else ""
+        except hou.OperationFailed:  # an expression: a file, whatever it evaluates to
+            raw = "`expression`"
+        facts.append(
+            rules.RopFacts(
+                path=node.path(),
+                type_name=rules.base_type(node.type().name()),
+                bypassed=node.isBypassed(),
+                output_parm=name if parm is not None else "",
+                output=raw,
+            )
+        )
+    return facts
 
 
-def set_camera(hou: Any, rop: Any, camera: str) -> None:
+def find_rop(hou: Any, path: str, rules: ModuleType | None = None) -> Any:
+    """The ROP to render (``path`` when given), by the shared rules.
+
+    Raises:
+        LookupError: the rules found none; the message says what to do.
+    """
+    rules = rules or load_rules()
+    try:
+        driver = hou.text.expandString("$DRIVERPATH")
+    except hou.OperationFailed:  # not set in this scene
+        driver = ""
+    chosen = rules.find_rop(rop_facts(rules, hou), path, driver if driver.startswith("/") else "")
+    return hou.node(chosen.path)
+
+
+def set_camera(hou: Any, rop: Any, camera: str, rules: ModuleType | None = None) -> None:
     """Points ``rop``'s camera parameter at ``camera``, replacing any expression or keys.
 
     Raises:
         LookupError: the render node renders through no camera, or the scene has no such node.
     """
-    kind = base_type(rop)
+    kind = (rules or load_rules()).base_type(rop.type().name())
     name = CAMERA_PARMS.get(kind)
     parm = rop.parm(name) if name else None
     if parm is None:
@@ -121,14 +153,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         hou.hipFile.load(args.scene, suppress_save_prompt=True, ignore_load_warnings=True)
-        rop = find_rop(hou, args.rop)
+        rules = load_rules()
+        rop = find_rop(hou, args.rop, rules)
         if args.camera:
-            set_camera(hou, rop, args.camera)
-        parm = output_parm(rop)
+            set_camera(hou, rop, args.camera, rules)
+        name = output_parm_name(rules, rop)
+        parm = rop.parm(name) if name else None
         first, last, step = args.frames
-        if parm is not None and args.output:  # the job's output is what gets written
-            parm.deleteAllKeyframes()  # an expression (chs()) would override the value
-            parm.set(houdini_pattern(args.output))
+        if parm is not None and args.output:
+            job_file = hou.text.expandString(rules.output_at(args.output, first))
+            if not rules.keeps_rop_output(job_file, parm.evalAtFrame(first)):
+                parm.deleteAllKeyframes()  # an expression (chs()) would override the value
+                parm.set(houdini_pattern(args.output))
         alf = rop.parm("vm_alfprogress") or rop.parm("alfprogress")
         if alf is not None:
             alf.set(1)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from common.errors import FrameSpecError
 from common.frames import chunk_frames, parse_frames
 from common.host import SceneInfo
-from common.jobspec import PanelSettings, default_output
+from common.jobspec import PanelSettings, default_output, target_frames
 from common.models import Placement
 
 #: What the placement menu says for each placement.
@@ -206,12 +206,17 @@ class JobForm(QWidget):
         self.changed.emit()
 
     def _target_changed(self) -> None:
-        """Follows the new target's output unless the artist typed an output of their own."""
+        """Follows the new target's output and frame range unless the artist typed their own."""
         if self._info is not None:
+            chosen = self.target.currentData() or ""
             previous = {default_output(self._info, t.name) for t in self._info.targets}
             previous.add(default_output(self._info))
             if self.output.text().strip() in previous or not self.output.text().strip():
-                self.output.setText(default_output(self._info, self.target.currentData() or ""))
+                self.output.setText(default_output(self._info, chosen))
+            ranges = {target_frames(self._info, t.name) for t in self._info.targets}
+            ranges.add(target_frames(self._info))
+            if self.frames.text().strip() in ranges or not self.frames.text().strip():
+                self.frames.setText(target_frames(self._info, chosen))
         self.changed.emit()
 
     def _browse(self) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
+from common.houdini_rops import NETWORK_ROP_TYPES, RopFacts, default_rop, frame_spec
 from common.scene_readers import sequences
 from common.scene_readers.houdini_expr import HoudiniContext, Unresolved
 from common.scene_readers.houdini_hip import HipNode, HipScene, load_hip
@@ -82,8 +83,8 @@ ROP_TYPES: dict[str, RopKind] = {
     "dop": RopKind("dopoutput", AssetKind.CACHE, "dop"),
     "baketexture": RopKind("vm_uvoutputpicture1", AssetKind.IMAGE, "mantra"),
 }
-#: ROP types that also live in geometry networks (the others only in output networks).
-SOP_ROP_TYPES = frozenset({"rop_geometry", "rop_alembic", "usd_rop"})
+#: ROP types that also live outside output networks (geometry networks, ``/stage``).
+SOP_ROP_TYPES = NETWORK_ROP_TYPES
 #: Picture values that mean "render to a viewer", not to a file.
 VIEWER_OUTPUTS = frozenset({"", "ip", "md", "imdisplay", "mplay"})
 #: Files Houdini ships and finds on its own search path when no folder is given.
@@ -154,16 +155,16 @@ class _Reader:
         dependencies: list[Asset] = []
         targets: list[RenderTarget] = []
         outputs: list[Asset] = []
-        ranges: dict[str, str] = {}
+        rops: list[RopFacts] = []
         for node in self.scene.nodes.values():
             if node.bypass or is_task_graph(self.scene, node):
                 continue
             rop = rop_kind(self.scene, node)
             if rop is not None:
-                target, written, first_last = self._rop(node, rop)
+                target, written, facts = self._rop(node, rop)
                 targets.append(target)
                 outputs += written
-                ranges[node.path] = first_last
+                rops.append(facts)
                 continue
             for parm, kind in self._input_parms(node):
                 path = self._path(node, parm)
@@ -174,9 +175,8 @@ class _Reader:
                     )
         for name in sorted(self.context.unknown):
             self.warnings.append(f"${name} is set neither in the scene nor in the environment.")
-        driver = self.scene.variables.get("DRIVERPATH", "")
-        enabled = [t for t in targets if t.enabled]
-        default = next((t for t in enabled if t.name == driver), enabled[0] if enabled else None)
+        chosen = default_rop(rops, self.scene.variables.get("DRIVERPATH", ""))
+        default = next((t for t in targets if chosen and t.name == chosen.path), None)
         info = SceneInfo(
             dcc="houdini",
             scene_path=self.context.hip_path,
@@ -193,7 +193,7 @@ class _Reader:
             extra={
                 "houdini_version": self.scene.variables.get("_HIP_SAVEVERSION", ""),
                 "default_target": default.name if default else "",
-                "target_frames": ranges,
+                "target_frames": {r.path: frame_spec(r.frames) for r in rops if r.frames},
                 "saved_hip": self.scene.variables.get("HIP", ""),
             },
         )
@@ -238,7 +238,7 @@ class _Reader:
             return None
         return local
 
-    def _rop(self, node: HipNode, rop: RopKind) -> tuple[RenderTarget, list[Asset], str]:
+    def _rop(self, node: HipNode, rop: RopKind) -> tuple[RenderTarget, list[Asset], RopFacts]:
         first, last, step = self._rop_frames(node)
         frames = range(first, last + 1, step)
         parm = rop.output_parm
@@ -266,7 +266,10 @@ class _Reader:
             renderer=rop.renderer,
             enabled=not node.bypass and not to_viewer,
         )
-        return target, outputs, f"{first}-{last}" + (f"x{step}" if step != 1 else "")
+        facts = RopFacts(
+            node.path, node.base_type, node.bypass, parm, path or "", (first, last, step)
+        )
+        return target, outputs, facts
 
     def _rop_frames(self, node: HipNode) -> tuple[int, int, int]:
         mode = node.value("trange") or "off"

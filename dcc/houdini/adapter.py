@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
+from common.houdini_rops import default_rop, frame_spec
 from common.scene_readers import sequences
 from common.scene_readers.houdini_report import STOCK_FILES
 from common.scene_readers.report import unique
@@ -54,16 +55,15 @@ class HoudiniAdapter:
         scene.save()
 
     def scene_info(self) -> SceneInfo:
-        """The global range, fps and the ROPs; the default target is the last one rendered
-        (``$DRIVERPATH``) when it is still there, else the first that writes files."""
+        """The global range, fps and the ROPs with their own ranges; the default target is
+        the one ``common.houdini_rops.default_rop`` picks (as the offline reader and the render
+        node do)."""
         start, end = scene.frame_range()
         path = scene.hip_path()
         hip = os.path.dirname(path)
         targets = []
-        ranges = {}
-        for rop in scene.rops():
-            first, last, step = rop.frames
-            ranges[rop.path] = f"{first}-{last}" + (f"x{step}" if step != 1 else "")
+        rops = scene.rops()
+        for rop in rops:
             targets.append(
                 RenderTarget(
                     name=rop.path,
@@ -74,9 +74,8 @@ class HoudiniAdapter:
                     enabled=not rop.bypassed and bool(rop.pattern),
                 )
             )
-        enabled = [t for t in targets if t.enabled]
-        driver = scene.variable("DRIVERPATH")
-        default = next((t for t in enabled if t.name == driver), enabled[0] if enabled else None)
+        chosen = default_rop([rop.facts for rop in rops], scene.variable("DRIVERPATH"))
+        default = next((t for t in targets if chosen and t.name == chosen.path), None)
         camera = default.cameras[0] if default and default.cameras else ""
         return SceneInfo(
             dcc=self.dcc,
@@ -91,7 +90,7 @@ class HoudiniAdapter:
             output=default.output if default else "",
             extra={
                 "default_target": default.name if default else "",
-                "target_frames": ranges,
+                "target_frames": {rop.path: frame_spec(rop.frames) for rop in rops},
                 "project_root": scene.variable("JOB") or (os.path.dirname(path) if path else ""),
             },
         )

@@ -15,7 +15,8 @@ from typing import Any
 
 import hou
 
-from common.scene_readers.houdini_report import ROP_TYPES, SOP_ROP_TYPES, VIEWER_OUTPUTS
+from common.houdini_rops import RopFacts, base_type, in_task_graph, is_rop_node
+from common.scene_readers.houdini_report import ROP_TYPES, VIEWER_OUTPUTS
 
 #: Not files: Houdini's temporary and embedded data, and its own install.
 NOT_FILES = ("temp:", "opdef:", "oplib:", "op:")
@@ -36,6 +37,13 @@ class Rop:
     frames: tuple[int, int, int]
     camera: str
     bypassed: bool
+
+    @property
+    def facts(self) -> RopFacts:
+        """What ``common.houdini_rops`` chooses the render node by."""
+        return RopFacts(
+            self.path, self.type_name, self.bypassed, self.output_parm, self.pattern, self.frames
+        )
 
 
 @dataclass(frozen=True)
@@ -128,30 +136,13 @@ def _frame_pattern(first: str, second: str) -> str:
     return first[:start] + token + first[end:]
 
 
-def _in_task_graph(node: Any) -> bool:
-    current = node.parent()
-    while current is not None and current.path() != "/":
-        if current.type().name() == "topnet" or current.path() == "/tasks":
-            return True
-        current = current.parent()
-    return False
-
-
-def _base_type(node: Any) -> str:
-    parts = node.type().name().split("::")
-    if len(parts) >= 2 and re.fullmatch(r"[\d.]+", parts[-1]):
-        parts = parts[:-1]
-    return parts[-1]
-
-
 def rops() -> list[Rop]:
     """The render nodes Cloudburst knows (Mantra, Karma, Redshift, geometry caches...)."""
     found = []
     for node in hou.node("/").allSubChildren():
-        base = _base_type(node)
+        base = base_type(node.type().name())
         kind = ROP_TYPES.get(base)
-        driver = node.type().category().name() == "Driver"
-        if kind is None or not (driver or base in SOP_ROP_TYPES) or _in_task_graph(node):
+        if kind is None or not is_rop_node(node):
             continue
         parm_name = kind.output_parm
         if base == "ifd" and _string(node, "soho_outputmode") in ("on", "1"):
@@ -232,7 +223,7 @@ def file_references(frames: Sequence[int], outputs: set[tuple[str, str]]) -> lis
         if parm is None or not raw or raw.startswith(NOT_FILES):
             continue
         node = parm.node()
-        if (node.path(), parm.name()) in outputs or node.isBypassed() or _in_task_graph(node):
+        if (node.path(), parm.name()) in outputs or node.isBypassed() or in_task_graph(node):
             continue
         if node.type().category().name() == "Driver":
             continue  # render nodes name what they write (pictures, IFDs, deep and photon maps)

@@ -9,20 +9,33 @@ from common.frame_tokens import check_frame_token, has_frame_token
 
 
 @pytest.mark.parametrize(
-    "output",
+    ("dcc", "output"),
     [
-        "/r/beauty.####.exr",
-        "/r/beauty.#.exr",
-        "/r/beauty.%04d.exr",
-        "/r/beauty.%d.exr",
-        "/r/beauty.$F4.exr",
-        "/r/beauty.$F.exr",
-        "/r/beauty.${F4}.exr",
+        *[(dcc, "/r/beauty.####.exr") for dcc in ("nuke", "houdini", "maya")],
+        *[(dcc, "/r/beauty.#.exr") for dcc in ("nuke", "houdini", "maya")],
+        ("nuke", "/r/beauty.%04d.exr"),
+        ("nuke", "/r/beauty.%d.exr"),
+        ("nuke", "/r/beauty.[frame].exr"),
+        ("houdini", "/r/beauty.$F4.exr"),
+        ("houdini", "/r/beauty.$F.exr"),
+        ("houdini", "/r/beauty.${F4}.exr"),
+        ("houdini", "/r/beauty.$FF.exr"),
+        ("maya", "/r/beauty.<f>.exr"),
     ],
 )
-def test_outputs_with_a_frame_token(output: str) -> None:
-    assert has_frame_token(output, "nuke")
-    assert has_frame_token(output, "houdini")
+def test_outputs_with_a_frame_token(dcc: str, output: str) -> None:
+    assert has_frame_token(output, dcc)
+    assert has_frame_token(
+        output, "an unknown dcc"
+    )  # any DCC's token counts for one we do not know
+
+
+@pytest.mark.parametrize(
+    ("dcc", "output"),
+    [("houdini", "/r/beauty.%04d.exr"), ("nuke", "/r/beauty.$F4.exr"), ("maya", "/r/b.%04d.exr")],
+)
+def test_a_token_another_dcc_expands_is_none_of_this_ones(dcc: str, output: str) -> None:
+    assert not has_frame_token(output, dcc)
 
 
 @pytest.mark.parametrize("output", ["/r/render.gif", "/r/out.exr", "/r/$FPS/out.exr", "/r/f"])

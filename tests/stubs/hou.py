@@ -214,8 +214,8 @@ class Node:
 
     def render(self, frame_range: tuple[float, ...] = (), **_options: Any) -> None:
         """Stands in for the renderer: per frame, prints the lines of the log named by
-        ``$HOU_STUB_RENDER_LOG`` (``{frame}``, ``{image}``, ``{parms[NAME]}`` for the node's
-        parameter NAME as it is at render time, empty when it has none) and writes the output
+        ``$HOU_STUB_RENDER_LOG`` (``{frame}``, ``{image}``, ``{rop}``, ``{parms[NAME]}`` for the
+        node's parameter NAME as it is at render time, empty when it has none) and writes the output
         file where the log says ``@write``."""
         log_path = os.environ.get("HOU_STUB_RENDER_LOG", "")
         lines = open(log_path).read().splitlines() if log_path else ["@write"]  # noqa: SIM115
@@ -238,7 +238,10 @@ class Node:
                     raise OperationFailed(f"The attempted operation failed.\nError: {image}")
                 else:
                     parms = defaultdict(str, {n: self._hip.value(n) for n in self._hip.parms})
-                    print(line.format(frame=frame, image=image, parms=parms), flush=True)
+                    print(
+                        line.format(frame=frame, image=image, rop=self.path(), parms=parms),
+                        flush=True,
+                    )
 
     def allSubChildren(self) -> tuple[Node, ...]:  # noqa: N802 - Houdini's name
         prefix = "/" if self._hip.path == "/" else self._hip.path + "/"

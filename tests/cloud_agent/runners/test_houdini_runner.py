@@ -215,3 +215,84 @@ def test_an_unreadable_path_map_is_a_render_error(tmp_path: Path) -> None:
                       **{PATH_MAP_ENV: str(tmp_path / "gone.json")})  # fmt: skip
     with pytest.raises(RenderError, match="Cannot read the path map"):
         HoudiniRunner("hython").prepare(task)
+
+
+# --- which render node: the rules of common.houdini_rops ------------------------------------
+
+
+def write_rops(path: Path, *rops: tuple[str, str, str, str, bool]) -> Path:
+    """A hip with ``(path, type, output parm, output, bypassed)`` render nodes and no
+    ``$DRIVERPATH``."""
+    members: dict[str, str | bytes] = {".start": "fps 24\ntset 0 1\ntcur 0\n"}
+    node(members, "out", "out")
+    node(members, "stage", "stage")
+    for rop_path, rop_type, parm_name, value, bypassed in rops:
+        node(members, rop_path.lstrip("/"), rop_type, parm(parm_name, value))
+        if bypassed:
+            members[f"{rop_path.lstrip('/')}.def"] = "flags =  lock off bypass on display off\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(odc(members))
+    return path
+
+
+def rendered_rops(tmp_path: Path, hip: Path, output: str, **env: str) -> tuple[list[str], int]:
+    """Runs the real script on ``hip``; the ROPs the ``hou`` stand-in rendered, and the code."""
+    log = tmp_path / "which.txt"
+    log.write_text("rendering {rop}\n@write\n")
+    hython = write_fake(tmp_path / "bin", "hython", "fake_hython")
+    task = assignment([1], str(hip), output, HOU_STUB_RENDER_LOG=str(log), **env)
+    render = HoudiniRunner(hython).prepare(task)
+    lines: list[str] = []
+    result = ManagedProcess(render.command, env={**os.environ, **render.env}).run(lines.append)
+    rops = [line.removeprefix("rendering ") for line in lines if line.startswith("rendering ")]
+    errors = [line for line in lines if line.startswith("cloudburst: error")]
+    return rops or errors, result.exit_code or 0
+
+
+def test_the_default_skips_cache_rops_and_bypassed_ones(tmp_path: Path) -> None:
+    hip = write_rops(
+        tmp_path / "s" / "shot.hip",
+        ("/out/cache", "geometry", "sopoutput", "$HIP/geo/$OS.$F4.bgeo.sc", False),
+        ("/out/old", "ifd", "vm_picture", "$HIP/render/$OS.$F4.exr", True),
+        ("/out/beauty", "ifd", "vm_picture", "$HIP/render/$OS.$F4.exr", False),
+    )
+    output = f"{hip.parent}/render/beauty.$F4.exr"  # the panel's default: beauty's own
+    assert rendered_rops(tmp_path, hip, output) == (["/out/beauty"], 0)
+    assert (hip.parent / "render" / "beauty.0001.exr").is_file()
+    assert not (hip.parent / "geo").exists()  # the cache ROP neither rendered nor changed
+
+
+def test_a_usd_render_rop_in_stage_renders_without_a_choice(tmp_path: Path) -> None:
+    hip = write_rops(
+        tmp_path / "s" / "shot.hip",
+        ("/stage/usdrender_rop1", "usdrender_rop", "outputimage", "$HIP/render/k.$F4.exr", False),
+    )
+    assert rendered_rops(tmp_path, hip, f"{hip.parent}/render/k.$F4.exr") == (
+        ["/stage/usdrender_rop1"],
+        0,
+    )
+
+
+def test_a_usd_rop_in_stage_renders_when_chosen_and_only_then(tmp_path: Path) -> None:
+    hip = write_rops(
+        tmp_path / "s" / "shot.hip",
+        ("/stage/usd_rop1", "usd_rop", "lopoutput", "$HIP/usd/shot.$F4.usd", False),
+    )
+    output = f"{hip.parent}/usd/shot.$F4.usd"
+    chosen = rendered_rops(tmp_path, hip, output, **{TARGET_ENV: "/stage/usd_rop1"})
+    assert chosen == (["/stage/usd_rop1"], 0)
+    assert (hip.parent / "usd" / "shot.0001.usd").is_file()
+    (error,), code = rendered_rops(tmp_path, hip, output)
+    assert code == 1 and "no render node that renders pictures" in error
+    assert "choose one in the panel" in error
+
+
+def test_a_chosen_bypassed_rop_is_refused_with_the_fix(tmp_path: Path) -> None:
+    hip = write_rops(
+        tmp_path / "s" / "shot.hip",
+        ("/out/old", "ifd", "vm_picture", "$HIP/render/$OS.$F4.exr", True),
+    )
+    (error,), code = rendered_rops(
+        tmp_path, hip, f"{hip.parent}/render/old.$F4.exr", **{TARGET_ENV: "/out/old"}
+    )
+    assert code == 1 and "turn its bypass flag off" in error
