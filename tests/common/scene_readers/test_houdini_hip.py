@@ -33,7 +33,7 @@ from common.host import AssetKind
 from common.scene_readers import read_scene
 from common.scene_readers.houdini_hip import archive_members, parse_hip
 from common.scene_readers.houdini_report import read_hip
-from tests.common.scene_readers.hip_files import node, odc, parm
+from tests.common.scene_readers.hip_files import framed, node, odc, parm
 
 
 def deps(report: object) -> dict[str, object]:
@@ -136,6 +136,33 @@ def test_apprentice_and_indie_files(scenes: Path, tmp_path: Path, signature: byt
     hipnc.write_bytes(signature + b"1033600bb05d4a6e23bb0a2c\n" + data)
     report = read_scene(hipnc, env={})
     assert len(report.info.targets) == 12 and len(report.dependencies) == 4
+
+
+@pytest.mark.parametrize("signature", [b"HouNC", b"HouLC"])
+def test_apprentice_and_indie_framing_reads_as_the_hip(
+    scenes: Path, tmp_path: Path, signature: bytes
+) -> None:
+    """A real scene's members framed as Apprentice / Indie files frame them: the same report."""
+    hip = tmp_path / "scene.hip"
+    hip.write_bytes((scenes / "houdini" / "cgru" / "scene.hip").read_bytes())
+    members = archive_members(hip.read_bytes())
+    hipnc = tmp_path / f"scene.hip{signature[3:].decode().lower()}"
+    hipnc.write_bytes(framed(dict(members)))
+    assert archive_members(hipnc.read_bytes()) == members
+    expected, report = read_scene(hip, env={}), read_scene(hipnc, env={})
+    assert report.dependencies == expected.dependencies and len(report.dependencies) == 4
+    assert report.info.targets == expected.info.targets and len(report.info.targets) == 12
+
+
+def test_a_framed_member_keeps_text_that_only_looks_like_a_frame() -> None:
+    members: dict[str, str | bytes] = {
+        ".start": "fps 30\ntset 0 1\ntcur 0\n",
+        ".variables": "set -g NOTE = 'HouNC\x1a is the Apprentice signature'\n",
+        "obj/a.init": "type = geo\n",
+    }
+    data = framed(members, b"HouNC") + framed({"TRAILER!!!": ""}) + b"junk after"
+    assert archive_members(data, "x.hipnc") == {k: v.encode() for k, v in members.items()}
+    assert parse_hip(data).fps == 30.0
 
 
 # --- archives written here ---------------------------------------------------------------------
