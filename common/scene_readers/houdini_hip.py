@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from common.errors import InvalidInput
+from common.scene_readers.houdini_libraries import HdaLibrary, recorded_libraries
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ class HipScene:
     time_range: tuple[float, float] = (0.0, 10.0)
     current_time: float = 0.0
     nodes: dict[str, HipNode] = field(default_factory=dict)
+    libraries: list[HdaLibrary] = field(default_factory=list)
+    """The HDA libraries the scene records (``.OPlibraries``, ``.OPfallbacks``)."""
 
     def frame_at(self, seconds: float) -> int:
         """The frame at a time in seconds (frame 1 is at time 0)."""
@@ -271,6 +274,7 @@ def parse_hip(data: bytes, path: str = "") -> HipScene:
     for m in re.finditer(r"""^set -g (\w+) = (?:'([^']*)'|"([^"]*)")""", text.get(".variables", ""),
                          re.MULTILINE):  # fmt: skip
         scene.variables[m.group(1)] = m.group(2) if m.group(2) is not None else m.group(3)
+    scene.libraries = recorded_libraries(text.get(".OPlibraries", ""), text.get(".OPfallbacks", ""))
     for name, body in text.items():
         base, dot, kind = name.rpartition(".")
         if not dot or not base or base.startswith(".") or kind not in _NODE_MEMBERS:
