@@ -111,6 +111,7 @@ def resolve(
     env: Mapping[str, str],
     frames: Iterable[int] = (),
     source: str = "",
+    probed: list[str] | None = None,
 ) -> Asset:
     """The dependency ``written`` (a path, a sequence or a tile set) where Maya finds it.
 
@@ -122,6 +123,8 @@ def resolve(
         env: the variables paths are expanded with.
         frames: the frames of a sequence.
         source: where in the scene it is used.
+        probed: the places looked in before the one that found it (all of them when
+            none did) are appended, for a cache to watch.
     """
     frames = tuple(frames)
     first: Asset | None = None
@@ -134,6 +137,8 @@ def resolve(
         asset = sequences.dependency(path, kind, frames=frames, source=source)
         if asset.exists:
             return dataclasses.replace(asset, found_by=rule)
+        if probed is not None:
+            probed.append(path)
         if first is None:
             first = asset
         if partial is None and asset.files:

@@ -57,7 +57,13 @@ def read_maya_ascii(path: str, env: Mapping[str, str] | None = None) -> SceneRep
         for t in info.targets
         if t.enabled
     ]
-    return SceneReport(info, unique(walker.assets), unique(outputs), tuple(walker.warnings))
+    return SceneReport(
+        info,
+        unique(walker.assets),
+        unique(outputs),
+        tuple(walker.warnings),
+        probed=tuple(dict.fromkeys(walker.probed)),
+    )
 
 
 def scene_info(scene: MayaAscii, path: str) -> SceneInfo:
@@ -174,6 +180,7 @@ class _Walker:
     def __init__(self, env: Mapping[str, str], workspace: str, frames: range) -> None:
         self.env = env
         self.project = maya_paths.Project.at(workspace)
+        self.probed: list[str] = []
         self.frames = frames
         self.assets: list[Asset] = []
         self.warnings: list[str] = []
@@ -191,6 +198,7 @@ class _Walker:
             env=self.env,
             frames=frames,
             source=source,
+            probed=self.probed,
         )
 
     def visit(self, scene: MayaAscii, namespace: str) -> None:
