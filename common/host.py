@@ -46,6 +46,9 @@ class Asset:
     """For sequences: expected files that are missing."""
     source: str = ""
     """Where in the scene it is used (node and attribute, knob, datablock)."""
+    found_by: str = ""
+    """Which of the DCC's search rules found it when not where it is written (Maya: the
+    project, the ``//`` project marker, beside the scene); empty when found as written."""
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,8 @@ def assets_table(title: str, assets: tuple[Asset, ...], *, outputs: bool = False
         count = len(asset.files) + len(asset.missing_files)
         files = f"{len(asset.files)}/{count}" if count else ""
         path = Text(asset.path)
+        if asset.found_by:  # not where the scene says: the DCC's search finds it here
+            path.append(f"\n  found by: {asset.found_by}", style="cyan")
         shown = asset.missing_files[:MISSING_SHOWN]
         for missing in shown:
             path.append(f"\n  missing {missing}", style="red")

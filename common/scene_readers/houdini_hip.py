@@ -11,9 +11,13 @@ member's name and data, ending with ``TRAILER!!!``. Members are the node tree as
   component driven by a channel), ``.chn`` (those channels' expressions) and
   ``.spareparmdef`` (definitions of spare parameters, ``type file`` among them).
 
-Apprentice (``.hipnc``) and Indie (``.hiplc``) files start with a ``HouNC`` / ``HouLC``
-signature line before the archive; the archive is found after it. A file whose members
-cannot be read (a framing this reader does not know) is refused with a clear message.
+Apprentice (``.hipnc``) and Indie (``.hiplc``) files hold the same members in another
+framing: each member is ``HouNC\x1a`` (``HouLC\x1a`` for Indie), 28 hex digits, the member's
+name, a NUL and its contents, up to the next member's frame. The hex digits carry no sizes
+(they are the same for every member of a file), so a member ends where the next frame
+starts: a frame is the signature, exactly 28 hex digits and a printable name ending in NUL,
+which text contents do not hold. Older files that put a signature line before a cpio archive
+are read too. A file in neither framing is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from common.errors import InvalidInput
+from common.scene_readers.houdini_libraries import HdaLibrary, recorded_libraries
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,29 @@ MAGIC = b"070707"
 HEADER_SIZE = 76
 TRAILER = "TRAILER!!!"
 SIGNATURES = (b"HouNC", b"HouLC")
+#: The frame before each member of a ``.hipnc`` / ``.hiplc`` file; group 1 is its name.
+_FRAME = re.compile(rb"Hou(?:NC|LC)\x1a[0-9A-Fa-f]{28}([\x20-\x7e]{1,1024})\x00")
+
+
+def framed_members(data: bytes, name: str = "the file") -> dict[str, bytes]:
+    """The members of an Apprentice or Indie file (``HouNC\x1a`` framing), by name.
+
+    Raises:
+        InvalidInput: the data does not start with a member's frame.
+    """
+    frames = list(_FRAME.finditer(data))
+    if not frames or frames[0].start() != 0:
+        raise InvalidInput(
+            f"{name} is a Houdini {data[:5].decode('ascii', 'replace')} file whose members "
+            "cannot be read here; open it in Houdini and submit from there (or save it as .hip)."
+        )
+    members: dict[str, bytes] = {}
+    for frame, following in zip(frames, [*frames[1:], None], strict=True):
+        member = frame.group(1).decode("ascii")
+        if member == TRAILER:
+            break
+        members[member] = data[frame.end() : following.start() if following else len(data)]
+    return members
 
 
 def archive_members(data: bytes, name: str = "the file") -> dict[str, bytes]:
@@ -43,12 +71,11 @@ def archive_members(data: bytes, name: str = "the file") -> dict[str, bytes]:
         data = gzip.decompress(data)
     start = 0
     if data.startswith(SIGNATURES):
+        if _FRAME.match(data):
+            return framed_members(data, name)
         start = data.find(MAGIC, 0, 64 * 1024)
         if start < 0:
-            raise InvalidInput(
-                f"{name} is a Houdini {data[:5].decode()} file whose contents are not a plain "
-                "archive; open it in Houdini and submit from there (or save it as .hip)."
-            )
+            return framed_members(data, name)
     elif not data.startswith(MAGIC):
         raise InvalidInput(f"{name} is not a Houdini scene (.hip, .hipnc, .hiplc).")
     members: dict[str, bytes] = {}
@@ -118,6 +145,8 @@ class HipScene:
     time_range: tuple[float, float] = (0.0, 10.0)
     current_time: float = 0.0
     nodes: dict[str, HipNode] = field(default_factory=dict)
+    libraries: list[HdaLibrary] = field(default_factory=list)
+    """The HDA libraries the scene records (``.OPlibraries``, ``.OPfallbacks``)."""
 
     def frame_at(self, seconds: float) -> int:
         """The frame at a time in seconds (frame 1 is at time 0)."""
@@ -245,6 +274,7 @@ def parse_hip(data: bytes, path: str = "") -> HipScene:
     for m in re.finditer(r"""^set -g (\w+) = (?:'([^']*)'|"([^"]*)")""", text.get(".variables", ""),
                          re.MULTILINE):  # fmt: skip
         scene.variables[m.group(1)] = m.group(2) if m.group(2) is not None else m.group(3)
+    scene.libraries = recorded_libraries(text.get(".OPlibraries", ""), text.get(".OPfallbacks", ""))
     for name, body in text.items():
         base, dot, kind = name.rpartition(".")
         if not dot or not base or base.startswith(".") or kind not in _NODE_MEMBERS:

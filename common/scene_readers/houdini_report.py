@@ -20,6 +20,7 @@ from common.houdini_rops import NETWORK_ROP_TYPES, RopFacts, default_rop, frame_
 from common.scene_readers import sequences
 from common.scene_readers.houdini_expr import HoudiniContext, Unresolved
 from common.scene_readers.houdini_hip import HipNode, HipScene, load_hip
+from common.scene_readers.houdini_libraries import ships_with_houdini
 from common.scene_readers.report import SceneReport, unique
 
 
@@ -35,7 +36,7 @@ class FileParm:
 
 INPUT_PARMS: dict[str, tuple[FileParm, ...]] = {
     "file": (
-        FileParm("file", AssetKind.CACHE, ("filemode", ("read", "auto"))),
+        FileParm("file", AssetKind.CACHE, ("filemode", ("read", "auto", "0", "1"))),
         FileParm("filename", AssetKind.IMAGE),
     ),
     "filemerge": (FileParm("file", AssetKind.CACHE),),
@@ -52,7 +53,29 @@ INPUT_PARMS: dict[str, tuple[FileParm, ...]] = {
     "sublayer": (FileParm("filepath1", AssetKind.REFERENCE),),
     "reference": (FileParm("filepath1", AssetKind.REFERENCE),),
     "usdimport": (FileParm("filepath1", AssetKind.CACHE),),
+    "assetreference": (FileParm("filepath", AssetKind.REFERENCE),),
+    "mtlximage": (FileParm("file", AssetKind.IMAGE),),
+    "mtlxtiledimage": (FileParm("file", AssetKind.IMAGE),),
+    "usduvtexture": (FileParm("file", AssetKind.IMAGE),),
+    "arnold::image": (FileParm("filename", AssetKind.IMAGE),),
+    "redshift::TextureSampler": (FileParm("tex0", AssetKind.IMAGE),),
+    "redshift::NormalMap": (FileParm("tex0", AssetKind.IMAGE),),
+    "redshift::Sprite": (FileParm("tex0", AssetKind.IMAGE),),
+    "arnold_volume": (FileParm("ar_filename", AssetKind.CACHE),),
+    "arnold_procedural": (FileParm("ar_filename", AssetKind.CACHE),),
 }
+"""Keys are type names without version (``file``), or with their namespace where the bare
+name would be ambiguous (``arnold::image``, ``redshift::TextureSampler``)."""
+
+_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def _namespaced(node: HipNode) -> str:
+    """``arnold::image`` for ``arnold::image`` and ``arnold::image::2.0``; "" without one."""
+    parts = node.type.split("::")
+    if len(parts) >= 2 and re.fullmatch(r"[\d.]+", parts[-1]):
+        parts = parts[:-1]
+    return "::".join(parts) if len(parts) >= 2 else ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +196,7 @@ class _Reader:
                     dependencies.append(
                         sequences.dependency(path, kind, frames=frames, source=source)
                     )
+        dependencies += self._libraries()
         for name in sorted(self.context.unknown):
             self.warnings.append(f"${name} is set neither in the scene nor in the environment.")
         chosen = default_rop(rops, self.scene.variables.get("DRIVERPATH", ""))
@@ -199,9 +223,28 @@ class _Reader:
         )
         return SceneReport(info, unique(dependencies), unique(outputs), tuple(self.warnings))
 
+    def _libraries(self) -> list[Asset]:
+        """The HDA libraries the scene records, but those that ship with Houdini."""
+        hfs = self.context.variable("HFS", None) or ""
+        found = []
+        for library in self.scene.libraries:
+            path = _VARIABLE.sub(
+                lambda m: self.context.variable(m.group(1) or m.group(2), None) or m.group(0),
+                library.path,
+            )
+            if ships_with_houdini(library.path, hfs) or ships_with_houdini(path, hfs):
+                continue
+            if not (sequences.is_windows_path(path) or os.path.isabs(path) or "$" in path):
+                path = os.path.normpath(os.path.join(self.hip_dir, path))
+            used_by = ", ".join(library.types) or "installed with the scene"
+            source = f"HDA library ({used_by})"
+            found.append(sequences.dependency(path, AssetKind.OTHER, source=source))
+        return found
+
     def _input_parms(self, node: HipNode) -> list[tuple[str, AssetKind]]:
         found: list[tuple[str, AssetKind]] = []
-        for spec in INPUT_PARMS.get(node.base_type, ()):
+        specs = INPUT_PARMS.get(node.base_type, ()) + INPUT_PARMS.get(_namespaced(node), ())
+        for spec in specs:
             if spec.parm not in node.parms:
                 continue
             if spec.when is not None:

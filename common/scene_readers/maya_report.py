@@ -9,12 +9,11 @@ from collections.abc import Mapping
 
 from common.errors import InvalidInput
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
-from common.scene_readers import maya_nodes, sequences
+from common.scene_readers import maya_nodes, maya_paths, sequences
 from common.scene_readers.maya_ascii import (
     MayaAscii,
     MayaNode,
     MayaReference,
-    expand_variables,
     find_workspace,
     parse_maya_ascii,
 )
@@ -58,7 +57,13 @@ def read_maya_ascii(path: str, env: Mapping[str, str] | None = None) -> SceneRep
         for t in info.targets
         if t.enabled
     ]
-    return SceneReport(info, unique(walker.assets), unique(outputs), tuple(walker.warnings))
+    return SceneReport(
+        info,
+        unique(walker.assets),
+        unique(outputs),
+        tuple(walker.warnings),
+        probed=tuple(dict.fromkeys(walker.probed)),
+    )
 
 
 def scene_info(scene: MayaAscii, path: str) -> SceneInfo:
@@ -174,28 +179,27 @@ class _Walker:
 
     def __init__(self, env: Mapping[str, str], workspace: str, frames: range) -> None:
         self.env = env
-        self.workspace = workspace
+        self.project = maya_paths.Project.at(workspace)
+        self.probed: list[str] = []
         self.frames = frames
         self.assets: list[Asset] = []
         self.warnings: list[str] = []
         self.visited: set[str] = set()
 
-    def resolve(self, written: str, referencing_scene: str = "") -> str:
-        """Where Maya finds ``written``; a Windows path or an unset variable stays as written."""
-        path = expand_variables(written, self.env)
-        if sequences.is_windows_path(path):
-            return path
-        if not path.startswith(("$", "%")):
-            if not os.path.isabs(path):
-                path = os.path.join(self.workspace, path)
-            path = os.path.normpath(path)
-            if os.path.exists(path):
-                return path
-        if referencing_scene:  # Maya's fallback: the file's name beside the referencing scene
-            beside = os.path.join(os.path.dirname(referencing_scene), os.path.basename(path))
-            if os.path.isfile(beside):
-                return beside
-        return path
+    def resolve(
+        self, written: str, kind: AssetKind, scene_path: str, source: str, frames: range = range(0)
+    ) -> Asset:
+        """The dependency where Maya finds it (``maya_paths``: project, ``//``, beside)."""
+        return maya_paths.resolve(
+            written,
+            kind,
+            project=self.project,
+            scene_path=scene_path,
+            env=self.env,
+            frames=frames,
+            source=source,
+            probed=self.probed,
+        )
 
     def visit(self, scene: MayaAscii, namespace: str) -> None:
         self.visited.add(scene.path)
@@ -212,10 +216,11 @@ class _Walker:
                 "it is not rendered, so its files are not listed."
             )
             return
-        path = self.resolve(reference.path, scene.path)
+        asset = self.resolve(reference.path, AssetKind.REFERENCE, scene.path, source)
+        path = asset.path
         if "$" in path:
             self.warnings.append(f"{source}: a variable in {path} is not set.")
-        self.assets.append(sequences.dependency(path, AssetKind.REFERENCE, source=source))
+        self.assets.append(asset)
         child_namespace = f"{namespace}{reference.namespace}:" if reference.namespace else namespace
         if path in self.visited:
             return
@@ -228,13 +233,9 @@ class _Walker:
         # Unreadable here (.mb, missing): what this file knows of the reference's own ones.
         for nested in scene.references:
             if nested.depth > 1 and nested.ref_node.startswith(f"{reference.namespace}:"):
-                nested_path = self.resolve(nested.path, scene.path)
+                nested_source = f"{namespace}{nested.ref_node} (file -rdi {nested.path!r})"
                 self.assets.append(
-                    sequences.dependency(
-                        nested_path,
-                        AssetKind.REFERENCE,
-                        source=f"{namespace}{nested.ref_node} (file -rdi {nested.path!r})",
-                    )
+                    self.resolve(nested.path, AssetKind.REFERENCE, scene.path, nested_source)
                 )
 
     def _textures(self, scene: MayaAscii, namespace: str) -> None:
@@ -249,12 +250,10 @@ class _Walker:
                     use_frame_extension=bool(node.number("ufe", "useFrameExtension")),
                     pattern=node.string("ftnp", "fileTextureNamePattern") or "",
                 )
-                path = self.resolve(pattern)
                 source = f"{namespace}{node.name}.{attribute.long}"
-                self.assets.append(
-                    sequences.dependency(path, attribute.kind, frames=self.frames, source=source)
-                )
-                tx = maya_nodes.arnold_tx(path)
+                asset = self.resolve(pattern, attribute.kind, scene.path, source, self.frames)
+                self.assets.append(asset)
+                tx = maya_nodes.arnold_tx(asset.path)
                 if tx:
                     self.assets.append(
                         sequences.dependency(tx, attribute.kind, source=f"{source} (.tx)")
@@ -262,6 +261,6 @@ class _Walker:
         for node in scene.of_type("cacheFile"):
             folder, name = node.string("cp", "cachePath"), node.string("cn", "cacheName")
             if folder and name:
-                path = self.resolve(os.path.join(folder, name + ".xml"))
                 source = f"{namespace}{node.name}.cachePath"
-                self.assets.append(sequences.dependency(path, AssetKind.CACHE, source=source))
+                written = f"{folder.rstrip('/')}/{name}.xml"
+                self.assets.append(self.resolve(written, AssetKind.CACHE, scene.path, source))

@@ -11,7 +11,13 @@ from common.errors import InvalidInput
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
 from common.scene_readers import sequences
 from common.scene_readers.nuke_script import NukeNode, NukeScript, parse_nuke_script
-from common.scene_readers.nuke_tcl import TclContext, Unresolved, evaluate, split_list
+from common.scene_readers.nuke_tcl import (
+    PythonNotEvaluated,
+    TclContext,
+    Unresolved,
+    evaluate,
+    split_list,
+)
 from common.scene_readers.report import SceneReport, unique
 
 
@@ -245,14 +251,19 @@ class _Reader:
             return None
         try:
             return evaluate(raw, self.context, node)
+        except PythonNotEvaluated as exc:
+            warning = (
+                f"{node.full_name}.{knob} {raw!r} runs [python {exc.code}]: Python is not "
+                "evaluated without Nuke; it is listed as written."
+            )
         except (Unresolved, ValueError, IndexError) as exc:
             warning = (
                 f"{node.full_name}.{knob} {raw!r} cannot be evaluated without Nuke ({exc}); "
                 "it is listed as written."
             )
-            if warning not in self.warnings:
-                self.warnings.append(warning)
-            return raw
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+        return raw
 
     def _absolute(self, path: str) -> str:
         unevaluated = "[" in path

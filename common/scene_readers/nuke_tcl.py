@@ -6,9 +6,13 @@ This evaluator covers what shows up in production scripts:
 * ``[value root.name]``, ``[value name]``, ``[value Read1.file]``, ``[value this.knob]``,
   ``[knob ...]`` (a knob's value, itself evaluated), ``[topnode]`` (the top of the input
   chain), ``[getenv NAME]``, ``$env(NAME)``, ``[frame]`` (kept as ``%d``);
-* ``file dirname|tail|rootname|extension|join|split|normalize|nativename``, ``lrange``,
-  ``lindex``, ``llength``, ``split``, ``join``, ``string tolower|toupper|trim|range|length|map``;
-* ``[python nuke.script_directory()]`` and the ``os.path.dirname(nuke.root().name())`` idiom.
+* ``file dirname|tail|rootname|extension|join|split|normalize|nativename``, Nuke's
+  ``basename path ?suffix?`` and ``dirname``;
+* lists: ``lrange``, ``lindex``, ``llength``, ``lreverse``, ``lreplace``, ``concat``,
+  ``split``, ``join``; strings: ``string tolower|toupper|trim|range|length|map|first|last|
+  index|replace``, ``regsub ?-all? exp string subSpec``, ``format``;
+* ``[python nuke.script_directory()]`` and the ``os.path.dirname(nuke.root().name())`` idiom;
+  any other ``[python ...]`` is named in the warning as Python, not evaluated offline.
 
 Anything else raises ``Unresolved``: the caller keeps the path as written and says so, rather
 than guess. ``root.name`` is the script's own path, as in Nuke (which sets it on opening).
@@ -27,6 +31,14 @@ from common.scene_readers.nuke_script import NukeNode, NukeScript
 
 class Unresolved(Exception):
     """The expression needs Nuke itself (or names something this script lacks)."""
+
+
+class PythonNotEvaluated(Unresolved):
+    """The expression runs Python (``[python ...]``), which only Nuke evaluates."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"[python {code}] is Python, which is not evaluated without Nuke")
+        self.code = code
 
 
 @dataclass
@@ -220,6 +232,15 @@ def _string(args: list[str]) -> str:
         return str(len(value))
     if sub == "range":
         return value[_index(args[2], len(value)) : _index(args[3], len(value)) + 1]
+    if sub in ("first", "last") and len(args) > 2:
+        find = args[2].find if sub == "first" else args[2].rfind
+        return str(find(args[1]))
+    if sub == "index" and len(args) > 2:
+        at = _index(args[2], len(value))
+        return value[at] if 0 <= at < len(value) else ""
+    if sub == "replace" and len(args) > 3:
+        first, last = _index(args[2], len(value)), _index(args[3], len(value))
+        return value[:first] + (args[4] if len(args) > 4 else "") + value[last + 1 :]
     if sub == "map" and len(args) > 2:
         mapping = split_list(args[1])
         result = args[2]
@@ -243,7 +264,78 @@ def _python(args: list[str], context: TclContext) -> str:
     match = re.fullmatch(r"os\.(?:environ\[|getenv\(|environ\.get\()['\"](\w+)['\"][\])]", code)
     if match and match.group(1) in context.env:
         return context.env[match.group(1)]
-    raise Unresolved(f"[python {code}] needs Nuke")
+    raise PythonNotEvaluated(code)
+
+
+def _basename(args: list[str]) -> str:
+    """Nuke's ``basename path ?suffix?``: the name without folders (and ``suffix``)."""
+    if not args:
+        raise Unresolved("[basename] without a path")
+    name = posixpath.basename(args[0])
+    if len(args) > 1 and args[1] and name.endswith(args[1]):
+        name = name[: -len(args[1])]
+    return name
+
+
+def _regsub(args: list[str]) -> str:
+    """``regsub ?-all? ?--? exp string subSpec`` (``&`` and ``\\N`` in ``subSpec``)."""
+    count = 1
+    while args and args[0].startswith("-"):
+        flag = args.pop(0)
+        if flag == "--":
+            break
+        if flag != "-all":
+            raise Unresolved(f"[regsub {flag}] is not supported offline")
+        count = 0
+    if len(args) != 3:
+        raise Unresolved("[regsub] into a variable is not supported offline")
+    pattern, value, spec = args
+    replacement = re.sub(r"\\(\d)|&", lambda m: f"\\g<{m.group(1) or 0}>", spec)
+    try:
+        return re.sub(pattern, replacement, value, count=count)
+    except re.error as exc:
+        raise Unresolved(f"[regsub] pattern {pattern!r}: {exc}") from None
+
+
+_FORMAT = re.compile(r"%[-+ 0#]*\d*(?:\.\d+)?([sdiuxXoeEfgGc%])")
+
+
+def _format(args: list[str]) -> str:
+    """``format spec ?arg ...?`` for the ``%s``, ``%d``, ``%04d``, ``%f`` specs of paths."""
+    if not args:
+        raise Unresolved("[format] without a format")
+    values = iter(args[1:])
+
+    def replace(match: re.Match[str]) -> str:
+        kind = match.group(1)
+        if kind == "%":
+            return "%"
+        try:
+            value = next(values)
+            spec = match.group(0).replace("u", "d")
+            if kind in "diuxXoc":
+                return spec % int(value)
+            if kind in "eEfgG":
+                return spec % float(value)
+            return spec % value
+        except (StopIteration, ValueError):
+            raise Unresolved(f"[format {args[0]}] has too few or wrong arguments") from None
+
+    return _FORMAT.sub(replace, args[0])
+
+
+def _list(name: str, args: list[str]) -> str:
+    items = split_list(args[0]) if args else []
+    if name == "llength":
+        return str(len(items))
+    if name == "lindex":
+        return items[_index(args[1], len(items))] if len(args) > 1 else args[0]
+    if name == "lreverse":
+        return join_list(items[::-1])
+    if name == "lreplace":
+        first, last = _index(args[1], len(items)), _index(args[2], len(items))
+        return join_list(items[:first] + args[3:] + items[last + 1 :])
+    return join_list(items[_index(args[1], len(items)) : _index(args[2], len(items)) + 1])
 
 
 def _command(command: str, context: TclContext, node: NukeNode) -> str:
@@ -265,13 +357,18 @@ def _command(command: str, context: TclContext, node: NukeNode) -> str:
         return "%d"
     if name == "file":
         return _file(args)
-    if name in ("lrange", "lindex", "llength"):
-        items = split_list(args[0]) if args else []
-        if name == "llength":
-            return str(len(items))
-        if name == "lindex":
-            return items[_index(args[1], len(items))] if len(args) > 1 else args[0]
-        return join_list(items[_index(args[1], len(items)) : _index(args[2], len(items)) + 1])
+    if name in ("lrange", "lindex", "llength", "lreverse", "lreplace"):
+        return _list(name, args)
+    if name == "concat":
+        return " ".join(item.strip() for item in args if item.strip())
+    if name == "basename":
+        return _basename(args)
+    if name == "dirname":
+        return posixpath.dirname(args[0]) if args else "."
+    if name == "regsub":
+        return _regsub(list(args))
+    if name == "format":
+        return _format(args)
     if name == "split":
         chars = args[1] if len(args) > 1 else " \t\n"
         return join_list(re.split("[" + re.escape(chars) + "]", args[0]) if args else [])

@@ -23,6 +23,9 @@ class SceneReport:
     dependencies: tuple[Asset, ...] = ()
     outputs: tuple[Asset, ...] = ()
     warnings: tuple[str, ...] = ()
+    probed: tuple[str, ...] = ()
+    """Places looked in for a file and not found there (Maya's search rules): a file that
+    appears in one of them changes the report, so a cached scan watches them."""
 
     @property
     def missing(self) -> tuple[Asset, ...]:
@@ -36,6 +39,7 @@ class SceneReport:
             "dependencies": [dataclasses.asdict(a) for a in self.dependencies],
             "outputs": [dataclasses.asdict(a) for a in self.outputs],
             "warnings": list(self.warnings),
+            "probed": list(self.probed),
         }
 
 

@@ -34,7 +34,7 @@ from common.stamp_cache import StampCache, file_stamp
 logger = logging.getLogger(__name__)
 
 #: Changes when the stored form changes, so older rows are never read as newer ones.
-FORMAT = f"2/{__version__}"
+FORMAT = f"3/{__version__}"
 
 Reader = Callable[[str, Mapping[str, str] | None], SceneReport]
 
@@ -155,8 +155,11 @@ class ScanCache:
 
 def watched_paths(scene: str, report: SceneReport) -> list[str]:
     """Every path whose stat the report depends on: the scene, each file named (found or
-    missing), and the folder of each sequence or tile set."""
+    missing), the folder of each sequence or tile set, and each place looked in for a file
+    (for a sequence or tile set, its folder, whose mtime changes when a file appears)."""
     paths = {scene: None}
+    for probed in report.probed:
+        paths[(os.path.dirname(probed) or ".") if _is_pattern(probed) else probed] = None
     for asset in (*report.dependencies, *report.outputs):
         paths[asset.path] = None
         for file in (*asset.files, *asset.missing_files):
@@ -184,6 +187,7 @@ def report_from_dict(data: Mapping[str, Any]) -> SceneReport:
         dependencies=tuple(_asset(a) for a in data["dependencies"]),
         outputs=tuple(_asset(a) for a in data["outputs"]),
         warnings=tuple(data["warnings"]),
+        probed=tuple(data.get("probed", ())),
     )
 
 

@@ -3,6 +3,9 @@
 ``read_blend`` is the offline reader of ``.blend`` files (``cloudburst scan``): the scene facts
 come from the file's own data blocks (the active scene's render settings, camera and view
 layers), the dependencies from ``dependencies.trace``, the same code the Blender panel uses.
+The UDIM tiles of each tiled image come from the file too: an image whose ``source`` is
+tiled keeps its tiles (``Image.tiles``, each with its ``tile_number``) in the .blend, so a
+tile that has no file is reported missing, as the panel (which asks Blender) reports it.
 Nothing here imports ``bpy``. What only Blender knows is said in the report's warnings.
 """
 
@@ -38,11 +41,11 @@ _FORMATS = {
     30: "JPEG2000", 35: "WEBP",
 }  # fmt: skip
 _OB_CAMERA = 11
+#: ``Image.source`` of a UDIM tile set (DNA ``IMA_SRC_TILED``).
+_IMA_SRC_TILED = 6
 _VIEW_LAYER_RENDER = 1
 #: What a reading without Blender cannot know; shown with every report.
 NEEDS_BLENDER = (
-    "Needs Blender: which UDIM tiles each tiled image expects (tile sets list the tiles on "
-    "disk; none are reported missing).",
     "Needs Blender: images used by material node trees inside linked libraries saved by "
     "Blender 5 (Blender Asset Tracer does not follow them); the Blender panel lists them.",
     "Needs Blender: values set by drivers, Python or the command line (frame range, output "
@@ -67,7 +70,7 @@ def read_blend(path: str, env: Mapping[str, str] | None = None) -> SceneReport:
     scene_path = os.path.abspath(path)
     try:
         info = _scene_info(Path(scene_path))
-        assets = dependencies.trace(scene_path)
+        assets = dependencies.trace(scene_path, udim_tiles=udim_tiles(Path(scene_path)))
     except (OSError, BlendFileError) as exc:
         raise InvalidInput(f"Cannot read {scene_path} as a .blend file: {exc}.") from exc
     finally:
@@ -132,6 +135,32 @@ def _scene_info(path: Path) -> SceneInfo:
             "blender_version": _version(bf),
         },
     )
+
+
+def udim_tiles(path: Path) -> dict[str, list[int]]:
+    """The tiles each tiled image of the .blend at ``path`` uses, by its absolute path with
+    ``<UDIM>`` (the keys ``dependencies.trace`` takes). Images of linked libraries are their
+    own files' business."""
+    bf = blendfile.open_cached(path)
+    tiles: dict[str, list[int]] = {}
+    for image in bf.find_blocks_from_code(b"IM"):
+        if int(_get(image, (b"source",), 0)) != _IMA_SRC_TILED:
+            continue
+        written = _text(_get(image, (b"name",), b""))
+        if "<UDIM>" not in written:
+            continue
+        if written.startswith("//"):
+            written = os.path.join(str(path.parent), written[2:])
+        numbers = []
+        try:
+            tile = image.get_pointer((b"tiles", b"first"))
+        except KeyError:  # saved before Blender 2.82: no tiles
+            tile = None
+        while tile is not None:
+            numbers.append(int(tile.get(b"tile_number")))
+            tile = tile.get_pointer(b"next")
+        tiles[os.path.normpath(written)] = sorted(numbers)
+    return tiles
 
 
 def _view_layers(scene: Any) -> list[tuple[str, bool]]:

@@ -105,6 +105,16 @@ def test_the_table_shows_found_and_missing_files(tmp_path: Path, shot: Path) -> 
     assert "2 of 3 dependencies missing." in result.output
 
 
+def test_a_file_found_by_maya_s_rules_says_which_rule(tmp_path: Path, shot: Path) -> None:
+    text = shot.read_text().replace(str(shot.parent / "tex"), "C:/Users/ana/proj//tex")
+    shot.write_text(text)
+    (shot.parent / "workspace.mel").write_text("")
+    data = scan_json(tmp_path, shot)
+    assert by_name(data)["wood.png"]["exists"] is True
+    assert by_name(data)["wood.png"]["found_by"] == "project marker //"
+    assert "found by: project marker //" in scan(tmp_path, str(shot)).output
+
+
 def test_nothing_missing_exits_0_and_the_second_scan_agrees(tmp_path: Path, shot: Path) -> None:
     tex = shot.parent / "tex"
     (tex / "rust.png").write_bytes(b"rust")

@@ -24,3 +24,13 @@ def node(members: dict[str, str | bytes], path: str, node_type: str, *parms: str
     members[f"{path}.init"] = f"type = {node_type}\nmatchesdef = 0\n"
     members[f"{path}.def"] = "flags =  lock off bypass off display off\n"
     members[f"{path}.parm"] = "{\nversion 0.8\n" + "".join(parms) + "}\n"
+
+
+def framed(members: dict[str, str | bytes], signature: bytes = b"HouNC") -> bytes:
+    """An Apprentice (``HouNC``) or Indie (``HouLC``) file: each member framed as
+    ``<signature>\\x1a`` + 28 hex digits + its name + NUL + its contents."""
+    out = b""
+    for name, body in members.items():
+        data = body.encode() if isinstance(body, str) else body
+        out += signature + b"\x1a" + b"0a1b2c3d4e5f60718293a4b5c6d7" + name.encode() + b"\0" + data
+    return out

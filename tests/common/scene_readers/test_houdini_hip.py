@@ -29,15 +29,24 @@ from pathlib import Path
 import pytest
 
 from common.errors import InvalidInput
-from common.host import AssetKind
+from common.host import Asset, AssetKind
 from common.scene_readers import read_scene
 from common.scene_readers.houdini_hip import archive_members, parse_hip
 from common.scene_readers.houdini_report import read_hip
-from tests.common.scene_readers.hip_files import node, odc, parm
+from tests.common.scene_readers.hip_files import framed, node, odc, parm
 
 
 def deps(report: object) -> dict[str, object]:
-    return {a.source: a for a in report.dependencies}  # type: ignore[attr-defined]
+    return {a.source: a for a in files(report)}
+
+
+def files(report: object) -> tuple[Asset, ...]:
+    """The dependencies but the HDA libraries (their own test is below)."""
+    return tuple(
+        a
+        for a in report.dependencies  # type: ignore[attr-defined]
+        if not a.source.startswith("HDA library")
+    )
 
 
 # --- the real files ----------------------------------------------------------------------------
@@ -47,13 +56,13 @@ def test_cgru_scene_reads_caches_and_an_image_and_renders_twelve_rops(scenes: Pa
     hip = scenes / "houdini" / "cgru" / "scene.hip"
     report = read_hip(str(hip), env={})
     render = hip.parent / "render"
-    assert [(a.source, a.path) for a in report.dependencies] == [
+    assert [(a.source, a.path) for a in files(report)] == [
         ("/obj/dust_ab/file_a/file", f"{render}/cache_a.$F4.bgeo"),
         ("/obj/dust_ab/file_b/file", f"{render}/cache_b.$F4.bgeo"),
         ("/obj/dust_ab/file/file", f"{render}/cache.$F4.bgeo"),
         ("/img/comp1/image_F4_exr/filename", f"{render}/image.$F4.exr"),
     ]
-    for asset in report.dependencies:
+    for asset in files(report):
         assert not asset.exists and len(asset.missing_files) == 240
     info = report.info
     assert (info.frame_start, info.frame_end, info.fps) == (1, 240, 24.0)
@@ -68,13 +77,13 @@ def test_cgru_scene_reads_caches_and_an_image_and_renders_twelve_rops(scenes: Pa
 
 def test_distributed_pyro_range_and_the_slice(scenes: Path) -> None:
     report = read_hip(str(scenes / "houdini" / "cgru" / "distrib_pyro.hip"), env={})
-    (asset,) = report.dependencies
+    (asset,) = files(report)
     assert asset.path.endswith("/cgru/geo/distrib_pyro.pyro_import.0.$F.bgeo.sc")
     assert len(asset.missing_files) == 132
     assert (report.info.frame_start, report.info.frame_end) == (1001, 1132)
     assert report.info.extra["target_frames"] == {"/obj/distribute_pyro/save_slices": "1001-1132"}
     sliced = read_hip(str(scenes / "houdini" / "cgru" / "distrib_pyro.hip"), env={"SLICE": "3"})
-    assert sliced.dependencies[0].path.endswith(".pyro_import.3.$F.bgeo.sc")  # the environment
+    assert files(sliced)[0].path.endswith(".pyro_import.3.$F.bgeo.sc")  # the environment
 
 
 def test_pdg_outputs_are_known_only_to_pdg(scenes: Path) -> None:
@@ -99,7 +108,7 @@ def test_a_scene_saved_on_windows_uses_where_it_is_now(scenes: Path) -> None:
     hip = scenes / "houdini" / "cgru-old" / "heavy" / "scene.hip"
     report = read_scene(hip, env={})
     assert report.info.extra["saved_hip"].startswith("C:/cg/")
-    assert report.dependencies == ()  # defcam.bgeo and pointlight.bgeo ship with Houdini
+    assert files(report) == ()  # defcam.bgeo and pointlight.bgeo ship with Houdini
     targets = {t.name: t for t in report.info.targets}
     assert targets["/out/image"].output == f"{hip.parent}/render/img.$F4.jpg"
     assert not targets["/out/view"].enabled and not targets["/out/shadows"].enabled  # MPlay
@@ -110,7 +119,7 @@ def test_a_scene_saved_on_windows_uses_where_it_is_now(scenes: Path) -> None:
 def test_a_point_cloud_written_by_the_same_scene(scenes: Path) -> None:
     hip = scenes / "houdini" / "qlib" / "simple_point_cloud.hip"
     report = read_hip(str(hip), env={})
-    (asset,) = report.dependencies
+    (asset,) = files(report)
     assert asset.path == f"{hip.parent}/tmp--sim/tmp_pc.bgeo" and not asset.exists
     assert asset.source == "/obj/simple_point_cloud/SHADERS/splatproj/file"
     assert [o.path for o in report.outputs] == [asset.path]  # write_pcloud writes it
@@ -119,7 +128,7 @@ def test_a_point_cloud_written_by_the_same_scene(scenes: Path) -> None:
 @pytest.mark.parametrize("scene", ["rop_tool_ql_ROP.hip", "super_light_ql_OBJ.hip"])
 def test_qlib_scenes_read_no_files(scenes: Path, scene: str) -> None:
     report = read_hip(str(scenes / "houdini" / "qlib" / scene), env={})
-    assert report.dependencies == ()
+    assert files(report) == ()
     assert all(t.renderer == "mantra" for t in report.info.targets)
 
 
@@ -135,7 +144,34 @@ def test_apprentice_and_indie_files(scenes: Path, tmp_path: Path, signature: byt
     hipnc = tmp_path / "scene.hipnc"
     hipnc.write_bytes(signature + b"1033600bb05d4a6e23bb0a2c\n" + data)
     report = read_scene(hipnc, env={})
-    assert len(report.info.targets) == 12 and len(report.dependencies) == 4
+    assert len(report.info.targets) == 12 and len(files(report)) == 4
+
+
+@pytest.mark.parametrize("signature", [b"HouNC", b"HouLC"])
+def test_apprentice_and_indie_framing_reads_as_the_hip(
+    scenes: Path, tmp_path: Path, signature: bytes
+) -> None:
+    """A real scene's members framed as Apprentice / Indie files frame them: the same report."""
+    hip = tmp_path / "scene.hip"
+    hip.write_bytes((scenes / "houdini" / "cgru" / "scene.hip").read_bytes())
+    members = archive_members(hip.read_bytes())
+    hipnc = tmp_path / f"scene.hip{signature[3:].decode().lower()}"
+    hipnc.write_bytes(framed(dict(members)))
+    assert archive_members(hipnc.read_bytes()) == members
+    expected, report = read_scene(hip, env={}), read_scene(hipnc, env={})
+    assert report.dependencies == expected.dependencies and len(files(report)) == 4
+    assert report.info.targets == expected.info.targets and len(report.info.targets) == 12
+
+
+def test_a_framed_member_keeps_text_that_only_looks_like_a_frame() -> None:
+    members: dict[str, str | bytes] = {
+        ".start": "fps 30\ntset 0 1\ntcur 0\n",
+        ".variables": "set -g NOTE = 'HouNC\x1a is the Apprentice signature'\n",
+        "obj/a.init": "type = geo\n",
+    }
+    data = framed(members, b"HouNC") + framed({"TRAILER!!!": ""}) + b"junk after"
+    assert archive_members(data, "x.hipnc") == {k: v.encode() for k, v in members.items()}
+    assert parse_hip(data).fps == 30.0
 
 
 # --- archives written here ---------------------------------------------------------------------

@@ -95,6 +95,21 @@ def test_a_missing_texture_that_appears_is_found(shot: tuple[Path, Path]) -> Non
     assert reader.calls == 2 and report.missing == ()
 
 
+def test_a_missing_texture_that_appears_where_maya_looks_is_found(tmp_path: Path) -> None:
+    """Not where the scene says, but then copied beside the scene: Maya's rules find it, so a
+    cached scan must not keep calling it missing."""
+    scene = maya_scene(tmp_path, ["C:/Users/ana/tex/b.png"])
+    age(scene, tmp_path)
+    reader, cache = CountingReader(), ScanCache(None)
+    first = cache.read(str(scene), reader, env={})
+    assert len(first.missing) == 1 and str(tmp_path / "b.png") in first.probed
+    (tmp_path / "b.png").write_bytes(b"bbbb")
+    age(tmp_path / "b.png", tmp_path)
+    report = cache.read(str(scene), reader, env={})
+    assert reader.calls == 2 and report.missing == ()
+    assert report.dependencies[0].found_by == "beside the scene"
+
+
 def test_a_texture_that_disappears_is_reported_missing(shot: tuple[Path, Path]) -> None:
     scene, tex = shot
     reader, cache = CountingReader(), ScanCache(None)
