@@ -78,6 +78,8 @@ class JobPaths:
     """Empty: a scene may be anywhere (any absolute path)."""
     output_roots: tuple[str, ...] = ()
     """Empty: frames may go anywhere (any absolute path) but into a private folder."""
+    asset_roots: tuple[str, ...] = ()
+    """Empty: a scene may take any file out of the building but one in a private folder."""
     rules: tuple[PathRule, ...] = ()
     private: tuple[str, ...] = ()
     """Folders no job writes into, in this machine's form."""
@@ -98,6 +100,7 @@ class JobPaths:
         return cls(
             scene_roots=tuple(settings.paths.scene_roots),
             output_roots=tuple(settings.paths.output_roots),
+            asset_roots=tuple(settings.paths.asset_roots),
             rules=tuple(settings.path_rules),
             private=tuple(dict.fromkeys(closed)),
         )
@@ -138,6 +141,30 @@ class JobPaths:
             raise PathNotAllowed(
                 f"The output folder {folder} is inside the daemon's own data folder, where no "
                 "job may write. Choose an output on studio storage."
+            )
+
+    def check_asset(self, path: str, real: str = "") -> None:
+        """Checks a file a scene reads before it may leave the building (staging for the cloud).
+
+        Args:
+            path: the file as the scene names it (studio form).
+            real: where it really is on this machine, links resolved; checked too.
+
+        Raises:
+            PathNotAllowed: it is in a private folder (the daemon's own: keys, database), or
+                outside ``[paths] asset_roots`` when the studio sets them.
+        """
+        for candidate in filter(None, (path, real)):
+            if any(is_inside(candidate, private, self.mapping) for private in self.private):
+                raise PathNotAllowed(
+                    f"The scene names {path}, which is in the daemon's own data folder: no "
+                    "job's files may come from there. Remove it from the scene."
+                )
+        if not self._within(path, self.asset_roots):
+            raise PathNotAllowed(
+                f"The scene names {path}, outside the folders whose files may leave the "
+                f"building ({', '.join(self.asset_roots)}). Move it under one of them, or ask "
+                "IT to add its folder to [paths] asset_roots."
             )
 
     def _within(self, path: str, roots: Sequence[str]) -> bool:

@@ -23,14 +23,17 @@ class PathSettings(BaseModel):
     """Folders a job's scene must be in."""
     output_roots: list[str] = Field(default_factory=list)
     """Folders a job's frames must go to (the daemon's data folder never is one)."""
+    asset_roots: list[str] = Field(default_factory=list)
+    """Folders whose files a scene may take out of the building when its job is staged for
+    the cloud (textures, caches, references); the daemon's data folder never is one."""
 
-    @field_validator("scene_roots", "output_roots", mode="before")
+    @field_validator("scene_roots", "output_roots", "asset_roots", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         """Accepts JSON text, as environment variables give it."""
         return json.loads(value) if isinstance(value, str) else value
 
-    @field_validator("scene_roots", "output_roots")
+    @field_validator("scene_roots", "output_roots", "asset_roots")
     @classmethod
     def _absolute(cls, roots: list[str]) -> list[str]:
         for root in roots:

@@ -18,12 +18,14 @@ saying what to fix, and the job renders on studio nodes only.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
 import sqlite_utils
 
 from common.errors import CloudburstError, InvalidInput
+from common.job_paths import JobPaths
 from common.models import (
     AuditPage,
     AuditQuery,
@@ -50,6 +52,8 @@ class StagingService:
     def __init__(self, context: Context, plane: DataPlane) -> None:
         self.ctx = context
         self.plane = plane
+        self.paths = JobPaths.from_settings(context.settings, private=[context.settings.data_dir])
+        """What may leave the building: never the daemon's own folder, only the asset roots."""
         self._lock = threading.Lock()
 
     # --- at submission ---------------------------------------------------------------------
@@ -161,6 +165,8 @@ class StagingService:
                 f"{shown}{f' and {more} more' if more > 0 else ''}. The job renders on studio "
                 "nodes only; fix the paths and submit again to let it leave the building."
             )
+        for entry in manifest.entries:  # checked before a byte is sent or recorded
+            self.paths.check_asset(entry.path, os.path.realpath(plane.local_path(entry.path)))
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             data_store.record_manifest(

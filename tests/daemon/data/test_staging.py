@@ -116,6 +116,57 @@ def test_a_scene_naming_missing_files_is_not_staged_and_says_which(
     assert audit_page(services.context, AuditQuery(job_id=job.id)).total == 0
 
 
+def store_keys(store: S3Store) -> set[str]:
+    return {info.key for info in store.list_objects("")}
+
+
+@pytest.mark.parametrize("how", ["named directly", "through a link in the project"])
+def test_a_scene_cannot_take_the_daemons_own_files_out_of_the_building(
+    services: Services, studio: Studio, store: S3Store, how: str
+) -> None:
+    key = services.context.settings.data_dir / "auth-signing.key"
+    assert key.is_file()
+    named = key
+    if how == "through a link in the project":
+        named = studio.root / "show" / "tex" / "innocent.png"
+        named.symlink_to(key)
+    scene = studio.write_scene("sh030.ma", [*studio.textures, named])
+    before = store_keys(store)
+    job = services.jobs.submit(spec(scene))
+    assert services.staging.stage_pending() == 0
+    data = services.staging.job_data(services.context.database.db, job.id)
+    assert data.state is DataState.FAILED
+    assert "daemon's own data folder" in data.error and "Remove it" in data.error
+    assert store_keys(store) == before  # nothing was sent, the scene's other files neither
+    assert audit_page(services.context, AuditQuery(job_id=job.id)).total == 0
+
+
+def test_with_asset_roots_only_their_files_leave(
+    tmp_path: Path, studio: Studio, store: S3Store
+) -> None:
+    from common.config import Settings
+    from common.paths_settings import PathSettings
+    from daemon.app import create_app
+
+    settings = Settings(
+        data_dir=tmp_path / "daemon2",
+        paths=PathSettings(asset_roots=[str(studio.root / "show")]),
+    )
+    services: Services = create_app(settings, open_store=lambda: store).extensions["cloudburst"]
+    ok = services.jobs.submit(spec(studio.scene))
+    assert services.staging.stage_pending() == 1
+    assert services.staging.job_data(services.context.database.db, ok.id).state is (
+        DataState.STAGED
+    )
+    elsewhere = write_file(tmp_path / "home" / "ana" / "secret.png", b"x" * 100)
+    scene = studio.write_scene("sh040.ma", [*studio.textures, elsewhere])
+    job = services.jobs.submit(spec(scene))
+    assert services.staging.stage_pending() == 0
+    data = services.staging.job_data(services.context.database.db, job.id)
+    assert data.state is DataState.FAILED
+    assert "secret.png" in data.error and "asset_roots" in data.error
+
+
 def test_an_unreachable_store_is_tried_again_then_given_up(tmp_path: Path, studio: Studio) -> None:
     from common.config import Settings
     from common.data.store_config import StagingSettings
