@@ -80,6 +80,12 @@ class NoFrameToken(InvalidInput):
     code = "no_frame_token"
 
 
+class PreflightFailed(InvalidInput):
+    """The pre-flight of ``cloudburst submit`` found errors in the scene or the options."""
+
+    code = "preflight_failed"
+
+
 class InvalidEnv(InvalidInput):
     """A job's environment is too large, or names a variable badly or one no job may set."""
 

@@ -49,6 +49,11 @@ def open_cache(path: Path) -> ScanCache | None:
         return None
 
 
+def known_kinds() -> list[str]:
+    """The extensions of the scenes some reader knows (plug-in readers included), sorted."""
+    return sorted({*supported_extensions(), *plugin_readers()})
+
+
 def scan(scene: Path, cache: ScanCache | None) -> SceneReport:
     """Reads ``scene`` through its reader, from ``cache`` when nothing it uses changed.
 
@@ -56,7 +61,7 @@ def scan(scene: Path, cache: ScanCache | None) -> SceneReport:
         InvalidInput: unknown kind, missing or unreadable file, or not what its name says.
     """
     path = scene.expanduser().absolute()
-    known = sorted({*supported_extensions(), *plugin_readers()})
+    known = known_kinds()
     if path.suffix.lower() not in known and path.suffix.lower() != ".mb":
         raise InvalidInput(
             f"Cannot scan {path}: scenes of kind {path.suffix or '(no extension)'} are not "

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from common.cli import preflight
 from common.cli.context import echo_json, state_of
 from common.client import new_idempotency_key
 from common.errors import InvalidInput
@@ -129,7 +130,10 @@ def check_scene(scene: Path) -> Path:
     help="Output path; #### stands for the frame number (default: ./renders/SCENE/SCENE_####).",
 )
 @click.option("--format", "output_format", default="", help="Image format, e.g. PNG, OPEN_EXR.")
-@click.option("--dcc", default="blender", show_default=True, help="Which application renders.")
+@click.option(
+    "--dcc",
+    help="Which application renders (default: the scene's, as its reader finds it; else blender).",
+)
 @click.option("--renderer", default="", help="Renderer (default: the scene's own).")
 @click.option("--timeout", type=int, metavar="SECONDS", help="Kill a task running longer.")
 @click.option("--retries", type=int, default=3, show_default=True, help="Retries per task.")
@@ -147,6 +151,14 @@ def check_scene(scene: Path) -> Path:
 @click.option("--sg-task", metavar="NAME", help="ShotGrid task of that shot, e.g. lighting.")
 @click.option("--sg-shot-id", type=click.IntRange(min=1), help="ShotGrid shot, by id.")
 @click.option("--sg-task-id", type=click.IntRange(min=1), help="ShotGrid task, by id.")
+@click.option(
+    "--no-preflight", is_flag=True, help="Submit without reading the scene and checking the job."
+)
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help="Submit even if files the scene needs are missing (they are named as a warning).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @click.pass_context
 def submit_command(
@@ -160,7 +172,7 @@ def submit_command(
     priority: int,
     output: str | None,
     output_format: str,
-    dcc: str,
+    dcc: str | None,
     renderer: str,
     timeout: int | None,
     retries: int,
@@ -172,32 +184,41 @@ def submit_command(
     sg_task: str | None,
     sg_shot_id: int | None,
     sg_task_id: int | None,
+    no_preflight: bool,
+    allow_missing: bool,
     as_json: bool,
 ) -> None:
-    """Submit SCENE to the daemon as a job of the signed-in account (cloudburst login)."""
+    """Submit SCENE to the daemon as a job of the signed-in account (cloudburst login).
+
+    First the pre-flight reads SCENE without its DCC (as cloudburst scan does) and runs the
+    submit panel's checks: errors stop the submission (exit code 1), warnings are printed and
+    the job goes. Missing files are errors unless --allow-missing. Scenes of a kind no reader
+    knows (.mb) are submitted unchecked, with a note.
+    """
     frame_list = parse_frames(frames)
     scene_path = check_scene(scene)
-    spec = build_spec(
-        {
-            "name": name or scene_path.stem,
-            "owner": owner,
-            "project": project,
-            "dcc": dcc,
-            "renderer": renderer,
-            "scene": str(scene_path),
-            "frames": frames,
-            "chunk_size": chunk,
-            "output": absolute_output(output) if output else default_output(scene_path),
-            "output_format": output_format,
-            "env": parse_env(env_pairs),
-            "priority": priority,
-            "max_retries": retries,
-            "timeout_s": timeout,
-            "due": parse_due(due),
-            "placement": placement,
-            "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
-        }
-    )
+    fields = {
+        "name": name or scene_path.stem,
+        "owner": owner,
+        "project": project,
+        "dcc": dcc or "blender",
+        "renderer": renderer,
+        "scene": str(scene_path),
+        "frames": frames,
+        "chunk_size": chunk,
+        "output": absolute_output(output) if output else default_output(scene_path),
+        "output_format": output_format,
+        "env": parse_env(env_pairs),
+        "priority": priority,
+        "max_retries": retries,
+        "timeout_s": timeout,
+        "due": parse_due(due),
+        "placement": placement,
+        "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
+    }
+    spec = build_spec(fields)  # every option checked before the scene is read
+    if not no_preflight:
+        spec = _preflight(scene_path, spec, fields, dcc, allow_missing)
     # One key per command: the client's retries resend it, so the job is stored once.
     job = state_of(ctx).get_client().submit(spec, new_idempotency_key())
     if as_json:
@@ -208,3 +229,29 @@ def submit_command(
         f"Submitted job {job.id} {spec.name!r}: {len(frame_list)} frames in {tasks} tasks, "
         f"{job.state.value}.\nWatch it with: cloudburst job show {job.id}"
     )
+
+
+def _preflight(
+    scene: Path, spec: JobSpec, fields: dict[str, Any], dcc: str | None, allow_missing: bool
+) -> JobSpec:
+    """Reads the scene, takes its DCC and renderer where the options name none, checks the job
+    with the panel's pre-flight and prints what it found.
+
+    Raises:
+        PreflightFailed: the scene cannot be read, or the job has errors.
+    """
+    report = preflight.read_report(scene)
+    if report is None:
+        click.secho(
+            f"Note: the pre-flight was skipped: no reader knows {scene.suffix or 'this'} scenes "
+            "without their application. Check the scene in its DCC's submit panel.",
+            err=True,
+            fg="yellow",
+        )
+        return spec
+    if dcc is None or not spec.renderer:
+        fields = {**fields, "dcc": dcc or report.info.dcc,
+                  "renderer": spec.renderer or report.info.renderer}  # fmt: skip
+        spec = build_spec(fields)
+    preflight.show(preflight.check(report, spec, allow_missing=allow_missing))
+    return spec

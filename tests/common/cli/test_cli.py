@@ -147,6 +147,8 @@ def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def scene(tmp_path: Path) -> Path:
+    """Not a real .blend: the submits below pass --no-preflight (tests/common/cli/
+    test_submit_preflight.py checks the pre-flight)."""
     path = tmp_path / "shot010.blend"
     path.write_bytes(b"BLENDER")
     return path
@@ -243,7 +245,8 @@ def test_submit_builds_the_spec(
     result = invoke(
         ["submit", str(scene), "-f", "1-10x2", "--chunk", "2", "--env", "A=1", "--env", "B=x=y",
          "--priority", "80", "--placement", "never-cloud", "--due", "2026-12-24T18:00Z",
-         "--timeout", "600", "--retries", "1", "--project", "show", "--format", "PNG"],
+         "--timeout", "600", "--retries", "1", "--project", "show", "--format", "PNG",
+         "--no-preflight"],
         client,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -261,7 +264,7 @@ def test_submit_builds_the_spec(
 def test_each_submit_command_sends_its_own_idempotency_key(scene: Path) -> None:
     client = FakeClient()
     for _ in range(2):
-        assert invoke(["submit", str(scene), "-f", "1"], client).exit_code == 0
+        assert invoke(["submit", str(scene), "-f", "1", "--no-preflight"], client).exit_code == 0
     keys = [kwargs["idempotency_key"] for name, _, kwargs in client.calls if name == "submit"]
     assert len(keys) == 2 and keys[0] != keys[1]
     assert all(len(key) == 36 for key in keys)  # a UUID
@@ -272,7 +275,7 @@ def test_submit_relative_output_becomes_absolute(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     client = FakeClient()
-    result = invoke(["submit", str(scene), "-f", "1", "-o", "out/f_####"], client)
+    result = invoke(["submit", str(scene), "-f", "1", "-o", "out/f_####", "--no-preflight"], client)
     assert result.exit_code == 0, result.output
     assert client.calls[0][1][0].output == str(tmp_path / "out" / "f_####")
 
@@ -288,7 +291,7 @@ def test_default_output_is_absolute_under_renders(tmp_path: Path) -> None:
 
 def test_submit_json_is_the_job_model(scene: Path) -> None:
     client = FakeClient()
-    result = invoke(["submit", str(scene), "-f", "1-4", "--json"], client)
+    result = invoke(["submit", str(scene), "-f", "1-4", "--json", "--no-preflight"], client)
     assert result.exit_code == 0, result.output
     expected = client.submit(client.calls[0][1][0]).model_dump(mode="json")
     assert json.loads(result.stdout) == expected
@@ -484,7 +487,9 @@ def test_commands_against_the_real_daemon(live_url: str, services: Services, sce
         assert result.exit_code == 0, result.output
         return result
 
-    job = json.loads(run("submit", str(scene), "-f", "1-6", "--chunk", "2", "--json").stdout)
+    job = json.loads(
+        run("submit", str(scene), "-f", "1-6", "--chunk", "2", "--json", "--no-preflight").stdout
+    )
     assert job["frame_count"] == 6 and job["state"] == "queued"
     job_id = str(job["id"])
     page = json.loads(run("jobs", "--owner", job["spec"]["owner"], "--json").stdout)
@@ -509,7 +514,8 @@ def test_submit_makes_the_signed_in_account_the_owner_not_the_os_login(
 
     def submit(token: str, *extra: str) -> Result:
         runner = CliRunner(env={"CLOUDBURST_TOKEN": token})
-        args = ["--daemon-url", live_url, "submit", str(scene), "-f", "1-2", "--json", *extra]
+        args = ["--daemon-url", live_url, "submit", str(scene), "-f", "1-2", "--json",
+                "--no-preflight", *extra]  # fmt: skip
         return runner.invoke(cli, args)
 
     own = submit(ana)

@@ -31,16 +31,16 @@ def invoke(args: list[str], url: str, token: str) -> Result:
 
 def test_why_pin_and_shotgrid_ids(live_url: str, admin_token: str, tmp_path: Path) -> None:
     scene = tmp_path / "sh010.blend"
-    scene.write_bytes(b"BLENDER")
+    scene.write_bytes(b"BLENDER")  # not a real .blend: submitted with --no-preflight
     first = invoke(
-        ["submit", str(scene), "--frames", "1-4", "--priority", "80", "--json"],
+        ["submit", str(scene), "--frames", "1-4", "--priority", "80", "--json", "--no-preflight"],
         live_url,
         admin_token,
     )
     assert first.exit_code == 0, first.output
     linked = invoke(
         ["submit", str(scene), "--frames", "1-4", "--priority", "10", "--sg-task-id", "42",
-         "--json"],
+         "--json", "--no-preflight"],
         live_url,
         admin_token,
     )  # fmt: skip
@@ -62,7 +62,9 @@ def test_why_pin_and_shotgrid_ids(live_url: str, admin_token: str, tmp_path: Pat
     assert "task 42" in show.output and "Rank 1 of 2" in show.output
 
     bad = invoke(
-        ["submit", str(scene), "--frames", "1", "--sg-task", "comp"], live_url, admin_token
+        ["submit", str(scene), "--frames", "1", "--sg-task", "comp", "--no-preflight"],
+        live_url,
+        admin_token,
     )
     assert bad.exit_code == 1
     assert "is named within its shot" in bad.output
