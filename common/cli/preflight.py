@@ -3,8 +3,8 @@
 The CLI has no DCC to ask, so the scene's facts and files come from the offline reader that
 ``cloudburst scan`` uses (``common.cli.scan.scan``, through the scan cache); the checks are
 the panel's own (``common.jobspec.preflight``), run on the options of the job as it will be
-sent. Only the wording of the missing-files fix is the CLI's: it names the files and the
-``--allow-missing`` flag that submits anyway.
+sent. Only some fixes are worded for the CLI: they name its options (``--allow-missing``,
+``--format``, ``--env CLOUDBURST_RENDER_TARGET``) instead of the panel's boxes.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def read_report(scene: Path) -> SceneReport | None:
     """The offline reader's report of ``scene``; None when no reader knows its kind.
 
     Raises:
-        InvalidInput: the reader cannot read the file (says so, and how to submit anyway).
+        PreflightFailed: the reader cannot read the file (says so, and how to submit anyway).
     """
     if scene.suffix.lower() not in known_kinds():
         return None
