@@ -39,12 +39,13 @@ def test_a_submit_from_the_blender_panel_renders_to_done(
     farm.client.create_user(UserCreate(name="e2e", role=Role.ARTIST, password="e2e-secret-pw"))
     token = farm.client.login("e2e", "e2e-secret-pw").access_token
     panel = SubmitPanel(
-        BlenderAdapter(), config=Settings(daemon_url=farm.url, token=token), owner="e2e",
+        BlenderAdapter(), config=Settings(daemon_url=farm.url, token=token),
         store=SettingsStore(tmp_path / "panel.json"), poll_interval_ms=300,
     )  # fmt: skip
     qtbot.addWidget(panel)
     try:
         qtbot.waitUntil(lambda: panel.daemon_ok is True, timeout=30_000)
+        qtbot.waitUntil(lambda: panel.owner == "e2e", timeout=30_000)  # the daemon said who
         assert panel.info is not None and panel.info.scene_path == str(scene)
         panel.form.frames.setText("1-4")
         panel.form.chunk.setValue(2)
@@ -53,6 +54,7 @@ def test_a_submit_from_the_blender_panel_renders_to_done(
         with qtbot.waitSignal(panel.submitted, timeout=30_000) as submitted:
             qtbot.mouseClick(panel.submit_button, Qt.MouseButton.LeftButton)
         job = submitted.args[0]
+        assert job.spec.owner == "e2e"
         done = farm.wait_job(job.id)
         assert done.state is JobState.SUCCEEDED, farm.logs()
         frames = sorted(p.name for p in (scene.parent / "render").glob("frame_*.png"))
