@@ -47,6 +47,7 @@ from common.qt.app import marker_problem
 from common.qt.dependency_list import DependencyList
 from common.qt.form import ERROR_STYLE, JobForm
 from common.qt.preflight_view import PreflightView
+from common.qt.presets import PresetBar
 from common.qt.recent_jobs import RecentJobs
 from common.qt.settings_store import SettingsStore
 from common.qt.workers import Call, describe_error, start_call
@@ -152,6 +153,7 @@ class SubmitPanel(QWidget):
         self.banner.hide()
 
         self.form = JobForm()
+        self.presets = PresetBar(self.store, self.form.settings)
         self.preflight_view = PreflightView()
         self.dependencies = DependencyList()
         self.recent = RecentJobs(self._fetch_recent, self.pool, poll_interval_ms)
@@ -183,7 +185,9 @@ class SubmitPanel(QWidget):
         job_box = QGroupBox("Job")
         QVBoxLayout(job_box).addWidget(self.form)
         more_box = QGroupBox("Schedule, tracking and notes")
-        QVBoxLayout(more_box).addWidget(self.form.extras)
+        more_layout = QVBoxLayout(more_box)
+        more_layout.addWidget(self.presets)
+        more_layout.addWidget(self.form.extras)
         check_box = QGroupBox("Pre-flight check")
         QVBoxLayout(check_box).addWidget(self.preflight_view)
         footer = QHBoxLayout()
@@ -205,6 +209,8 @@ class SubmitPanel(QWidget):
         layout.addLayout(footer)
 
         self.form.changed.connect(self.update_preflight)
+        self.form.project.textChanged.connect(self.presets.set_show)
+        self.presets.applied.connect(self._apply_preset)
         self.account.changed.connect(self._account_changed)
         self.preflight_view.action_requested.connect(self._on_action)
         self.submit_button.clicked.connect(self.submit)
@@ -245,6 +251,7 @@ class SubmitPanel(QWidget):
                 else self.defaults
             )
         self.form.load(info, current)
+        self.presets.set_show(current.project)
         self.dependencies.set_assets(self.assets)
         missing = sum(not a.exists for a in self.assets)
         self.tabs.setTabText(
@@ -357,6 +364,10 @@ class SubmitPanel(QWidget):
         self.refresh_button.setEnabled(not self.busy)
         self.form.setEnabled(not self.busy)
         self.form.extras.setEnabled(not self.busy)
+
+    def _apply_preset(self, settings: PanelSettings) -> None:
+        if self.info is not None:
+            self.form.load(self.info, settings)
 
     def _on_action(self, action: str) -> None:
         if action == "save":

@@ -20,7 +20,7 @@ from common.client import DaemonClient
 from common.config import Settings
 from common.credentials import StaticToken
 from common.errors import EnvNotAllowed
-from common.models import JobSpec
+from common.models import AgentRegistration, JobSpec
 from common.qt import SubmitPanel
 from common.qt.settings_store import SettingsStore
 from common.states import JobState
@@ -119,13 +119,22 @@ def test_every_extra_field_reaches_the_stored_job(
     assert shown.spec.description == spec.description  # GET /jobs/{id} shows it
 
 
-def test_a_job_submitted_paused_is_never_leased_until_resumed(services: Services) -> None:
-    spec = JobSpec(name="p", owner="ana", scene="/s/a.blend", frames="1", output="/r/a_####",
-                   paused=True)  # fmt: skip
-    job = services.jobs.submit(spec)
-    assert job.state is JobState.PAUSED
-    resumed = services.jobs.resume(job.id)
-    assert resumed.state is JobState.QUEUED
+def test_a_job_submitted_paused_is_never_leased_until_resumed(
+    services: Services, live_url: str
+) -> None:
+    admin = DaemonClient(
+        live_url, retries=0, auth=StaticToken(user_token(services, "admin", Role.ADMIN))
+    )
+    agent = admin.register(AgentRegistration(name="node01", hostname="node01"))
+    assert agent.token is not None
+    node = DaemonClient(live_url, retries=0, auth=StaticToken(agent.token))
+    spec = JobSpec(name="p", scene="/s/a.blend", frames="1", output="/r/a_####", paused=True)
+    job = admin.submit(spec)
+    assert job.state is JobState.PAUSED and job.spec.paused
+    assert node.lease(agent.id) is None
+    assert admin.resume(job.id).state is JobState.QUEUED
+    assignment = node.lease(agent.id)
+    assert assignment is not None and assignment.job_id == job.id
 
 
 def test_a_description_past_2000_characters_is_refused_and_nothing_stored(
@@ -179,3 +188,35 @@ def test_the_environment_table_is_for_tds_and_the_daemon_refuses_an_artist_anywa
     with pytest.raises(EnvNotAllowed):
         client.submit(spec)
     assert services.jobs.list_jobs(JobFilter()).total == 0
+
+
+def test_presets_are_kept_per_show_and_applied_with_one_click(
+    qtbot: QtBot, open_panel: Any, services: Services
+) -> None:
+    panel = open_panel(Role.TD)
+    panel.form.project.setText("tlk")
+    panel.form.priority.setValue(90)
+    panel.form.chunk.setValue(10)
+    panel.form.extras.retries.setValue(0)
+    panel.form.extras.paused.setChecked(True)
+    panel.presets.ask_name = lambda: "overnight"
+    panel.presets.save()
+    assert panel.presets.menu.currentData() == "overnight"
+
+    panel.form.project.setText("other")  # another show: its own (no) presets
+    assert panel.presets.menu.findData("overnight") == -1
+    panel.form.project.setText("tlk")
+    panel.form.priority.setValue(20)
+    panel.form.chunk.setValue(1)
+    panel.form.extras.retries.setValue(3)
+    panel.form.extras.paused.setChecked(False)
+    panel.form.name.setText("my own name")
+    panel.presets.menu.activated.emit(panel.presets.menu.findData("overnight"))
+    assert (panel.form.priority.value(), panel.form.chunk.value()) == (90, 10)
+    assert panel.form.extras.retries.value() == 0 and panel.form.extras.paused.isChecked()
+    assert panel.form.name.text() == "my own name"  # a preset names no scene's choices
+
+    spec = services.jobs.get(click_submit(qtbot, panel)).spec
+    assert (spec.project, spec.priority, spec.chunk_size, spec.max_retries, spec.paused) == (
+        "tlk", 90, 10, 0, True,
+    )  # fmt: skip
