@@ -92,7 +92,8 @@ class Severity(StrEnum):
     """How bad a pre-flight problem is."""
 
     ERROR = "error"
-    """The job would fail or render the wrong thing: Submit stays disabled."""
+    """The job would fail or render the wrong thing: Submit stays disabled (missing files
+    excepted: the panel names them and the artist may submit anyway)."""
     WARNING = "warning"
     """Worth a look; Submit stays possible."""
 
@@ -473,7 +474,8 @@ def _asset_problems(info: SceneInfo, assets: Sequence[Asset]) -> list[Problem]:
             Severity.ERROR,
             f"{len(missing)} {noun} missing: {names}{more}{frames}. Frames rendered without "
             f"{'it' if len(missing) == 1 else 'them'} would be wrong.",
-            f"{hint}, save, and check again. The missing files are red under Dependencies.",
+            f"{hint}, save, and check again, or Submit anyway if the frames do not read "
+            "them (the panel names them first). The missing files are red under Dependencies.",
         )
     ]
 

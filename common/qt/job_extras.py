@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDateTimeEdit,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -63,14 +64,14 @@ class JobExtras(QWidget):
         self.description = QPlainTextEdit()
         self.description.setObjectName("description")
         self.description.setPlaceholderText("What changed, what to check (optional)")
-        self.description.setMaximumHeight(60)
+        self.description.setMaximumHeight(48)
         self.paused = QCheckBox("Submit paused (it waits for Resume)")
         self.paused.setObjectName("submitPaused")
         self.env = QTableWidget(0, 2)
         self.env.setObjectName("environment")
         self.env.setHorizontalHeaderLabels(["Variable", "Value"])
         self.env.horizontalHeader().setStretchLastSection(True)
-        self.env.setMaximumHeight(110)
+        self.env.setMaximumHeight(90)
         self.add_env = QPushButton("Add variable")
         self.env_box = QWidget()
         env_layout = QVBoxLayout(self.env_box)
@@ -88,8 +89,11 @@ class JobExtras(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Due date", due_box)
         form.addRow("ShotGrid", sg_box)
-        form.addRow("Retries", self.retries)
-        form.addRow("Timeout", self.timeout)
+        limits_box = QHBoxLayout()
+        limits_box.addWidget(self.retries)
+        limits_box.addWidget(QLabel("Timeout"))
+        limits_box.addWidget(self.timeout, 1)
+        form.addRow("Retries", limits_box)
         form.addRow("Description", self.description)
         form.addRow("", self.paused)
         form.addRow("Environment", self.env_box)
