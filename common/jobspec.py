@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -72,13 +73,27 @@ class PanelSettings:
     max_retries: int = 3
     timeout_s: int | None = None
     """Per-task time limit in seconds; None for none."""
+    due: str = ""
+    """When the frames are due, ISO 8601 with its UTC offset; empty for no due date."""
+    shotgrid_project: str = ""
+    """The ShotGrid project's name; the three ShotGrid fields empty: no link."""
+    shotgrid_shot: str = ""
+    """The shot's code (``sh010``)."""
+    shotgrid_task: str = ""
+    """The task's name within its shot (``lighting``)."""
+    description: str = ""
+    paused: bool = False
+    """Submit the job paused (it waits for a Resume)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment variables of the render (TDs and admins only)."""
 
 
 class Severity(StrEnum):
     """How bad a pre-flight problem is."""
 
     ERROR = "error"
-    """The job would fail or render the wrong thing: Submit stays disabled."""
+    """The job would fail or render the wrong thing: Submit stays disabled (missing files
+    excepted: the panel names them and the artist may submit anyway)."""
     WARNING = "warning"
     """Worth a look; Submit stays possible."""
 
@@ -241,7 +256,7 @@ def build_job_spec(
     find_camera(info, settings.camera)
     output = settings.output.strip() or default_output(info, settings.target)
     renderer = (target.renderer if target is not None else "") or info.renderer
-    env = {}
+    env = dict(settings.env)
     if settings.target:
         env[TARGET_ENV] = settings.target
     if settings.camera:
@@ -262,12 +277,42 @@ def build_job_spec(
         "max_retries": settings.max_retries,
         "timeout_s": settings.timeout_s,
         "placement": settings.placement,
+        "due": _due(settings.due),
+        "shotgrid": _shotgrid(settings),
+        "description": settings.description.strip(),
+        "paused": settings.paused,
     }
     try:
         return JobSpec.model_validate(fields, strict=False)
     except ValidationError as exc:
         problems = "; ".join(_describe(error) for error in exc.errors())
         raise InvalidInput(f"The job cannot be submitted: {problems}") from None
+
+
+def _due(text: str) -> datetime | None:
+    """The due date the panel keeps as text; one without its UTC offset is refused."""
+    if not text.strip():
+        return None
+    try:
+        due = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"Due: {text!r} is not a date; write it as 2026-03-01T18:00+00:00."
+        ) from None
+    if due.tzinfo is None:
+        raise InvalidInput(f"Due: {text!r} has no UTC offset; add one, e.g. +00:00.")
+    return due
+
+
+def _shotgrid(settings: PanelSettings) -> dict[str, str] | None:
+    """The ShotGrid link by codes, which the daemon resolves to ids; None when none is named."""
+    codes = {
+        "project": settings.shotgrid_project.strip(),
+        "shot": settings.shotgrid_shot.strip(),
+        "task": settings.shotgrid_task.strip(),
+    }
+    named = {key: value for key, value in codes.items() if value}
+    return named or None
 
 
 _FIELD_LABELS = {
@@ -280,6 +325,10 @@ _FIELD_LABELS = {
     "priority": "Priority",
     "max_retries": "Retries",
     "timeout_s": "Timeout",
+    "due": "Due",
+    "shotgrid": "ShotGrid",
+    "description": "Description",
+    "env": "Environment",
 }
 
 
@@ -425,7 +474,8 @@ def _asset_problems(info: SceneInfo, assets: Sequence[Asset]) -> list[Problem]:
             Severity.ERROR,
             f"{len(missing)} {noun} missing: {names}{more}{frames}. Frames rendered without "
             f"{'it' if len(missing) == 1 else 'them'} would be wrong.",
-            f"{hint}, save, and check again. The missing files are red under Dependencies.",
+            f"{hint}, save, and check again, or Submit anyway if the frames do not read "
+            "them (the panel names them first). The missing files are red under Dependencies.",
         )
     ]
 

@@ -223,7 +223,7 @@ def daemon(folder: Path) -> Iterator[tuple[str, str]]:
 
 def shoot(host: Any, url: str, token: str, store_dir: Path, path: Path, tab: int = 0) -> None:
     """Opens the dialog for ``host``, lets its daemon calls finish, and saves a PNG."""
-    from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QThread
+    from PySide6.QtCore import QCoreApplication, QDateTime, QDeadlineTimer, QThread
 
     from common.config import Settings
     from common.qt import SubmitDialog, ensure_application
@@ -232,11 +232,18 @@ def shoot(host: Any, url: str, token: str, store_dir: Path, path: Path, tab: int
     ensure_application()
     store = SettingsStore(store_dir / f"{host.dcc}.json")
     config = Settings(daemon_url=url, token=token)
-    dialog = SubmitDialog(host, config=config, store=store, owner=OWNER)
+    dialog = SubmitDialog(host, config=config, store=store)
     panel = dialog.panel
     if host.dcc == "maya":
         panel.form.target.setCurrentIndex(1)
         panel.form.chunk.setValue(5)
+        extras = panel.form.extras
+        extras.has_due.setChecked(True)
+        extras.due.setDateTime(QDateTime.currentDateTime().addDays(3))
+        extras.sg_project.setText("tlk")
+        extras.sg_shot.setText("sh010")
+        extras.sg_task.setText("lighting")
+        extras.description.setPlainText("New key light; check the rim on the hero.")
     dialog.show()
     deadline = QDeadlineTimer(10_000)
     while (panel.daemon_ok is None or not panel.recent.jobs) and not deadline.hasExpired():

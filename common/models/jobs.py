@@ -66,6 +66,10 @@ class JobSpec(WireModel):
     shotgrid: ShotGridLink | None = None
     """What the job renders for in ShotGrid: its priority and due date rank the job, and its
     Task's status and a Version are written back."""
+    description: Annotated[str, Field(max_length=2000)] = ""
+    """A note for whoever looks at the job (what changed, what to check)."""
+    paused: bool = False
+    """Store the job paused: none of its tasks is handed out until someone resumes it."""
 
     @field_validator("frames")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from common.accounts import TokenPair, User
+from common.accounts import Role, TokenPair, User
 from common.client import DaemonClient
 from common.credentials import SignedIn
 from common.errors import Unauthenticated
@@ -47,6 +47,9 @@ class AccountBar(QWidget):
         self.signed_in = signed_in
         self.pool = pool
         self.name: str | None = None
+        self.role: Role | None = None
+        """The signed-in account's role (what the panel offers depends on it); None while
+        nobody is signed in."""
         self._call: Call | None = None
         self.label = QLabel()
         self.label.setObjectName("account")
@@ -106,6 +109,7 @@ class AccountBar(QWidget):
 
     def _known(self, user: User) -> None:
         self._call = None
+        self.role = user.role
         self._show(user.name, f"Signed in as {user.name} ({user.role.value})")
 
     def _signed_in(self, pair: TokenPair) -> None:
@@ -146,6 +150,8 @@ class AccountBar(QWidget):
         for widget in (self.user_field, self.password_field, self.sign_in_button):
             widget.setVisible(can_sign and name is None)
         self.sign_out_button.setVisible(can_sign and name is not None)
+        if name is None:
+            self.role = None
         if name != self.name:
             self.name = name
             self.changed.emit(name)

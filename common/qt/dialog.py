@@ -35,7 +35,7 @@ class SubmitDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.panel)
-        self.resize(780, 860)
+        self.resize(780, 1040)
         self.finished.connect(self._closed)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)

@@ -25,6 +25,7 @@ from common.frames import chunk_frames, parse_frames
 from common.host import SceneInfo
 from common.jobspec import PanelSettings, default_output, target_frames
 from common.models import Placement
+from common.qt.job_extras import JobExtras
 
 #: What the placement menu says for each placement.
 PLACEMENT_LABELS = {
@@ -83,6 +84,9 @@ class JobForm(QWidget):
         self.output = _named(QLineEdit(), "output")
         self.output.setPlaceholderText("/show/renders/shot/shot_####  (# for the frame number)")
         self.browse = QPushButton("Browse...")
+        self.extras = JobExtras()
+        """Due date, ShotGrid, retries, timeout, description, paused, environment: the panel
+        shows them in a box of their own."""
 
         frames_box = QVBoxLayout()
         frames_box.setSpacing(2)
@@ -122,6 +126,7 @@ class JobForm(QWidget):
         self.camera.currentIndexChanged.connect(self.changed)
         self.target.currentIndexChanged.connect(self._target_changed)
         self.browse.clicked.connect(self._browse)
+        self.extras.changed.connect(self.changed)
 
     # --- filling in ----------------------------------------------------------------------
 
@@ -158,6 +163,7 @@ class JobForm(QWidget):
             self.camera.setCurrentIndex(max(0, self.camera.findData(settings.camera)))
             self._layout.setRowVisible(self.camera, bool(info.cameras))
             self.output.setText(settings.output)
+            self.extras.load(settings)
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
@@ -165,7 +171,7 @@ class JobForm(QWidget):
 
     def settings(self) -> PanelSettings:
         """The settings as the form shows them now."""
-        return PanelSettings(
+        chosen = PanelSettings(
             name=self.name.text().strip(),
             project=self.project.text().strip(),
             frames=self.frames.text().strip(),
@@ -176,9 +182,8 @@ class JobForm(QWidget):
             camera=self.camera.currentData() or "",
             output=self.output.text().strip(),
             output_format=self._settings.output_format,
-            max_retries=self._settings.max_retries,
-            timeout_s=self._settings.timeout_s,
         )
+        return self.extras.apply(chosen)
 
     # --- reacting --------------------------------------------------------------------------
 

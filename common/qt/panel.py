@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTabWidget,
@@ -45,6 +47,7 @@ from common.qt.app import marker_problem
 from common.qt.dependency_list import DependencyList
 from common.qt.form import ERROR_STYLE, JobForm
 from common.qt.preflight_view import PreflightView
+from common.qt.presets import PresetBar
 from common.qt.recent_jobs import RecentJobs
 from common.qt.settings_store import SettingsStore
 from common.qt.workers import Call, describe_error, start_call
@@ -53,6 +56,9 @@ from common.token_store import TokenStore
 logger = logging.getLogger(__name__)
 
 RECENT_JOBS = 10
+MISSING_FILES = "missing_files"
+"""The pre-flight problem an artist may submit past, once the missing files are named."""
+NAMED_MISSING = 20
 STYLE_SHEET = """
 QLabel#title { font-size: 16pt; font-weight: 600; }
 QLabel#facts { color: palette(placeholder-text); }
@@ -118,6 +124,8 @@ class SubmitPanel(QWidget):
         self.busy = False
         self._call: Call | None = None
         self._health: Call | None = None
+        self.confirm: Callable[[str, str], bool] = self._ask
+        """Asks the artist a yes/no question (title, text); tests put their own answer."""
 
         signed_in = credentials if isinstance(credentials, SignedIn) else None
         self.account = AccountBar(self.client, signed_in, self.pool)
@@ -145,6 +153,7 @@ class SubmitPanel(QWidget):
         self.banner.hide()
 
         self.form = JobForm()
+        self.presets = PresetBar(self.store, self.form.settings)
         self.preflight_view = PreflightView()
         self.dependencies = DependencyList()
         self.recent = RecentJobs(self._fetch_recent, self.pool, poll_interval_ms)
@@ -175,6 +184,10 @@ class SubmitPanel(QWidget):
         header.addWidget(self.daemon_label)
         job_box = QGroupBox("Job")
         QVBoxLayout(job_box).addWidget(self.form)
+        more_box = QGroupBox("Schedule, tracking and notes")
+        more_layout = QVBoxLayout(more_box)
+        more_layout.addWidget(self.presets)
+        more_layout.addWidget(self.form.extras)
         check_box = QGroupBox("Pre-flight check")
         QVBoxLayout(check_box).addWidget(self.preflight_view)
         footer = QHBoxLayout()
@@ -190,11 +203,14 @@ class SubmitPanel(QWidget):
         layout.addWidget(self.facts)
         layout.addWidget(self.banner)
         layout.addWidget(job_box)
+        layout.addWidget(more_box)
         layout.addWidget(check_box)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(footer)
 
         self.form.changed.connect(self.update_preflight)
+        self.form.project.textChanged.connect(self.presets.set_show)
+        self.presets.applied.connect(self._apply_preset)
         self.account.changed.connect(self._account_changed)
         self.preflight_view.action_requested.connect(self._on_action)
         self.submit_button.clicked.connect(self.submit)
@@ -235,6 +251,7 @@ class SubmitPanel(QWidget):
                 else self.defaults
             )
         self.form.load(info, current)
+        self.presets.set_show(current.project)
         self.dependencies.set_assets(self.assets)
         missing = sum(not a.exists for a in self.assets)
         self.tabs.setTabText(
@@ -290,10 +307,42 @@ class SubmitPanel(QWidget):
         self._update_buttons()
 
     def has_errors(self) -> bool:
-        """Whether a pre-flight error (or a bad frame range) blocks Submit."""
+        """Whether a pre-flight error (or a bad frame range) blocks Submit.
+
+        Missing files do not: Submit asks first, naming them (a render may not read a missing
+        sim cache), and the artist may submit anyway.
+        """
         return not self.form.frames_valid or any(
-            p.severity is Severity.ERROR for p in self.problems
+            p.severity is Severity.ERROR and p.code != MISSING_FILES for p in self.problems
         )
+
+    def missing_files(self) -> list[str]:
+        """The paths of the scene's files that are missing (whole files, then sequence gaps)."""
+        names: list[str] = []
+        for asset in self.assets:
+            if not asset.exists:
+                names.append(asset.path)
+            names.extend(asset.missing_files)
+        return names
+
+    def _submit_anyway(self) -> bool:
+        """Asks whether to submit although files are missing, naming them; True to go on."""
+        missing = self.missing_files()
+        if not missing or not any(p.code == MISSING_FILES for p in self.problems):
+            return True
+        shown = "\n".join(missing[:NAMED_MISSING])
+        more = len(missing) - NAMED_MISSING
+        tail = f"\n...and {more} more (listed under Dependencies)" if more > 0 else ""
+        noun = "file is" if len(missing) == 1 else "files are"
+        return self.confirm(
+            "Submit with missing files?",
+            f"{len(missing)} {noun} missing:\n{shown}{tail}\n\nFrames that read "
+            f"{'it' if len(missing) == 1 else 'them'} will render wrong. Submit anyway?",
+        )
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _ready_text(self, settings: PanelSettings) -> str:
         if self.info is None:
@@ -314,6 +363,11 @@ class SubmitPanel(QWidget):
         )
         self.refresh_button.setEnabled(not self.busy)
         self.form.setEnabled(not self.busy)
+        self.form.extras.setEnabled(not self.busy)
+
+    def _apply_preset(self, settings: PanelSettings) -> None:
+        if self.info is not None:
+            self.form.load(self.info, settings)
 
     def _on_action(self, action: str) -> None:
         if action == "save":
@@ -358,7 +412,7 @@ class SubmitPanel(QWidget):
         if self.busy or self.info is None:
             return
         self.update_preflight()
-        if self.has_errors():
+        if self.has_errors() or not self._submit_anyway():
             return
         try:
             spec = build_job_spec(self.info, self.form.settings())  # the daemon sets the owner
@@ -404,6 +458,7 @@ class SubmitPanel(QWidget):
 
     def _account_changed(self, name: str | None) -> None:
         self.owner = name
+        self.form.extras.show_env(self.account.role)
         self._update_buttons()
         self.recent.refresh()
         if name is not None and not self.daemon_ok:  # an expired token fails the health check

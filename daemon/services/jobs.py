@@ -122,6 +122,8 @@ class JobService:
         """Inserts the job, its tasks, its ShotGrid link, its rank and its staging (in a
         transaction); returns its id."""
         job_id = job_store.insert_job(db, spec, chunks, now, submitted_by)
+        if spec.paused:  # in the job's own transaction: no agent ever sees it queued
+            job_store.move_job(db, job_id, [JobState.QUEUED], JobState.PAUSED)
         if link is not None:
             sg_store.insert_link(
                 db, job_id, link.project_id, link.entity_type, link.entity_id, link.task_id

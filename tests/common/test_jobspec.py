@@ -107,6 +107,33 @@ def test_every_choice_reaches_the_spec() -> None:
     assert (spec.output_format, spec.max_retries, spec.timeout_s) == ("tif", 1, 3600)
 
 
+def test_the_schedule_tracking_and_notes_reach_the_spec() -> None:
+    settings = PanelSettings(
+        due="2027-03-01T18:00:00+00:00", shotgrid_project="tlk", shotgrid_shot=" sh010 ",
+        shotgrid_task="lighting", description=" new key light ", paused=True,
+        env={"OCIO": "/studio/ocio/config.ocio"},
+    )  # fmt: skip
+    spec = build_job_spec(MAYA, settings, owner="mara")
+    assert spec.due is not None and spec.due.isoformat() == "2027-03-01T18:00:00+00:00"
+    assert spec.shotgrid is not None
+    assert (spec.shotgrid.project, spec.shotgrid.shot, spec.shotgrid.task) == (
+        "tlk", "sh010", "lighting",
+    )  # fmt: skip
+    assert spec.description == "new key light" and spec.paused
+    assert spec.env == {"OCIO": "/studio/ocio/config.ocio"}
+    assert build_job_spec(MAYA, PanelSettings(), owner="m").shotgrid is None
+
+
+@pytest.mark.parametrize(
+    ("due", "words"),
+    [("next friday", "is not a date"), ("2027-03-01T18:00", "has no UTC offset")],
+)
+def test_a_due_date_must_be_a_date_with_its_offset(due: str, words: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        build_job_spec(MAYA, PanelSettings(due=due), owner="m")
+    assert caught.value.message.startswith("Due: ") and words in caught.value.message
+
+
 def test_a_typed_output_wins_and_is_made_absolute_next_to_the_scene() -> None:
     spec = build_job_spec(BLENDER, PanelSettings(output="//final/shot_####"), owner="m")
     assert spec.output == f"{SHOW}/sh030/final/shot_####"
@@ -155,6 +182,8 @@ def test_a_camera_the_scene_does_not_offer_is_refused_with_the_known_ones(
         (PanelSettings(chunk_size=0), "Chunk size"),
         (PanelSettings(frames="10-1"), "Frames"),
         (PanelSettings(name="x" * 201), "Job name"),
+        (PanelSettings(description="x" * 2001), "Description"),
+        (PanelSettings(shotgrid_task="lighting"), "ShotGrid"),
     ],
 )
 def test_bad_values_are_refused_in_the_panels_words(settings: PanelSettings, label: str) -> None:

@@ -192,7 +192,8 @@ def test_the_dependency_list_shows_sizes_and_missing_files_in_red(
 def test_submit_is_disabled_while_invalid_and_clicking_sends_nothing(
     qtbot: QtBot, open_panel: Any, scene_dir: Path, services: Services
 ) -> None:
-    panel = open_panel(FakeHost(make_info(scene_dir), [missing(scene_dir)]))
+    panel = open_panel(FakeHost(make_info(scene_dir), [texture(scene_dir)]))
+    panel.form.frames.setText("10-1")
     assert not panel.submit_button.isEnabled()
     qtbot.mouseClick(panel.submit_button, Qt.MouseButton.LeftButton)
     panel.submit()  # even called directly, it refuses
