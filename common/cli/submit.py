@@ -146,6 +146,10 @@ def check_scene(scene: Path) -> Path:
     help="Which pools may render it.",
 )
 @click.option("--env", "env_pairs", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option("--description", default="", help="What the job is for (up to 2,000 characters).")
+@click.option(
+    "--paused", is_flag=True, help="Store the job paused; `cloudburst job resume` starts it."
+)
 @click.option("--sg-project", metavar="NAME", help="ShotGrid project (default: --project).")
 @click.option("--sg-shot", metavar="CODE", help="ShotGrid shot the job renders, e.g. sh010.")
 @click.option("--sg-task", metavar="NAME", help="ShotGrid task of that shot, e.g. lighting.")
@@ -179,6 +183,8 @@ def submit_command(
     due: str | None,
     placement: str,
     env_pairs: tuple[str, ...],
+    description: str,
+    paused: bool,
     sg_project: str | None,
     sg_shot: str | None,
     sg_task: str | None,
@@ -214,6 +220,8 @@ def submit_command(
         "timeout_s": timeout,
         "due": parse_due(due),
         "placement": placement,
+        "description": description,
+        "paused": paused,
         "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
     }
     spec = build_spec(fields)  # every option checked before the scene is read

@@ -246,7 +246,7 @@ def test_submit_builds_the_spec(
         ["submit", str(scene), "-f", "1-10x2", "--chunk", "2", "--env", "A=1", "--env", "B=x=y",
          "--priority", "80", "--placement", "never-cloud", "--due", "2026-12-24T18:00Z",
          "--timeout", "600", "--retries", "1", "--project", "show", "--format", "PNG",
-         "--no-preflight"],
+         "--description", "final lighting pass", "--paused", "--no-preflight"],
         client,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -258,6 +258,7 @@ def test_submit_builds_the_spec(
     assert spec.priority == 80 and spec.placement == "never-cloud" and spec.max_retries == 1
     assert spec.output == str(tmp_path / "renders" / "shot010" / "shot010_####")
     assert spec.due == datetime(2026, 12, 24, 18, tzinfo=UTC)
+    assert spec.description == "final lighting pass" and spec.paused is True
     assert "5 frames in 3 tasks" in result.stdout
 
 
