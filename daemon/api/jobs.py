@@ -23,8 +23,8 @@ from common.errors import (
 )
 from common.models import (
     IDEMPOTENCY_HEADER,
-    MAX_INTEGER,
     TASK_PAGE_MAX,
+    Attempt,
     IdempotencyKey,
     Job,
     JobPage,
@@ -88,7 +88,7 @@ class TaskQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=TASK_PAGE_MAX)] = 100
 
 
@@ -96,7 +96,7 @@ class LogQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     offset: Offset = 0
-    attempt: Annotated[int, Field(ge=0, le=MAX_INTEGER)] | None = None
+    attempt: Attempt | None = None
 
 
 def jobs() -> JobService:

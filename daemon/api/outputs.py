@@ -6,6 +6,7 @@ from flask import Response, send_file
 from pydantic import BaseModel, ConfigDict
 
 from common.errors import NotFound
+from common.models import FrameNumber
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
@@ -35,7 +36,7 @@ class ThumbnailQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    frame: int | None = None
+    frame: FrameNumber | None = None
     """The frame; without it, the job's first rendered frame."""
 
 

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from common.data.outputs import is_frame_of
-from common.errors import NotFound, OutputNotAllowed, TaskNotYours
+from common.errors import NotFound, TaskNotYours
 from common.models import (
     AgentInfo,
     AgentRegistration,
@@ -158,7 +157,7 @@ class AgentService:
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()
-        self._check_outputs(task_id, done)  # before the write lock: it may look at the disk
+        self._check_outputs(agent_id, task_id, done)  # before the write lock: it looks at the disk
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
@@ -244,7 +243,7 @@ class AgentService:
         job = job_store.require_job(db, task["job_id"])
         self.lease_gate.book_task_end(db, agent, task, job["project"], now, preempted=preempted)
 
-    def _check_outputs(self, task_id: int, done: TaskDone) -> None:
+    def _check_outputs(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         """Refuses a report naming files (written here or sent as blobs) outside the job's
         output folder, before anything is written.
 
@@ -255,17 +254,12 @@ class AgentService:
             return
         db = self.ctx.database.db
         task = task_store.get_task(db, task_id)
-        job = job_store.get_job(db, task["job_id"]) if task is not None else None
-        if job is None:
-            return  # the transaction says what is wrong
-        spec = job_store.job_spec(job)
-        for blob in done.blobs:
-            if not is_frame_of(blob.path, spec.output, spec.scene):
-                raise OutputNotAllowed(
-                    f"Frame {blob.path!r} is not in the output folder of job {job['id']}; "
-                    "a node may only send frames of the job's output."
-                )
-        self.frames.check_reported(job["id"], spec, done.outputs)
+        if task is None or task["agent_id"] != agent_id or task["attempts"] != done.attempt:
+            return  # a resend, or not this node's: the transaction answers it
+        spec = job_store.job_spec(job_store.require_job(db, task["job_id"]))
+        # Uploaded frames come home to these paths: the same rules as the files reported.
+        reported = [*done.outputs, *(blob.path for blob in done.blobs)]
+        self.frames.check_reported(task["job_id"], spec, reported)
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):

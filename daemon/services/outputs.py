@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 from PIL import Image
 
 from common.errors import NotFound
+from common.models import JobSpec
 from common.states import TaskState
 from daemon.context import Context
 from daemon.services.frame_files import FrameFiles
@@ -93,20 +94,28 @@ class OutputService:
         Raises:
             NotFound: no such job.
         """
+        spec, reported = self._reported(job_id)
+        servable = set(self.frames.servable(job_id, spec, [str(f.path) for f in reported]))
+        return [f for f in reported if f.path in servable]
+
+    def _reported(self, job_id: int) -> tuple[JobSpec, list[FrameFile]]:
+        """What the job's finished tasks reported, in frame order, not yet checked.
+
+        Raises:
+            NotFound: no such job.
+        """
         job = self.jobs.get(job_id)
         pattern = frame_pattern(job.spec.output)
-        reported = [
-            output
-            for task in self.jobs.tasks(job_id)
-            if task.state is TaskState.DONE
-            for output in task.outputs
-        ]
-        found: list[FrameFile] = []
-        for path in self.frames.servable(job_id, job.spec, reported):
-            match = pattern.match(path.name)
-            found.append(FrameFile(int(match.group(1)) if match else None, path))
-        found.sort(key=lambda f: (f.frame is None, f.frame or 0, f.path.name))
-        return found
+        reported = []
+        for task in self.jobs.tasks(job_id):
+            if task.state is not TaskState.DONE:
+                continue
+            for output in task.outputs:
+                path = Path(output)
+                match = pattern.match(path.name)
+                reported.append(FrameFile(int(match.group(1)) if match else None, path))
+        reported.sort(key=lambda f: (f.frame is None, f.frame or 0, f.path.name))
+        return job.spec, reported
 
     def zip_stream(self, job_id: int) -> Iterator[bytes]:
         """The job's frames as one zip (stored, not compressed), produced chunk by chunk.
@@ -148,11 +157,13 @@ class OutputService:
         Raises:
             NotFound: no such job, or the frame is not rendered (or not an image).
         """
-        frames = [f for f in self.files(job_id) if f.frame is not None]
-        if frame is None and frames:
-            frame = frames[0].frame
-        source = next((f.path for f in frames if f.frame == frame), None)
-        if frame is None:
+        spec, reported = self._reported(job_id)
+        wanted = (f for f in reported if f.frame is not None and frame in (None, f.frame))
+        # One file checked at a time: a thumbnail needs one frame, not the whole job's.
+        source = next(
+            (p for f in wanted for p in self.frames.servable(job_id, spec, [str(f.path)])), None
+        )
+        if source is None and frame is None:
             raise NotFound(f"Job {job_id} has no rendered frame yet.")
         if source is None:
             raise NotFound(f"Frame {frame} of job {job_id} is not rendered yet.")

@@ -83,6 +83,21 @@ def bounded_query_parameters() -> list[tuple[str, str, str]]:
     ]
 
 
+def test_every_integer_query_parameter_has_a_bound() -> None:
+    """An unbounded one would reach SQLite as an integer it cannot hold (a 500)."""
+    unbounded = [
+        (method, path, param["name"])
+        for path, item in current_document()["paths"].items()
+        for method, op in item.items()
+        for param in op.get("parameters", [])
+        if param["in"] == "query"
+        and "integer"
+        in (param["schema"].get("type"), *(b.get("type") for b in param["schema"].get("anyOf", [])))
+        and param["schema"].get("maximum", MAX_INTEGER + 1) > MAX_INTEGER
+    ]
+    assert not unbounded
+
+
 def test_every_too_large_query_number_is_a_400_that_names_it(
     world: World, live_url: str, admin: dict[str, str]
 ) -> None:
