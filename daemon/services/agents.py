@@ -59,6 +59,7 @@ class AgentService:
         """What a report may name as the files a task wrote."""
         self.lease_gate = lease_gate
         """Given when the daemon bursts: routes then decide what cloud nodes may take."""
+        self.log_cap = log_cap(context.settings.logs)
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
         agent_id = uuid.uuid4().hex
@@ -152,8 +153,9 @@ class AgentService:
             task = task_store.get_task(db, task_id)
             if task is None or task["agent_id"] != agent_id or task["attempts"] != chunk.attempt:
                 raise TaskNotYours(f"Task {task_id} attempt {chunk.attempt} is not yours.")
-            cap = log_cap(self.ctx.settings.logs)
-            task_log_store.append(db, task_id, chunk.attempt, chunk.offset, chunk.text, cap)
+            task_log_store.append(
+                db, task_id, chunk.attempt, chunk.offset, chunk.text, self.log_cap
+            )
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()

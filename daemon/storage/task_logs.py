@@ -28,10 +28,11 @@ class LogCap:
 
 
 def dropped_marker(count: int) -> str:
-    """What a reader sees where the middle of a long log was dropped."""
+    """What a reader sees where characters of the log are not kept: the middle of a long log,
+    or a piece that never arrived."""
     return (
         f"\n[... {count} characters dropped here: the daemon keeps the start and the end of "
-        "a long log (logs.task_log_max_chars) ...]\n"
+        "a long log (logs.task_log_max_chars), or they never arrived ...]\n"
     )
 
 
@@ -45,9 +46,7 @@ def append(
     end = stream_end(db, task_id, attempt)
     if offset + len(text) <= end:
         return  # already have it
-    if offset > end:
-        offset, text = end, f"[... {offset - end} characters lost ...]\n{text}"
-    elif offset < end:
+    if offset < end:  # after a gap the piece keeps its own offset: ``read`` marks the gap
         text = text[end - offset :]
         offset = end
     if end == 0:  # this attempt's first piece: the oldest attempts' logs give way

@@ -89,7 +89,7 @@ def test_a_frame_named_outside_the_output_folder_is_refused(
     blobs = send_frames(store, assignment)
     evil = blobs[0].model_copy(update={"path": str(studio.scene)})  # overwrite the scene
     before = snapshot(services)
-    with pytest.raises(InvalidInput, match="not directly inside the job.s output folder"):
+    with pytest.raises(InvalidInput, match="not directly inside the job's output folder"):
         complete(services, agent, assignment, [evil, blobs[1]])
     assert snapshot(services) == before
 

@@ -175,3 +175,20 @@ def test_the_head_must_be_smaller_than_the_cap() -> None:
            "CLOUDBURST_LOGS__TASK_LOG_HEAD_CHARS": "5000"}  # fmt: skip
     with pytest.raises(ConfigError, match="task_log_head_chars must be smaller"):
         load_settings(env=env)
+
+
+def test_a_piece_after_a_gap_keeps_its_place_and_every_character_sent(services: Services) -> None:
+    from daemon.storage import task_logs
+
+    job_id = submit(services)
+    task_id = services.jobs.tasks(job_id)[0].id
+    cap = task_logs.LogCap(max_chars=10_000, head_chars=1_000, attempts=3)
+    with services.context.database.transaction() as db:
+        task_logs.append(db, task_id, 0, 0, "a" * 100, cap)
+        task_logs.append(db, task_id, 0, 105, "b" * 50, cap)  # 5 characters never arrived
+        task_logs.append(db, task_id, 0, 155, "c" * 50, cap)
+        assert task_logs.stream_end(db, task_id, 0) == 205
+        text, next_offset = task_logs.read(db, task_id, 0, 0)
+    assert next_offset == 205
+    assert text.startswith("a" * 100) and text.endswith("b" * 50 + "c" * 50)
+    assert "[... 5 characters dropped here" in text and "never arrived" in text
