@@ -37,6 +37,19 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def private_folders(root: Path, folder: Path) -> Path:
+    """Makes ``root`` and each folder from it down to ``folder`` that is missing, each 0700
+    (``mkdir(parents=True)`` gives the given mode to the last folder only); returns ``folder``.
+    """
+    root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    here = root
+    for part in folder.relative_to(root).parts:
+        here = here / part
+        if not here.is_dir():
+            here.mkdir(mode=PRIVATE_DIR)
+    return folder
+
+
 def make_private(path: Path) -> bool:
     """Narrows an existing file to 0600; False when there is none (or it is a symlink, which is
     left alone: narrowing would change whatever it points at).

@@ -21,6 +21,7 @@ from pathlib import Path
 from common.data.errors import BlobMissing, UploadGone
 from common.data.store import ObjectInfo, PartInfo, TransferStats
 from common.errors import InvalidInput
+from common.private_files import private_folders
 
 _CHUNK = 1024 * 1024
 _MULTIPART = ".multipart"
@@ -98,8 +99,7 @@ class FolderStore:
         self._path(key)  # a bad key fails now, not at the end
         upload_id = uuid.uuid4().hex
         folder = self.root / _MULTIPART / upload_id
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        folder.mkdir(parents=True, mode=0o700)
+        private_folders(self.root, folder)
         (folder / "key").write_text(key, encoding="utf-8")
         return upload_id
 
@@ -152,8 +152,7 @@ class FolderStore:
         return folder
 
     def _write(self, path: Path, chunks: Iterable[bytes]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folders(self.root, path.parent)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

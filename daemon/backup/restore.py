@@ -20,6 +20,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from common.private_files import private_folders
 from daemon.backup.contents import DATABASE, is_database
 from daemon.backup.errors import BackupDamaged, RestoreTargetNotEmpty
 from daemon.backup.manifest import Manifest
@@ -65,7 +66,8 @@ def write_files(repo: Repository, manifest: Manifest, folder: Path) -> None:
     if not any(entry.name == DATABASE for entry in manifest.entries):
         raise BackupDamaged(f"Backup {manifest.id} holds no database. Restore another backup.")
     for entry in manifest.entries:
-        path = _make_parents(folder, entry.name)
+        *parents, leaf = entry.name.split("/")
+        path = private_folders(folder, folder.joinpath(*parents)) / leaf
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with os.fdopen(os.open(path, flags, 0o600), "wb") as stream:
             repo.read_checked(entry.holder, entry.hash, entry.size, stream.write)
@@ -79,17 +81,6 @@ def write_files(repo: Repository, manifest: Manifest, folder: Path) -> None:
                     f"The database {entry.name} of backup {manifest.id} fails SQLite's integrity "
                     f"check ({'; '.join(problems[:3])}). Restore another backup."
                 )
-
-
-def _make_parents(root: Path, name: str) -> Path:
-    """The path of ``name`` under ``root``, its folders made 0700 one by one."""
-    *folders, leaf = name.split("/")
-    here = root
-    for part in folders:
-        here = here / part
-        if not here.is_dir():
-            here.mkdir(mode=0o700)
-    return here / leaf
 
 
 def _refuse_unless_empty(target: Path) -> None:

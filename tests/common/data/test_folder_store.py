@@ -80,3 +80,11 @@ def test_an_aborted_upload_is_gone(store: FolderStore) -> None:
         store.list_parts("k", upload)
     with pytest.raises(UploadGone):
         store.put_part("other-key", store.start_multipart("k"), 1, b"x")
+
+
+def test_every_folder_it_makes_is_private(store: FolderStore) -> None:
+    store.put("objects/ab/cd/blob", b"x")
+    store.start_multipart("objects/ab/big")
+    made = [p for p in store.root.rglob("*") if p.is_dir()]
+    assert len(made) >= 4
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in made), made
