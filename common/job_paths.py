@@ -92,14 +92,17 @@ class JobPaths:
     @classmethod
     def from_settings(cls, settings: Settings, *, private: Iterable[Path] = ()) -> JobPaths:
         """The rules of ``settings`` (``[paths]``, ``[[path_rules]]``); each ``private`` folder
-        is closed both as written and as it really is (links resolved)."""
+        is closed, and each output root open, both as written and as it really is on this
+        machine (links resolved), so a file's real location can be checked too."""
         closed: list[str] = []
         for folder in private:
             absolute = str(folder.expanduser().absolute())
             closed += [absolute, os.path.realpath(absolute)]
+        roots = settings.paths.output_roots
+        real_roots = [os.path.realpath(root) for root in roots if root[:1] == "/"]
         return cls(
             scene_roots=tuple(settings.paths.scene_roots),
-            output_roots=tuple(settings.paths.output_roots),
+            output_roots=tuple(dict.fromkeys([*roots, *real_roots])),
             asset_roots=tuple(settings.paths.asset_roots),
             rules=tuple(settings.path_rules),
             private=tuple(dict.fromkeys(closed)),
@@ -132,16 +135,24 @@ class JobPaths:
         Raises:
             PathNotAllowed: outside the studio's output roots, or in a private folder.
         """
-        if not self._within(folder, self.output_roots):
+        if not self.within_output_roots(folder):
             raise PathNotAllowed(
                 f"The output folder {folder} is outside the folders this studio renders into "
                 f"({', '.join(self.output_roots)}). Choose an output under one of them."
             )
-        if any(is_inside(folder, private, self.mapping) for private in self.private):
+        if self.is_private(folder):
             raise PathNotAllowed(
                 f"The output folder {folder} is inside the daemon's own data folder, where no "
                 "job may write. Choose an output on studio storage."
             )
+
+    def within_output_roots(self, path: str) -> bool:
+        """Whether ``path`` is under an output root (any path when the studio sets none)."""
+        return self._within(path, self.output_roots)
+
+    def is_private(self, path: str) -> bool:
+        """Whether ``path`` is in a private folder (the daemon's own)."""
+        return any(is_inside(path, private, self.mapping) for private in self.private)
 
     def check_asset(self, path: str, real: str = "") -> None:
         """Checks a file a scene reads before it may leave the building (staging for the cloud).
@@ -155,7 +166,7 @@ class JobPaths:
                 outside ``[paths] asset_roots`` when the studio sets them.
         """
         for candidate in filter(None, (path, real)):
-            if any(is_inside(candidate, private, self.mapping) for private in self.private):
+            if self.is_private(candidate):
                 raise PathNotAllowed(
                     f"The scene names {path}, which is in the daemon's own data folder: no "
                     "job's files may come from there. Remove it from the scene."

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from common.config import Settings
+from common.job_paths import JobPaths
 from daemon.storage import Database
 
 
@@ -22,6 +24,12 @@ class Context:
 
     def now(self) -> float:
         return self.clock()
+
+    @cached_property
+    def paths(self) -> JobPaths:
+        """Where jobs' files may be: the studio's ``[paths]`` roots, never the daemon's own
+        data folder. Made once; every service checks with the same rules."""
+        return JobPaths.from_settings(self.settings, private=[self.settings.data_dir])
 
 
 def to_datetime(seconds: float) -> datetime:

@@ -55,7 +55,7 @@ class AgentService:
     ) -> None:
         self.ctx = context
         self.jobs = jobs
-        self.frames = FrameFiles(context.settings)
+        self.frames = FrameFiles(context.paths)
         """What a report may name as the files a task wrote."""
         self.lease_gate = lease_gate
         """Given when the daemon bursts: routes then decide what cloud nodes may take."""

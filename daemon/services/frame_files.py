@@ -27,10 +27,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from common.config import Settings
 from common.data.outputs import is_frame_of, output_folder
 from common.errors import OutputNotAllowed, UserFacingError
-from common.job_paths import JobPaths, is_inside
+from common.job_paths import JobPaths
 from common.models import JobSpec
 
 logger = logging.getLogger(__name__)
@@ -41,10 +40,8 @@ _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 class FrameFiles:
     """The rules above for one daemon. Stateless; any thread."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.paths = JobPaths.from_settings(settings, private=[settings.data_dir])
-        real_roots = [os.path.realpath(r) for r in settings.paths.output_roots if r[:1] == "/"]
-        self._real_roots = tuple(dict.fromkeys([*settings.paths.output_roots, *real_roots]))
+    def __init__(self, paths: JobPaths) -> None:
+        self.paths = paths
 
     def check_reported(self, job_id: int, spec: JobSpec, paths: Iterable[str]) -> None:
         """Checks the files an agent reports for a task of the job.
@@ -125,9 +122,8 @@ class FrameFiles:
         if not stat.S_ISREG(info.st_mode):
             return "is not a regular file"
         real = os.path.realpath(path)
-        if any(is_inside(real, private) for private in self.paths.private):
+        if self.paths.is_private(real):
             return f"is really {real}, inside the daemon's own data folder"
-        mapping = self.paths.mapping
-        if self._real_roots and not any(is_inside(real, r, mapping) for r in self._real_roots):
+        if not self.paths.within_output_roots(real):
             return f"is really {real}, outside the studio's output roots"
         return None

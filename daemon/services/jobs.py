@@ -11,7 +11,6 @@ import sqlite_utils
 from common.errors import IllegalStateChange, JobTooLarge, NotFound
 from common.frame_tokens import check_frame_token
 from common.frames import chunk_frames, count_frames, parse_frames
-from common.job_paths import JobPaths
 from common.limits_settings import LimitSettings
 from common.models import Job, JobData, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
 from common.render_env import check_env
@@ -56,7 +55,7 @@ class JobService:
         self.shotgrid = shotgrid
         self.projects = projects or ProjectService(context)
         self.staging = staging
-        self.paths = JobPaths.from_settings(context.settings, private=[context.settings.data_dir])
+        self.paths = context.paths
         """Where scenes and frames may be: the studio's roots, never the daemon's data folder."""
 
     def submit(

@@ -81,7 +81,7 @@ class OutputService:
     def __init__(self, context: Context, jobs: JobService) -> None:
         self.ctx = context
         self.jobs = jobs
-        self.frames = FrameFiles(context.settings)
+        self.frames = FrameFiles(context.paths)
 
     @property
     def cache_dir(self) -> Path:

@@ -25,7 +25,6 @@ from typing import Any
 import sqlite_utils
 
 from common.errors import CloudburstError, InvalidInput
-from common.job_paths import JobPaths
 from common.models import (
     AuditPage,
     AuditQuery,
@@ -52,7 +51,7 @@ class StagingService:
     def __init__(self, context: Context, plane: DataPlane) -> None:
         self.ctx = context
         self.plane = plane
-        self.paths = JobPaths.from_settings(context.settings, private=[context.settings.data_dir])
+        self.paths = context.paths
         """What may leave the building: never the daemon's own folder, only the asset roots."""
         self._lock = threading.Lock()
 
