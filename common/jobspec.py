@@ -539,10 +539,7 @@ def _target_problems(info: SceneInfo, settings: PanelSettings) -> list[Problem]:
     ]
 
 
-#: Frame tokens each DCC replaces in an output path: ``#`` runs everywhere; Houdini's ``$F``,
-#: ``$F4``, ``${F4}``, ``$FF``; Nuke's ``%04d`` and TCL ``[frame]``; ``<f>``/``<F4>`` of
-#: RenderMan, V-Ray and husk. Blender numbers frames itself when a path has no ``#``.
-#: The token each DCC's fix suggests.
+#: The token each DCC's fix suggests (the tokens each DCC reads: ``common.frame_tokens``).
 _SUGGESTED_TOKENS = {"houdini": "$F4", "nuke": "####", "maya": "####"}
 
 

@@ -44,11 +44,14 @@ class Quotas:
             QuotaExceeded: which quota, its figures, and what to do (413).
         """
         show = show_of(path)
-        uses = [self._use(db, QuotaScope.USER, owner)]
+        scopes = [(QuotaScope.USER, owner, self.limits.storage_per_user_bytes)]
         if show is not None:
-            uses.append(self._use(db, QuotaScope.SHOW, show))
-        for use in uses:
-            if use.quota_bytes is not None and use.used_bytes + adding > use.quota_bytes:
+            scopes.append((QuotaScope.SHOW, show, self.limits.storage_per_show_bytes))
+        for scope, name, quota in scopes:
+            if not quota:
+                continue  # no quota: nothing to count (the sums scan the stored files)
+            use = self._use(db, scope, name)
+            if use.used_bytes + adding > quota:
                 raise _exceeded(use, adding)
 
     def _use(self, db: sqlite_utils.Database, scope: QuotaScope, name: str) -> QuotaUse:

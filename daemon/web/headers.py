@@ -31,8 +31,7 @@ PAGE_HEADERS = {
     # Nothing leaves for other sites; not "no-referrer", with which a browser sends the
     # dashboard's own form posts with "Origin: null" and the CSRF check refuses them.
     "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
+}  # nosniff: on every answer of the app, pages included (daemon/api/headers.py)
 
 
 @bp.after_request
