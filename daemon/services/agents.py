@@ -102,15 +102,18 @@ class AgentService:
             agent = self._touch(db, agent_id, now)
             dccs = json.loads(agent["dccs"])
             staged_only = not agent["studio_access"]
+            gate = None if agent["studio_access"] else self.lease_gate  # cloud nodes only
+            if gate is not None and not gate.may_lease(db, agent):
+                return None
             offset = 0
             while candidates := queue_store.queue_candidates(
                 db, dccs, CANDIDATES, offset, staged_only=staged_only
             ):
                 for job_id in candidates:
-                    allowed = self._frames_allowed(db, agent, job_id)
-                    if allowed is not None and allowed <= 0:
-                        continue
-                    if allowed is not None:
+                    if gate is not None:  # a cloud node takes frames of routed jobs, up to a quota
+                        allowed = gate.cloud_quota(db, agent, job_id)
+                        if allowed <= 0:
+                            continue
                         _fit_first_queued(db, job_id, allowed)
                     task = task_store.claim_first_queued(db, job_id, agent_id, expires)
                     if task is not None:
@@ -123,17 +126,6 @@ class AgentService:
                         return _assignment(task, job_store.job_spec(row))
                 offset += len(candidates)
         return None
-
-    def _frames_allowed(
-        self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int
-    ) -> int | None:
-        """How many frames of the job the agent may take now (0: none); None: no limit.
-
-        Only cloud agents of a bursting farm are limited; the lease gate decides.
-        """
-        if agent["studio_access"] or self.lease_gate is None:
-            return None
-        return self.lease_gate.cloud_quota(db, agent, job_id)
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
         now = self.ctx.now()

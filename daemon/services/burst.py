@@ -221,14 +221,12 @@ class BurstService:
 
     # --- the lease gate (inside the agent service's transactions) -----------------------------
 
-    def cloud_quota(
-        self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int
-    ) -> int | None:
-        """How many frames a cloud agent may take of this job now (0: none); None: no limit."""
-        if not self.enabled:
-            return None
-        if cloud_store.node_draining(db, agent["name"]):
-            return 0
+    def may_lease(self, db: sqlite_utils.Database, agent: dict[str, Any]) -> bool:
+        """A draining node takes nothing more."""
+        return not cloud_store.node_draining(db, agent["name"])
+
+    def cloud_quota(self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int) -> int:
+        """How many frames a cloud agent may take of this job now (0: none)."""
         route = cloud_store.route_of(db, job_id)
         if route is None or route["verdict"] != routing.Verdict.BURST.value:
             return 0

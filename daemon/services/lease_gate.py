@@ -16,10 +16,12 @@ import sqlite_utils
 class LeaseGate(Protocol):
     """Called inside the agent service's write transactions, on the caller's thread."""
 
-    def cloud_quota(
-        self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int
-    ) -> int | None:
-        """How many frames a cloud agent may take of the job now (0: none); None: no limit."""
+    def may_lease(self, db: sqlite_utils.Database, agent: dict[str, Any]) -> bool:
+        """Whether the cloud agent may take any task now (asked once per lease)."""
+        ...
+
+    def cloud_quota(self, db: sqlite_utils.Database, agent: dict[str, Any], job_id: int) -> int:
+        """How many frames a cloud agent may take of the job now (0: none)."""
         ...
 
     def book_task_end(
