@@ -31,6 +31,7 @@ from daemon.backends.base import (
     ProvisionRequest,
     ProvisionResult,
 )
+from daemon.storage import cloud as cloud_store
 from daemon.storage import data as data_store
 from tests.conftest import FakeClock, user_token
 from tests.daemon.web.helpers import sign_in
@@ -330,3 +331,21 @@ def test_a_node_tagged_ours_but_unknown_to_the_daemon_is_swept(
     services.burst.run_pass()
     assert cloud.released == [stray.nodes[0].id]
     assert services.resources.cloud_resources() == []  # never adopted
+
+
+def test_a_draining_node_takes_nothing_while_another_node_takes_the_burst(
+    tmp_path: Path, clock: FakeClock, cloud: FakeCloud
+) -> None:
+    services = make_services(tmp_path, clock, cloud)
+    job_id = submit(services, clock)
+    stage(services, job_id)
+    services.burst.run_pass()
+    db = services.context.database.db
+    nodes = [row["id"] for row in db.query("SELECT id FROM cloud_nodes ORDER BY id")]
+    assert nodes
+    with services.context.database.transaction() as tx:
+        tx.execute("UPDATE cloud_nodes SET name = 'sim-draining' WHERE id = ?", [nodes[0]])
+        cloud_store.set_draining(tx, [nodes[0]])
+    assert services.agents.lease(cloud_agent(services, "sim-draining")) is None
+    assignment = services.agents.lease(cloud_agent(services, "sim-other"))
+    assert assignment is not None and assignment.job_id == job_id
