@@ -14,8 +14,9 @@ import posixpath
 import re
 from types import ModuleType
 
+from common.path_forms import path_problem
+
 _WINDOWS = re.compile(r"^(?:[A-Za-z]:[\\/]|[\\/]{2}[^\\/])")
-_SEPARATORS = re.compile(r"[\\/]")
 
 
 def _flavour(path: str) -> ModuleType:
@@ -41,9 +42,10 @@ def studio_frame_path(output: str, scene: str, file_name: str) -> str:
 def is_frame_of(path: str, output: str, scene: str) -> bool:
     """Whether ``path`` names a file directly inside the job's output folder.
 
-    The path must say so as written: no ``.`` or ``..`` component, no NUL.
+    The path must say so as written: absolute and normalised (``common.path_forms``: no
+    ``.``, ``..`` or empty component, no control character).
     """
-    if "\x00" in path or {".", ".."} & set(_SEPARATORS.split(path)):
+    if path_problem(path) is not None:
         return False
     folder = output_folder(output, scene)
     flavour = _flavour(folder)
