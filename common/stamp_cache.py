@@ -60,6 +60,7 @@ class StampCache:
         racy_window_s: float = 2.0,
         clock: Callable[[], float] = time.time,
         batch: int = 1,
+        replaces: tuple[str, ...] = (),
     ) -> None:
         """Opens (and creates) the cache.
 
@@ -69,8 +70,11 @@ class StampCache:
             racy_window_s: values made from a file modified more recently are not stored.
             clock: the wall clock, in seconds (compared with files' modification times).
             batch: how many stored values wait in memory before they are written together.
+            replaces: tables an older form of this cache kept in the same file; dropped.
         """
         self._db = open_local_db(db_path)
+        for table in replaces:
+            self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
         self._db.execute(_SCHEMA)
         self._db.commit()
         self._lock = threading.Lock()

@@ -42,7 +42,9 @@ class HashCache:
             racy_window_s: files modified more recently than this are not cached.
             clock: the wall clock, in seconds (compared with files' modification times).
         """
-        self._cache = StampCache(db_path, racy_window_s=racy_window_s, clock=clock, batch=_BATCH)
+        self._cache = StampCache(
+            db_path, racy_window_s=racy_window_s, clock=clock, batch=_BATCH, replaces=("hashes",)
+        )
         self._lock = threading.Lock()
         self._local = threading.local()
         self.bytes_hashed = 0

@@ -96,7 +96,9 @@ class ScanCache:
             racy_window_s: reports depending on a file modified more recently are not stored.
             clock: the wall clock, in seconds (compared with files' modification times).
         """
-        self._cache = StampCache(db_path, version=FORMAT, racy_window_s=racy_window_s, clock=clock)
+        self._cache = StampCache(
+            db_path, version=FORMAT, racy_window_s=racy_window_s, clock=clock, replaces=("scans",)
+        )
         self._lock = threading.Lock()
         self.hits = 0
         self.reads = 0

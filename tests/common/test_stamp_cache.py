@@ -77,3 +77,16 @@ def test_a_batch_is_read_before_it_is_written_and_kept_after_close(tmp_path: Pat
             assert other.get(keys[0], file_stamp(keys[0])) is None
     with StampCache(db) as cache:
         assert [cache.get(key, file_stamp(key)) for key in keys] == keys
+
+
+def test_the_tables_of_an_older_form_are_dropped(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "cache.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE hashes (path TEXT, hash TEXT)")
+        old.execute("INSERT INTO hashes VALUES ('a', 'b')")
+    StampCache(path, replaces=("hashes",)).close()
+    with sqlite3.connect(path) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert "hashes" not in tables and "stamped" in tables
