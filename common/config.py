@@ -25,6 +25,7 @@ from common.cloud_settings import CloudSettings
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
+from common.failure_settings import FailureSettings
 from common.limits_settings import LimitSettings
 from common.ops_settings import (
     IdempotencySettings,
@@ -203,6 +204,9 @@ class Settings(BaseModel):
     interactive seats and no render ones."""
     agent_name: str = Field(default_factory=socket.gethostname)
     agent_pool: str = "local"
+    agent_tags: list[str] = Field(default_factory=list)
+    """Free-form tags the agent reports (``["nvme", "lighting"]``); a TD may change them on the
+    daemon. ``CLOUDBURST_AGENT_TAGS`` takes a JSON list."""
     request_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
     shotgrid: ShotGridSettings = Field(default_factory=ShotGridSettings)
@@ -213,6 +217,8 @@ class Settings(BaseModel):
     logs: LogSettings = Field(default_factory=LogSettings)
     idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    failures: FailureSettings = Field(default_factory=FailureSettings)
+    """The ``[failures]`` table: nodes kept off a job, suspect nodes, stalls, licence waits."""
     """The ``[limits]`` table: request bodies, frames and tasks per job, storage quotas."""
     store: StoreSettings | None = None
     """The ``[store]`` table: the object store that carries jobs' files to render nodes away
@@ -239,6 +245,11 @@ class Settings(BaseModel):
     """A bearer token for clients (an API key); empty: the signed-in user's stored tokens."""
     enrollment_token: SecretStr = SecretStr("")
     """The one-time token an agent registers with the first time."""
+
+    @field_validator("agent_tags", mode="before")
+    @classmethod
+    def _json_tags(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("path_rules", mode="before")
     @classmethod

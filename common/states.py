@@ -12,6 +12,9 @@ class JobState(StrEnum):
 
     QUEUED = "queued"
     """Waiting for agents; no task has started yet (or all were requeued)."""
+    WAITING = "waiting"
+    """Waiting for the jobs it depends on (or held: one of them failed or was cancelled); its
+    rank reason says which."""
     RUNNING = "running"
     """At least one task has started."""
     PAUSED = "paused"
@@ -19,7 +22,8 @@ class JobState(StrEnum):
     SUCCEEDED = "succeeded"
     """Every task is done and every frame is on disk."""
     FAILED = "failed"
-    """A task spent its retry budget; the job's message says why."""
+    """Every task ended and some failed for good (or more than ``max_failed_tasks`` did); the
+    job's message names the failed frames."""
     CANCELLED = "cancelled"
     """Somebody cancelled it; running tasks were killed on their agents."""
 
@@ -52,10 +56,11 @@ class TaskState(StrEnum):
 J, T = JobState, TaskState
 
 JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
-    J.QUEUED: frozenset({J.RUNNING, J.PAUSED, J.CANCELLED, J.SUCCEEDED, J.FAILED}),
-    J.RUNNING: frozenset({J.QUEUED, J.PAUSED, J.SUCCEEDED, J.FAILED, J.CANCELLED}),
-    J.PAUSED: frozenset({J.QUEUED, J.RUNNING, J.CANCELLED, J.SUCCEEDED, J.FAILED}),
-    J.FAILED: frozenset({J.QUEUED}),  # retry failed tasks
+    J.QUEUED: frozenset({J.WAITING, J.RUNNING, J.PAUSED, J.CANCELLED, J.SUCCEEDED, J.FAILED}),
+    J.WAITING: frozenset({J.QUEUED, J.RUNNING, J.PAUSED, J.CANCELLED, J.SUCCEEDED, J.FAILED}),
+    J.RUNNING: frozenset({J.QUEUED, J.WAITING, J.PAUSED, J.SUCCEEDED, J.FAILED, J.CANCELLED}),
+    J.PAUSED: frozenset({J.QUEUED, J.WAITING, J.RUNNING, J.CANCELLED, J.SUCCEEDED, J.FAILED}),
+    J.FAILED: frozenset({J.QUEUED, J.WAITING}),  # retry failed tasks
     J.SUCCEEDED: frozenset(),
     J.CANCELLED: frozenset(),
 }

@@ -15,6 +15,7 @@ from common.states import JobState, TaskState
 
 STATE_STYLES = {
     JobState.QUEUED: "cyan",
+    JobState.WAITING: "magenta",
     JobState.RUNNING: "bold blue",
     JobState.PAUSED: "yellow",
     JobState.SUCCEEDED: "green",

@@ -8,6 +8,8 @@ public surface, and the submodules are where each noun lives:
 - ``tasks``: a job's tasks and their logs;
 - ``queue``: a job's rank and its parts, and production's overrides (pins, holds, shares);
 - ``shotgrid``: a job's ShotGrid link and the health of the sync;
+- ``requirements``: what production jobs need (node requirements, dependencies, limits) and
+  what a node has;
 - ``agents``: the agent protocol (registration, heartbeats, leases, task reports);
 - ``data``: just-in-time data (a job's files in the object store, the audit log);
 - ``cloud``: bursting (routes, render nodes, the pool by hand, spend);
@@ -97,15 +99,35 @@ from common.models.queue import (
     ShowPolicy,
     ShowShareChange,
 )
+from common.models.requirements import (
+    MAX_DEPENDENCIES,
+    MAX_LIMITS,
+    MAX_TAGS,
+    AgentChange,
+    Capabilities,
+    Gpu,
+    JobDependency,
+    KeptOffNode,
+    Label,
+    Limit,
+    LimitChange,
+    OsName,
+    Requirements,
+    Version,
+)
 from common.models.shotgrid import ShotGridLink, ShotGridStatus
-from common.models.tasks import TASK_PAGE_MAX, Task, TaskLog, TaskPage
+from common.models.tasks import TASK_PAGE_MAX, FailureClass, Task, TaskLog, TaskPage
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
+    "MAX_DEPENDENCIES",
     "MAX_INTEGER",
+    "MAX_LIMITS",
     "MAX_REPORTED",
+    "MAX_TAGS",
     "NO_NEGATIVE_FRAMES",
     "TASK_PAGE_MAX",
+    "AgentChange",
     "AgentInfo",
     "AgentLoad",
     "AgentRegistration",
@@ -116,12 +138,15 @@ __all__ = [
     "BackupInfo",
     "BackupKind",
     "BudgetChange",
+    "Capabilities",
     "ChecksumAlgorithm",
     "DataState",
     "DiskSpace",
     "EntityId",
+    "FailureClass",
     "FarmMetrics",
     "FrameNumber",
+    "Gpu",
     "Health",
     "HealthStatus",
     "Heartbeat",
@@ -130,18 +155,24 @@ __all__ = [
     "IdempotencyKey",
     "Job",
     "JobData",
+    "JobDependency",
     "JobPage",
     "JobRoute",
     "JobSpec",
     "JobSpend",
     "JobStatus",
     "JobSummary",
+    "KeptOffNode",
+    "Label",
+    "Limit",
+    "LimitChange",
     "LogEntry",
     "LogPage",
     "LogQuery",
     "LogSource",
     "Name",
     "Offset",
+    "OsName",
     "OutputBlob",
     "OverrideRecord",
     "PinChange",
@@ -154,6 +185,7 @@ __all__ = [
     "QuotaUse",
     "RankPart",
     "RankPartName",
+    "Requirements",
     "Resource",
     "RowId",
     "ScaleRequest",
@@ -179,5 +211,6 @@ __all__ = [
     "UploadComplete",
     "UploadCreate",
     "UploadInfo",
+    "Version",
     "WireModel",
 ]

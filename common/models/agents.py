@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,8 @@ from common.models.base import (
     RowId,
     WireModel,
 )
+from common.models.requirements import MAX_TAGS, Capabilities, Gpu, Label, OsName
+from common.models.tasks import FailureClass
 
 
 class AgentRegistration(WireModel):
@@ -34,6 +36,14 @@ class AgentRegistration(WireModel):
     studio_access: bool = True
     """False: the node cannot reach studio storage (a cloud node); it takes only tasks of
     staged jobs, gets their files from the object store and sends its frames back there."""
+    os: OsName | Literal[""] = ""
+    gpus: Annotated[list[Gpu], Field(max_length=64)] = Field(default_factory=list)
+    dcc_versions: dict[
+        Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=40)]
+    ] = Field(default_factory=dict)
+    """The version of each DCC the agent found (``{"blender": "4.2.3"}``)."""
+    tags: Annotated[list[Label], Field(max_length=MAX_TAGS)] = Field(default_factory=list)
+    """Free-form tags from the agent's settings (a TD may change them on the daemon)."""
 
 
 class AgentInfo(WireModel):
@@ -49,6 +59,14 @@ class AgentInfo(WireModel):
     heartbeat_interval_s: float
     lease_ttl_s: float
     studio_access: bool = True
+    os: str = ""
+    cores: int = 1
+    memory_mb: int = 0
+    gpus: list[Gpu] = Field(default_factory=list)
+    dcc_versions: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    suspect: str = ""
+    """Why the node stopped leasing (it failed too many tasks in a row); empty: it leases."""
     token: str | None = None
     """The agent's own token: only in the answer to a first registration; keep it secret."""
 
@@ -62,6 +80,8 @@ class Heartbeat(WireModel):
     memory_percent: Annotated[float, Field(ge=0, le=100)] | None = None
     gpu_percent: Annotated[float, Field(ge=0, le=100)] | None = None
     disk_free_mb: Annotated[int, Field(ge=0)] | None = None
+    capabilities: Capabilities | None = None
+    """What the node has now, sent when it changed since the agent registered."""
 
 
 class HeartbeatReply(WireModel):
@@ -86,6 +106,8 @@ class TaskAssignment(WireModel):
     env: dict[str, str]
     timeout_s: int | None
     lease_expires_at: datetime
+    stall_timeout_s: int | None = None
+    """Kill the render after this long with no progress and no log line (a stall)."""
 
 
 class TaskProgress(WireModel):
@@ -133,3 +155,5 @@ class TaskFailure(WireModel):
     error: Annotated[str, Field(max_length=10_000)]
     preempted: bool = False
     """The node went away (e.g. cloud preemption): requeue without spending the retry budget."""
+    error_class: FailureClass | None = None
+    """What kind of failure the agent read from the runner's log and exit; None: unknown."""

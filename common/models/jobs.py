@@ -11,8 +11,15 @@ from pydantic_core import PydanticCustomError
 
 from common.errors import FrameSpecError
 from common.frames import count_frames
-from common.models.base import Name, Priority, WireModel
+from common.models.base import Name, Priority, RowId, WireModel
 from common.models.queue import RankPart
+from common.models.requirements import (
+    MAX_DEPENDENCIES,
+    MAX_LIMITS,
+    JobDependency,
+    Label,
+    Requirements,
+)
 from common.models.shotgrid import ShotGridLink
 from common.states import JobState, TaskState
 
@@ -70,6 +77,34 @@ class JobSpec(WireModel):
     """A note for whoever looks at the job (what changed, what to check)."""
     paused: bool = False
     """Store the job paused: none of its tasks is handed out until someone resumes it."""
+    requirements: Requirements = Field(default_factory=Requirements)
+    """What a node must have to take the job's tasks (pool, OS, memory, GPUs, version, tags)."""
+    depends_on: Annotated[list[RowId | JobDependency], Field(max_length=MAX_DEPENDENCIES)] = Field(
+        default_factory=list
+    )
+    """Jobs this one waits for: an id waits until that job succeeded; ``{"job": ID, "frames":
+    "same"}`` lets frame N start once frame N of that job is done."""
+    limits: Annotated[list[Label], Field(max_length=MAX_LIMITS)] = Field(default_factory=list)
+    """The limits each running task holds a unit of (``maya``, ``arnold``); a limit no TD set
+    is unlimited."""
+    max_failed_tasks: (
+        Annotated[int, Field(ge=1, le=1_000_000)]
+        | Annotated[str, Field(pattern=r"^(100|[1-9]?[0-9])%$")]
+        | None
+    ) = None
+    """Stop the job early once this many tasks failed for good (``5``, or ``"10%"`` of its
+    tasks); None: every task runs to its end."""
+    stall_timeout_s: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = None
+    """A task with no progress and no log line for this long is killed and retried; None: the
+    daemon's ``[failures] stall_timeout_s``."""
+
+    @property
+    def dependencies(self) -> list[JobDependency]:
+        """``depends_on`` with every bare id as a dependency on the whole job."""
+        return [
+            dep if isinstance(dep, JobDependency) else JobDependency(job=dep)
+            for dep in self.depends_on
+        ]
 
     @field_validator("frames")
     @classmethod
@@ -121,6 +156,10 @@ class Job(JobStatus):
     sent before this was recorded, or by the daemon's own callers."""
     errors: list[str] = Field(default_factory=list)
     """The last error of each failed task, newest first."""
+    failed_frames: list[int] = Field(default_factory=list)
+    """The frames of the tasks that failed for good (``retry`` renders them again)."""
+    error_classes: dict[str, int] = Field(default_factory=dict)
+    """How many of the job's tasks last failed with each class (``licence``, ``crash``...)."""
     rank_reason: str = ""
     """The rank in one plain sentence, or why the job is not in the queue."""
     rank_score: float | None = None

@@ -29,6 +29,13 @@ def agent_info(settings: Settings, row: dict[str, Any]) -> AgentInfo:
         heartbeat_interval_s=settings.heartbeat_interval_s,
         lease_ttl_s=settings.lease_ttl_s,
         studio_access=bool(row["studio_access"]),
+        os=row["os"],
+        cores=row["cores"],
+        memory_mb=row["memory_mb"],
+        gpus=agent_store.gpus_of(row),
+        dcc_versions=json.loads(row["dcc_versions"]),
+        tags=json.loads(row["tags"]),
+        suspect=row["suspect"],
     )
 
 

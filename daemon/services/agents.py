@@ -33,6 +33,7 @@ from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
+from daemon.storage import limits as limit_store
 from daemon.storage import monitoring as load_store
 from daemon.storage import queue as queue_store
 from daemon.storage import task_logs as task_log_store
@@ -79,6 +80,8 @@ class AgentService:
         expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
             self._touch(db, agent_id, now)
+            if beat.capabilities is not None:
+                agent_store.update_capabilities(db, agent_id, beat.capabilities)
             held = task_store.renew_leases(db, agent_id, beat.task_ids, expires)
             load = load_of(beat)
             if load is not None:
@@ -92,30 +95,37 @@ class AgentService:
         """Hands the agent a queued task of the best-ranked job it can run, or None.
 
         The queue order is the stored rank (the ranking pass keeps it current), read through
-        an index: a lease never computes ranks nor waits for a pass. The claim is a
-        compare-and-set inside a write transaction, so a task is never given to two agents,
-        however many ask at once.
+        an index: a lease never computes ranks nor waits for a pass. The query matches the
+        jobs' requirements to the node, leaves out jobs the node is kept off and those whose
+        limits are full, and takes only ready tasks (``storage/queue.py``). The claim is a
+        compare-and-set inside the write transaction that also counted the limits' units, so a
+        task is never given to two agents and a limit never overdrawn, however many ask at once.
+        A suspect node gets nothing until a TD clears it.
         """
         now = self.ctx.now()
         expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
-            dccs = json.loads(agent["dccs"])
-            staged_only = not agent["studio_access"]
+            if agent["suspect"]:
+                return None
+            node = queue_store.NodeFacts.of(agent)
             gate = None if agent["studio_access"] else self.lease_gate  # cloud nodes only
             if gate is not None and not gate.may_lease(db, agent):
                 return None
+            full = limit_store.full_limits(db, agent_id)
             offset = 0
             while candidates := queue_store.queue_candidates(
-                db, dccs, CANDIDATES, offset, staged_only=staged_only
+                db, node, CANDIDATES, offset, now=now, full_limits=full
             ):
                 for job_id in candidates:
                     if gate is not None:  # a cloud node takes frames of routed jobs, up to a quota
                         allowed = gate.cloud_quota(db, agent, job_id)
                         if allowed <= 0:
                             continue
-                        _fit_first_queued(db, job_id, allowed)
-                    task = task_store.claim_first_queued(db, job_id, agent_id, expires)
+                        _fit_first_queued(db, job_id, allowed, now, node.memory_mb)
+                    task = task_store.claim_first_queued(
+                        db, job_id, agent_id, expires, now=now, memory_mb=node.memory_mb
+                    )
                     if task is not None:
                         self.jobs.settle(db, job_id)
                         row = job_store.require_job(db, job_id)
@@ -123,7 +133,9 @@ class AgentService:
                             "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
                             agent_id, task["id"], job_id, task["attempts"],
                         )  # fmt: skip
-                        return _assignment(task, job_store.job_spec(row))
+                        spec = job_store.job_spec(row)
+                        stall = spec.stall_timeout_s or self.ctx.settings.failures.stall_timeout_s
+                        return _assignment(task, spec, stall)
                 offset += len(candidates)
         return None
 
@@ -315,13 +327,16 @@ def requeue_lost_task(
     return target
 
 
-def _fit_first_queued(db: sqlite_utils.Database, job_id: int, frames: int) -> None:
-    """Splits the job's first queued task so that it holds at most ``frames`` frames.
+def _fit_first_queued(
+    db: sqlite_utils.Database, job_id: int, frames: int, now: float, memory_mb: int
+) -> None:
+    """Splits the job's first task ready for the node so that it holds at most ``frames``
+    frames.
 
     A cloud node takes a job's frames in the chunk its route was planned on; the rest of a
     longer task stays queued as a task of its own.
     """
-    task = task_store.first_queued(db, job_id)
+    task = task_store.first_queued(db, job_id, now=now, memory_mb=memory_mb)
     if task is not None and task["frame_count"] > frames:
         task_store.split_queued(db, task["id"], frames)
 
@@ -335,7 +350,7 @@ def _already_done(task: dict[str, Any] | None, agent_id: str, attempt: int) -> b
     )
 
 
-def _assignment(task: dict[str, Any], spec: JobSpec) -> TaskAssignment:
+def _assignment(task: dict[str, Any], spec: JobSpec, stall_timeout_s: int) -> TaskAssignment:
     return TaskAssignment(
         task_id=task["id"],
         job_id=task["job_id"],
@@ -349,4 +364,5 @@ def _assignment(task: dict[str, Any], spec: JobSpec) -> TaskAssignment:
         env=spec.env,
         timeout_s=spec.timeout_s,
         lease_expires_at=to_datetime(task["lease_expires_at"]),
+        stall_timeout_s=stall_timeout_s,
     )

@@ -1,4 +1,4 @@
-"""Agents table (task logs: ``task_logs.py``)."""
+"""Agents table: what each node is and has (task logs: ``task_logs.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from common.models import AgentRegistration
+from common.models import AgentRegistration, Capabilities, Gpu
 
 
 def insert_agent(
@@ -15,8 +15,8 @@ def insert_agent(
 ) -> None:
     db.execute(
         "INSERT INTO agents (id, name, hostname, dccs, pool, cores, memory_mb, state,"
-        " registered_at, last_seen, studio_access)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, ?)",
+        " registered_at, last_seen, studio_access, tags)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'online', ?, ?, ?, ?)",
         [
             agent_id,
             registration.name,
@@ -28,8 +28,10 @@ def insert_agent(
             now,
             now,
             int(registration.studio_access),
+            _tags(registration.tags),
         ],
     )
+    update_capabilities(db, agent_id, capabilities_of(registration))
 
 
 def get_agent(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any] | None:
@@ -59,19 +61,102 @@ def mark_silent_agents_offline(db: sqlite_utils.Database, silent_since: float) -
 def update_agent(
     db: sqlite_utils.Database, agent_id: str, registration: AgentRegistration, now: float
 ) -> None:
-    """What an agent registering again says about itself; it is online again."""
+    """What an agent registering again says about itself; it is online again. The pool and
+    tags a TD gave the node stay."""
     db.execute(
-        "UPDATE agents SET name = ?, hostname = ?, dccs = ?, pool = ?, cores = ?, memory_mb = ?,"
-        " studio_access = ?, state = 'online', last_seen = ? WHERE id = ?",
+        "UPDATE agents SET name = ?, hostname = ?, studio_access = ?, state = 'online',"
+        " last_seen = ?,"
+        " pool = CASE WHEN labels_by_td THEN pool ELSE ? END,"
+        " tags = CASE WHEN labels_by_td THEN tags ELSE ? END"
+        " WHERE id = ?",
         [
             registration.name,
             registration.hostname,
-            json.dumps(registration.dccs),
-            registration.pool,
-            registration.cores,
-            registration.memory_mb,
             int(registration.studio_access),
             now,
+            registration.pool,
+            _tags(registration.tags),
             agent_id,
         ],
     )
+    update_capabilities(db, agent_id, capabilities_of(registration))
+
+
+def capabilities_of(registration: AgentRegistration) -> Capabilities:
+    return Capabilities(
+        dccs=registration.dccs,
+        dcc_versions=registration.dcc_versions,
+        cores=registration.cores,
+        memory_mb=registration.memory_mb,
+        os=registration.os,
+        gpus=registration.gpus,
+    )
+
+
+def update_capabilities(db: sqlite_utils.Database, agent_id: str, caps: Capabilities) -> None:
+    """What the node has now (from a registration or a heartbeat)."""
+    db.execute(
+        "UPDATE agents SET dccs = ?, dcc_versions = ?, cores = ?, memory_mb = ?, os = ?,"
+        " gpus = ?, gpu_memory_mb = ?, gpu_list = ? WHERE id = ?",
+        [
+            json.dumps(caps.dccs),
+            json.dumps(caps.dcc_versions, sort_keys=True),
+            caps.cores,
+            caps.memory_mb,
+            caps.os,
+            len(caps.gpus),
+            max((gpu.memory_mb for gpu in caps.gpus), default=0),
+            json.dumps([gpu.model_dump() for gpu in caps.gpus]),
+            agent_id,
+        ],
+    )
+
+
+def gpus_of(row: dict[str, Any]) -> list[Gpu]:
+    return [Gpu.model_validate(gpu) for gpu in json.loads(row["gpu_list"])]
+
+
+def set_labels(
+    db: sqlite_utils.Database, agent_id: str, pool: str | None, tags: list[str] | None
+) -> bool:
+    """A TD's pool and tags for the node; they outlive its registrations."""
+    sets, params = ["labels_by_td = 1"], []
+    if pool is not None:
+        sets.append("pool = ?")
+        params.append(pool)
+    if tags is not None:
+        sets.append("tags = ?")
+        params.append(_tags(tags))
+    cursor = db.execute(f"UPDATE agents SET {', '.join(sets)} WHERE id = ?", [*params, agent_id])
+    return cursor.rowcount == 1
+
+
+def set_suspect(db: sqlite_utils.Database, agent_id: str, reason: str) -> None:
+    """Marks the node suspect (``reason``) or, with an empty reason, clears the mark."""
+    db.execute(
+        "UPDATE agents SET suspect = ?, failures_in_a_row = CASE WHEN ? = '' THEN 0"
+        " ELSE failures_in_a_row END WHERE id = ?",
+        [reason, reason, agent_id],
+    )
+
+
+def count_failure_in_a_row(db: sqlite_utils.Database, agent_id: str) -> int:
+    """One more task failed on this node; returns how many in a row."""
+    db.execute(
+        "UPDATE agents SET failures_in_a_row = failures_in_a_row + 1 WHERE id = ?", [agent_id]
+    )
+    row = db.conn.execute(
+        "SELECT failures_in_a_row FROM agents WHERE id = ?", [agent_id]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def reset_failures_in_a_row(db: sqlite_utils.Database, agent_id: str) -> None:
+    db.execute(
+        "UPDATE agents SET failures_in_a_row = 0 WHERE id = ? AND failures_in_a_row != 0",
+        [agent_id],
+    )
+
+
+def _tags(tags: list[str]) -> str:
+    return json.dumps(sorted(set(tags)))

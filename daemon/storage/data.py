@@ -32,7 +32,7 @@ def next_pending(db: sqlite_utils.Database) -> dict[str, Any] | None:
     rows = list(
         db.query(
             "SELECT d.*, j.owner, j.spec FROM job_data d JOIN jobs j ON j.id = d.job_id"
-            " WHERE d.state = 'pending' AND j.state IN ('queued', 'running', 'paused')"
+            " WHERE d.state = 'pending' AND j.state IN ('queued', 'waiting', 'running', 'paused')"
             " ORDER BY d.job_id LIMIT 1"
         )
     )

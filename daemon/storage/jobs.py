@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from common.errors import NotFound
-from common.models import JobSpec
+from common.models import JobSpec, Requirements
 from common.states import JobState, TaskState
 from daemon.job_filter import JobFilter
 
@@ -30,8 +30,9 @@ def insert_job(
         due = due.replace(tzinfo=UTC)
     cursor = db.execute(
         "INSERT INTO jobs (name, owner, project, dcc, spec, priority, state, frame_count,"
-        " submitted_at, chunk_size, due_at, submitted_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, chunk_size, due_at, submitted_by, req_pool, req_os, req_memory_mb,"
+        " req_gpus, req_gpu_memory_mb, req_dcc_version, req_tags)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             spec.name,
             spec.owner,
@@ -45,9 +46,14 @@ def insert_job(
             spec.chunk_size,
             None if due is None else due.timestamp(),
             submitted_by,
+            *_requirement_columns(spec.requirements),
         ],
     )
     job_id = int(cursor.lastrowid or 0)
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO job_limits (job_id, name) VALUES (?, ?)",
+        ((job_id, name) for name in spec.limits),
+    )
     db.conn.executemany(
         "INSERT INTO tasks (job_id, idx, frames, frame_count, state) VALUES (?, ?, ?, ?, ?)",
         (
@@ -227,3 +233,16 @@ def job_errors(db: sqlite_utils.Database, job_id: int, limit: int = 20) -> list[
 
 def set_job_spec(db: sqlite_utils.Database, job_id: int, spec_json: str) -> None:
     db.execute("UPDATE jobs SET spec = ? WHERE id = ?", [spec_json, job_id])
+
+
+def _requirement_columns(req: Requirements) -> list[Any]:
+    """The job's requirements as the lease query matches them (``storage/queue.py``)."""
+    return [
+        req.pool or "",
+        req.os or "",
+        req.min_memory_mb,
+        req.gpus,
+        req.min_gpu_memory_mb,
+        req.dcc_version or "",
+        json.dumps(sorted(set(req.tags))),
+    ]

@@ -31,8 +31,8 @@ def list_projects(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def unfinished_jobs_of(db: sqlite_utils.Database, project: str) -> list[dict[str, Any]]:
     return list(
         db.query(
-            "SELECT id, spec FROM jobs WHERE project = ? AND state IN ('queued', 'running',"
-            " 'paused')",
+            "SELECT id, spec FROM jobs WHERE project = ?"
+            " AND state IN ('queued', 'waiting', 'running', 'paused')",
             [project],
         )
     )

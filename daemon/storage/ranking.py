@@ -10,7 +10,7 @@ import sqlite_utils
 from daemon.scheduling.ranking import Rank, RankInput
 
 #: Unfinished jobs that get a rank (paused ones too, to say where they would be).
-RANKED_STATES = ("queued", "running", "paused")
+RANKED_STATES = ("queued", "waiting", "running", "paused")
 
 _RANK_COLUMNS = ", ".join(Rank._fields)
 _UPSERT_RANK = (

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-UNFINISHED = "('queued', 'running', 'paused')"
+UNFINISHED = "('queued', 'waiting', 'running', 'paused')"
 
 
 @dataclass(frozen=True)

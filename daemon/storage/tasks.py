@@ -19,6 +19,16 @@ from common.states import TaskState, task_states_from
 ACTIVE = (TaskState.LEASED.value, TaskState.RUNNING.value)
 """The states of a task an agent holds (its lease runs)."""
 _QUEUED = TaskState.QUEUED.value
+
+READY = (
+    "t.state = 'queued' AND (t.not_before IS NULL OR t.not_before <= :now)"
+    " AND t.min_memory_mb <= :memory_mb"
+    " AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks u ON u.id = d.upstream_task_id"
+    " WHERE d.task_id = t.id AND u.state != 'done')"
+)
+"""A queued task ``t`` a node may take now: not waiting out a licence wait, not needing more
+memory than the node has (``:now``, ``:memory_mb``), and every task of another job holding the
+same frames done (frame-by-frame dependencies)."""
 _SOURCES = {to: task_states_from(to) for to in TaskState}
 """Per target state, the states the transition table lets reach it (read once)."""
 
@@ -59,18 +69,20 @@ def latest_started(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | N
 
 
 def claim_first_queued(
-    db: sqlite_utils.Database, job_id: int, agent_id: str, expires_at: float
+    db: sqlite_utils.Database,
+    job_id: int,
+    agent_id: str,
+    expires_at: float,
+    *,
+    now: float | None = None,
+    memory_mb: int | None = None,
 ) -> dict[str, Any] | None:
-    """Leases the job's first queued task to the agent; None if another caller won it."""
-    rows = list(
-        db.query(
-            "SELECT id, attempts FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx LIMIT 1",
-            [job_id, _QUEUED],
-        )
-    )
-    if not rows:
+    """Leases the job's first task that is ready for the agent (``READY`` at ``now`` for a
+    node with ``memory_mb``); None if there is none or another caller won it."""
+    task = first_queued(db, job_id, now=now, memory_mb=memory_mb)
+    if task is None:
         return None
-    task_id, attempts = rows[0]["id"], rows[0]["attempts"]
+    task_id, attempts = task["id"], task["attempts"]
     claimed = move_task(
         db, task_id, TaskState.LEASED, attempt=attempts,
         agent_id=agent_id, lease_expires_at=expires_at, attempts=attempts + 1, progress=0,
@@ -225,19 +237,51 @@ def split_queued(db: sqlite_utils.Database, task_id: int, keep: int) -> bool:
     last = next(
         iter(db.query("SELECT max(idx) AS i FROM tasks WHERE job_id = ?", [task["job_id"]]))
     )
-    db.execute(
-        "INSERT INTO tasks (job_id, idx, frames, frame_count, state, failures)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [task["job_id"], last["i"] + 1, json.dumps(tail), len(tail), _QUEUED, task["failures"]],
-    )
+    cursor = db.execute(
+        "INSERT INTO tasks (job_id, idx, frames, frame_count, state, failures, min_memory_mb)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            task["job_id"], last["i"] + 1, json.dumps(tail), len(tail), _QUEUED,
+            task["failures"], task["min_memory_mb"],
+        ],
+    )  # fmt: skip
+    _copy_dependencies(db, task_id, int(cursor.lastrowid or 0))
     return True
 
 
-def first_queued(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
+def _copy_dependencies(db: sqlite_utils.Database, task_id: int, new_id: int) -> None:
+    """The tail of a split task waits for what the task waited for, and whatever waited for
+    the task's frames waits for its tail too."""
+    db.execute(
+        "INSERT OR IGNORE INTO task_dependencies (task_id, upstream_task_id)"
+        " SELECT ?, upstream_task_id FROM task_dependencies WHERE task_id = ?",
+        [new_id, task_id],
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO task_dependencies (task_id, upstream_task_id)"
+        " SELECT task_id, ? FROM task_dependencies WHERE upstream_task_id = ?",
+        [new_id, task_id],
+    )
+
+
+def first_queued(
+    db: sqlite_utils.Database,
+    job_id: int,
+    *,
+    now: float | None = None,
+    memory_mb: int | None = None,
+) -> dict[str, Any] | None:
+    """The job's first queued task that is ready (``READY``) at ``now`` for a node with
+    ``memory_mb``; None for either ignores licence waits or memory."""
+    params = {
+        "job": job_id,
+        "now": float("inf") if now is None else now,
+        "memory_mb": 2**62 if memory_mb is None else memory_mb,
+    }
     rows = list(
         db.query(
-            "SELECT * FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx LIMIT 1",
-            [job_id, _QUEUED],
+            f"SELECT * FROM tasks t WHERE t.job_id = :job AND {READY} ORDER BY t.idx LIMIT 1",
+            params,
         )
     )
     return rows[0] if rows else None

@@ -44,7 +44,7 @@ def job_operation(action: str) -> Operation:
 def applies(action: str, job: Job) -> bool:
     """Whether ``action`` makes sense for the job in its state (else its button is hidden)."""
     if action == "pause":
-        return job.state in (JobState.QUEUED, JobState.RUNNING)
+        return job.state in (JobState.QUEUED, JobState.WAITING, JobState.RUNNING)
     if action == "resume":
         return job.state is JobState.PAUSED
     if action == "retry":

@@ -21,7 +21,8 @@ from common.states import (
 def test_finished_jobs_only_move_by_retry() -> None:
     assert JOB_TRANSITIONS[JobState.SUCCEEDED] == frozenset()
     assert JOB_TRANSITIONS[JobState.CANCELLED] == frozenset()
-    assert JOB_TRANSITIONS[JobState.FAILED] == {JobState.QUEUED}
+    # A retried job waits again when a job it depends on has not succeeded.
+    assert JOB_TRANSITIONS[JobState.FAILED] == {JobState.QUEUED, JobState.WAITING}
 
 
 def test_every_state_has_a_row() -> None:
