@@ -8,26 +8,53 @@ from common.states import JobState, TaskState
 
 
 def derive_job_state(
-    current: JobState, counts: Mapping[str, int], frames_away: int = 0
+    current: JobState,
+    counts: Mapping[str, int],
+    frames_away: int = 0,
+    *,
+    failed_limit: int | None = None,
+    waiting: bool = False,
 ) -> JobState:
     """The state a job should be in, given how many of its tasks are in each state.
 
-    A cancelled job stays cancelled, a paused job stays paused until every task is finished,
-    a job with a task whose retry budget is spent is failed, and one whose tasks are all done
-    succeeded once every frame rendered away from studio storage is home (``frames_away``).
+    A failed task does not stop the others: a cancelled job stays cancelled; a job whose tasks
+    are all done succeeded once every frame rendered away from studio storage is home
+    (``frames_away``); one whose tasks all ended with some failed for good is failed, as is one
+    with ``failed_limit`` failed tasks or more (its ``max_failed_tasks``: the scene is clearly
+    broken). Otherwise a paused job stays paused, one with a task out on a node runs, and one
+    ``waiting`` for the jobs it depends on waits.
     """
     if current is JobState.CANCELLED:
         return current
     total = sum(counts.values())
     done = counts.get(TaskState.DONE.value, 0)
+    failed = counts.get(TaskState.FAILED.value, 0)
     if total and done == total:
         return JobState.SUCCEEDED if frames_away == 0 else JobState.RUNNING
-    if counts.get(TaskState.FAILED.value, 0):
+    if failed and failed_limit is not None and failed >= failed_limit:
         return JobState.FAILED
+    ended = done + failed + counts.get(TaskState.CANCELLED.value, 0)
+    if failed and ended == total:
+        return JobState.FAILED if frames_away == 0 else JobState.RUNNING
     if current is JobState.PAUSED:
         return current
     started = sum(counts.get(s.value, 0) for s in (TaskState.LEASED, TaskState.RUNNING))
-    return JobState.RUNNING if started or done else JobState.QUEUED
+    if started:
+        return JobState.RUNNING
+    if waiting:
+        return JobState.WAITING
+    return JobState.RUNNING if done or failed else JobState.QUEUED
+
+
+def failed_limit(max_failed_tasks: int | str | None, tasks: int) -> int | None:
+    """A job's ``max_failed_tasks`` as a count of its ``tasks`` (``"10%"`` of 50 is 5, at
+    least 1); None: no limit."""
+    if max_failed_tasks is None:
+        return None
+    if isinstance(max_failed_tasks, int):
+        return max_failed_tasks
+    percent = int(max_failed_tasks.rstrip("%"))
+    return max(1, -(-tasks * percent // 100))
 
 
 def progress_fraction(frame_count: int, frames_done: float) -> float:
