@@ -259,3 +259,19 @@ def test_a_chain_holds_down_the_line_and_releases_in_order(farm: Farm) -> None:
     assert [farm.job(j)["state"] for j in (render, comp)] == ["queued", "waiting"]
     farm.render_all(render)
     assert farm.job(comp)["state"] == "queued"
+
+
+def test_a_job_submitted_paused_waits_once_resumed_and_the_ranking_pass_keeps_why(
+    farm: Farm,
+) -> None:
+    sim = farm.submit(name="sim", frames="1")
+    render = farm.submit(name="render", frames="1", depends_on=[sim], paused=True)
+    assert farm.job(render)["state"] == "paused"
+    resumed = farm.call("POST", f"/jobs/{render}/resume").json()["data"]
+    assert resumed["state"] == "waiting"
+    farm.services.ranking.run_pass()
+    job = farm.job(render)
+    assert job["rank"] is None
+    assert job["rank_reason"] == f"Waiting for job {sim} (sim) to succeed."
+    listed = farm.call("GET", "/jobs?state=waiting").json()["data"]
+    assert [item["id"] for item in listed["items"]] == [render]
