@@ -98,6 +98,12 @@ class OutputNotAllowed(InvalidInput):
     code = "output_not_allowed"
 
 
+class UnknownDependency(InvalidInput):
+    """A job names jobs to wait for that do not exist."""
+
+    code = "unknown_dependency"
+
+
 class ConfigError(UserFacingError):
     """The configuration file, environment or command line holds a bad value."""
 
@@ -128,6 +134,12 @@ class TaskNotYours(Conflict):
     """The task was cancelled, reassigned or requeued; the agent must stop working on it."""
 
     code = "task_not_yours"
+
+
+class DependencyCycle(Conflict):
+    """A change of a job's dependencies would make jobs wait for each other in a loop."""
+
+    code = "dependency_cycle"
 
 
 class IdempotencyKeyReused(UserFacingError):
@@ -211,11 +223,13 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         NoFrameToken,
         InvalidEnv,
         OutputNotAllowed,
+        UnknownDependency,
         ConfigError,
         NotFound,
         Conflict,
         IllegalStateChange,
         TaskNotYours,
+        DependencyCycle,
         IdempotencyKeyReused,
         Unauthenticated,
         Forbidden,

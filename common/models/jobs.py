@@ -11,14 +11,15 @@ from pydantic_core import PydanticCustomError
 
 from common.errors import FrameSpecError
 from common.frames import count_frames
-from common.models.base import Name, Priority, RowId, WireModel
+from common.models.base import Name, Priority, WireModel
 from common.models.queue import RankPart
 from common.models.requirements import (
-    MAX_DEPENDENCIES,
     MAX_LIMITS,
+    DependsOn,
     JobDependency,
     Label,
     Requirements,
+    as_dependencies,
 )
 from common.models.shotgrid import ShotGridLink
 from common.states import JobState, TaskState
@@ -79,9 +80,7 @@ class JobSpec(WireModel):
     """Store the job paused: none of its tasks is handed out until someone resumes it."""
     requirements: Requirements = Field(default_factory=Requirements)
     """What a node must have to take the job's tasks (pool, OS, memory, GPUs, version, tags)."""
-    depends_on: Annotated[list[RowId | JobDependency], Field(max_length=MAX_DEPENDENCIES)] = Field(
-        default_factory=list
-    )
+    depends_on: DependsOn = Field(default_factory=list)
     """Jobs this one waits for: an id waits until that job succeeded; ``{"job": ID, "frames":
     "same"}`` lets frame N start once frame N of that job is done."""
     limits: Annotated[list[Label], Field(max_length=MAX_LIMITS)] = Field(default_factory=list)
@@ -101,10 +100,7 @@ class JobSpec(WireModel):
     @property
     def dependencies(self) -> list[JobDependency]:
         """``depends_on`` with every bare id as a dependency on the whole job."""
-        return [
-            dep if isinstance(dep, JobDependency) else JobDependency(job=dep)
-            for dep in self.depends_on
-        ]
+        return as_dependencies(self.depends_on)
 
     @field_validator("frames")
     @classmethod

@@ -49,6 +49,27 @@ class JobDependency(WireModel):
     of that job is done (sim -> render -> comp)."""
 
 
+DependsOn = Annotated[list[RowId | JobDependency], Field(max_length=MAX_DEPENDENCIES)]
+"""Jobs one waits for: a bare id waits for the whole job, ``{"job": ID, "frames": "same"}``
+frame by frame."""
+
+
+def as_dependencies(depends_on: list[RowId | JobDependency]) -> list[JobDependency]:
+    """``depends_on`` with every bare id as a dependency on the whole job."""
+    return [dep if isinstance(dep, JobDependency) else JobDependency(job=dep) for dep in depends_on]
+
+
+class DependsOnChange(WireModel):
+    """Body of ``PUT /api/v1/jobs/{id}/depends-on``: the job's dependencies from now on."""
+
+    depends_on: DependsOn
+    """The whole list (``[]``: the job waits for nothing)."""
+
+    @property
+    def dependencies(self) -> list[JobDependency]:
+        return as_dependencies(self.depends_on)
+
+
 class Gpu(WireModel):
     """One GPU of a node, as ``nvidia-smi`` names it."""
 

@@ -8,6 +8,7 @@ from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.errors import (
+    DependencyCycle,
     EnvNotAllowed,
     Forbidden,
     FrameSpecError,
@@ -20,11 +21,13 @@ from common.errors import (
     NoFrameToken,
     NotFound,
     PathNotAllowed,
+    UnknownDependency,
 )
 from common.models import (
     IDEMPOTENCY_HEADER,
     TASK_PAGE_MAX,
     Attempt,
+    DependsOnChange,
     IdempotencyKey,
     Job,
     JobPage,
@@ -110,7 +113,7 @@ def jobs() -> JobService:
     errors=(
         InvalidInput, FrameSpecError, JobTooLarge, InvalidPath, PathNotAllowed, InvalidEnv,
         EnvNotAllowed, UnknownShotGridLink, ShotGridNotConfigured, ShotGridUnavailable, Forbidden,
-        IdempotencyKeyReused, NoFrameToken,
+        IdempotencyKeyReused, NoFrameToken, UnknownDependency,
     ),
 )  # fmt: skip
 def submit(body: JobSpec, headers: SubmitHeaders) -> Job:
@@ -227,3 +230,13 @@ def list_tasks(job_id: int, query: TaskQuery) -> TaskPage:
 )  # fmt: skip
 def task_log(job_id: int, task_id: int, query: LogQuery) -> TaskLog:
     return jobs().log(job_id, task_id, query.offset, query.attempt)
+
+
+@bp.operation(
+    "PUT", "/jobs/<int:job_id>/depends-on",
+    "Replace the jobs an unfinished job waits for (ids, or {job, frames: same})",
+    body=DependsOnChange, returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange, InvalidInput, UnknownDependency, DependencyCycle),
+)  # fmt: skip
+def set_dependencies(job_id: int, body: DependsOnChange) -> Job:
+    return jobs().set_dependencies(job_id, body)

@@ -1,4 +1,5 @@
-"""Job use cases: submit, look up, list, cancel, pause, resume, retry, reprioritise, pin."""
+"""Job use cases: submit, look up, list, cancel, pause, resume, retry, reprioritise, pin,
+change what a job waits for."""
 
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ from common.errors import IllegalStateChange, JobTooLarge, NotFound
 from common.frame_tokens import check_frame_token
 from common.frames import chunk_frames, count_frames, parse_frames
 from common.limits_settings import LimitSettings
-from common.models import Job, JobData, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
+from common.models import (
+    DependsOnChange,
+    Job,
+    JobData,
+    JobPage,
+    JobSpec,
+    PinChange,
+    Task,
+    TaskLog,
+    TaskPage,
+)
 from common.render_env import check_env
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
 from daemon.auth.rules import check_render_env, job_owner
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.job_filter import JobFilter
+from daemon.scheduling.dependencies import hold_sentence
 from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
+from daemon.services.dependencies import DependencyService
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
 from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
@@ -49,12 +62,14 @@ class JobService:
         shotgrid: ShotGridClient | None = None,
         projects: ProjectService | None = None,
         staging: StagingService | None = None,
+        dependencies: DependencyService | None = None,
     ) -> None:
         self.ctx = context
         self.ranking = ranking
         self.shotgrid = shotgrid
         self.projects = projects or ProjectService(context)
         self.staging = staging
+        self.dependencies = dependencies or DependencyService(context)
         self.paths = context.paths
         """Where scenes and frames may be: the studio's roots, never the daemon's data folder."""
 
@@ -69,12 +84,15 @@ class JobService:
         confidential shows stay in the building.
         The scene and output must be absolute, normalised studio paths inside the studio's
         roots (``common.job_paths``); the environment must fit its limits, and only TDs and
-        admins set what the renderer loads (``common.render_env``). A refused job writes nothing.
+        admins set what the renderer loads (``common.render_env``); the jobs it depends on
+        must exist. A refused job writes nothing; one whose dependencies are unmet is stored
+        waiting (never queued), in the same transaction.
         With ``idempotency_key`` the key is stored in the job's transaction: a resend of the same
         request with the same key returns the first answer and stores nothing.
 
         Raises:
             IdempotencyKeyReused: the caller's key first came with another request.
+            UnknownDependency: ``depends_on`` names jobs that do not exist.
         """
         key = submission_key(idempotency_key, caller, spec)
         kept = None if key is None else idem_store.find(self.ctx.database.db, key.caller, key.key)
@@ -118,11 +136,15 @@ class JobService:
         now: float,
         submitted_by: str | None,
     ) -> int:
-        """Inserts the job, its tasks, its ShotGrid link, its rank and its staging (in a
-        transaction); returns its id."""
+        """Inserts the job, its tasks, its dependencies, its ShotGrid link, its rank and its
+        staging (in a transaction); returns its id."""
+        deps = self.dependencies.checked(db, spec.dependencies)
         job_id = job_store.insert_job(db, spec, chunks, now, submitted_by)
         if spec.paused:  # in the job's own transaction: no agent ever sees it queued
             job_store.move_job(db, job_id, [JobState.QUEUED], JobState.PAUSED)
+        if deps:  # a new job names older ones only: no loop can close here
+            self.dependencies.store(db, job_id, deps)
+            self._settle(db, job_id, None, force=False)  # waiting, if they are unmet
         if link is not None:
             sg_store.insert_link(
                 db, job_id, link.project_id, link.entity_type, link.entity_id, link.task_id
@@ -196,6 +218,7 @@ class JobService:
             )  # fmt: skip
             cancelled = task_store.cancel_job_tasks(db, job_id, now)
             rank_store.delete_rank(db, job_id)
+            self._settle_dependants(db, job_id)
         logger.info("job_id=%s cancelled (%d tasks)", job_id, cancelled)
         return self.get(job_id)
 
@@ -268,6 +291,32 @@ class JobService:
         logger.info("job_id=%s %s by %s", job_id, "pinned" if change.pinned else "unpinned", by)
         return self.get(job_id)
 
+    def set_dependencies(self, job_id: int, change: DependsOnChange) -> Job:
+        """Makes ``change`` the jobs an unfinished job waits for (its frame-by-frame edges
+        rebuilt), and settles it: it waits, or is released, at once.
+
+        Raises:
+            NotFound: there is no such job.
+            IllegalStateChange: the job has finished.
+            UnknownDependency: the list names jobs that do not exist.
+            DependencyCycle: the jobs would wait for each other in a loop.
+        """
+        with self.ctx.database.transaction() as db:
+            row = job_store.require_job(db, job_id)
+            if JobState(row["state"]).finished:
+                raise IllegalStateChange(
+                    f"Job {job_id} is {row['state']}; only an unfinished job's dependencies can "
+                    "change. Submit it again to render it after other jobs."
+                )
+            deps = self.dependencies.checked(db, change.dependencies)
+            self.dependencies.check_no_loop(db, job_id, deps)
+            self.dependencies.store(db, job_id, deps)
+            spec = job_store.job_spec(row).model_copy(update={"depends_on": change.depends_on})
+            job_store.set_job_spec(db, job_id, spec.model_dump_json())
+            self._settle(db, job_id, None, force=False)
+            self.ranking.rank_one(db, job_id)
+        return self.get(job_id)
+
     def tasks(self, job_id: int) -> list[Task]:
         """Every task of the job (at most ``limits.max_tasks_per_job``), for the daemon's own
         use; callers outside get pages (``task_page``)."""
@@ -310,11 +359,18 @@ class JobService:
         current = JobState(row["state"])
         counts = job_store.task_counts(db, [job_id])[job_id]
         away = data_store.count_outputs(db, job_id)["away"]
-        target = derive_job_state(base or current, counts, away)
-        if target is current and not force:
+        hold = self.dependencies.hold(db, job_id)
+        target = derive_job_state(base or current, counts, away, waiting=hold is not None)
+        why = "" if hold is None else hold_sentence(hold)
+        reason_changed = target is JobState.WAITING and row["message"] != why
+        if target is current and not force and not reason_changed:
             return current
         fields: dict[str, Any] = {}
         now = self.ctx.now()
+        if target is JobState.WAITING:
+            fields["message"] = why
+        elif current is JobState.WAITING and not target.finished:
+            fields["message"] = ""  # released: the reason it waited no longer holds
         if target is JobState.RUNNING and row["started_at"] is None:
             fields["started_at"] = now
         if target.finished:
@@ -338,7 +394,15 @@ class JobService:
                 enqueue_for_transition(db, self.ctx.settings.shotgrid, row, target, now)
             if target.finished:
                 rank_store.delete_rank(db, job_id)
+            self._settle_dependants(db, job_id)
         return target
+
+    def _settle_dependants(self, db: sqlite_utils.Database, job_id: int) -> None:
+        """Settles the jobs waiting for ``job_id`` after its state changed: released when it
+        succeeded, held when it failed or was cancelled, released again when it runs anew.
+        Each settles its own dependants in turn when it moves (jobs never wait in a loop)."""
+        for dependant in self.dependencies.dependants(db, job_id):
+            self._settle(db, dependant, None, force=False)
 
     def _load(self, db: sqlite_utils.Database, job_id: int) -> Job:
         row = job_store.require_job(db, job_id)

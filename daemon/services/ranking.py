@@ -251,6 +251,8 @@ class RankingService:
             score = round(rank.score, 4)
         if state.finished:
             reason = f"Not in the queue: the job is {state.value}."
+        elif state is JobState.WAITING:
+            reason = row["message"] or "Waiting for the jobs it depends on."
         elif state is JobState.PAUSED:
             reason = "Not in the queue: the job is paused; resume it to hand out its tasks again."
         elif row["project"] in held:
