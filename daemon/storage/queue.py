@@ -1,7 +1,9 @@
 """The queue: the jobs with a task an agent may take, in the order their tasks are handed out.
 
 The order is the ranking pass's (``job_ranks``: tier, then sort key); held shows and jobs with
-nothing queued are not in it. For one node, ``queue_candidates`` also matches in SQL what each
+nothing queued are not in it, nor are jobs held by their dependencies (even while tasks of
+theirs still run: a job whose upstream failed, or that was given a new dependency, takes
+nothing more until it is met). For one node, ``queue_candidates`` also matches in SQL what each
 job requires (pool, OS, memory, GPUs, DCC version, tags), leaves out the jobs that keep failing
 on it and those whose limits have no unit free, and counts only tasks that are ready (no
 licence wait, enough memory, their frames' dependencies done).
@@ -24,6 +26,9 @@ _QUEUE = (
     "SELECT r.job_id FROM job_ranks r CROSS JOIN jobs j ON j.id = r.job_id"
     " WHERE j.state IN ('queued', 'running'){node}"
     " AND NOT EXISTS (SELECT 1 FROM show_policies p WHERE p.project = j.project AND p.held = 1)"
+    " AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs u ON u.id = d.upstream_id"
+    " WHERE d.job_id = j.id AND (u.state IN ('failed', 'cancelled')"
+    " OR (d.frames = 'all' AND u.state != 'succeeded')))"
     " AND EXISTS (SELECT 1 FROM tasks t WHERE t.job_id = j.id AND {ready})"
     " ORDER BY r.tier, r.sort_key, r.submitted_at, r.job_id"
 )

@@ -156,6 +156,21 @@ def test_a_failed_upstream_holds_its_dependants_and_a_retried_success_releases_t
     assert leased == {whole, same}
 
 
+def test_a_running_dependant_takes_nothing_more_once_its_upstream_failed(farm: Farm) -> None:
+    sim = farm.submit(name="sim", frames="1", max_retries=0)
+    comp = farm.submit(name="comp", frames="1-3", depends_on=[{"job": sim, "frames": "same"}])
+    upstream = farm.lease()
+    assert upstream is not None and upstream["job_id"] == sim
+    running = farm.lease()  # frames 2 and 3 have no counterpart upstream: ready at once
+    assert running is not None and (running["job_id"], running["frames"]) == (comp, [2])
+    farm.fail(upstream)
+    assert farm.job(sim)["state"] == "failed"
+    assert farm.lease() is None  # frame 3 is ready, but the job is held while frame 2 runs
+    farm.complete(running)
+    held = farm.job(comp)
+    assert held["state"] == "waiting" and held["rank_reason"].startswith(f"Held: job {sim}")
+
+
 def test_a_cancelled_upstream_holds_its_dependant_which_can_be_paused_and_cancelled(
     farm: Farm,
 ) -> None:
