@@ -19,7 +19,13 @@ from daemon.auth import Principal
 from daemon.auth.rules import check_render_env, job_owner
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.job_filter import JobFilter
-from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
+from daemon.scheduling.failures import failed_job_message
+from daemon.scheduling.progress import (
+    derive_job_state,
+    estimate_finish,
+    failed_limit,
+    progress_fraction,
+)
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
 from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
@@ -310,7 +316,11 @@ class JobService:
         current = JobState(row["state"])
         counts = job_store.task_counts(db, [job_id])[job_id]
         away = data_store.count_outputs(db, job_id)["away"]
-        target = derive_job_state(base or current, counts, away)
+        failed = counts.get(TaskState.FAILED.value, 0)
+        limit = None
+        if failed:  # the spec is read only when it can matter (a lease settles every time)
+            limit = failed_limit(job_store.job_spec(row).max_failed_tasks, sum(counts.values()))
+        target = derive_job_state(base or current, counts, away, failed_limit=limit)
         if target is current and not force:
             return current
         fields: dict[str, Any] = {}
@@ -320,12 +330,7 @@ class JobService:
         if target.finished:
             fields["finished_at"] = now
             if target is JobState.FAILED:
-                errors = job_store.job_errors(db, job_id, limit=1)
-                failed = counts.get(TaskState.FAILED.value, 0)
-                fields["message"] = (
-                    f"{failed} task(s) failed after spending their retry budget. "
-                    + (errors[0] if errors else "")
-                ).strip()
+                fields["message"] = self._failed(db, job_id, counts, limit)
             elif target is JobState.SUCCEEDED:
                 fields["message"] = "All frames rendered."
         elif away and counts.get(TaskState.DONE.value, 0) == sum(counts.values()):
@@ -339,6 +344,28 @@ class JobService:
             if target.finished:
                 rank_store.delete_rank(db, job_id)
         return target
+
+    def _failed(
+        self,
+        db: sqlite_utils.Database,
+        job_id: int,
+        counts: dict[str, int],
+        limit: int | None,
+    ) -> str:
+        """The failed job's closing message. A job stopped early at its ``max_failed_tasks``
+        takes back its tasks out on nodes, no retry spent: ``retry`` resumes it."""
+        unfinished = sum(counts.get(s.value, 0) for s in (TaskState.LEASED, TaskState.RUNNING))
+        stopped_at = None
+        if limit is not None and unfinished + counts.get(TaskState.QUEUED.value, 0):
+            stopped_at = counts.get(TaskState.FAILED.value, 0)
+            taken = task_store.requeue_active(db, job_id)
+            logger.warning(
+                "job_id=%s stopped early: %d tasks failed (its max_failed_tasks); %d taken back "
+                "from their nodes", job_id, stopped_at, taken,
+            )  # fmt: skip
+        failed = task_store.failed_tasks(db, job_id)
+        first_error = failed[0]["error"] if failed else ""
+        return failed_job_message(frames_of(failed), first_error, stopped_at=stopped_at)
 
     def _load(self, db: sqlite_utils.Database, job_id: int) -> Job:
         row = job_store.require_job(db, job_id)
@@ -376,6 +403,8 @@ class JobService:
             estimated_finish=to_optional_datetime(estimate),
             message=row["message"],
             errors=job_store.job_errors(db, row["id"]),
+            failed_frames=frames_of(task_store.failed_tasks(db, row["id"])),
+            error_classes=task_store.error_classes(db, row["id"]),
             rank=rank.position,
             rank_reason=rank.reason,
             rank_score=rank.score,
@@ -453,6 +482,11 @@ def summary_fields(
     }
 
 
+def frames_of(tasks: list[dict[str, Any]]) -> list[int]:
+    """The frames of task rows, sorted."""
+    return sorted(frame for task in tasks for frame in json.loads(task["frames"]))
+
+
 def task_from_row(row: dict[str, Any]) -> Task:
     return Task(
         id=row["id"],
@@ -468,4 +502,5 @@ def task_from_row(row: dict[str, Any]) -> Task:
         progress=row["progress"],
         outputs=json.loads(row["outputs"]),
         error=row["error"],
+        error_class=row["error_class"] or None,
     )
