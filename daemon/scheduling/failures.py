@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from common.frames import format_frames
 from common.models import FailureClass
 from common.states import TaskState
 
@@ -85,7 +84,7 @@ def failed_job_message(
 
     ``stopped_at``: the job stopped early at its ``max_failed_tasks`` (that many tasks failed).
     """
-    spec = format_frames(frames).replace(",", ", ")
+    spec = frame_ranges(frames)
     error = last_line(first_error)
     several = len(frames) != 1
     text = (
@@ -104,3 +103,14 @@ def last_line(error: str, most: int = 300) -> str:
     """The last line of an error that says something (a log's tail ends with the reason)."""
     lines = [line.strip() for line in error.splitlines() if line.strip()]
     return lines[-1][:most] if lines else "no error was reported"
+
+
+def frame_ranges(frames: Sequence[int]) -> str:
+    """Frames as people read them: runs of consecutive frames (``3, 7-9``)."""
+    runs: list[list[int]] = []
+    for frame in sorted(set(frames)):
+        if runs and frame == runs[-1][-1] + 1:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)

@@ -12,7 +12,17 @@ from common.errors import IllegalStateChange, JobTooLarge, NotFound
 from common.frame_tokens import check_frame_token
 from common.frames import chunk_frames, count_frames, parse_frames
 from common.limits_settings import LimitSettings
-from common.models import Job, JobData, JobPage, JobSpec, PinChange, Task, TaskLog, TaskPage
+from common.models import (
+    FailureClass,
+    Job,
+    JobData,
+    JobPage,
+    JobSpec,
+    PinChange,
+    Task,
+    TaskLog,
+    TaskPage,
+)
 from common.render_env import check_env
 from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
@@ -502,5 +512,5 @@ def task_from_row(row: dict[str, Any]) -> Task:
         progress=row["progress"],
         outputs=json.loads(row["outputs"]),
         error=row["error"],
-        error_class=row["error_class"] or None,
+        error_class=FailureClass(row["error_class"]) if row["error_class"] else None,
     )
