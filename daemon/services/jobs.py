@@ -340,7 +340,8 @@ class JobService:
         if target.finished:
             fields["finished_at"] = now
             if target is JobState.FAILED:
-                fields["message"] = self._failed(db, job_id, counts, limit)
+                stopped_at = self._stop_early(db, job_id, counts, limit)
+                fields["message"] = self._failed_message(db, job_id, stopped_at)
             elif target is JobState.SUCCEEDED:
                 fields["message"] = "All frames rendered."
         elif away and counts.get(TaskState.DONE.value, 0) == sum(counts.values()):
@@ -355,24 +356,25 @@ class JobService:
                 rank_store.delete_rank(db, job_id)
         return target
 
-    def _failed(
-        self,
-        db: sqlite_utils.Database,
-        job_id: int,
-        counts: dict[str, int],
-        limit: int | None,
-    ) -> str:
-        """The failed job's closing message. A job stopped early at its ``max_failed_tasks``
-        takes back its tasks out on nodes, no retry spent: ``retry`` resumes it."""
-        unfinished = sum(counts.get(s.value, 0) for s in (TaskState.LEASED, TaskState.RUNNING))
-        stopped_at = None
-        if limit is not None and unfinished + counts.get(TaskState.QUEUED.value, 0):
-            stopped_at = counts.get(TaskState.FAILED.value, 0)
-            taken = task_store.requeue_active(db, job_id)
-            logger.warning(
-                "job_id=%s stopped early: %d tasks failed (its max_failed_tasks); %d taken back "
-                "from their nodes", job_id, stopped_at, taken,
-            )  # fmt: skip
+    def _stop_early(
+        self, db: sqlite_utils.Database, job_id: int, counts: dict[str, int], limit: int | None
+    ) -> int | None:
+        """A job failing with tasks still to render stopped at its ``max_failed_tasks``: its
+        tasks out on nodes come back, no retry spent (``retry`` resumes the job). Returns how
+        many tasks had failed, or None when every task had ended anyway."""
+        ended = sum(counts.get(s.value, 0) for s in TaskState if s.finished)
+        if limit is None or ended == sum(counts.values()):
+            return None
+        failed = counts.get(TaskState.FAILED.value, 0)
+        taken = task_store.requeue_active(db, job_id)
+        logger.warning(
+            "job_id=%s stopped early: %d tasks failed (its max_failed_tasks); %d taken back "
+            "from their nodes", job_id, failed, taken,
+        )  # fmt: skip
+        return failed
+
+    @staticmethod
+    def _failed_message(db: sqlite_utils.Database, job_id: int, stopped_at: int | None) -> str:
         failed = task_store.failed_tasks(db, job_id)
         first_error = failed[0]["error"] if failed else ""
         return failed_job_message(frames_of(failed), first_error, stopped_at=stopped_at)
