@@ -20,6 +20,7 @@ from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import BackendFactory, CloudPool
 from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
+from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
@@ -61,12 +62,16 @@ def build_services(
     enrollment = EnrollmentService(context)
     pool = CloudPool(context, enrollment, cloud_backend)
     burst = BurstService(context, pool, projects)
-    agents = AgentService(context, jobs, lease_gate=burst if burst.enabled else None)
+    failures = FailureService(context)
+    agents = AgentService(
+        context, jobs, lease_gate=burst if burst.enabled else None, failures=failures
+    )
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     return Services(
         context=context,
         jobs=jobs,
         agents=agents,
+        failures=failures,
         reaper=Reaper(context, jobs),
         ranking=ranking,
         shotgrid=shotgrid,

@@ -17,6 +17,7 @@ from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import CloudPool
 from daemon.services.enrollment import EnrollmentService
+from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
@@ -41,6 +42,7 @@ class Services:
     context: Context
     jobs: JobService
     agents: AgentService
+    failures: FailureService
     reaper: Reaper
     ranking: RankingService
     shotgrid: ShotGridSync

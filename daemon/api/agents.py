@@ -7,6 +7,7 @@ from flask import Response
 from common.accounts import EnrollmentToken
 from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours, Unauthenticated
 from common.models import (
+    AgentChange,
     AgentInfo,
     AgentRegistration,
     Heartbeat,
@@ -55,6 +56,17 @@ def enrollment_token() -> EnrollmentToken:
 )  # fmt: skip
 def list_agents() -> list[AgentInfo]:
     return agents().list_agents()
+
+
+@bp.operation(
+    "PATCH", "/agents/<agent_id>",
+    "Set a node's pool and tags (they outlive its registrations), or clear its suspect mark "
+    "(suspect=false) so it leases again",
+    body=AgentChange, returns=AgentInfo, errors=(InvalidInput, NotFound),
+    permission=Permission.AGENTS_MANAGE,
+)  # fmt: skip
+def change_agent(agent_id: str, body: AgentChange) -> AgentInfo:
+    return agents().change(agent_id, body, current_principal().name)
 
 
 @bp.operation(

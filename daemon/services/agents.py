@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from common.errors import NotFound, TaskNotYours
+from common.errors import InvalidInput, NotFound, TaskNotYours
 from common.models import (
+    AgentChange,
     AgentInfo,
     AgentRegistration,
     Heartbeat,
@@ -24,7 +25,9 @@ from common.models import (
 )
 from common.states import TaskState
 from daemon.context import Context, to_datetime
+from daemon.scheduling.failures import last_line
 from daemon.services.agent_info import agent_info, load_agent_info
+from daemon.services.failures import FailureService
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.lease_gate import LeaseGate
@@ -52,10 +55,16 @@ class AgentService:
     """What render-node agents ask of the daemon."""
 
     def __init__(
-        self, context: Context, jobs: JobService, lease_gate: LeaseGate | None = None
+        self,
+        context: Context,
+        jobs: JobService,
+        lease_gate: LeaseGate | None = None,
+        failures: FailureService | None = None,
     ) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.failures = failures or FailureService(context)
+        """What a failed task does to itself, its job's nodes and its node."""
         self.frames = FrameFiles(context.paths)
         """What a report may name as the files a task wrote."""
         self.lease_gate = lease_gate
@@ -179,28 +188,52 @@ class AgentService:
             task_store.move_task(
                 db, task_id, TaskState.DONE, holder=agent_id, attempt=done.attempt,
                 finished_at=now, duration_s=duration, progress=1.0,
-                outputs=json.dumps(done.outputs), error="", lease_expires_at=None,
+                outputs=json.dumps(done.outputs), error="", error_class="", lease_expires_at=None,
             )  # fmt: skip
+            agent_store.reset_failures_in_a_row(db, agent_id)
             job_store.add_rendered(db, task["job_id"], task["frame_count"], duration)
             state = self.jobs.settle(db, task["job_id"])
         logger.info("agent_id=%s finished task_id=%s; job is %s", agent_id, task_id, state.value)
 
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
+        """The agent's report that a task failed on it: the failure policy decides what
+        follows (``services/failures.py``), then the job's state is derived again."""
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             task = self._held(db, agent_id, task_id, failure.attempt)
             self._book(db, agent, task, now, preempted=failure.preempted)
-            job = job_store.require_job(db, task["job_id"])
-            max_retries = job_store.job_spec(job).max_retries
-            requeue_failed_task(
-                db, task, failure.error, now, max_retries, spend_budget=not failure.preempted
-            )
+            target = self.failures.task_failed(db, agent, task, failure, now)
             state = self.jobs.settle(db, task["job_id"])
         logger.warning(
-            "agent_id=%s task_id=%s failed (%s); job is %s",
-            agent_id, task_id, failure.error.splitlines()[-1:] or "", state.value,
+            "agent_id=%s task_id=%s failed (%s: %s); task is %s, job is %s",
+            agent_id, task_id, failure.error_class or "unclassified",
+            last_line(failure.error), target.value, state.value,
         )  # fmt: skip
+
+    def change(self, agent_id: str, change: AgentChange, by: str) -> AgentInfo:
+        """A TD's pool and tags for a node, or the node's suspect mark cleared (``by``: who).
+
+        Raises:
+            InvalidInput: the change names nothing.
+            NotFound: there is no such agent.
+        """
+        if change == AgentChange():
+            raise InvalidInput(
+                "Name what to change: pool, tags, or suspect=false to let the node lease again."
+            )
+        with self.ctx.database.transaction() as db:
+            if agent_store.get_agent(db, agent_id) is None:
+                raise NotFound(f"There is no agent {agent_id}; GET /api/v1/agents lists them.")
+            if change.pool is not None or change.tags is not None:
+                agent_store.set_labels(db, agent_id, change.pool, change.tags)
+            if change.suspect is False:
+                agent_store.set_suspect(db, agent_id, "")
+            info = load_agent_info(db, self.ctx.settings, agent_id)
+        logger.info(
+            "agent_id=%s changed by %s: %s", agent_id, by, change.model_dump_json(exclude_none=True)
+        )
+        return info
 
     def task_data(self, agent_id: str, task_id: int) -> TaskData:
         """The files a task held by this agent needs (its frames' share of the job's manifest).
@@ -290,41 +323,6 @@ class AgentService:
                 "stop working on it."
             )
         return task
-
-
-def requeue_failed_task(
-    db: sqlite_utils.Database,
-    task: dict[str, Any],
-    error: str,
-    now: float,
-    max_retries: int,
-    *,
-    spend_budget: bool,
-) -> TaskState:
-    """Puts a failed or abandoned task back in the queue, or fails it when its budget is spent."""
-    failures = task["failures"] + (1 if spend_budget else 0)
-    target = TaskState.FAILED if failures > max_retries else TaskState.QUEUED
-    if target is TaskState.FAILED:
-        error = f"{error} (failed {failures} time(s); the retry limit is {max_retries})"
-    task_store.move_task(
-        db, task["id"], target, expect=[task["state"]],
-        failures=failures, error=error[-4000:], agent_id=None, lease_expires_at=None,
-        finished_at=now if target is TaskState.FAILED else None,
-    )  # fmt: skip
-    return target
-
-
-def requeue_lost_task(
-    db: sqlite_utils.Database, task: dict[str, Any], error: str, now: float
-) -> TaskState:
-    """A done task whose frames were lost on their way home renders again (spending a retry)."""
-    job = job_store.require_job(db, task["job_id"])
-    max_retries = job_store.job_spec(job).max_retries
-    target = requeue_failed_task(db, task, error, now, max_retries, spend_budget=True)
-    job_store.add_rendered(db, task["job_id"], -task["frame_count"], -(task["duration_s"] or 0.0))
-    if target is TaskState.QUEUED:
-        data_store.drop_task_outputs(db, task["id"])
-    return target
 
 
 def _fit_first_queued(

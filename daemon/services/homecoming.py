@@ -25,8 +25,8 @@ from typing import Any
 
 from common.errors import CloudburstError
 from daemon.context import Context
-from daemon.services.agents import requeue_lost_task
 from daemon.services.data_plane import DataPlane
+from daemon.services.failures import requeue_lost_task
 from daemon.services.jobs import JobService
 from daemon.storage import data as data_store
 from daemon.storage import tasks as task_store

@@ -15,6 +15,7 @@ from common.frames import chunk_frames, count_frames, parse_frames
 from common.limits_settings import LimitSettings
 from common.models import (
     DependsOnChange,
+    FailureClass,
     Job,
     JobData,
     JobPage,
@@ -31,7 +32,13 @@ from daemon.auth.rules import check_render_env, job_owner
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.job_filter import JobFilter
 from daemon.scheduling.dependencies import hold_sentence
-from daemon.scheduling.progress import derive_job_state, estimate_finish, progress_fraction
+from daemon.scheduling.failures import failed_job_message
+from daemon.scheduling.progress import (
+    derive_job_state,
+    estimate_finish,
+    failed_limit,
+    progress_fraction,
+)
 from daemon.services.dependencies import DependencyService
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
 from daemon.services.projects import ProjectService
@@ -359,8 +366,14 @@ class JobService:
         current = JobState(row["state"])
         counts = job_store.task_counts(db, [job_id])[job_id]
         away = data_store.count_outputs(db, job_id)["away"]
+        failed = counts.get(TaskState.FAILED.value, 0)
+        limit = None
+        if failed:  # the spec is read only when it can matter (a lease settles every time)
+            limit = failed_limit(job_store.job_spec(row).max_failed_tasks, sum(counts.values()))
         hold = self.dependencies.hold(db, job_id)
-        target = derive_job_state(base or current, counts, away, waiting=hold is not None)
+        target = derive_job_state(
+            base or current, counts, away, failed_limit=limit, waiting=hold is not None
+        )
         why = "" if hold is None else hold_sentence(hold)
         reason_changed = target is JobState.WAITING and row["message"] != why
         if target is current and not force and not reason_changed:
@@ -376,12 +389,8 @@ class JobService:
         if target.finished:
             fields["finished_at"] = now
             if target is JobState.FAILED:
-                errors = job_store.job_errors(db, job_id, limit=1)
-                failed = counts.get(TaskState.FAILED.value, 0)
-                fields["message"] = (
-                    f"{failed} task(s) failed after spending their retry budget. "
-                    + (errors[0] if errors else "")
-                ).strip()
+                stopped_at = self._stop_early(db, job_id, counts, limit)
+                fields["message"] = self._failed_message(db, job_id, stopped_at)
             elif target is JobState.SUCCEEDED:
                 fields["message"] = "All frames rendered."
         elif away and counts.get(TaskState.DONE.value, 0) == sum(counts.values()):
@@ -403,6 +412,29 @@ class JobService:
         Each settles its own dependants in turn when it moves (jobs never wait in a loop)."""
         for dependant in self.dependencies.dependants(db, job_id):
             self._settle(db, dependant, None, force=False)
+
+    def _stop_early(
+        self, db: sqlite_utils.Database, job_id: int, counts: dict[str, int], limit: int | None
+    ) -> int | None:
+        """A job failing with tasks still to render stopped at its ``max_failed_tasks``: its
+        tasks out on nodes come back, no retry spent (``retry`` resumes the job). Returns how
+        many tasks had failed, or None when every task had ended anyway."""
+        ended = sum(counts.get(s.value, 0) for s in TaskState if s.finished)
+        if limit is None or ended == sum(counts.values()):
+            return None
+        failed = counts.get(TaskState.FAILED.value, 0)
+        taken = task_store.requeue_active(db, job_id)
+        logger.warning(
+            "job_id=%s stopped early: %d tasks failed (its max_failed_tasks); %d taken back "
+            "from their nodes", job_id, failed, taken,
+        )  # fmt: skip
+        return failed
+
+    @staticmethod
+    def _failed_message(db: sqlite_utils.Database, job_id: int, stopped_at: int | None) -> str:
+        failed = task_store.failed_tasks(db, job_id)
+        first_error = failed[0]["error"] if failed else ""
+        return failed_job_message(frames_of(failed), first_error, stopped_at=stopped_at)
 
     def _load(self, db: sqlite_utils.Database, job_id: int) -> Job:
         row = job_store.require_job(db, job_id)
@@ -440,6 +472,8 @@ class JobService:
             estimated_finish=to_optional_datetime(estimate),
             message=row["message"],
             errors=job_store.job_errors(db, row["id"]),
+            failed_frames=frames_of(task_store.failed_tasks(db, row["id"])),
+            error_classes=task_store.error_classes(db, row["id"]),
             rank=rank.position,
             rank_reason=rank.reason,
             rank_score=rank.score,
@@ -517,6 +551,11 @@ def summary_fields(
     }
 
 
+def frames_of(tasks: list[dict[str, Any]]) -> list[int]:
+    """The frames of task rows, sorted."""
+    return sorted(frame for task in tasks for frame in json.loads(task["frames"]))
+
+
 def task_from_row(row: dict[str, Any]) -> Task:
     return Task(
         id=row["id"],
@@ -532,4 +571,5 @@ def task_from_row(row: dict[str, Any]) -> Task:
         progress=row["progress"],
         outputs=json.loads(row["outputs"]),
         error=row["error"],
+        error_class=FailureClass(row["error_class"]) if row["error_class"] else None,
     )

@@ -6,7 +6,7 @@ import logging
 
 from common.states import TaskState
 from daemon.context import Context
-from daemon.services.agents import requeue_failed_task
+from daemon.services.failures import requeue_failed_task
 from daemon.services.jobs import JobService
 from daemon.storage import agents as agent_store
 from daemon.storage import jobs as job_store

@@ -158,5 +158,18 @@ def reset_failures_in_a_row(db: sqlite_utils.Database, agent_id: str) -> None:
     )
 
 
+def has_bigger_node(db: sqlite_utils.Database, job_id: int, dcc: str, memory_mb: int) -> bool:
+    """Whether an online node that is not suspect nor kept off the job has ``dcc`` and more
+    memory than ``memory_mb``."""
+    row = db.conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM agents a WHERE a.state = 'online' AND a.suspect = ''"
+        " AND a.memory_mb > ? AND EXISTS (SELECT 1 FROM json_each(a.dccs) d WHERE d.value = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM node_job_failures f"
+        " WHERE f.job_id = ? AND f.agent_id = a.id AND f.kept_off = 1))",
+        [memory_mb, dcc, job_id],
+    ).fetchone()
+    return bool(row[0])
+
+
 def _tags(tags: list[str]) -> str:
     return json.dumps(sorted(set(tags)))

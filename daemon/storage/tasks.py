@@ -175,6 +175,35 @@ def requeue_failed(db: sqlite_utils.Database, job_id: int) -> int:
     return _move(db, TaskState.QUEUED, "job_id = ?", [job_id], [TaskState.FAILED], fields)
 
 
+def requeue_active(db: sqlite_utils.Database, job_id: int) -> int:
+    """Takes back the job's tasks out on nodes, no retry spent (the job stopped early at its
+    ``max_failed_tasks``); their agents learn it from their next heartbeat."""
+    fields = {"agent_id": None, "lease_expires_at": None, "progress": 0}
+    return _move(db, TaskState.QUEUED, "job_id = ?", [job_id], ACTIVE, fields)
+
+
+def failed_tasks(db: sqlite_utils.Database, job_id: int) -> list[dict[str, Any]]:
+    """The frames and error of each of the job's tasks that failed for good, in task order."""
+    return list(
+        db.query(
+            "SELECT frames, error FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx",
+            [job_id, TaskState.FAILED.value],
+        )
+    )
+
+
+def error_classes(db: sqlite_utils.Database, job_id: int) -> dict[str, int]:
+    """How many of the job's tasks carry each failure class (their last failure's)."""
+    return {
+        row[0]: int(row[1])
+        for row in db.conn.execute(
+            "SELECT error_class, count(*) FROM tasks WHERE job_id = ? AND error_class != ''"
+            " GROUP BY error_class ORDER BY error_class",
+            [job_id],
+        )
+    }
+
+
 def renew_leases(
     db: sqlite_utils.Database, agent_id: str, task_ids: Sequence[int], expires_at: float
 ) -> set[int]:

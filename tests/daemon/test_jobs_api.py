@@ -61,7 +61,10 @@ def test_list_filters_and_pages(api: FlaskClient) -> None:
 
 
 def test_a_listed_job_is_the_summary_of_the_job(api: FlaskClient, clock: FakeClock) -> None:
-    failing = submit(api, name="failing", priority=90, frames="1-4", chunk_size=2, max_retries=0)
+    failing = submit(
+        api, name="failing", priority=90, frames="1-4", chunk_size=2, max_retries=0,
+        max_failed_tasks=1,
+    )  # fmt: skip
     waiting = submit(api, name="waiting", project="beta", priority=10, frames="1-2")
     agent = register_agent(api)
     lease = api.post(f"/api/v1/agents/{agent}/lease").json["data"]

@@ -67,6 +67,9 @@ ALLOWED: dict[str, set[str]] = {
     "POST /agents": {"td", "admin", "agent"},
     "POST /agents/enrollment-tokens": {"td", "admin"},
     "GET /agents": USERS,
+    "PATCH /agents/<agent_id>": {"td", "admin"},
+    "GET /jobs/<int:job_id>/kept-off": USERS,
+    "DELETE /jobs/<int:job_id>/kept-off/<agent_id>": {"td", "admin"},
     "POST /agents/<agent_id>/heartbeat": AGENT_ADMIN,
     "POST /agents/<agent_id>/lease": AGENT_ADMIN,
     "POST /agents/<agent_id>/tasks/<int:task_id>/progress": AGENT_ADMIN,
@@ -168,6 +171,13 @@ def _deleted(world: World, caller: str) -> None:
     world.services.files.delete(world.extra["file_id"], person("ana"))
 
 
+def _kept_off(world: World, caller: str) -> None:
+    from daemon.storage import node_failures as node_store
+
+    with world.services.context.database.transaction() as db:
+        node_store.count_failure(db, world.job_id, world.agent_id, "boom", 0.0, keep_off_at=1)
+
+
 Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
 
 #: A body that makes each operation succeed when allowed (a callable may also prepare).
@@ -187,6 +197,7 @@ BODIES: dict[str, Body] = {
     "PUT /projects/<project>/confidential": {"confidential": True},
     "POST /agents": {"name": "node02", "hostname": "node02"},
     "POST /agents/<agent_id>/heartbeat": {"task_ids": []},
+    "PATCH /agents/<agent_id>": {"pool": "lighting", "suspect": False},
     "POST /agents/<agent_id>/tasks/<int:task_id>/progress": {"attempt": 1, "progress": 0.5},
     "POST /agents/<agent_id>/tasks/<int:task_id>/log": {"attempt": 1, "offset": 0, "text": "x"},
     "POST /agents/<agent_id>/tasks/<int:task_id>/complete": {"attempt": 1, "outputs": []},
@@ -210,6 +221,7 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "POST /storage/<file_id>/restore": _deleted,
     "GET /agents/<agent_id>/tasks/<int:task_id>/data": _staged,
     "GET /jobs/<int:job_id>/route": _routed,
+    "DELETE /jobs/<int:job_id>/kept-off/<agent_id>": _kept_off,
 }
 
 

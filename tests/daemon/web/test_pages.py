@@ -129,6 +129,22 @@ def test_the_farm_page_shows_each_agent_and_what_it_runs(app: Flask, services: S
     html = sign_in(app, "ana").get("/farm").data.decode()
     assert "busy01" in html and "idle01" in html
     assert f'href="/jobs/{job_id}"' in html and "idle" in html
+    assert "suspect" not in html
+
+
+def test_the_farm_page_marks_a_suspect_node_with_why(app: Flask, services: Services) -> None:
+    from common.models import AgentChange, AgentRegistration
+    from daemon.storage import agents as agent_store
+    from tests.daemon.web.helpers import ROOT
+
+    node = services.enrollment.register(AgentRegistration(name="node01", hostname="h1"), ROOT)
+    with services.context.database.transaction() as db:
+        agent_store.set_suspect(db, node.id, "failed 5 tasks in a row; last: GPU lost")
+    html = sign_in(app, "ana").get("/farm").data.decode()
+    assert 'title="failed 5 tasks in a row; last: GPU lost"' in html
+    assert "leases nothing until a TD clears it" in html
+    services.agents.change(node.id, AgentChange(suspect=False), "tess")
+    assert "leases nothing" not in sign_in(app, "ben").get("/farm").data.decode()
 
 
 def test_users_page_is_for_admins(app: Flask, services: Services) -> None:
