@@ -28,7 +28,9 @@ from common.errors import DaemonUnreachable, NotFound, RenderError
 from common.models import (
     AgentInfo,
     AgentRegistration,
+    Capabilities,
     FailureClass,
+    Gpu,
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
@@ -508,13 +510,49 @@ def test_run_returns_0_when_stopped_while_the_daemon_is_unreachable(
 
 
 def test_describe_host(settings: Settings) -> None:
-    registration = describe_host(settings.model_copy(update={"agent_name": "node-7"}), ["blender"])
+    found = Capabilities(
+        dccs=["blender"], dcc_versions={"blender": "4.2.3"}, cores=32, memory_mb=131072,
+        os="linux", gpus=[Gpu(model="NVIDIA RTX A6000", memory_mb=49140)],
+    )  # fmt: skip
+    node = settings.model_copy(update={"agent_name": "node-7", "agent_tags": ["nvme", "bad tag"]})
+    registration = describe_host(node, found)
     assert registration.name == "node-7"
     assert registration.dccs == ["blender"]
+    assert registration.dcc_versions == {"blender": "4.2.3"}
     assert registration.pool == "local"
-    assert registration.cores == psutil.cpu_count(logical=True)
-    assert registration.memory_mb > 0
+    assert (registration.cores, registration.memory_mb, registration.os) == (32, 131072, "linux")
+    assert registration.gpus == found.gpus
+    assert registration.tags == ["nvme"], "a tag no job could name is left out"
     assert registration.hostname
+
+
+def test_the_registration_and_a_changed_node_reach_the_daemon(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    gpu = Gpu(model="NVIDIA L40S", memory_mb=46068)
+    now = Capabilities(dccs=["script"], cores=8, memory_mb=32768, os="linux", gpus=[gpu])
+    agent = Agent(
+        settings.model_copy(update={"agent_tags": ["gpu", "lighting"]}), client,
+        Outbox(store, NullSink()), {"script": ScriptRunner(RENDER, tmp_path)},
+        state_dir=tmp_path / "state", capabilities=lambda: now, recheck_s=0.0,
+    )  # fmt: skip
+    agent.register()
+    sent = client.registrations[0]
+    assert (sent.gpus, sent.cores, sent.tags, sent.os) == ([gpu], 8, ["gpu", "lighting"], "linux")
+    agent.heartbeat_once()
+    assert client.beats[-1][1].capabilities is None, "nothing changed: nothing sent"
+
+    now = now.model_copy(update={"gpus": [gpu, gpu]})  # a second card came up
+    client.heartbeat_reply = DaemonUnreachable("down")
+    agent.heartbeat_once()
+    assert client.beats[-1][1].capabilities == now
+    client.heartbeat_reply = HeartbeatReply()
+    agent.heartbeat_once()  # the failed beat's news goes again
+    assert client.beats[-1][1].capabilities == now
+    agent.heartbeat_once()
+    assert client.beats[-1][1].capabilities is None
+    agent.register()
+    assert client.registrations[-1].gpus == [gpu, gpu], "registering again tells the news too"
 
 
 def test_progress_throttle() -> None:

@@ -11,7 +11,7 @@ from cloud_agent.failure_class import FailureWatch, classify, killed_by, lines_f
 from common.models import FailureClass
 from tests.cloud_agent.runners.fakes import DATA, sections
 
-L, M, B, O = (
+L, M, B, OOM = (
     FailureClass.LICENCE,
     FailureClass.MISSING_FILE,
     FailureClass.BAD_SCENE,
@@ -38,10 +38,10 @@ TELLING: list[tuple[str, str, FailureClass | None]] = [
         "be wrong.",
         B,
     ),
-    ("blender", "Error: Out of memory in CUDA queue enqueue (integrator_shade_surface)", O),
-    ("blender", "CUDA error: Out of memory in cuMemAlloc(&device_pointer, size)", O),
-    ("blender", "Error: System is out of GPU and shared host memory", O),
-    ("blender", "Malloc returns null: len=34359738368 in BVH nodes, total 1073741824", O),
+    ("blender", "Error: Out of memory in CUDA queue enqueue (integrator_shade_surface)", OOM),
+    ("blender", "CUDA error: Out of memory in cuMemAlloc(&device_pointer, size)", OOM),
+    ("blender", "Error: System is out of GPU and shared host memory", OOM),
+    ("blender", "Malloc returns null: len=34359738368 in BVH nodes, total 1073741824", OOM),
     # Maya and its renderers
     ("maya", "// Error: Arnold could not check out a license for the render //", L),
     ("maya", "00:00:03   749MB WARNING | [rlm] error checking out license for arnold (v7)", L),
@@ -55,8 +55,8 @@ TELLING: list[tuple[str, str, FailureClass | None]] = [
     ("maya", "// Error: file: /shows/demo/sh010.ma line 1234: Syntax error //", B),
     ("maya", '// Error: line 1: Cannot find procedure "cbSetupLayers". //', B),
     ("maya", "// Error: File is not a valid Maya ASCII file: /shows/demo/sh010.ma //", B),
-    ("maya", "ERROR : [Redshift] Out of GPU memory: could not allocate 512 MB", O),
-    ("maya", "V-Ray error: Not enough memory to render the image", O),
+    ("maya", "ERROR : [Redshift] Out of GPU memory: could not allocate 512 MB", OOM),
+    ("maya", "V-Ray error: Not enough memory to render the image", OOM),
     # Houdini
     ("houdini", "No licenses could be found to run this application.", L),
     (
@@ -69,7 +69,7 @@ TELLING: list[tuple[str, str, FailureClass | None]] = [
     ("houdini", "[12:01:02] Failed to open layer @/shows/demo/usd/sh010.usd@", M),
     ("houdini", "cloudburst: error: the scene has no camera /obj/cam9; pick one of its cameras", B),
     ("houdini", "cloudburst: error: the scene has no render node /out/beauty", B),
-    ("houdini", "KarmaXPU: device 0 ran out of GPU memory", O),
+    ("houdini", "KarmaXPU: device 0 ran out of GPU memory", OOM),
     # Nuke
     ("nuke", "Foundry licensing error: no licence for nuke_r", L),
     ("nuke", "[14:02.11] ERROR: License not found for nuke_r (-1)", L),
@@ -79,12 +79,12 @@ TELLING: list[tuple[str, str, FailureClass | None]] = [
     ("nuke", "[14:02.11] ERROR: Read2: Missing frame 1007 of /plates/fg.%04d.exr", M),
     ("nuke", 'ERROR: /shows/demo/comp/sh010.nk:12: unknown command "Blurr"', B),
     ("nuke", "Error: There are no active Write operators in this script", B),
-    ("nuke", "[14:02.11] ERROR: Cache memory: out of memory", O),
+    ("nuke", "[14:02.11] ERROR: Cache memory: out of memory", OOM),
     # Any program
-    ("maya", "MemoryError", O),
+    ("maya", "MemoryError", OOM),
     ("houdini", "    raise MemoryError('buffer')", None),  # a source line in a traceback
-    ("nuke", "terminate called after throwing an instance of 'std::bad_alloc'", O),
-    ("blender", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB", O),
+    ("nuke", "terminate called after throwing an instance of 'std::bad_alloc'", OOM),
+    ("blender", "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB", OOM),
     ("houdini", "All licenses in use (-22)", L),
 ]
 
@@ -138,7 +138,7 @@ RECORDED_TELLING: dict[str, dict[str, FailureClass]] = {
     },
     "cloudburst_blender.txt": {"Cannot render, no camera": B},
     "maya_arnold_error.txt": {"[texturesys] /shows/demo/tex/skin.1001.tx: file not found": M},
-    "maya_redshift_error.txt": {"Out of GPU memory": O},
+    "maya_redshift_error.txt": {"Out of GPU memory": OOM},
     "maya_renderman_error.txt": {"txmake: cannot open /shows/demo/tex/wall.tex": M},
     "nuke_error.txt": {"No such file or directory": M},
 }
@@ -199,17 +199,17 @@ def test_the_strongest_line_wins() -> None:
 ENDINGS: list[tuple[dict[str, object], FailureClass | None, FailureClass]] = [
     ({"exit_code": -signal.SIGTERM, "timed_out": True}, L, FailureClass.TIMEOUT),
     ({"exit_code": -signal.SIGTERM, "stalled": True}, None, FailureClass.STALLED),
-    ({"exit_code": -signal.SIGKILL}, O, O),
-    ({"exit_code": 137}, O, O),  # a wrapper shell: 128 + SIGKILL
-    ({"exit_code": -signal.SIGKILL, "oom_killed": True}, None, O),
+    ({"exit_code": -signal.SIGKILL}, OOM, OOM),
+    ({"exit_code": 137}, OOM, OOM),  # a wrapper shell: 128 + SIGKILL
+    ({"exit_code": -signal.SIGKILL, "oom_killed": True}, None, OOM),
     ({"exit_code": -signal.SIGKILL}, None, FailureClass.CRASH),
-    ({"exit_code": -signal.SIGSEGV}, O, FailureClass.CRASH),
+    ({"exit_code": -signal.SIGSEGV}, OOM, FailureClass.CRASH),
     ({"exit_code": 139}, L, FailureClass.CRASH),  # 128 + SIGSEGV
     ({"exit_code": -signal.SIGABRT}, None, FailureClass.CRASH),
     ({"exit_code": -signal.SIGBUS}, None, FailureClass.CRASH),
     ({"exit_code": 1}, L, L),
     ({"exit_code": 211}, M, M),  # Maya's own status, not a signal
-    ({"exit_code": 1}, O, O),
+    ({"exit_code": 1}, OOM, OOM),
     ({"exit_code": 1}, None, FailureClass.RENDER_ERROR),
     ({"exit_code": 0}, None, FailureClass.RENDER_ERROR),  # frames missing after a clean exit
     ({"exit_code": 130}, None, FailureClass.RENDER_ERROR),  # 128 + SIGINT: not read as one
