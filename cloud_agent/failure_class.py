@@ -44,7 +44,7 @@ COMMON_LINES: FailureLines = (
         FailureClass.LICENCE,
         re.compile(
             r"\b(?:unable|failed|could not|cannot|can't) (?:to )?"
-            r"(?:get|obtain|acquire|check ?out|find) (?:a |any |an? valid )?licen[cs]e\b",
+            r"(?:get|obtain|acquire|check ?out) (?:a |any |a valid )?licen[cs]e\b",
             re.I,
         ),
     ),

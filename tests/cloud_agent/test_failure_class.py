@@ -102,6 +102,7 @@ ORDINARY: list[tuple[str, str]] = [
         "ObjectData), please check the Info and Outliner editors for details",
     ),
     ("blender", "Memory: 1.2 GiB of 64 GiB"),
+    ("blender", "Could not find license file for the denoiser add-on; it stays off"),
     ("maya", "// Warning: Licensing: this Maya is a subscription license //"),
     ("maya", "00:00:00   109MB         | [license] checking out license for arnold: ok"),
     ("maya", "Result: /shows/demo/images/sh010.0007.exr"),
