@@ -5,7 +5,9 @@ Threads:
 * the **main thread** runs ``Agent.run``: it registers, asks for work (``lease``) and runs each
   task (``cloud_agent.task_run``) through its DCC's runner, queueing its updates in the outbox;
 * the **heartbeat thread** tells the daemon every ``heartbeat_interval_s`` which task the agent
-  holds, which renews its lease; a task in the reply's ``cancel`` list is killed at once;
+  holds, which renews its lease; a task in the reply's ``cancel`` list is killed at once. What
+  the node has (``cloud_agent.capabilities``: OS, cores, memory, GPUs, DCC versions) goes with
+  the registration, and with a heartbeat when a re-check found it changed;
 * the **outbox sender thread** (``cloud_agent.outbox``) delivers updates in order.
 
 The daemon being unreachable never stops the agent: it backs off and keeps trying. A stop request
@@ -16,15 +18,13 @@ daemon requeues it without spending a retry, then flushes the outbox briefly and
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-import psutil
-
+from cloud_agent.capabilities import RECHECK_S, CapabilityWatch, node_tags, probe
 from cloud_agent.identity import AgentIdentity
 from cloud_agent.load import heartbeat_with_load
 from cloud_agent.outbox import Backoff, Outbox
@@ -37,6 +37,7 @@ from common.job_paths import JobPaths
 from common.models import (
     AgentInfo,
     AgentRegistration,
+    Capabilities,
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
@@ -65,17 +66,39 @@ class AgentClient(Protocol):
     def task_data(self, agent_id: str, task_id: int) -> TaskData: ...
 
 
-def describe_host(settings: Settings, dccs: list[str]) -> AgentRegistration:
-    """What this machine tells the daemon when it registers: name, host, DCCs, cores, memory."""
+def describe_host(settings: Settings, capabilities: Capabilities) -> AgentRegistration:
+    """What this machine tells the daemon when it registers: its name, host, pool and tags,
+    and what it has (DCCs and their versions, OS, cores, memory, GPUs)."""
     return AgentRegistration(
         name=settings.agent_name,
         hostname=socket.gethostname() or "localhost",
-        dccs=dccs,
-        cores=psutil.cpu_count(logical=True) or os.cpu_count() or 1,
-        memory_mb=psutil.virtual_memory().total // (1024 * 1024),
         pool=settings.agent_pool,
         studio_access=settings.studio_access,
+        tags=node_tags(settings.agent_tags),
+        dccs=capabilities.dccs,
+        dcc_versions=capabilities.dcc_versions,
+        cores=capabilities.cores,
+        memory_mb=capabilities.memory_mb,
+        os=capabilities.os,
+        gpus=capabilities.gpus,
     )
+
+
+def capabilities_of(registration: AgentRegistration) -> Capabilities:
+    """What a registration says the node has."""
+    return Capabilities(
+        dccs=registration.dccs,
+        dcc_versions=registration.dcc_versions,
+        cores=registration.cores,
+        memory_mb=registration.memory_mb,
+        os=registration.os,
+        gpus=registration.gpus,
+    )
+
+
+def _facts(capabilities: Capabilities) -> dict[str, object]:
+    """The fields of a registration that ``capabilities`` holds (as models, not dumped)."""
+    return {name: getattr(capabilities, name) for name in Capabilities.model_fields}
 
 
 class Agent:
@@ -99,6 +122,8 @@ class Agent:
         progress_throttle: Callable[[], ProgressThrottle] = ProgressThrottle,
         identity: AgentIdentity | None = None,
         away: AwayData | None = None,
+        capabilities: Callable[[], Capabilities] | None = None,
+        recheck_s: float = RECHECK_S,
     ) -> None:
         """Wires the agent; nothing runs before ``run()``.
 
@@ -108,19 +133,26 @@ class Agent:
             outbox: where task updates go; the agent becomes its ``on_task_lost``.
             runners: the runner of each DCC this agent renders.
             state_dir: the agent's own folder (the running render's record lives there).
-            registration: what to register as; ``describe_host`` when None.
+            registration: what to register as; ``describe_host`` with ``capabilities()`` when
+                None.
             kill_grace_s: seconds between SIGTERM and SIGKILL when a render is stopped.
             flush_timeout_s: how long a stopping agent waits for the outbox to drain.
             progress_throttle: makes the throttle of each task's progress updates.
             identity: the enrollment token and the agent's own token; None: no tokens.
             away: the node's object store and cache, when it has no studio storage.
+            capabilities: finds what the node has now; ``probe`` of the runners when None.
+            recheck_s: seconds between two checks of what the node has.
         """
         self.settings = settings
         self.client = client
         self.outbox = outbox
         self.runners = dict(runners)
         self.state_dir = state_dir
-        self.registration = registration or describe_host(settings, sorted(self.runners))
+        check = capabilities or (lambda: probe(self.runners))
+        self.registration = registration or describe_host(settings, check())
+        self._capabilities = CapabilityWatch(
+            capabilities_of(self.registration), check, every_s=recheck_s
+        )
         self.kill_grace_s = kill_grace_s
         self.flush_timeout_s = flush_timeout_s
         self._make_throttle = progress_throttle
@@ -279,8 +311,10 @@ class Agent:
         agent_id = self.agent_id
         with self._lock:
             task_ids = [self._current.assignment.task_id] if self._current else []
+        changed = self._capabilities.changed()
+        beat = heartbeat_with_load(task_ids, self.state_dir, changed)
         try:
-            reply = self.client.heartbeat(agent_id, heartbeat_with_load(task_ids, self.state_dir))
+            reply = self.client.heartbeat(agent_id, beat)
         except NotFound:
             self.reregister(agent_id)
             return None
@@ -290,6 +324,11 @@ class Agent:
         except Exception:
             logger.exception("agent %s: heartbeat failed", agent_id)
             return None
+        if changed is not None:
+            logger.info("agent %s: the node changed; the daemon was told: %s", agent_id, changed)
+            self._capabilities.sent(changed)
+            with self._lock:  # a later registration carries it too
+                self.registration = self.registration.model_copy(update=_facts(changed))
         for task_id in reply.cancel:
             self.cancel_task(task_id, "the daemon cancelled or reassigned it")
         return reply

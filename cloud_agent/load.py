@@ -7,13 +7,16 @@ from pathlib import Path
 
 import psutil
 
-from common.models import Heartbeat
+from common.models import Capabilities, Heartbeat
 
 logger = logging.getLogger(__name__)
 
 
-def heartbeat_with_load(task_ids: list[int], disk: Path) -> Heartbeat:
-    """A heartbeat carrying CPU, memory and free disk (of ``disk``); GPU is not measured here.
+def heartbeat_with_load(
+    task_ids: list[int], disk: Path, capabilities: Capabilities | None = None
+) -> Heartbeat:
+    """A heartbeat carrying CPU, memory and free disk (of ``disk``), and ``capabilities`` when
+    what the node has changed; GPU load is not measured here.
 
     ``cpu_percent`` is the load since the previous call (the first call answers 0). A failing
     probe leaves its field out rather than stopping the heartbeat.
@@ -28,7 +31,8 @@ def heartbeat_with_load(task_ids: list[int], disk: Path) -> Heartbeat:
             cpu_percent=min(100.0, float(psutil.cpu_percent(interval=None))),
             memory_percent=min(100.0, float(psutil.virtual_memory().percent)),
             disk_free_mb=disk_free_mb,
+            capabilities=capabilities,
         )
     except Exception:  # a probe psutil cannot answer on this platform
         logger.debug("load probe failed", exc_info=True)
-        return Heartbeat(task_ids=task_ids)
+        return Heartbeat(task_ids=task_ids, capabilities=capabilities)

@@ -1,9 +1,10 @@
 """Runs a render command in its own session, streams its output, and kills all of it on demand.
 
 The command gets a new session (``start_new_session=True``), so it and everything it starts share
-one process group that can be signalled at once. Stopping (a cancel, a timeout, or the command
-leaving children behind when it exits) sends SIGTERM to the group and to every descendant seen,
-then SIGKILL to whatever is left after a grace period. A record file, when given, names the
+one process group that can be signalled at once. Stopping (a cancel, a timeout, a stall: no
+output line and no progress for the stall time, or the command leaving children behind when it
+exits) sends SIGTERM to the group and to every descendant seen, then SIGKILL to whatever is
+left after a grace period. A record file, when given, names the
 running command so that an agent restarted after a crash can kill a render it left behind.
 
 On Linux the command also dies with the agent: it starts as a tiny Python guard that asks the
@@ -82,11 +83,15 @@ class ProcessResult:
     """The command ran past its time limit and was killed."""
     cancelled: bool = False
     """``cancel()`` was called before the command ended on its own."""
+    stalled: bool = False
+    """The command printed nothing and made no progress for its stall time, and was killed."""
 
     @property
     def ok(self) -> bool:
         """Whether the command exited 0 on its own."""
-        return self.exit_code == 0 and not self.timed_out and not self.cancelled
+        return (
+            self.exit_code == 0 and not self.timed_out and not self.cancelled and not self.stalled
+        )
 
 
 class ManagedProcess:
@@ -104,6 +109,7 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         timeout_s: float | None = None,
+        stall_timeout_s: float | None = None,
         kill_grace_s: float = DEFAULT_KILL_GRACE_S,
         record_path: Path | None = None,
     ) -> None:
@@ -114,6 +120,8 @@ class ManagedProcess:
             env: the whole environment of the command (the agent's own when None).
             cwd: the working folder of the command.
             timeout_s: the time limit from start; None for none.
+            stall_timeout_s: how long the command may go without an output line or a call to
+                ``note_activity`` (progress) before it is stopped as stalled; None for never.
             kill_grace_s: seconds between SIGTERM and SIGKILL.
             record_path: a JSON file naming the running command, removed when it ends.
         """
@@ -123,6 +131,7 @@ class ManagedProcess:
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.timeout_s = timeout_s
+        self.stall_timeout_s = stall_timeout_s
         self.kill_grace_s = kill_grace_s
         self.record_path = record_path
         self._lock = threading.Lock()
@@ -132,6 +141,7 @@ class ManagedProcess:
         self._stop_started: float | None = None
         self._kill_sent = False
         self._descendants: dict[int, psutil.Process] = {}
+        self._active_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -142,6 +152,13 @@ class ManagedProcess:
     def cancelled(self) -> bool:
         """Whether ``cancel()`` was called."""
         return self._cancelled
+
+    def note_activity(self) -> None:
+        """Tells the stall watch that the command moved on (its progress changed).
+
+        Runs on the thread of ``run()`` (from a callback); output lines count by themselves.
+        """
+        self._active_at = time.monotonic()
 
     def cancel(self) -> None:
         """Stops the command and its whole process group; ``run()`` then returns.
@@ -189,14 +206,14 @@ class ManagedProcess:
             self._check_exec(popen, status_fd)
         assert popen.stdout is not None
         self._write_record(popen.pid)
-        started = time.monotonic()
+        started = self._active_at = time.monotonic()
         threading.Thread(
             target=self._read, args=(popen.stdout,), name=f"output-{popen.pid}", daemon=True
         ).start()
         threading.Thread(
             target=self._wait, args=(popen,), name=f"wait-{popen.pid}", daemon=True
         ).start()
-        timed_out = False
+        timed_out = stalled = False
         exited_at: float | None = None
         eof = False
         next_tick = started + tick_interval_s
@@ -221,6 +238,15 @@ class ManagedProcess:
                     )
                     with self._lock:
                         self._begin_stop_locked("timed out")
+                if not stalled and self._stall_due(now, exited_at):
+                    stalled = True
+                    logger.warning(
+                        "pid %s printed nothing and made no progress for %g s; stopping it",
+                        popen.pid,
+                        self.stall_timeout_s,
+                    )
+                    with self._lock:
+                        self._begin_stop_locked("stalled")
                 self._escalate_if_due(now)
                 if on_tick is not None and now >= next_tick:
                     on_tick()
@@ -235,6 +261,7 @@ class ManagedProcess:
                 elif item is _EOF:
                     eof = True
                 elif isinstance(item, str):
+                    self._active_at = time.monotonic()
                     on_line(item)
         finally:
             if popen.poll() is None:  # a callback raised: take everything down with it
@@ -246,7 +273,12 @@ class ManagedProcess:
             self._remove_record()
         with self._lock:
             cancelled = self._cancelled
-        return ProcessResult(exit_code=popen.returncode, timed_out=timed_out, cancelled=cancelled)
+        return ProcessResult(
+            exit_code=popen.returncode,
+            timed_out=timed_out,
+            cancelled=cancelled,
+            stalled=stalled,
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -308,12 +340,20 @@ class ManagedProcess:
             self._popen = None  # as when Popen raises: no pid, nothing to stop
         raise OSError(int(code) if code.isdigit() else 0, message, self.argv[0])
 
+    def _stall_due(self, now: float, exited_at: float | None) -> bool:
+        """Whether the running command has been silent and still past its stall time."""
+        if self.stall_timeout_s is None or exited_at is not None or self._stop_started is not None:
+            return False
+        return now - self._active_at >= self.stall_timeout_s
+
     def _wait_time(self, started: float, next_tick: float, exited_at: float | None) -> float:
         """How long the run loop may sleep before it has something to check."""
         now = time.monotonic()
         deadlines = [next_tick]
         if self.timeout_s is not None and exited_at is None and self._stop_started is None:
             deadlines.append(started + self.timeout_s)
+        if self.stall_timeout_s is not None and exited_at is None and self._stop_started is None:
+            deadlines.append(self._active_at + self.stall_timeout_s)
         if self._stop_started is not None and not self._kill_sent:
             deadlines.append(self._stop_started + self.kill_grace_s)
         if exited_at is not None:

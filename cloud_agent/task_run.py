@@ -2,8 +2,11 @@
 
 ``TaskRun.run`` runs on the agent's main thread from lease to final report: the DCC's runner
 builds the command, ``ManagedProcess`` runs it while its log and progress go to the outbox, and
-the attempt ends as one ``Outcome``. Other threads end an attempt early through ``lose`` (the
-daemon took the task back) or ``preempt`` (the agent is stopping).
+the attempt ends as one ``Outcome``; a failure carries its class (``failure_class``), read from
+the render's log lines and how its process ended. A render that prints nothing and makes no
+progress for the assignment's ``stall_timeout_s`` is stopped as stalled. Other threads end an
+attempt early through ``lose`` (the daemon took the task back) or ``preempt`` (the agent is
+stopping).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cloud_agent.failure_class import FailureWatch, classify, lines_for, oom_kills
 from cloud_agent.outbox import LogBuffer, Outbox, UpdateBody
 from cloud_agent.process import ManagedProcess, ProcessResult
 from cloud_agent.runners import Runner, TaskRender
@@ -25,7 +29,14 @@ from common.data.outputs import is_frame_of, output_folder
 from common.errors import CloudburstError, RenderError, UserFacingError
 from common.frames import format_frames
 from common.job_paths import JobPaths
-from common.models import OutputBlob, TaskAssignment, TaskDone, TaskFailure, TaskProgress
+from common.models import (
+    FailureClass,
+    OutputBlob,
+    TaskAssignment,
+    TaskDone,
+    TaskFailure,
+    TaskProgress,
+)
 from common.render_env import check_env
 
 if TYPE_CHECKING:
@@ -40,7 +51,7 @@ class Outcome(StrEnum):
     DONE = "done"
     """Every frame is in place; ``complete`` was queued."""
     FAILED = "failed"
-    """The render failed or timed out; ``fail`` was queued."""
+    """The render failed, timed out or stalled; ``fail`` was queued with its class."""
     PREEMPTED = "preempted"
     """The agent was stopping; ``fail`` with ``preempted=True`` was queued."""
     LOST = "lost"
@@ -201,13 +212,16 @@ class TaskRun:
         try:
             try:
                 render = self._prepare()
+            except _Refused as exc:
+                return self._end(log, Outcome.FAILED, exc.message, FailureClass.BAD_SCENE)
             except CloudburstError as exc:
-                return self._end(log, Outcome.FAILED, exc.message)
+                return self._end(log, Outcome.FAILED, exc.message, self._prepare_failure())
             self._put(TaskProgress(attempt=attempt, progress=0.0))
             return self._render(render, log)
         except Exception as exc:  # a bug here must not leave the task leased and silent
             logger.exception("agent %s: task %s failed inside the agent", agent_id, task_id)
-            return self._end(log, Outcome.FAILED, f"The agent failed: {exc!r}")
+            message = f"The agent failed: {exc!r}"
+            return self._end(log, Outcome.FAILED, message, FailureClass.RENDER_ERROR)
         finally:
             if render is not None:
                 render.cleanup()
@@ -242,13 +256,21 @@ class TaskRun:
             self.paths.check(self.assignment.scene, self.assignment.output)
             check_env(self.assignment.env)
         except UserFacingError as exc:
-            raise RenderError(
-                f"Agent {self.agent_name!r} refuses this task: {exc.message}"
-            ) from None
+            raise _Refused(f"Agent {self.agent_name!r} refuses this task: {exc.message}") from None
+
+    def _prepare_failure(self) -> FailureClass:
+        """The class of a task that could not be prepared: its scene is missing from studio
+        storage, else an error a retry (maybe on another node) may not meet again."""
+        known = self.assignment.dcc in self.runners
+        if known and self.away is None and not os.path.isfile(self.assignment.scene):
+            return FailureClass.MISSING_FILE
+        return FailureClass.RENDER_ERROR
 
     def _render(self, render: TaskRender, log: LogBuffer) -> Outcome:
         """Runs the render's command, streaming its log and progress; then reports."""
         assignment = self.assignment
+        watch = FailureWatch(lines_for(assignment.dcc))
+        moved = [render.progress()]
 
         def send_progress() -> None:
             done = render.frames_done()
@@ -260,6 +282,7 @@ class TaskRun:
 
         def on_line(line: str) -> None:
             log.add(line)
+            watch.feed(line)
             report = render.interpret(line)
             if report.frames_done and self._away_task is not None:
                 self._away_task.collect_new()  # frames leave the node as soon as they exist
@@ -269,11 +292,15 @@ class TaskRun:
         def on_tick() -> None:
             log.flush_if_due()
             send_progress()
+            if render.progress() != moved[0]:  # progress without a line is no stall either
+                moved[0] = render.progress()
+                process.note_activity()
 
         process = ManagedProcess(
             render.command,
             env={**os.environ, **render.env},
             timeout_s=assignment.timeout_s,
+            stall_timeout_s=assignment.stall_timeout_s,
             kill_grace_s=self.kill_grace_s,
             record_path=self.record_path,
         )
@@ -283,12 +310,21 @@ class TaskRun:
             cancel_now = self._stop_reason is not None or self._lost_reason is not None
         if cancel_now:
             process.cancel()
+        oom_before = oom_kills()
         try:
             result = process.run(on_line, on_tick=on_tick)
         except OSError as exc:
             message = f"Cannot start {render.command[0]}: {exc.strerror or exc}"
             log.add(f"[cloudburst] {message}")
-            return self._end(log, Outcome.FAILED, message)
+            return self._end(log, Outcome.FAILED, message, FailureClass.RENDER_ERROR)
+        oom_after = oom_kills()
+        failure = classify(
+            watch.strongest(),
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            stalled=result.stalled,
+            oom_killed=oom_before is not None and oom_after is not None and oom_after > oom_before,
+        )
         log.add(f"[cloudburst] {_describe(result)}")
         if self._lost_reason is not None:
             return self._end(log, Outcome.LOST, self._lost_reason)
@@ -304,7 +340,15 @@ class TaskRun:
                 f"The task ran past its time limit of {assignment.timeout_s} s and was killed "
                 f"after {len(done)} of {len(assignment.frames)} frame(s)."
             )
-            return self._end(log, Outcome.FAILED, message)
+            return self._end(log, Outcome.FAILED, message, failure)
+        if result.stalled:
+            done = render.frames_done()
+            message = (
+                f"No progress and no log line for {assignment.stall_timeout_s} s; killed after "
+                f"{len(done)} of {len(assignment.frames)} frame(s). The task goes back to the "
+                "queue; if it stalls again, check the scene on a workstation."
+            )
+            return self._end(log, Outcome.FAILED, message, failure)
         blobs: list[OutputBlob] = []
         try:
             outputs = render.finish(result.exit_code)
@@ -313,9 +357,9 @@ class TaskRun:
             else:
                 outputs = self._in_output_folder(outputs, log)
         except RenderError as exc:
-            return self._end(log, Outcome.FAILED, exc.message)
+            return self._end(log, Outcome.FAILED, exc.message, failure)
         send_progress()
-        return self._end(log, Outcome.DONE, "", outputs, blobs)
+        return self._end(log, Outcome.DONE, "", outputs=outputs, blobs=blobs)
 
     def _in_output_folder(self, outputs: list[str], log: LogBuffer) -> list[str]:
         """The files the daemon accepts in a report: those directly in the output folder."""
@@ -334,10 +378,12 @@ class TaskRun:
         log: LogBuffer,
         outcome: Outcome,
         message: str,
+        failure: FailureClass | None = None,
         outputs: list[str] | None = None,
         blobs: list[OutputBlob] | None = None,
     ) -> Outcome:
-        """Queues the task's last log lines and its final report."""
+        """Queues the task's last log lines and its final report (a failure with its class;
+        a preempted attempt has none: the render was not at fault)."""
         assignment = self.assignment
         task_id, attempt = assignment.task_id, assignment.attempt
         if outcome is Outcome.LOST:
@@ -358,17 +404,20 @@ class TaskRun:
                 len(body.outputs),
             )
         else:
+            preempted = outcome is Outcome.PREEMPTED
             body = TaskFailure(
                 attempt=attempt,
                 error=message[:10_000],
-                preempted=outcome is Outcome.PREEMPTED,
+                preempted=preempted,
+                error_class=None if preempted else failure or FailureClass.RENDER_ERROR,
             )
             logger.warning(
-                "agent %s: task %s of job %s %s: %s",
+                "agent %s: task %s of job %s %s (%s): %s",
                 self.agent_id,
                 task_id,
                 assignment.job_id,
                 outcome.value,
+                body.error_class or "preempted",
                 message,
             )
         self._put(body)
@@ -379,9 +428,15 @@ class TaskRun:
             self.outbox.put(self.agent_id, self.assignment.task_id, body)
 
 
+class _Refused(RenderError):
+    """The node's own rules refuse the task's paths or environment."""
+
+
 def _describe(result: ProcessResult) -> str:
     if result.cancelled:
         return f"render stopped (exit code {result.exit_code})"
     if result.timed_out:
         return f"render timed out (exit code {result.exit_code})"
+    if result.stalled:
+        return f"render stalled and was stopped (exit code {result.exit_code})"
     return f"render exited with code {result.exit_code}"

@@ -6,6 +6,10 @@ submission before it leaves the workstation, each ``Problem`` with the sentence 
 Neither does IO: the caller passes the scene's dependencies, whether the scene has unsaved
 changes and whether the daemon answered.
 
+The job holds a unit of the limits named after its DCC and renderer (``maya``, ``arnold``:
+``panel_limits``), so the licence limits a TD sets apply to panel submissions without the artist
+doing anything.
+
 The wire ``JobSpec`` has no field yet for the render target (Maya render layer, Houdini ROP,
 Nuke Write node, Blender view layer) or the camera, so a chosen one travels to the render node
 in the job's environment as ``CLOUDBURST_RENDER_TARGET`` and ``CLOUDBURST_CAMERA``.
@@ -19,14 +23,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from common.errors import FrameSpecError, InvalidInput
 from common.frame_tokens import has_frame_token
 from common.frames import parse_frames
 from common.host import Asset, RenderTarget, SceneInfo
-from common.models import JobSpec, Placement
+from common.models import JobSpec, Label, Placement
 
 #: Environment variable that names the render target chosen in the panel ("" for all).
 TARGET_ENV = "CLOUDBURST_RENDER_TARGET"
@@ -45,6 +49,23 @@ _RELINK_HINTS = {
     "houdini": "Point the parameters listed under Dependencies at files that exist",
     "nuke": "Fix the file knobs of the Read nodes listed under Dependencies",
 }
+
+
+_LIMIT_NAME = TypeAdapter(Label)
+
+
+def panel_limits(dcc: str, renderer: str) -> list[str]:
+    """The limits a panel submission holds: its DCC's and its renderer's, lower-case, each
+    once; a name no limit could have (``V-Ray 6``) is left out."""
+    limits: list[str] = []
+    for name in (dcc.strip().lower(), renderer.strip().lower()):
+        try:
+            label = _LIMIT_NAME.validate_python(name)
+        except ValidationError:
+            continue
+        if label not in limits:
+            limits.append(label)
+    return limits
 
 
 @dataclass(frozen=True)
@@ -281,6 +302,7 @@ def build_job_spec(
         "shotgrid": _shotgrid(settings),
         "description": settings.description.strip(),
         "paused": settings.paused,
+        "limits": panel_limits(info.dcc, renderer),
     }
     try:
         return JobSpec.model_validate(fields, strict=False)

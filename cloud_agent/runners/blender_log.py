@@ -32,7 +32,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from common.models import FailureClass
+
 __all__ = [
+    "FAILURE_LINES",
     "BlenderEvent",
     "FrameProgress",
     "FrameSaved",
@@ -94,6 +97,41 @@ _FATAL_WARNING = re.compile(
     r"Unable to open|Cannot read|not found|No such file|cannot be found", re.IGNORECASE
 )
 _ERROR_SEGMENT = re.compile(r"^\s*Error\b[:,]?\s*(.+)$")
+
+#: Lines that tell why a Blender render failed (``cloud_agent.failure_class``): the scene or a
+#: file it reads is missing (Blender's ``Cannot read file '...': No such file or directory``, a
+#: texture's ``Image file '...' does not exist``, ``blender_remap.py``'s files not on this
+#: node); the scene cannot be read (``File format is not supported``, ``Failed to read blend
+#: file``, ``Cannot render, no camera``, a view layer or camera ``blender_target.py`` cannot
+#: find); memory ran out (Cycles on a GPU, Blender's own allocator).
+FAILURE_LINES: tuple[tuple[FailureClass, re.Pattern[str]], ...] = (
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(r"\bCannot read (?:file )?['\"].+['\"]: No such file or directory"),
+    ),
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(r"\bUnable to open ['\"].+['\"]: No such file or directory"),
+    ),
+    (FailureClass.MISSING_FILE, re.compile(r"\bImage file ['\"].+['\"] does not exist\b")),
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(r"^Error: \[cloudburst\] \d+ file\(s\) the scene needs are not on this node"),
+    ),
+    (FailureClass.BAD_SCENE, re.compile(r"\bFile format is not supported in file\b")),
+    (FailureClass.BAD_SCENE, re.compile(r"\bFailed to read blend file\b")),
+    (FailureClass.BAD_SCENE, re.compile(r"\bCannot render, no camera\b")),
+    (
+        FailureClass.BAD_SCENE,
+        re.compile(r"^Error: \[cloudburst\] .*Not rendering: the picture would be wrong\."),
+    ),
+    (
+        FailureClass.OUT_OF_MEMORY,
+        re.compile(r"\bOut of memory in (?:CUDA|cuMem|OptiX|HIP|hip|Metal|oneAPI)\w*"),
+    ),
+    (FailureClass.OUT_OF_MEMORY, re.compile(r"\bSystem is out of GPU (?:and shared host )?memory")),
+    (FailureClass.OUT_OF_MEMORY, re.compile(r"\b(?:Malloc|Calloc) returns? null\b")),
+)
 
 
 def strip_log_prefix(line: str) -> str:

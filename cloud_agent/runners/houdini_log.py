@@ -23,6 +23,7 @@ from cloud_agent.runners.batch import (
     LogError,
     LogEvent,
 )
+from common.models import FailureClass
 
 _OURS = re.compile(r"^cloudburst: (?:frame (-?\d+) (start|done)|wrote (.+)|error: (.*))$")
 _ALF = re.compile(r"ALF_PROGRESS\s+(\d+(?:\.\d+)?)%")
@@ -31,6 +32,39 @@ _ERRORS = (
     re.compile(r"^(?:Error|\[Error\]):?\s*(.*)$"),
     re.compile(r"\bERROR\s*\|\s*(.*)$"),
     re.compile(r"^hou\.OperationFailed:\s*(.*)$"),
+)
+
+#: Lines that tell why a Houdini render failed (``cloud_agent.failure_class``): no licence
+#: (``No licenses could be found to run this application``, SideFX's licence server); the hip
+#: file or a file it reads is missing (``Unable to open file``, mantra's textures, husk's USD
+#: layers); a scene without what the job names (``hython_render.py``'s errors); memory ran out.
+FAILURE_LINES: tuple[tuple[FailureClass, re.Pattern[str]], ...] = (
+    (FailureClass.LICENCE, re.compile(r"\bNo licen[cs]es? could be found\b", re.I)),
+    (
+        FailureClass.LICENCE,
+        re.compile(
+            r"\b(?:sesinetd|hserver)\b.*\b(?:unreachable|not running|"
+            r"could not connect|cannot connect)",
+            re.I,
+        ),
+    ),
+    (FailureClass.MISSING_FILE, re.compile(r"\b(?:Unable to|Could not|Cannot) open file\b")),
+    (FailureClass.MISSING_FILE, re.compile(r"^mantra: Unable to open texture\b")),
+    (FailureClass.MISSING_FILE, re.compile(r"\b(?:Cannot|Could not|Failed to) open layer @")),
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(r"\bNo such file or directory\b.*\.(?:hip|hipnc|hiplc|usd[ac]?)\b"),
+    ),
+    (
+        FailureClass.BAD_SCENE,
+        re.compile(
+            r"^cloudburst: error: .*\b(?:the scene has no (?:camera|render node)"
+            r"|has no camera to set)\b"
+        ),
+    ),
+    (FailureClass.BAD_SCENE, re.compile(r"\b(?:Bad|Invalid|Unknown) file format\b", re.I)),
+    (FailureClass.OUT_OF_MEMORY, re.compile(r"\b[Oo]ut of (?:GPU |device )?memory\b")),
+    (FailureClass.OUT_OF_MEMORY, re.compile(r"^mantra: .*\bUnable to allocate\b")),
 )
 
 

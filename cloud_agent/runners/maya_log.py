@@ -35,6 +35,7 @@ from cloud_agent.runners.batch import (
     LogError,
     LogEvent,
 )
+from common.models import FailureClass
 
 #: The level and tag Redshift (and other plug-ins) put before their lines.
 _PREFIX = re.compile(r"^\s*(?:(?:INFO|WARN(?:ING)?|DEBUG|DETAILED)\s*:\s*)?(?:\[Redshift\]\s*)?")
@@ -70,6 +71,49 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Maya itself, Arnold's errors
     (re.compile(r"^\s*(?:// )?Error:\s*(.*?)\s*(?://)?$"), "error"),
     (re.compile(r"\bERROR\s+\|\s*(.*)$"), "error"),
+)
+
+#: A line any of Maya's renderers prints as an error (Maya, Arnold, Redshift, V-Ray, RenderMan).
+_ERROR_LINE = (
+    r"(?:^\s*(?://\s*)?Error:|\bERROR\s*[|:]|V-Ray error:|\{(?:ERROR|SEVERE)\}|\[mtoa\] Failed)"
+)
+
+#: Lines that tell why a Maya render failed (``cloud_agent.failure_class``): no licence (an
+#: error line about the licence, Arnold's and Redshift's licence clients ``[rlm]``/``[clm]``);
+#: a scene or file missing (``Cannot find file``, ``File not found``, an error line ending in
+#: ``No such file or directory``); a scene Maya cannot read (a ``.ma`` with a syntax error or a
+#: procedure it cannot find, ``not a valid Maya file``); memory ran out (Redshift, V-Ray, Maya).
+FAILURE_LINES: tuple[tuple[FailureClass, re.Pattern[str]], ...] = (
+    (FailureClass.LICENCE, re.compile(_ERROR_LINE + r".*\blicen[cs](?:e|ing)\b", re.I)),
+    (
+        FailureClass.LICENCE,
+        re.compile(
+            r"\[(?:rlm|clm)[\w.]*\].*(?:error checking out licen[cs]e|could not connect to any"
+            r" licen[cs]e server|no licen[cs]e|licen[cs]e (?:not found|unavailable|fail))",
+            re.I,
+        ),
+    ),
+    (FailureClass.LICENCE, re.compile(r"\(lic\)[^|]*\b(?:no|not|unable|fail\w*|denied|expired)\b")),
+    (FailureClass.MISSING_FILE, re.compile(_ERROR_LINE + r".*\bCannot find file\b")),
+    (FailureClass.MISSING_FILE, re.compile(_ERROR_LINE + r".*\bFile not found\b", re.I)),
+    (FailureClass.MISSING_FILE, re.compile(_ERROR_LINE + r".*\bNo such file or directory\b")),
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(_ERROR_LINE + r".*\b(?:unable to|could not|cannot|failed to) open\b", re.I),
+    ),
+    (FailureClass.BAD_SCENE, re.compile(_ERROR_LINE + r".*\bline \d+: .*\bSyntax error\b", re.I)),
+    (FailureClass.BAD_SCENE, re.compile(_ERROR_LINE + r".*\bCannot find procedure\b")),
+    (FailureClass.BAD_SCENE, re.compile(r"\bnot a valid Maya (?:ASCII |Binary )?file\b", re.I)),
+    (FailureClass.BAD_SCENE, re.compile(_ERROR_LINE + r".*\bfile is corrupt", re.I)),
+    (
+        FailureClass.OUT_OF_MEMORY,
+        re.compile(
+            _ERROR_LINE + r".*\b(?:out of (?:GPU |video |host )?memory|out of VRAM|not enough"
+            r" memory|memory allocation fail(?:ed|ure))\b",
+            re.I,
+        ),
+    ),
+    (FailureClass.OUT_OF_MEMORY, re.compile(r"\bMemory exception\b")),
 )
 
 

@@ -14,10 +14,43 @@ from __future__ import annotations
 import re
 
 from cloud_agent.runners.batch import FileWritten, FrameStarted, LogError, LogEvent
+from common.models import FailureClass
 
 _WRITING = re.compile(r"^(?:\[[\d:.]+\]\s*)?Writing (.+?) took [\d.]+ seconds")
 _FRAME = re.compile(r"^(?:\[[\d:.]+\]\s*)?Frame (-?\d+) \((\d+) of (\d+)\)")
-_ERROR = re.compile(r"^(?:\[[\d:.]+\]\s*)?(?:ERROR|Error):\s*(.*)$")
+#: An error line of Nuke, with or without its clock.
+_ERROR_LINE = r"^(?:\[[\d:.]+\]\s*)?(?:ERROR|Error):"
+_ERROR = re.compile(_ERROR_LINE + r"\s*(.*)$")
+
+#: Lines that tell why a Nuke render failed (``cloud_agent.failure_class``): no licence (the
+#: Foundry licence client, RLM); a script or a plate missing (``Read1: ...: No such file or
+#: directory``, ``Missing frame``); a script Nuke cannot run (a syntax error, no Write node);
+#: memory ran out.
+FAILURE_LINES: tuple[tuple[FailureClass, re.Pattern[str]], ...] = (
+    (FailureClass.LICENCE, re.compile(r"\bFoundry licen[cs](?:e|ing) (?:error|failure)\b", re.I)),
+    (FailureClass.LICENCE, re.compile(r"\bLicen[cs]e (?:not found|unavailable|expired)\b", re.I)),
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(_ERROR_LINE + r".*: No such file or directory\b"),
+    ),
+    (FailureClass.MISSING_FILE, re.compile(r"^\S+\.nk: No such file or directory\b")),
+    (
+        FailureClass.MISSING_FILE,
+        re.compile(_ERROR_LINE + r".*\bMissing frame\b", re.I),
+    ),
+    (
+        FailureClass.BAD_SCENE,
+        re.compile(
+            _ERROR_LINE + r".*\b(?:unknown command|syntax error|unexpected end of file)\b",
+            re.I,
+        ),
+    ),
+    (FailureClass.BAD_SCENE, re.compile(r"\bno active Write operators\b", re.I)),
+    (
+        FailureClass.OUT_OF_MEMORY,
+        re.compile(_ERROR_LINE + r".*\bout of memory\b", re.I),
+    ),
+)
 
 
 def parse_line(line: str) -> LogEvent | None:

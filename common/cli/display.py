@@ -10,7 +10,16 @@ from rich.table import Table
 from rich.text import Text
 
 from common.frames import format_frames
-from common.models import TASK_PAGE_MAX, Job, JobPage, JobSummary, ShotGridLink, Task, TaskPage
+from common.models import (
+    TASK_PAGE_MAX,
+    Job,
+    JobPage,
+    JobSpec,
+    JobSummary,
+    ShotGridLink,
+    Task,
+    TaskPage,
+)
 from common.states import JobState, TaskState
 
 STATE_STYLES = {
@@ -121,7 +130,10 @@ def job_details(job: Job) -> Table:
         rows.append(("Due", when(spec.due)))
     if spec.shotgrid:
         rows.append(("ShotGrid", shotgrid_link(spec.shotgrid)))
-    if not job.state.finished:
+    rows += production_rows(job)
+    if job.state is JobState.WAITING:
+        rows.append(("Waiting", job.rank_reason or "for the jobs it depends on"))
+    elif not job.state.finished:
         rows.append(("Estimated finish", when(job.estimated_finish)))
         rows.append(("Rank", job.rank_reason or "-"))
     if job.message:
@@ -129,6 +141,44 @@ def job_details(job: Job) -> Table:
     for label, value in rows:
         grid.add_row(label, value)
     return grid
+
+
+def production_rows(job: Job) -> list[tuple[str, str | Text]]:
+    """What the job waits for, needs and holds, and which of its frames failed for good."""
+    spec = job.spec
+    rows: list[tuple[str, str | Text]] = []
+    if spec.depends_on:
+        rows.append(("After", ", ".join(
+            f"job {dep.job}" + (" (frame by frame)" if dep.frames == "same" else "")
+            for dep in spec.dependencies
+        )))  # fmt: skip
+    if not spec.requirements.empty:
+        rows.append(("Needs", requirements_text(spec)))
+    if spec.limits:
+        rows.append(("Limits", ", ".join(spec.limits)))
+    if job.failed_frames:
+        rows.append((
+            "Failed frames",
+            Text(f"{format_frames(job.failed_frames)} (cloudburst job retry {job.id} renders "
+                 "them again)", style="red"),
+        ))  # fmt: skip
+    if job.error_classes:
+        kinds = sorted(job.error_classes.items(), key=lambda item: (-item[1], item[0]))
+        rows.append(("Failures", ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in kinds)))
+    return rows
+
+
+def requirements_text(spec: JobSpec) -> str:
+    """A job's node requirements in words: ``pool gpu, linux, 16384 MB memory, 2 GPUs``."""
+    need = spec.requirements
+    parts = [f"pool {need.pool}"] if need.pool else []
+    parts += [need.os] if need.os else []
+    parts += [f"{need.min_memory_mb} MB memory"] if need.min_memory_mb else []
+    parts += [f"{need.gpus} GPU{'s' if need.gpus > 1 else ''}"] if need.gpus else []
+    parts += [f"{need.min_gpu_memory_mb} MB on a GPU"] if need.min_gpu_memory_mb else []
+    parts += [f"{spec.dcc} {need.dcc_version}"] if need.dcc_version else []
+    parts += [f"tags {', '.join(need.tags)}"] if need.tags else []
+    return ", ".join(parts)
 
 
 def shotgrid_link(link: ShotGridLink) -> str:
@@ -195,9 +245,17 @@ def tasks_table(tasks: Sequence[Task]) -> Table:
             task.agent_id or "-",
             when(task.started_at),
             duration(task.started_at, task.finished_at),
-            task.error.strip().splitlines()[-1] if task.error.strip() else "",
+            task_error(task),
         )
     return table
+
+
+def task_error(task: Task) -> Text:
+    """The last line of a task's error, behind its class: ``[stalled] No progress...``."""
+    last = task.error.strip().splitlines()[-1] if task.error.strip() else ""
+    if task.error_class is None or not last:
+        return Text(last)
+    return Text(f"[{task.error_class.value.replace('_', ' ')}] {last}")
 
 
 def job_view(job: Job, tasks: TaskPage | None) -> Group:

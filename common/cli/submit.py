@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from common.cli import preflight
 from common.cli.context import echo_json, state_of
+from common.cli.production import production_fields, production_options
 from common.client import new_idempotency_key
 from common.errors import InvalidInput
 from common.frames import chunk_frames, parse_frames
@@ -164,6 +165,7 @@ def check_scene(scene: Path) -> Path:
     help="Submit even if files the scene needs are missing (they are named as a warning).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+@production_options
 @click.pass_context
 def submit_command(
     ctx: click.Context,
@@ -193,6 +195,7 @@ def submit_command(
     no_preflight: bool,
     allow_missing: bool,
     as_json: bool,
+    **production: Any,
 ) -> None:
     """Submit SCENE to the daemon as a job of the signed-in account (cloudburst login).
 
@@ -200,6 +203,10 @@ def submit_command(
     submit panel's checks: errors stop the submission (exit code 1), warnings are printed and
     the job goes. Missing files are errors unless --allow-missing. Scenes of a kind no reader
     knows (.mb) are submitted unchecked, with a note.
+
+    A job may wait for others (--after, --after-frames), ask for nodes with what it needs
+    (--pool, --os, --min-memory, --gpus, --min-gpu-memory, --dcc-version, --tag), hold licence
+    limits while it renders (--limit) and stop early when too many tasks fail (--max-failed).
     """
     frame_list = parse_frames(frames)
     scene_path = check_scene(scene)
@@ -223,6 +230,7 @@ def submit_command(
         "description": description,
         "paused": paused,
         "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
+        **production_fields(production),
     }
     spec = build_spec(fields)  # every option checked before the scene is read
     if not no_preflight:

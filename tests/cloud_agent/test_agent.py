@@ -28,6 +28,9 @@ from common.errors import DaemonUnreachable, NotFound, RenderError
 from common.models import (
     AgentInfo,
     AgentRegistration,
+    Capabilities,
+    FailureClass,
+    Gpu,
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
@@ -61,6 +64,28 @@ import sys
 print("pid 0 env -", flush=True)
 print("Error: cannot read scene", flush=True)
 sys.exit(2)
+"""
+
+SILENT = """
+import os, sys, time
+print(f"pid {os.getpid()} env -", flush=True)
+print("frame 1", flush=True)
+time.sleep(600)
+"""
+
+NO_LICENCE = """
+import sys
+print("pid 0 env -", flush=True)
+print("[14:02.11] ERROR: Foundry licensing error: no licence for nuke_r", flush=True)
+print("Foundry license error: No license available for nuke_r (-1)", flush=True)
+sys.exit(100)
+"""
+
+SEGFAULT = """
+import os, signal
+print(f"pid {os.getpid()} env -", flush=True)
+print("Error: [Redshift] Out of VRAM", flush=True)
+os.kill(os.getpid(), signal.SIGSEGV)
 """
 
 
@@ -173,6 +198,7 @@ def task(
     *,
     dcc: str = "script",
     timeout_s: int | None = None,
+    stall_timeout_s: int | None = None,
     output: str = "/r/f_####",
     scene: str = "/s.blend",
     env: dict[str, str] | None = None,
@@ -180,7 +206,7 @@ def task(
     return TaskAssignment(
         task_id=21, job_id=3, attempt=2, frames=frames, dcc=dcc, renderer="", scene=scene,
         output=output, output_format="", env=env or {}, timeout_s=timeout_s,
-        lease_expires_at=datetime.now(UTC),
+        lease_expires_at=datetime.now(UTC), stall_timeout_s=stall_timeout_s,
     )  # fmt: skip
 
 
@@ -195,10 +221,15 @@ def client() -> StubClient:
 
 
 def make_agent(
-    settings: Settings, client: StubClient, store: OutboxStore, runner: ScriptRunner, tmp: Path
+    settings: Settings,
+    client: StubClient,
+    store: OutboxStore,
+    runner: ScriptRunner,
+    tmp: Path,
+    dcc: str = "script",
 ) -> Agent:
     agent = Agent(
-        settings, client, Outbox(store, NullSink()), {"script": runner},
+        settings, client, Outbox(store, NullSink()), {dcc: runner},
         state_dir=tmp / "state", kill_grace_s=2.0,
         progress_throttle=lambda: ProgressThrottle(min_interval_s=0.0),
     )  # fmt: skip
@@ -279,6 +310,7 @@ def test_a_failed_render_reports_why(
     assert isinstance(last, TaskFailure)
     assert last.error == "the script exited with code 2"
     assert not last.preempted
+    assert last.error_class is FailureClass.RENDER_ERROR
     assert "Error: cannot read scene" in log_text(store)
 
 
@@ -292,7 +324,63 @@ def test_a_task_past_its_time_limit_is_killed_and_failed(
     assert isinstance(last, TaskFailure)
     assert "time limit of 1 s" in last.error
     assert not last.preempted
+    assert last.error_class is FailureClass.TIMEOUT
     assert gone(runner.renders[0].pids[0])
+
+
+def test_a_render_that_goes_silent_is_stopped_and_reported_stalled(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    runner = ScriptRunner(SILENT, tmp_path)
+    agent = make_agent(settings, client, store, runner, tmp_path)
+    assert agent.run_task(task([1, 2], stall_timeout_s=1), agent.agent_id) is Outcome.FAILED
+    last = bodies(store)[-1]
+    assert isinstance(last, TaskFailure) and not last.preempted
+    assert last.error_class is FailureClass.STALLED
+    assert "No progress and no log line for 1 s; killed after 0 of 2 frame(s)" in last.error
+    assert "render stalled and was stopped" in log_text(store)
+    assert gone(runner.renders[0].pids[0])
+
+
+def test_a_licence_line_makes_the_failure_a_licence_one(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    agent = make_agent(
+        settings, client, store, ScriptRunner(NO_LICENCE, tmp_path), tmp_path, "nuke"
+    )
+    assert agent.run_task(task([1], dcc="nuke"), agent.agent_id) is Outcome.FAILED
+    last = bodies(store)[-1]
+    assert isinstance(last, TaskFailure)
+    assert last.error_class is FailureClass.LICENCE
+
+
+def test_a_render_killed_by_a_segfault_is_a_crash(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    runner = ScriptRunner(SEGFAULT, tmp_path)
+    agent = make_agent(settings, client, store, runner, tmp_path, "maya")
+    assert agent.run_task(task([1], dcc="maya"), agent.agent_id) is Outcome.FAILED
+    last = bodies(store)[-1]
+    assert isinstance(last, TaskFailure)
+    assert last.error_class is FailureClass.CRASH, "the signal wins over the VRAM line"
+
+
+def test_a_task_whose_scene_is_missing_fails_as_a_missing_file(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    class Unpreparable(ScriptRunner):
+        def prepare(self, assignment: TaskAssignment) -> ScriptRender:
+            raise RenderError("cannot prepare")
+
+    agent = make_agent(settings, client, store, Unpreparable(RENDER, tmp_path), tmp_path)
+    scene = tmp_path / "shot.blend"
+    assert agent.run_task(task([1], scene=str(scene)), agent.agent_id) is Outcome.FAILED
+    last = bodies(store)[-1]
+    assert isinstance(last, TaskFailure) and last.error_class is FailureClass.MISSING_FILE
+    scene.write_text("a scene")
+    assert agent.run_task(task([1], scene=str(scene)), agent.agent_id) is Outcome.FAILED
+    last = bodies(store)[-1]
+    assert isinstance(last, TaskFailure) and last.error_class is FailureClass.RENDER_ERROR
 
 
 def test_stopping_the_agent_kills_the_render_and_reports_it_preempted(
@@ -306,6 +394,7 @@ def test_stopping_the_agent_kills_the_render_and_reports_it_preempted(
     last = bodies(store)[-1]
     assert isinstance(last, TaskFailure)
     assert last.preempted
+    assert last.error_class is None, "a preempted render was not at fault"
     assert "SIGTERM" in last.error
     assert agent.stopping
     assert gone(runner.renders[0].pids[0])
@@ -365,6 +454,7 @@ def test_a_task_breaking_the_nodes_rules_is_refused_before_anything_runs(
     last = bodies(store)[-1]
     assert isinstance(last, TaskFailure) and not last.preempted
     assert "refuses this task" in last.error and words in last.error
+    assert last.error_class is FailureClass.BAD_SCENE
     assert runner.renders == [], "nothing may be prepared, written or run"
     assert not list(tmp_path.glob("*.txt"))
 
@@ -420,13 +510,49 @@ def test_run_returns_0_when_stopped_while_the_daemon_is_unreachable(
 
 
 def test_describe_host(settings: Settings) -> None:
-    registration = describe_host(settings.model_copy(update={"agent_name": "node-7"}), ["blender"])
+    found = Capabilities(
+        dccs=["blender"], dcc_versions={"blender": "4.2.3"}, cores=32, memory_mb=131072,
+        os="linux", gpus=[Gpu(model="NVIDIA RTX A6000", memory_mb=49140)],
+    )  # fmt: skip
+    node = settings.model_copy(update={"agent_name": "node-7", "agent_tags": ["nvme", "bad tag"]})
+    registration = describe_host(node, found)
     assert registration.name == "node-7"
     assert registration.dccs == ["blender"]
+    assert registration.dcc_versions == {"blender": "4.2.3"}
     assert registration.pool == "local"
-    assert registration.cores == psutil.cpu_count(logical=True)
-    assert registration.memory_mb > 0
+    assert (registration.cores, registration.memory_mb, registration.os) == (32, 131072, "linux")
+    assert registration.gpus == found.gpus
+    assert registration.tags == ["nvme"], "a tag no job could name is left out"
     assert registration.hostname
+
+
+def test_the_registration_and_a_changed_node_reach_the_daemon(
+    settings: Settings, client: StubClient, store: OutboxStore, tmp_path: Path
+) -> None:
+    gpu = Gpu(model="NVIDIA L40S", memory_mb=46068)
+    now = Capabilities(dccs=["script"], cores=8, memory_mb=32768, os="linux", gpus=[gpu])
+    agent = Agent(
+        settings.model_copy(update={"agent_tags": ["gpu", "lighting"]}), client,
+        Outbox(store, NullSink()), {"script": ScriptRunner(RENDER, tmp_path)},
+        state_dir=tmp_path / "state", capabilities=lambda: now, recheck_s=0.0,
+    )  # fmt: skip
+    agent.register()
+    sent = client.registrations[0]
+    assert (sent.gpus, sent.cores, sent.tags, sent.os) == ([gpu], 8, ["gpu", "lighting"], "linux")
+    agent.heartbeat_once()
+    assert client.beats[-1][1].capabilities is None, "nothing changed: nothing sent"
+
+    now = now.model_copy(update={"gpus": [gpu, gpu]})  # a second card came up
+    client.heartbeat_reply = DaemonUnreachable("down")
+    agent.heartbeat_once()
+    assert client.beats[-1][1].capabilities == now
+    client.heartbeat_reply = HeartbeatReply()
+    agent.heartbeat_once()  # the failed beat's news goes again
+    assert client.beats[-1][1].capabilities == now
+    agent.heartbeat_once()
+    assert client.beats[-1][1].capabilities is None
+    agent.register()
+    assert client.registrations[-1].gpus == [gpu, gpu], "registering again tells the news too"
 
 
 def test_progress_throttle() -> None:

@@ -119,6 +119,47 @@ def test_timeout_kills_the_command() -> None:
     assert lines == ["started"]
 
 
+def test_a_command_that_goes_silent_is_stopped_as_stalled() -> None:
+    lines: list[str] = []
+    process = ManagedProcess(
+        script(
+            """
+            import time
+            for n in range(3):
+                print(f"tile {n}", flush=True)
+                time.sleep(0.3)
+            time.sleep(600)
+            """
+        ),
+        stall_timeout_s=1.0,
+        kill_grace_s=1.0,
+    )
+    result = process.run(lines.append)
+    assert result.stalled and not result.ok
+    assert not result.timed_out and not result.cancelled
+    assert result.exit_code is not None and result.exit_code < 0
+    assert lines == ["tile 0", "tile 1", "tile 2"], "lines closer than the stall time kept it"
+
+
+def test_progress_noted_by_a_callback_keeps_a_quiet_command_alive() -> None:
+    ticks: list[int] = []
+
+    def on_tick() -> None:
+        ticks.append(1)
+        process.note_activity()  # as TaskRun does when the render's progress moved
+
+    process = ManagedProcess(script("import time; time.sleep(1.5)"), stall_timeout_s=0.8)
+    result = process.run(lambda line: None, on_tick=on_tick, tick_interval_s=0.2)
+    assert result.ok and not result.stalled
+    assert ticks
+
+
+def test_a_command_that_ends_before_its_stall_time_is_not_stalled() -> None:
+    process = ManagedProcess(script("print('done')"), stall_timeout_s=5.0)
+    result = process.run(lambda line: None)
+    assert result.ok and not result.stalled
+
+
 def test_sigkill_after_grace_when_sigterm_is_ignored() -> None:
     lines: list[str] = []
     process = ManagedProcess(

@@ -17,6 +17,7 @@ from common.jobspec import (
     Severity,
     build_job_spec,
     defaults_for,
+    panel_limits,
     preflight,
     resolve_output,
     scene_frames,
@@ -81,6 +82,39 @@ def test_defaults_give_the_scenes_own_job(dcc: str) -> None:
     assert spec.dcc == dcc and spec.scene == info.scene_path and spec.owner == "mara"
     assert spec.output_format == info.output_format
     assert spec.env == {} and spec.placement is Placement.AUTO and spec.priority == 50
+
+
+#: The limits each DCC's panel submission holds when the artist changes nothing.
+EXPECTED_LIMITS = {
+    "blender": ["blender", "cycles"],
+    "maya": ["maya", "arnold"],
+    "houdini": ["houdini", "karma"],
+    "nuke": ["nuke"],
+}
+
+
+@pytest.mark.parametrize("dcc", sorted(SCENES))
+def test_a_panel_job_holds_its_dcc_and_renderer_limits(dcc: str) -> None:
+    assert build_job_spec(SCENES[dcc], PanelSettings(), owner="m").limits == EXPECTED_LIMITS[dcc]
+
+
+def test_the_chosen_targets_renderer_is_the_limit_held() -> None:
+    spec = build_job_spec(MAYA, PanelSettings(target="fg_chars"), owner="m")
+    assert spec.limits == ["maya", "redshift"]
+
+
+@pytest.mark.parametrize(
+    ("dcc", "renderer", "limits"),
+    [
+        ("maya", "mayaSoftware", ["maya", "mayasoftware"]),
+        ("maya", "", ["maya"]),
+        ("maya", "V-Ray 6", ["maya"]),  # no limit may be named so: left out
+        ("nuke", "Nuke", ["nuke"]),
+        ("houdini", " Karma ", ["houdini", "karma"]),
+    ],
+)
+def test_panel_limits(dcc: str, renderer: str, limits: list[str]) -> None:
+    assert panel_limits(dcc, renderer) == limits
 
 
 @pytest.mark.parametrize("dcc", sorted(SCENES))
