@@ -134,8 +134,7 @@ def test_a_silent_render_is_stalled_and_its_task_requeued_with_a_retry_spent(
     assert "No progress and no log line for 1 s; killed after 0 of 2 frame(s)" in task.error
     [sent] = recorder.failures
     assert sent.error_class is FailureClass.STALLED and not sent.preempted
-    # The daemon keeps the class from part B of this change on: then assert it here too,
-    # task.error_class is FailureClass.STALLED.
+    assert task.error_class is FailureClass.STALLED, "the daemon keeps the class on the task"
 
     [info] = [a for a in admin.agents() if a.name == "node-s"]
     assert info.os == "linux" and info.cores >= 1 and info.memory_mb > 0
