@@ -24,8 +24,10 @@ from daemon.services.farm import FarmService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
+from daemon.services.node_fit import NodeFit
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
@@ -57,9 +59,9 @@ def build_services(
     projects = ProjectService(context)
     plane = DataPlane(settings, open_store)
     staging = StagingService(context, plane)
-    jobs = JobService(context, ranking, client, projects, staging)
     enrollment = EnrollmentService(context)
     pool = CloudPool(context, enrollment, cloud_backend)
+    jobs = JobService(context, ranking, client, projects, staging, NodeFit(pool))
     burst = BurstService(context, pool, projects)
     agents = AgentService(context, jobs, lease_gate=burst if burst.enabled else None)
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
@@ -87,6 +89,7 @@ def build_services(
         burst=burst,
         resources=ResourceService(context, pool),
         backups=BackupService(settings, clock, config=config_file(os.environ)),
+        limits=LimitService(context),
         poll=settings.poll_interval_s,
     )
 

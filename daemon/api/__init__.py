@@ -11,6 +11,7 @@ from daemon.api import (
     data,
     headers,
     jobs,
+    limits,
     logging_api,
     meta,
     monitoring,
@@ -42,6 +43,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     data.bp,
     resources.bp,
     backups.bp,
+    limits.bp,
 )
 
 

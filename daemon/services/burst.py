@@ -92,6 +92,11 @@ class BurstService:
         finally:
             self._pass_lock.release()
 
+    @property
+    def shape(self) -> routing.CloudShape:
+        """What the nodes the pool launches have."""
+        return self.pool.shape
+
     def _policy(self) -> routing.RoutingPolicy:
         return routing.RoutingPolicy(default_frame_s=self.settings.ranking.default_frame_s)
 
@@ -117,11 +122,12 @@ class BurstService:
                     staged=row["data_state"] == "staged",
                     rank_position=row["position"],
                     cloud_in_flight=row["cloud_in_flight"],
+                    needs=routing.CloudNeeds.of(spec.requirements),
                 )
             )
         farm = routing.FarmFacts(slots=max(0, cloud_store.local_slots(db)))
         budgets = self.books.show_budgets(db, now)
-        decisions = routing.route_queue(facts, farm, budgets, policy, now)
+        decisions = routing.route_queue(facts, farm, budgets, policy, now, shape=self.shape)
         return decisions, {f.job_id: f for f in facts}
 
     def _store_routes(
