@@ -7,7 +7,8 @@ backend = "oci"`` or ``"simcloud"``):
    and the unknown ones;
 2. routing (``daemon.scheduling.routing``, pure) decides per unfinished job, in queue order,
    whether its frames may go to the cloud and how many, from the local farm's slots, each job's
-   measured pace and due date, its show's budget and whether its data is staged;
+   measured pace and due date, its show's budget, whether its data is staged and whether the
+   cloud shape has the GPUs, memory and pool it requires (a GPU job never bursts to CPU nodes);
 3. the autoscaler (``daemon.scheduling.autoscale``, pure) sizes the pool from that backlog;
    the pool launches nodes, releases idle ones, and busy ones of the wrong kind are drained;
 4. the routes are stored with the chunk the pool was planned on.
