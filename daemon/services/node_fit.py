@@ -81,9 +81,13 @@ def _unmet(reach: dict[str, int | None], dcc: str, req: Requirements) -> str:
     if not reach["meets_memory"]:
         most = reach["most_memory"] or 0
         return f"it needs {req.min_memory_mb:,} MB of memory; {nodes} have at most {most:,} MB"
+    if req.min_memory_mb:
+        nodes += f" with {req.min_memory_mb:,} MB of memory"
+    gpus = "1 GPU" if req.gpus == 1 else f"{req.gpus} GPUs"
     if not reach["meets_gpus"]:
-        gpus = "1 GPU" if req.gpus == 1 else f"{req.gpus} GPUs"
         return f"it needs {gpus}; {nodes} have at most {reach['most_gpus'] or 0}"
+    if req.gpus:
+        nodes += f"{' and' if req.min_memory_mb else ' with'} {gpus}"
     if not reach["meets_gpu_memory"]:
         most = reach["most_gpu_memory"] or 0
         return (

@@ -2,7 +2,7 @@
 job's DCC and requirements, and, when none does, how far the farm gets.
 
 Both are one query over ``agents``: ``any_node_meets`` stops at the first node that does;
-``reach`` walks the nodes once and counts, requirement after requirement in the order of
+``reach`` groups the nodes by kind and counts, requirement after requirement in the order of
 ``STEPS``, the nodes that meet that one and every one before it, with the most memory, GPUs and
 GPU memory among the nodes that met the steps before. The tests of a node are those the lease
 query (``queue.py``) makes of a job, turned round.
@@ -58,17 +58,30 @@ def reach(db: sqlite_utils.Database, dcc: str, requirements: Requirements) -> di
     Returns ``known`` (every registered node), ``meets_<step>`` per step of ``STEPS`` (the nodes
     meeting it and every step before) and ``most_<step>`` for memory, GPUs and GPU memory (the
     most among the nodes meeting the steps before; None when there is none).
+
+    Nodes alike but for their memory are grouped first (a farm has few kinds of node), so the
+    JSON tests run once per kind, and each kind counts its nodes with enough memory.
     """
-    flags = ", ".join(f"{_MEETS[step]} AS m_{step}" for step in STEPS)
-    columns = ["count(*) AS known"]
+    kinds = (
+        "SELECT dccs, pool, os, dcc_versions, tags, gpus, gpu_memory_mb, count(*) AS nodes,"
+        " coalesce(sum(memory_mb >= :memory_mb), 0) AS roomy, max(memory_mb) AS memory_mb"
+        " FROM agents GROUP BY dccs, pool, os, dcc_versions, tags, gpus, gpu_memory_mb"
+    )
+    meets = {**_MEETS, "memory": "a.roomy > 0"}
+    flags = ", ".join(f"{meets[step]} AS m_{step}" for step in STEPS)
+    columns = ["coalesce(sum(nodes), 0) AS known"]
     for i, step in enumerate(STEPS):
         before = " AND ".join(f"m_{s}" for s in STEPS[:i]) or "1"
+        counted = "roomy" if i >= STEPS.index("memory") else "nodes"
         if step in _FIGURES:
             columns.append(f"max(CASE WHEN {before} THEN {_FIGURES[step]} END) AS most_{step}")
-        columns.append(f"coalesce(sum({before} AND m_{step}), 0) AS meets_{step}")
+        columns.append(
+            f"coalesce(sum(CASE WHEN {before} AND m_{step} THEN {counted} END), 0) AS meets_{step}"
+        )
     sql = (
         f"SELECT {', '.join(columns)} FROM"
-        f" (SELECT a.memory_mb, a.gpus, a.gpu_memory_mb, {flags} FROM agents a)"
+        f" (SELECT a.nodes, a.roomy, a.memory_mb, a.gpus, a.gpu_memory_mb, {flags}"
+        f" FROM ({kinds}) a)"
     )
     cursor = db.conn.execute(sql, _params(dcc, requirements))
     names = [column[0] for column in cursor.description]

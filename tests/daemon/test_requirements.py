@@ -106,8 +106,11 @@ def test_a_job_no_known_node_can_run_is_accepted_and_says_why_until_one_register
         ({"min_memory_mb": 200_000}, [{"memory_mb": 65_536}, {"memory_mb": 131_072}],
          "it needs 200,000 MB of memory; the farm's blender nodes have at most 131,072 MB"),
         ({"gpus": 1, "min_gpu_memory_mb": 80_000}, [{"gpus": [T4]}, {"gpus": [A6000]}],
-         "it needs a GPU with 80,000 MB; the farm's blender nodes have at most 49,140 MB on one "
-         "GPU"),
+         "it needs a GPU with 80,000 MB; the farm's blender nodes with 1 GPU have at most "
+         "49,140 MB on one GPU"),
+        ({"gpus": 2, "min_memory_mb": 65_536},
+         [{"memory_mb": 262_144}, {"memory_mb": 16_384, "gpus": [A6000, A6000]}],
+         "it needs 2 GPUs; the farm's blender nodes with 65,536 MB of memory have at most 0"),
         ({"gpus": 1, "pool": "gpu"}, [{"gpus": [A6000], "pool": "cpu"}, {"pool": "gpu"}],
          "it needs 1 GPU; the farm's blender nodes in pool gpu have at most 0"),
         ({"dcc_version": "4.2"}, [{"dcc_versions": {"blender": "4.1.0"}}],
