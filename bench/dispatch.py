@@ -1,7 +1,16 @@
 """Dispatch throughput: many simulated agents (a no-op runner) against one real daemon.
 
 Prints leases per second, lease latency p50/p99, the double-dispatch count, and the time to
-submit a 10,000-frame job. Usage: ``python bench/dispatch.py [--agents 500] [--frames 5000]``.
+submit a 10,000-frame job. Usage: ``python bench/dispatch.py [--agents 500] [--frames 5000]
+[--mix]``.
+
+``--mix`` puts what production jobs need into the load: the agents register with a pool, tags,
+memory and a Blender version, and the frames are shared by four kinds of job: plain; with
+requirements every agent meets (pool, tags, memory, version: the lease matches them); holding a
+limit whose capacity is half the agents leasing at once (``--workers``); and a chain of two jobs
+where frame N of the second waits for frame N of the first (``"frames": "same"``). A watcher
+reads the limit's use from the daemon all along and prints the most it saw (never above the
+capacity).
 """
 
 from __future__ import annotations
@@ -19,14 +28,33 @@ from daemon_process import running_daemon
 
 from common.cli.local_admin import local_admin
 from common.client import DaemonClient
-from common.models import AgentRegistration, JobSpec, TaskDone
+from common.models import AgentRegistration, JobSpec, LimitChange, TaskDone
+
+#: What every agent has with ``--mix``, and what the jobs with requirements ask of it.
+NODE = {"pool": "bench", "tags": ["usd", "ocio"], "memory_mb": 65_536,
+        "dcc_versions": {"blender": "4.2.3"}}  # fmt: skip
+NEEDS = {"pool": "bench", "tags": ["usd"], "min_memory_mb": 32_768, "dcc_version": "4.2"}
+LIMIT = "maya"
 
 
-def spec(frames: str, chunk: int = 1) -> JobSpec:
-    return JobSpec(
-        name="bench", owner="bench", scene="/bench.blend", frames=frames, chunk_size=chunk,
-        output="/tmp/bench/f_####",
+def spec(frames: str, chunk: int = 1, **more: object) -> JobSpec:
+    return JobSpec.model_validate(
+        {"name": "bench", "owner": "bench", "scene": "/bench.blend", "frames": frames,
+         "chunk_size": chunk, "output": "/tmp/bench/f_####", **more}
     )  # fmt: skip
+
+
+def submit_mix(client: DaemonClient, frames: int, capacity: int) -> None:
+    """The frames as four kinds of job (see the module's docstring)."""
+    # No client method sets a limit (TDs use the API): the client's plumbing sends it.
+    client._request("PUT", f"/limits/{LIMIT}", body=LimitChange(capacity=capacity))
+    quarter = max(2, frames // 4)
+    half = quarter // 2
+    client.submit(spec(f"1-{frames - 2 * quarter - 2 * half}"))
+    client.submit(spec(f"1-{quarter}", requirements=NEEDS))
+    client.submit(spec(f"1-{quarter}", limits=[LIMIT]))
+    sim = client.submit(spec(f"1-{half}", name="sim"))
+    client.submit(spec(f"1-{half}", depends_on=[{"job": sim.id, "frames": "same"}]))
 
 
 def main() -> int:
@@ -34,7 +62,11 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--frames", type=int, default=5000, help="one task per frame")
     parser.add_argument("--workers", type=int, default=16, help="requests in flight")
+    parser.add_argument(
+        "--mix", action="store_true", help="requirements, a limit and dependencies in the load"
+    )
     args = parser.parse_args()
+    capacity = max(1, args.workers // 2)
 
     with tempfile.TemporaryDirectory() as tmp, running_daemon(Path(tmp)) as url:
         client = DaemonClient(url, timeout=60, auth=local_admin(Path(tmp)))
@@ -43,15 +75,34 @@ def main() -> int:
         submit_s = time.perf_counter() - started
         client.cancel(big.id)
 
-        client.submit(spec(f"1-{args.frames}"))
+        if args.mix:
+            submit_mix(client, args.frames, capacity)
+        else:
+            client.submit(spec(f"1-{args.frames}"))
+        facts = NODE if args.mix else {}
         agents = [
-            client.register(AgentRegistration(name=f"sim{i:04d}", hostname="bench")).id
+            client.register(
+                AgentRegistration.model_validate(
+                    {"name": f"sim{i:04d}", "hostname": "bench", **facts}
+                )
+            ).id
             for i in range(args.agents)
         ]
         latencies: list[float] = []
         handed: Counter[tuple[int, int]] = Counter()
         lock = threading.Lock()
         remaining = [args.frames]
+        most_held = [0]  # the most units of the limit the daemon said were in use
+        watching = threading.Event()
+
+        def watch_limit() -> None:
+            """Reads the limit's use as the daemon counts it, all along the run."""
+            watcher = DaemonClient(url, timeout=60, auth=client.auth)
+            while not watching.is_set():
+                for limit in watcher._request("GET", "/limits"):
+                    if limit["name"] == LIMIT:
+                        most_held[0] = max(most_held[0], limit["in_use"])
+                time.sleep(0.005)
 
         def agent_loop(agent_id: str) -> None:
             own = DaemonClient(url, timeout=60, auth=client.auth)
@@ -74,6 +125,9 @@ def main() -> int:
                     remaining[0] -= 1
                 own.complete(agent_id, assignment.task_id, TaskDone(attempt=1, outputs=[]))
 
+        watcher = threading.Thread(target=watch_limit, daemon=True)
+        if args.mix:
+            watcher.start()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.workers) as pool:
             # Each worker thread plays many agents in turn.
@@ -85,6 +139,9 @@ def main() -> int:
 
             list(pool.map(play, per))
         wall = time.perf_counter() - t0
+        watching.set()
+        if args.mix:
+            watcher.join()
 
     doubles = sum(1 for n in handed.values() if n > 1)
     latencies.sort()
@@ -98,9 +155,14 @@ def main() -> int:
     print(f"lease latency p99            {p99:.1f} ms")
     print(f"double dispatches            {doubles}")
     print(f"submit 10,000-frame job      {submit_s * 1000:.0f} ms")
+    mix = ""
+    if args.mix:
+        most = most_held[0]
+        print(f"limit {LIMIT!r} capacity         {capacity} (most in use at once: {most})")
+        mix = f", mix: limit {capacity}, at most {most} in use ({max(0, most - capacity)} over)"
     print(
         f"summary: {rate:.0f} dispatches/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"{doubles} double, 10k-frame submit {submit_s:.2f} s"
+        f"{doubles} double, 10k-frame submit {submit_s:.2f} s{mix}"
     )
     return 0
 

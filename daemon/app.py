@@ -25,8 +25,10 @@ from daemon.services.farm import FarmService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
+from daemon.services.node_fit import NodeFit
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
@@ -58,9 +60,9 @@ def build_services(
     projects = ProjectService(context)
     plane = DataPlane(settings, open_store)
     staging = StagingService(context, plane)
-    jobs = JobService(context, ranking, client, projects, staging)
     enrollment = EnrollmentService(context)
     pool = CloudPool(context, enrollment, cloud_backend)
+    jobs = JobService(context, ranking, client, projects, staging, fit=NodeFit(pool))
     burst = BurstService(context, pool, projects)
     failures = FailureService(context)
     agents = AgentService(
@@ -92,6 +94,7 @@ def build_services(
         burst=burst,
         resources=ResourceService(context, pool),
         backups=BackupService(settings, clock, config=config_file(os.environ)),
+        limits=LimitService(context),
         poll=settings.poll_interval_s,
     )
 

@@ -22,6 +22,7 @@ from daemon.services.farm import FarmService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
 from daemon.services.outputs import OutputService
@@ -63,6 +64,7 @@ class Services:
     burst: BurstService
     resources: ResourceService
     backups: BackupService
+    limits: LimitService
     poll: float
     """Seconds an idle agent should wait before asking again."""
 

@@ -16,7 +16,8 @@ class JobRoute(WireModel):
     job_id: int
     verdict: str
     """``burst``, ``await-staging``, ``on-time``, ``no-due-date``, ``local-only``,
-    ``confidential``, ``no-budget``, ``nothing-left``."""
+    ``confidential``, ``no-budget``, ``nothing-left``, ``shape-misfit`` (the cloud shape lacks
+    the GPUs, memory or pool the job requires)."""
     cloud_quota: int
     """Frames cloud nodes may hold at once (running and about to start)."""
     cloud_chunk: int

@@ -12,6 +12,7 @@ from daemon.api import (
     headers,
     jobs,
     kept_off,
+    limits,
     logging_api,
     meta,
     monitoring,
@@ -44,6 +45,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     data.bp,
     resources.bp,
     backups.bp,
+    limits.bp,
 )
 
 

@@ -51,6 +51,8 @@ class Permission(StrEnum):
     """The audit log of every file that left the building."""
     CLOUD_MANAGE = "cloud.manage"
     """Scale the cloud pool by hand."""
+    LIMITS_MANAGE = "limits.manage"
+    """Set and remove limits (licence counters); anyone who may read jobs reads them."""
     BACKUPS_READ = "backups.read"
     """List the daemon's backups (admins only: a backup holds every secret of the farm)."""
 
@@ -79,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.JOBS_PRIORITY,
         Permission.AGENTS_MANAGE,
         Permission.AGENTS_ENROLL,
+        Permission.LIMITS_MANAGE,
         Permission.REPORTS_READ,
         Permission.FILES_READ_ANY,
         Permission.LOGS_READ,

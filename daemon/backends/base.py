@@ -220,6 +220,8 @@ class NodeProfile:
     ocpus: float
     memory_gb: float
     gpus: int
+    shape: str = ""
+    """The shape's name (``VM.Standard.E5.Flex``), for the sentences that name it."""
 
 
 def capacity_of(nodes: Collection[CloudNode], max_nodes: int) -> Capacity:

@@ -108,7 +108,7 @@ def _oci_profile(cloud: CloudSettings) -> NodeProfile:
     shape = cloud.oci
     return NodeProfile(
         max_nodes=shape.max_nodes, boot_s=OCI_BOOT_S, ocpus=shape.ocpus or 0,
-        memory_gb=shape.memory_gb or 0, gpus=shape.gpus,
+        memory_gb=shape.memory_gb or 0, gpus=shape.gpus, shape=shape.shape,
     )  # fmt: skip
 
 
@@ -116,7 +116,7 @@ def _simcloud_profile(cloud: CloudSettings) -> NodeProfile:
     shape = cloud.simcloud
     return NodeProfile(
         max_nodes=shape.max_nodes, boot_s=shape.boot_delay_s, ocpus=shape.ocpus,
-        memory_gb=shape.memory_gb, gpus=shape.gpus,
+        memory_gb=shape.memory_gb, gpus=shape.gpus, shape=shape.shape,
     )  # fmt: skip
 
 

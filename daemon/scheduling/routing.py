@@ -5,7 +5,9 @@ A job of placement ``auto`` becomes cloud-eligible only when all of these hold:
 - the local farm's predicted finish misses its due date (with a safety margin, below);
 - its project may leave the building (not confidential, placement not ``never-cloud``);
 - its show's cloud budget has room (``budget.ShowBudget.room``) for the frames it needs;
-- its data is staged in object storage (until then the decision asks for staging).
+- its data is staged in object storage (until then the decision asks for staging);
+- the cloud shape has what its requirements ask (GPUs, memory, pool; ``shape_misfit``):
+  a GPU job never bursts to CPU nodes.
 
 And then only as many frames go as the due date needs: the local farm keeps the most frames it
 can finish by the due date, the cloud takes the rest, all of them or none (a part would still
@@ -47,7 +49,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from common.models import Placement
+from common.models import Placement, Requirements
 from daemon.scheduling.budget import ShowBudget
 
 
@@ -70,6 +72,8 @@ class Verdict(StrEnum):
     """It needs the cloud, but its show's budget has no room."""
     NOTHING_LEFT = "nothing-left"
     """Every frame is done or running."""
+    SHAPE_MISFIT = "shape-misfit"
+    """The cloud shape lacks what the job requires (GPUs, memory, pool): it stays local."""
 
 
 class Reason(StrEnum):
@@ -84,6 +88,8 @@ class Reason(StrEnum):
     """Placement ``never-cloud``: its frames never leave the building."""
     CONFIDENTIAL = "confidential"
     """Its project may not leave the building."""
+    SHAPE_MISFIT = "shape-misfit"
+    """The cloud shape lacks what its requirements ask (``Grounds.misfit`` says what)."""
     NO_DUE_DATE = "no-due-date"
     """``auto`` without a due date: the local farm takes it."""
     ON_TIME = "on-time"
@@ -138,6 +144,55 @@ class RoutingPolicy:
 
 
 @dataclass(frozen=True)
+class CloudNeeds:
+    """What a job requires of a node that the cloud shape decides (its ``Requirements``)."""
+
+    gpus: int = 0
+    memory_mb: int = 0
+    pool: str = ""
+    """The pool its nodes must be in; empty: any."""
+
+    @classmethod
+    def of(cls, requirements: Requirements) -> CloudNeeds:
+        return cls(requirements.gpus, requirements.min_memory_mb, requirements.pool or "")
+
+
+@dataclass(frozen=True)
+class CloudShape:
+    """What every node the cloud backend launches has (its configured shape)."""
+
+    name: str
+    gpus: int
+    memory_mb: int
+    """0: not known (a fixed shape's): not checked."""
+    pool: str
+    """The pool cloud agents join."""
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """The first thing a job requires that the cloud shape lacks."""
+
+    need: str
+    """``gpus``, ``memory`` or ``pool``."""
+    wanted: int | str
+    has: int | str
+    shape: str
+
+
+def shape_misfit(needs: CloudNeeds, shape: CloudShape) -> Misfit | None:
+    """What of ``needs`` the shape's nodes lack (GPUs first, then memory, then pool); None
+    when they can take the job."""
+    if needs.gpus > shape.gpus:
+        return Misfit("gpus", needs.gpus, shape.gpus, shape.name)
+    if shape.memory_mb and needs.memory_mb > shape.memory_mb:
+        return Misfit("memory", needs.memory_mb, shape.memory_mb, shape.name)
+    if needs.pool and needs.pool != shape.pool:
+        return Misfit("pool", needs.pool, shape.pool, shape.name)
+    return None
+
+
+@dataclass(frozen=True)
 class JobFacts:
     """What routing needs to know about one unfinished job (one row of a daemon query)."""
 
@@ -159,6 +214,8 @@ class JobFacts:
     """Place in the queue, 1 first."""
     cloud_in_flight: int = 0
     """Of ``frames_in_flight``, those running on cloud nodes."""
+    needs: CloudNeeds = CloudNeeds()
+    """What its requirements ask of a node that the cloud shape decides."""
 
     @property
     def pending(self) -> int:
@@ -207,6 +264,8 @@ class Grounds:
     budget: ShowBudget | None = None
     """The show's money as routing saw it (``committed`` includes what the jobs of the show
     ranked above it hold back); None when the show has no cloud budget."""
+    misfit: Misfit | None = None
+    """What the cloud shape lacks (reason ``SHAPE_MISFIT``)."""
 
 
 @dataclass(frozen=True)
@@ -317,6 +376,8 @@ def route_job(
     budget: ShowBudget | None,
     policy: RoutingPolicy,
     now: float,
+    *,
+    shape: CloudShape | None = None,
 ) -> RouteDecision:
     """Routes one job.
 
@@ -326,14 +387,24 @@ def route_job(
         budget: the show's cloud money; None when the show has no cloud budget.
         policy: the knobs.
         now: the time of the pass (epoch seconds).
+        shape: what the cloud's nodes have; a job that needs more stays local. None: not
+            checked.
     """
 
     def decide(
         verdict: Verdict, reason: Reason, *, cloud: int = 0, needed: int = 0,
         finish: float | None = None, stage: bool = False, cost: float = 0.0, affordable: int = 0,
+        misfit: Misfit | None = None,
     ) -> RouteDecision:  # fmt: skip
         grounds = Grounds(
-            reason, job.project, job.placement, job.frame_count, job.due_at, affordable, budget
+            reason,
+            job.project,
+            job.placement,
+            job.frame_count,
+            job.due_at,
+            affordable,
+            budget,
+            misfit,
         )
         return RouteDecision(job.job_id, verdict, cloud, needed, finish, stage, cost, grounds)
 
@@ -345,6 +416,9 @@ def route_job(
         return decide(Verdict.LOCAL_ONLY, Reason.PLACEMENT_NEVER_CLOUD)
     if job.confidential:
         return decide(Verdict.CONFIDENTIAL, Reason.CONFIDENTIAL)
+    misfit = None if shape is None else shape_misfit(job.needs, shape)
+    if misfit is not None:
+        return decide(Verdict.SHAPE_MISFIT, Reason.SHAPE_MISFIT, misfit=misfit)
 
     needed, finish = cloud_frames_needed(job, farm, policy, now)
     if job.placement is Placement.CLOUD:
@@ -387,8 +461,11 @@ def route_queue(
     budgets: Mapping[str, ShowBudget],
     policy: RoutingPolicy,
     now: float,
+    *,
+    shape: CloudShape | None = None,
 ) -> list[RouteDecision]:
-    """Routes every job in rank order; the result is in that order.
+    """Routes every job in rank order; the result is in that order (``shape``: as
+    ``route_job``).
 
     Each job sees as work ahead ``farm.queue_ahead_s`` plus what the jobs ranked above it keep
     on the local farm, and as its show's room what the jobs of its show above it left.
@@ -405,7 +482,7 @@ def route_queue(
                 budget.committed + owed[job.project], budget.price_per_s,
             )  # fmt: skip
         here = FarmFacts(farm.slots, queue_s)
-        decision = route_job(job, here, budget, policy, now)
+        decision = route_job(job, here, budget, policy, now, shape=shape)
         if policy.make_room and decision.verdict in _STAYS_LOCAL and job.due_at is not None:
             room = _make_room(job, decision, ordered, decisions, here, budget, policy, now)
             decision, decisions = room.decision, list(room.ahead)
@@ -417,7 +494,7 @@ def route_queue(
     return decisions
 
 
-_STAYS_LOCAL = (Verdict.LOCAL_ONLY, Verdict.CONFIDENTIAL)
+_STAYS_LOCAL = (Verdict.LOCAL_ONLY, Verdict.CONFIDENTIAL, Verdict.SHAPE_MISFIT)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import UTC, tzinfo
 
 from common.models import Placement
 from daemon.scheduling.budget import ShowBudget, money
-from daemon.scheduling.routing import Reason, RoomAsked, RoomOutcome, RouteDecision
+from daemon.scheduling.routing import Misfit, Reason, RoomAsked, RoomOutcome, RouteDecision
 from daemon.scheduling.time_words import clock, duration
 
 _FIXED = {
@@ -53,6 +53,8 @@ def _own(decision: RouteDecision, now: float, tz: tzinfo) -> str:
         return _FIXED[reason]
     if reason is Reason.CONFIDENTIAL:
         return f"project {project} is confidential: its frames never leave the building"
+    if reason is Reason.SHAPE_MISFIT and grounds.misfit is not None:
+        return misfit_words(grounds.misfit)
     if reason is Reason.ON_TIME:
         where = _against_due_date(decision, now, tz, on_time=True)
         # A job that gives room to a job below it no longer stays local.
@@ -84,6 +86,21 @@ def _own(decision: RouteDecision, now: float, tz: tzinfo) -> str:
         left = money(_budget(decision).room)
         said += f", as many as show {project}'s {left} left buys ({needed} needed)"
     return said
+
+
+def misfit_words(misfit: Misfit) -> str:
+    """``needs 1 GPU; the cloud shape VM.Standard.E5.Flex has none``."""
+    shape = f"the cloud shape {misfit.shape}"
+    if misfit.need == "gpus":
+        has = "none" if misfit.has == 0 else f"{misfit.has}"
+        return f"needs {_count(misfit.wanted, 'GPU')}; {shape} has {has}"
+    if misfit.need == "memory":
+        return f"needs {misfit.wanted:,} MB of memory; {shape} has {misfit.has:,} MB"
+    return f"needs pool {misfit.wanted}; the nodes of {shape} join pool {misfit.has}"
+
+
+def _count(n: int | str, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _room_asked(decision: RouteDecision, room: RoomAsked, now: float, tz: tzinfo) -> str:

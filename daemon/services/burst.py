@@ -7,7 +7,8 @@ backend = "oci"`` or ``"simcloud"``):
    and the unknown ones;
 2. routing (``daemon.scheduling.routing``, pure) decides per unfinished job, in queue order,
    whether its frames may go to the cloud and how many, from the local farm's slots, each job's
-   measured pace and due date, its show's budget and whether its data is staged;
+   measured pace and due date, its show's budget, whether its data is staged and whether the
+   cloud shape has the GPUs, memory and pool it requires (a GPU job never bursts to CPU nodes);
 3. the autoscaler (``daemon.scheduling.autoscale``, pure) sizes the pool from that backlog;
    the pool launches nodes, releases idle ones, and busy ones of the wrong kind are drained;
 4. the routes are stored with the chunk the pool was planned on.
@@ -92,6 +93,11 @@ class BurstService:
         finally:
             self._pass_lock.release()
 
+    @property
+    def shape(self) -> routing.CloudShape:
+        """What the nodes the pool launches have."""
+        return self.pool.shape
+
     def _policy(self) -> routing.RoutingPolicy:
         return routing.RoutingPolicy(default_frame_s=self.settings.ranking.default_frame_s)
 
@@ -117,11 +123,12 @@ class BurstService:
                     staged=row["data_state"] == "staged",
                     rank_position=row["position"],
                     cloud_in_flight=row["cloud_in_flight"],
+                    needs=routing.CloudNeeds.of(spec.requirements),
                 )
             )
         farm = routing.FarmFacts(slots=max(0, cloud_store.local_slots(db)))
         budgets = self.books.show_budgets(db, now)
-        decisions = routing.route_queue(facts, farm, budgets, policy, now)
+        decisions = routing.route_queue(facts, farm, budgets, policy, now, shape=self.shape)
         return decisions, {f.job_id: f for f in facts}
 
     def _store_routes(

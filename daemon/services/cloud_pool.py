@@ -25,6 +25,7 @@ from daemon.backends.base import (
 )
 from daemon.backends.registry import configured_backend, node_profile
 from daemon.context import Context
+from daemon.scheduling.routing import CloudShape
 from daemon.services.enrollment import EnrollmentService
 from daemon.storage import cloud as cloud_store
 
@@ -61,6 +62,15 @@ class CloudPool:
     def profile(self) -> NodeProfile:
         """What the configured backend's nodes are like (size, most nodes, boot time)."""
         return node_profile(self.settings.cloud)
+
+    @property
+    def shape(self) -> CloudShape:
+        """What every node the pool launches has, as routing and the node check match it."""
+        profile = self.profile
+        return CloudShape(
+            name=profile.shape or "of this backend", gpus=profile.gpus,
+            memory_mb=int(profile.memory_gb * 1024), pool=self.settings.cloud.pool,
+        )  # fmt: skip
 
     @property
     def backend(self) -> RenderBackend:

@@ -41,6 +41,7 @@ from daemon.scheduling.progress import (
 )
 from daemon.services.dependencies import DependencyService
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
+from daemon.services.node_fit import NO_NODE, NodeFit
 from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
 from daemon.services.staging import StagingService
@@ -70,6 +71,7 @@ class JobService:
         projects: ProjectService | None = None,
         staging: StagingService | None = None,
         dependencies: DependencyService | None = None,
+        fit: NodeFit | None = None,
     ) -> None:
         self.ctx = context
         self.ranking = ranking
@@ -77,6 +79,8 @@ class JobService:
         self.projects = projects or ProjectService(context)
         self.staging = staging
         self.dependencies = dependencies or DependencyService(context)
+        self.fit = fit or NodeFit()
+        """Whether any known node can run a job (its page says so when none can)."""
         self.paths = context.paths
         """Where scenes and frames may be: the studio's roots, never the daemon's data folder."""
 
@@ -96,6 +100,8 @@ class JobService:
         waiting (never queued), in the same transaction.
         With ``idempotency_key`` the key is stored in the job's transaction: a resend of the same
         request with the same key returns the first answer and stores nothing.
+        A job no known node can run is accepted; its message and rank reason say why
+        (``services/node_fit.py``).
 
         Raises:
             IdempotencyKeyReused: the caller's key first came with another request.
@@ -129,6 +135,8 @@ class JobService:
             return self._resent(key, kept)
         logger.info("job_id=%s submitted: %s, %d tasks", job_id, spec.name, len(chunks))
         job = self.get(job_id)
+        if job.rank_reason.startswith(NO_NODE):
+            logger.warning("job_id=%s: %s", job_id, job.rank_reason)
         if key is not None:  # the first answer, for resends (a crash before: they get the job)
             with self.ctx.database.transaction() as db:
                 idem_store.keep_response(db, key.caller, key.key, job.model_dump_json())
@@ -452,15 +460,17 @@ class JobService:
         rank: RankView,
     ) -> Job:
         state = JobState(row["state"])
-        estimate = None
+        spec = job_store.job_spec(row)
+        estimate = no_node = None
         if not state.finished:
             estimate = estimate_finish(
                 self.ctx.now(), row["frame_count"], stats["done"], stats["seconds"],
                 stats["partial"], stats["active"],
             )  # fmt: skip
+            no_node = self.fit.why_not(db, spec)
         return Job(
             id=row["id"],
-            spec=job_store.job_spec(row),
+            spec=spec,
             submitted_by=row["submitted_by"],
             state=state,
             submitted_at=to_datetime(row["submitted_at"]),
@@ -470,12 +480,12 @@ class JobService:
             task_counts={TaskState(s): counts.get(s.value, 0) for s in TaskState},
             progress=progress_fraction(row["frame_count"], stats["done"]),
             estimated_finish=to_optional_datetime(estimate),
-            message=row["message"],
+            message=row["message"] or no_node or "",
             errors=job_store.job_errors(db, row["id"]),
             failed_frames=frames_of(task_store.failed_tasks(db, row["id"])),
             error_classes=task_store.error_classes(db, row["id"]),
             rank=rank.position,
-            rank_reason=rank.reason,
+            rank_reason=no_node if no_node and state is not JobState.PAUSED else rank.reason,
             rank_score=rank.score,
             rank_parts=rank.parts,
         )

@@ -43,6 +43,7 @@ from daemon.scheduling.ranking import (
 )
 from daemon.shotgun.sync import is_stale
 from daemon.storage import jobs as job_store
+from daemon.storage import limits as limit_store
 from daemon.storage import queue as queue_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import shotgrid as sg_store
@@ -91,6 +92,28 @@ class RankView:
     reason: str
     parts: list[RankPart]
     pinned_by: str | None = None
+
+
+def _full_limits(db: sqlite_utils.Database) -> dict[str, str]:
+    """The farm-wide limits with no unit free now, each with the note a job waiting for it
+    gets ("Waiting for a unit of 'maya': 20 of 20 in use. ")."""
+    return {
+        row["name"]: (
+            f"Waiting for a unit of {row['name']!r}: {row['in_use']} of {row['capacity']} in use. "
+        )
+        for row in limit_store.list_limits(db)
+        if not row["per_node"] and row["in_use"] >= row["capacity"]
+    }
+
+
+def _limit_note(db: sqlite_utils.Database, job_id: int, full: dict[str, str]) -> str:
+    """The note of the first full limit the job lists; empty when none is full."""
+    if not full:
+        return ""
+    for name in limit_store.limits_of_job(db, job_id):
+        if name in full:
+            return full[name]
+    return ""
 
 
 class RankingService:
@@ -186,6 +209,7 @@ class RankingService:
         held = rank_store.held_shows(db)
         stale = self.stale(db)
         linked = sg_store.linked_ids(db, ids)
+        full = _full_limits(db)
         views: dict[int, RankView] = {}
         for row in rows:
             rank = ranks.get(row["id"])
@@ -196,9 +220,10 @@ class RankingService:
             parts = describe_parts(
                 rank, self.policy, row["project"], stale=stale and row["id"] in linked
             )
+            reason = explain(parts, position, len(order), pinned_by=pinned.get(row["id"]))
             views[row["id"]] = RankView(
                 position=position, score=round(rank.score, 4),
-                reason=explain(parts, position, len(order), pinned_by=pinned.get(row["id"])),
+                reason=_limit_note(db, row["id"], full) + reason,
                 parts=parts, pinned_by=pinned.get(row["id"]),
             )  # fmt: skip
         return views

@@ -52,6 +52,8 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
             "production_overrides",
             "job_links",
             "sg_outbox",
+            "limits",
+            "job_limits",
         )
     }
 

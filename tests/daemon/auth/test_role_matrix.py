@@ -95,6 +95,9 @@ ALLOWED: dict[str, set[str]] = {
     "PUT /shows/<project>/budget": {"producer", "admin"},
     "GET /jobs/<int:job_id>/route": USERS,
     "GET /backups": {"admin"},
+    "GET /limits": USERS,
+    "PUT /limits/<name>": {"td", "admin"},
+    "DELETE /limits/<name>": {"td", "admin"},
 }
 
 
@@ -162,6 +165,18 @@ def _routed(world: World, caller: str) -> None:
         cloud_store.replace_routes(db, [(world.job_id, "on-time", 0, 1, 0.0, "{}", "on time", 0.0)])
 
 
+def _limit_named(world: World, caller: str) -> dict[str, Any]:
+    world.extra["name"] = "maya"
+    return {"capacity": 20}
+
+
+def _limit_set(world: World, caller: str) -> None:
+    from common.models import LimitChange
+
+    world.extra["name"] = "maya"
+    world.services.limits.put("maya", LimitChange(capacity=20), "tess")
+
+
 def _stored(world: World, caller: str) -> None:
     world.extra["file_id"] = store_file(world.services, "ana", "show/f.bin", b"frame").id
 
@@ -205,6 +220,7 @@ BODIES: dict[str, Body] = {
     "POST /storage/upload": {"path": "show/new.bin", "size": 3},
     "POST /resources/scale": {"count": 1},
     "PUT /shows/<project>/budget": {"budget": 100.0},
+    "PUT /limits/<name>": _limit_named,
     "PUT /storage/upload/<upload_id>": _upload_part,
     "POST /storage/upload/<upload_id>/complete": _upload_done,
 }
@@ -219,6 +235,7 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "GET /storage/download/<file_id>": _stored,
     "DELETE /storage/<file_id>": _stored,
     "POST /storage/<file_id>/restore": _deleted,
+    "DELETE /limits/<name>": _limit_set,
     "GET /agents/<agent_id>/tasks/<int:task_id>/data": _staged,
     "GET /jobs/<int:job_id>/route": _routed,
     "DELETE /jobs/<int:job_id>/kept-off/<agent_id>": _kept_off,

@@ -92,10 +92,12 @@ def test_each_backend_says_what_its_nodes_are_like() -> None:
             "oci": {"max_nodes": 7, "ocpus": None, "memory_gb": 32, "gpus": 1},
         }
     )
-    assert node_profile(cloud) == NodeProfile(max_nodes=3, boot_s=2.5, ocpus=2, memory_gb=8, gpus=0)
+    assert node_profile(cloud) == NodeProfile(
+        max_nodes=3, boot_s=2.5, ocpus=2, memory_gb=8, gpus=0, shape="Sim.Standard"
+    )
     oci = cloud.model_copy(update={"backend": "oci"})
     assert node_profile(oci) == NodeProfile(
-        max_nodes=7, boot_s=180.0, ocpus=0, memory_gb=32, gpus=1
+        max_nodes=7, boot_s=180.0, ocpus=0, memory_gb=32, gpus=1, shape="VM.Standard.E5.Flex"
     )  # a fixed shape has no OCPU count of ours
 
 

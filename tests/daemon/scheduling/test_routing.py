@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 from common.models import Placement
 from daemon.scheduling.budget import ShowBudget
 from daemon.scheduling.routing import (
+    CloudNeeds,
+    CloudShape,
     FarmFacts,
     JobFacts,
+    Misfit,
+    RoomOutcome,
     RouteDecision,
     RoutingPolicy,
     Verdict,
@@ -21,6 +25,7 @@ from daemon.scheduling.routing import (
     local_finish,
     route_job,
     route_queue,
+    shape_misfit,
 )
 from daemon.scheduling.routing_words import sentence
 
@@ -418,3 +423,45 @@ def test_a_routed_queue_keeps_every_promise(
     for name, budget in shows.items():
         owed = sum(d.estimated_cost for d in decisions if by_id[d.job_id].project == name)
         assert owed <= max(0.0, budget.room) + 1e-6
+
+
+# --- the cloud shape -----------------------------------------------------------------------------
+
+CPU_SHAPE = CloudShape("VM.Standard.E5.Flex", gpus=0, memory_mb=65_536, pool="cloud")
+GPU_SHAPE = CloudShape("VM.GPU.A10.1", gpus=1, memory_mb=245_760, pool="cloud")
+LATE_GPU = job(due_at=NOW + HOUR, needs=CloudNeeds(gpus=1))
+
+
+def test_a_gpu_job_never_bursts_to_a_cpu_shape_and_does_to_a_gpu_shape() -> None:
+    cpu = route_job(LATE_GPU, FARM, RICH, PLAIN, NOW, shape=CPU_SHAPE)
+    assert (cpu.verdict, cpu.cloud_frames, cpu.cloud_eligible) == (Verdict.SHAPE_MISFIT, 0, False)
+    assert said(cpu) == "needs 1 GPU; the cloud shape VM.Standard.E5.Flex has none"
+    gpu = route_job(LATE_GPU, FARM, RICH, PLAIN, NOW, shape=GPU_SHAPE)
+    assert gpu.verdict is Verdict.BURST and gpu.cloud_frames == 85
+
+
+def test_memory_and_pool_beyond_the_shape_keep_a_job_local() -> None:
+    big = job(due_at=NOW + HOUR, needs=CloudNeeds(memory_mb=70_000))
+    assert route_job(big, FARM, RICH, PLAIN, NOW, shape=CPU_SHAPE).verdict is Verdict.SHAPE_MISFIT
+    assert route_job(big, FARM, RICH, PLAIN, NOW, shape=GPU_SHAPE).verdict is Verdict.BURST
+    pooled = job(due_at=NOW + HOUR, needs=CloudNeeds(pool="lighting"))
+    decision = route_job(pooled, FARM, RICH, PLAIN, NOW, shape=GPU_SHAPE)
+    assert decision.grounds.misfit == Misfit("pool", "lighting", "cloud", "VM.GPU.A10.1")
+    in_cloud_pool = job(due_at=NOW + HOUR, needs=CloudNeeds(pool="cloud"))
+    assert route_job(in_cloud_pool, FARM, RICH, PLAIN, NOW, shape=GPU_SHAPE).cloud_frames == 85
+
+
+def test_a_shape_of_unknown_memory_is_not_held_against_a_job() -> None:
+    fixed = CloudShape("VM.Standard3.Flex", gpus=0, memory_mb=0, pool="cloud")
+    big = job(due_at=NOW + HOUR, needs=CloudNeeds(memory_mb=70_000))
+    assert shape_misfit(big.needs, fixed) is None
+    assert route_job(big, FARM, RICH, PLAIN, NOW, shape=fixed).verdict is Verdict.BURST
+
+
+def test_the_jobs_ahead_of_a_gpu_job_make_room_for_it_on_the_local_farm() -> None:
+    stuck = replace(AHEAD, job_id=2, rank_position=2, needs=CloudNeeds(gpus=1))
+    first, second = route_queue([AHEAD, stuck], FARM, {"alpha": RICH}, PLAIN, NOW, shape=CPU_SHAPE)
+    assert second.verdict is Verdict.SHAPE_MISFIT and second.cloud_frames == 0
+    assert second.room is not None and second.room.outcome is RoomOutcome.MADE
+    assert first.verdict is Verdict.BURST
+    assert [room.job_id for room in first.room_for] == [2]

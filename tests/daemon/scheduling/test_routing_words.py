@@ -14,6 +14,8 @@ import pytest
 from common.models import Placement
 from daemon.scheduling.budget import ShowBudget
 from daemon.scheduling.routing import (
+    CloudNeeds,
+    CloudShape,
     FarmFacts,
     JobFacts,
     Reason,
@@ -99,8 +101,31 @@ def test_the_sentence_of_each_reason(
     assert sentence(decision, NOW) == words
 
 
+E5 = CloudShape("VM.Standard.E5.Flex", gpus=0, memory_mb=65_536, pool="cloud")
+A10 = CloudShape("VM.GPU.A10.2", gpus=2, memory_mb=245_760, pool="cloud")
+
+#: (job's needs, cloud shape, sentence): jobs the shape cannot take, whatever their date.
+MISFITS = [
+    (CloudNeeds(gpus=1), E5, "needs 1 GPU; the cloud shape VM.Standard.E5.Flex has none"),
+    (CloudNeeds(gpus=4), A10, "needs 4 GPUs; the cloud shape VM.GPU.A10.2 has 2"),
+    (CloudNeeds(memory_mb=131_072), E5,
+     "needs 131,072 MB of memory; the cloud shape VM.Standard.E5.Flex has 65,536 MB"),
+    (CloudNeeds(pool="lighting"), A10,
+     "needs pool lighting; the nodes of the cloud shape VM.GPU.A10.2 join pool cloud"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("needs", "shape", "words"), MISFITS)
+def test_the_sentence_of_a_shape_misfit(needs: CloudNeeds, shape: CloudShape, words: str) -> None:
+    facts = job(due_at=NOW + HOUR, needs=needs)  # late: it would burst but for the shape
+    decision = route_job(facts, FARM, RICH, PLAIN, NOW, shape=shape)
+    assert decision.verdict is Verdict.SHAPE_MISFIT
+    assert decision.cloud_frames == 0
+    assert sentence(decision, NOW) == words
+
+
 def test_every_reason_has_its_sentence_pinned() -> None:
-    assert {case[0] for case in ONE_JOB} == set(Reason)
+    assert {case[0] for case in ONE_JOB} | {Reason.SHAPE_MISFIT} == set(Reason)
 
 
 def test_the_clock_is_read_in_the_studios_time_zone() -> None:
