@@ -84,18 +84,6 @@ def describe_host(settings: Settings, capabilities: Capabilities) -> AgentRegist
     )
 
 
-def capabilities_of(registration: AgentRegistration) -> Capabilities:
-    """What a registration says the node has."""
-    return Capabilities(
-        dccs=registration.dccs,
-        dcc_versions=registration.dcc_versions,
-        cores=registration.cores,
-        memory_mb=registration.memory_mb,
-        os=registration.os,
-        gpus=registration.gpus,
-    )
-
-
 def _facts(capabilities: Capabilities) -> dict[str, object]:
     """The fields of a registration that ``capabilities`` holds (as models, not dumped)."""
     return {name: getattr(capabilities, name) for name in Capabilities.model_fields}
@@ -151,7 +139,7 @@ class Agent:
         check = capabilities or (lambda: probe(self.runners))
         self.registration = registration or describe_host(settings, check())
         self._capabilities = CapabilityWatch(
-            capabilities_of(self.registration), check, every_s=recheck_s
+            self.registration.capabilities, check, every_s=recheck_s
         )
         self.kill_grace_s = kill_grace_s
         self.flush_timeout_s = flush_timeout_s

@@ -45,6 +45,18 @@ class AgentRegistration(WireModel):
     tags: Annotated[list[Label], Field(max_length=MAX_TAGS)] = Field(default_factory=list)
     """Free-form tags from the agent's settings (a TD may change them on the daemon)."""
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the registration says the node has."""
+        return Capabilities(
+            dccs=self.dccs,
+            dcc_versions=self.dcc_versions,
+            cores=self.cores,
+            memory_mb=self.memory_mb,
+            os=self.os,
+            gpus=self.gpus,
+        )
+
 
 class AgentInfo(WireModel):
     """The daemon's answer to a registration, and how agents are listed."""

@@ -31,7 +31,7 @@ def insert_agent(
             _tags(registration.tags),
         ],
     )
-    update_capabilities(db, agent_id, capabilities_of(registration))
+    update_capabilities(db, agent_id, registration.capabilities)
 
 
 def get_agent(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any] | None:
@@ -79,18 +79,7 @@ def update_agent(
             agent_id,
         ],
     )
-    update_capabilities(db, agent_id, capabilities_of(registration))
-
-
-def capabilities_of(registration: AgentRegistration) -> Capabilities:
-    return Capabilities(
-        dccs=registration.dccs,
-        dcc_versions=registration.dcc_versions,
-        cores=registration.cores,
-        memory_mb=registration.memory_mb,
-        os=registration.os,
-        gpus=registration.gpus,
-    )
+    update_capabilities(db, agent_id, registration.capabilities)
 
 
 def update_capabilities(db: sqlite_utils.Database, agent_id: str, caps: Capabilities) -> None:

@@ -18,10 +18,11 @@ _ACTIVE = (TaskState.LEASED.value, TaskState.RUNNING.value)
 
 def list_limits(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every limit with its use: ``in_use`` farm-wide, or on the busiest node when per node."""
-    used = _use(db)
+    rows = list(db.query("SELECT * FROM limits ORDER BY name"))
+    used = _use(db) if rows else {}
     return [
         {**row, "in_use": used.get(row["name"], (0, 0))[1 if row["per_node"] else 0]}
-        for row in db.query("SELECT * FROM limits ORDER BY name")
+        for row in rows
     ]
 
 
