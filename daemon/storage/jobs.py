@@ -185,13 +185,13 @@ def add_rendered(db: sqlite_utils.Database, job_id: int, frames: int, seconds: f
 
 
 def task_counts(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Per job, how many tasks are in each state."""
+    """Per job, how many tasks are in each state (kept by triggers: migration 0011)."""
     counts: dict[int, dict[str, int]] = {job_id: {} for job_id in job_ids}
     if not job_ids:
         return counts
     for job_id, state, n in db.conn.execute(
-        "SELECT job_id, state, count(*) FROM tasks"
-        f" WHERE job_id IN ({', '.join('?' * len(job_ids))}) GROUP BY job_id, state",
+        "SELECT job_id, state, n FROM job_task_counts"
+        f" WHERE job_id IN ({', '.join('?' * len(job_ids))}) AND n > 0",
         list(job_ids),
     ):
         counts[job_id][state] = n
