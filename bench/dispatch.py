@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 from daemon_process import running_daemon
@@ -98,14 +99,20 @@ def main() -> int:
         def watch_limit() -> None:
             """Reads the limit's use as the daemon counts it, all along the run."""
             watcher = DaemonClient(url, timeout=60, auth=client.auth)
-            while not watching.is_set():
-                for limit in watcher._request("GET", "/limits"):
-                    if limit["name"] == LIMIT:
-                        most_held[0] = max(most_held[0], limit["in_use"])
-                time.sleep(0.005)
+            try:
+                while not watching.is_set():
+                    for limit in watcher._request("GET", "/limits"):
+                        if limit["name"] == LIMIT:
+                            most_held[0] = max(most_held[0], limit["in_use"])
+                    time.sleep(0.005)
+            finally:
+                watcher.close()
 
         def agent_loop(agent_id: str) -> None:
-            own = DaemonClient(url, timeout=60, auth=client.auth)
+            with closing(DaemonClient(url, timeout=60, auth=client.auth)) as own:
+                play_agent(own, agent_id)
+
+        def play_agent(own: DaemonClient, agent_id: str) -> None:
             while True:
                 with lock:
                     if remaining[0] <= 0:
@@ -142,6 +149,7 @@ def main() -> int:
         watching.set()
         if args.mix:
             watcher.join()
+        client.close()  # no connection left open: the daemon stops at once
 
     doubles = sum(1 for n in handed.values() if n > 1)
     latencies.sort()
