@@ -122,8 +122,12 @@ def serve(settings: Settings) -> None:
     logging.getLogger().addHandler(log_handler)  # stored, searchable at /api/v1/logging/logs
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        """Stops at once, however many agents keep idle connections open: the serving loop
+        would otherwise wait for each to time out. Raised in the loop's thread, SystemExit is
+        how waitress stops: it gives requests in flight a few seconds to end, then returns."""
         logger.info("Signal %d: stopping", signum)
         server.close()
+        raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
