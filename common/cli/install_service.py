@@ -117,7 +117,7 @@ def install_service_command(
         _ensure_user(user, plan.data_dir)
     _data_folder(_under(root, plan.data_dir), None if image else user)
     env_path = _under(root, plan.env_file)
-    write_private(env_path, _merged(env_path, env, settings))
+    write_private(env_path, _merged(env_path, env, settings), private_folder=False)
     unit_path = _under(root, UNIT_DIR / plan.unit_name)
     unit_path.parent.mkdir(parents=True, exist_ok=True)
     unit_path.write_text(unit, encoding="utf-8")
