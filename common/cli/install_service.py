@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from common.private_files import write_private
 _ROLE_OPTIONS = {
     "bind": "daemon", "daemon_url": "agent", "enrollment_token": "agent", "name": "agent",
 }  # fmt: skip
+#: A system user's name, as Debian's useradd takes it.
+_USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 #: Settings values shown as this in ``--print`` (they are secrets).
 _HIDDEN = "<given, not shown>"
 
@@ -143,7 +146,11 @@ def _plan(
             raise InvalidInput(
                 f"{option} is for `install-service {_ROLE_OPTIONS[key]}`, not {role}."
             )
-    _check_word(user, "--user")
+    if not _USER_NAME.match(user):
+        raise InvalidInput(
+            f"--user {user!r} is not a user name. Use lowercase letters, digits, _ and -, "
+            "starting with a letter or _ (at most 32)."
+        )
     _check_folder(data_dir, "--data-dir")
     known = state_of(ctx).settings()
     settings: dict[str, str] = {}
@@ -151,9 +158,10 @@ def _plan(
         settings["bind"] = _check_word(str(options["bind"]), "--bind")
     if role == "agent":
         try:
-            settings["daemon_url"] = daemon_url(str(options.get("daemon_url") or known.daemon_url))
+            url = daemon_url(str(options.get("daemon_url") or known.daemon_url))
         except ValueError as exc:
             raise InvalidInput(f"--daemon-url: {exc}.") from None
+        settings["daemon_url"] = _check_word(url, "--daemon-url")
         for key, setting in (("name", "agent_name"), ("enrollment_token", "enrollment_token")):
             if options.get(key):
                 option = "--" + key.replace("_", "-")
