@@ -64,7 +64,7 @@ def cloudburst_command() -> tuple[str, ...]:
     default="/var/lib/cloudburst",
     show_default=True,
     metavar="DIR",
-    help="The service's data folder, the only one it may write (an agent: and its output roots).",
+    help="The service's data folder; it may write only there and in the output roots.",
 )
 @click.option(
     "--bind",
@@ -117,6 +117,12 @@ def install_service_command(
         return
     image = root.resolve() != Path("/")
     if not image:
+        if os.geteuid() != 0:
+            raise UserFacingError(
+                f"Installing a service takes root. Run: sudo {' '.join(cloudburst_command())} "
+                f"install-service {role} ... (or add --print to see the files, or --root DIR "
+                "to write them into an image)."
+            )
         _ensure_user(user, plan.data_dir)
     _data_folder(_under(root, plan.data_dir), None if image else user)
     env_path = _under(root, plan.env_file)
@@ -207,10 +213,10 @@ def _under(root: Path, path: PurePosixPath) -> Path:
 
 
 def _ensure_user(user: str, home: PurePosixPath) -> None:
-    """Creates ``user`` (a system user with its own group, no shell) when it is missing.
+    """Creates ``user`` (a system user with its own group, no shell) when it is missing. Root.
 
     Raises:
-        UserFacingError: not root, or no ``useradd``, or it failed.
+        UserFacingError: no ``useradd``, or it failed.
     """
     try:
         pwd.getpwnam(user)
@@ -218,11 +224,10 @@ def _ensure_user(user: str, home: PurePosixPath) -> None:
     except KeyError:
         pass
     useradd = shutil.which("useradd")
-    if os.geteuid() != 0 or useradd is None:
+    if useradd is None:
         raise UserFacingError(
-            f"The user {user!r} does not exist and cannot be created here (it takes root and "
-            "useradd). Run this as root (sudo), name an existing user with --user, or see the "
-            "files with --print."
+            f"The user {user!r} does not exist and this system has no useradd to create it. "
+            "Create it (a system user with its own group), or name an existing one with --user."
         )
     command = [useradd, "--system", "--user-group", "--home-dir", str(home), "--no-create-home",
                "--shell", "/usr/sbin/nologin", user]  # fmt: skip

@@ -7,12 +7,13 @@ import os
 import shutil
 import stat
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from click.testing import CliRunner, Result
 
 from common.cli.context import CliState
+from common.cli.install_service import _ensure_user
 from common.cli.main import cli
 from common.cli.service_units import ServicePlan, unit_text
 
@@ -166,11 +167,30 @@ def test_bad_values_are_refused_and_nothing_is_written(
     assert not (tmp_path / "image").exists()
 
 
-def test_without_root_a_missing_user_is_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_root_nothing_is_installed_and_it_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     result = invoke(["daemon", "--user", "cb-no-such-user-h3"])
     assert result.exit_code == 1
-    assert "The user 'cb-no-such-user-h3' does not exist and cannot be created here" in (
-        result.stderr
-    )
+    assert "Installing a service takes root. Run: sudo " in result.stderr
     assert "--print" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_user_is_made_a_system_user_without_a_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "useradd"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" > {calls}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    _ensure_user("cb-no-such-user-h3", PurePosixPath("/var/lib/cloudburst"))
+    assert calls.read_text(encoding="utf-8").split() == [
+        "--system", "--user-group", "--home-dir", "/var/lib/cloudburst", "--no-create-home",
+        "--shell", "/usr/sbin/nologin", "cb-no-such-user-h3",
+    ]  # fmt: skip
+    _ensure_user("root", PurePosixPath("/root"))  # an existing user: useradd is not run again
+    assert "cb-no-such-user-h3" in calls.read_text(encoding="utf-8")
