@@ -21,9 +21,11 @@ from typing import IO
 import click
 
 from cloud_agent.agent import OUTBOX_FILE, Agent
+from cloud_agent.enroll_cli import enroll_command, token_command
 from cloud_agent.identity import AgentIdentity
 from cloud_agent.outbox import Outbox, OutboxStore
 from cloud_agent.runners import Runner, get_runner, known_dccs
+from common.cli.context import state_of
 from common.client import DaemonClient
 from common.config import Settings, load_settings
 from common.errors import CloudburstError, ConfigError
@@ -139,7 +141,11 @@ def install_stop_signals(agent: Agent) -> None:
     signal.signal(signal.SIGINT, on_signal)
 
 
-@click.command("agent")
+#: The options that set up a running agent; they mean nothing to ``enroll`` or ``token``.
+_RUN_OPTIONS = ("name", "blender", "state_dir", "poll_interval", "enrollment_token", "log_level")
+
+
+@click.group("agent", invoke_without_command=True)
 @click.option("--daemon", "daemon_url", metavar="URL", help="The daemon (default: daemon_url).")
 @click.option("--name", help="This agent's name (default: the host name).")
 @click.option("--blender", metavar="EXE", help="The Blender executable (default: from PATH).")
@@ -165,8 +171,14 @@ def agent_command(
     enrollment_token: str | None,
     log_level: str | None,
 ) -> None:
-    """Run a render agent: lease tasks from the daemon, render them, report back."""
+    """Run a render agent: lease tasks from the daemon, render them, report back.
+
+    `cloudburst agent enroll` (TDs and admins) mints the one-time token a new node enrolls with.
+    """
     ctx = click.get_current_context()
+    if ctx.invoked_subcommand is not None:
+        _hand_over(ctx)
+        return
     root = ctx.find_root()
     if root is not ctx and root.obj is not None:  # under ``cloudburst``: its global options
         daemon_url = daemon_url or getattr(root.obj, "daemon_url", None)
@@ -200,3 +212,24 @@ def agent_command(
     except CloudburstError as exc:
         raise click.ClickException(exc.message) from None
     ctx.exit(code)
+
+
+def _hand_over(ctx: click.Context) -> None:
+    """Before a subcommand: ``--daemon`` names the daemon it talks to; the rest is refused.
+
+    Raises:
+        click.UsageError: an option that only sets up a running agent was given.
+    """
+    given = [name for name in _RUN_OPTIONS if ctx.params.get(name) is not None]
+    if given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise click.UsageError(
+            f"{options} set up a running agent, not '{ctx.invoked_subcommand}'. "
+            f"Leave them out: cloudburst agent {ctx.invoked_subcommand}."
+        )
+    if ctx.params.get("daemon_url"):
+        state_of(ctx).daemon_url = ctx.params["daemon_url"]
+
+
+agent_command.add_command(enroll_command)
+agent_command.add_command(token_command)

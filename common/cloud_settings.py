@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.daemon_address import daemon_url
+
 #: The sub-tables of ``[cloud]``.
 _TABLES = ("oci", "simcloud")
 
@@ -133,6 +135,11 @@ class CloudSettings(BaseModel):
     """Cloud budgets per show from the configuration; one set through the API wins."""
     oci: OciComputeSettings = Field(default_factory=OciComputeSettings)
     simcloud: SimCloudSettings = Field(default_factory=SimCloudSettings)
+
+    @field_validator("node_daemon_url")
+    @classmethod
+    def _node_daemon_url(cls, value: str) -> str:
+        return daemon_url(value) if value.strip() else ""
 
     @field_validator("budgets", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from common.backup_settings import BackupSettings
 from common.cloud_settings import CloudSettings
+from common.daemon_address import daemon_url
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
 from common.errors import ConfigError
@@ -176,7 +177,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     daemon_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
-    """Where clients, panels and agents find the daemon."""
+    """Where clients, panels and agents find the daemon (``host:port`` means ``http://``)."""
     bind: str = f"127.0.0.1:{DEFAULT_PORT}"
     """Where the daemon listens (HOST:PORT)."""
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -245,6 +246,11 @@ class Settings(BaseModel):
     """A bearer token for clients (an API key); empty: the signed-in user's stored tokens."""
     enrollment_token: SecretStr = SecretStr("")
     """The one-time token an agent registers with the first time."""
+
+    @field_validator("daemon_url")
+    @classmethod
+    def _daemon_url(cls, value: str) -> str:
+        return daemon_url(value)
 
     @field_validator("agent_tags", mode="before")
     @classmethod
@@ -317,7 +323,8 @@ def load_settings(
             Settings(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
             )
             raise ConfigError(f"Bad setting in {source}: {problems}.") from None
     return Settings(**values)

@@ -79,10 +79,14 @@ def create_private(path: Path) -> None:
         make_private(path)
 
 
-def write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str, *, private_folder: bool = True) -> None:
     """Writes ``text`` to ``path`` atomically, readable by its owner only (0600), in a private
-    folder (0700)."""
-    private_dir(path.parent)
+    folder (0700); with ``private_folder=False`` the folder is made if missing and left as it
+    is (``/etc/cloudburst`` also holds files a service's user reads)."""
+    if private_folder:
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -8,7 +8,9 @@ import sys
 
 import click
 
+from common.accounts import LoginRequest
 from common.cli.context import state_of
+from common.cli.option_models import from_options
 from common.client import DaemonClient
 from common.credentials import SignedIn
 from common.token_store import TokenStore, default_store
@@ -34,8 +36,12 @@ def login_command(ctx: click.Context, username: str | None, password_stdin: bool
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt(f"Password for {username}", hide_input=True)
+    request = from_options(
+        LoginRequest, {"username": username, "password": password}, {"username": "--user"},
+        "Cannot sign in",
+    )  # fmt: skip
     client = DaemonClient(settings.daemon_url, timeout=settings.request_timeout_s)
-    pair = client.login(username, password)
+    pair = client.login(request.username, request.password)
     store = _store(ctx)
     SignedIn(store, settings.daemon_url).save(pair.model_dump(mode="json"))
     click.echo(f"Signed in to {settings.daemon_url} as {pair.user.name} ({pair.user.role}).")

@@ -9,10 +9,11 @@ from rich.console import Console
 
 from common.cli.context import echo_json, state_of
 from common.cli.display import job_view, jobs_table, rank_view
+from common.cli.option_models import from_options
 from common.client import DaemonClient
 from common.errors import NotFound
 from common.frames import format_frames
-from common.models import TASK_PAGE_MAX, Job, Task
+from common.models import TASK_PAGE_MAX, Job, PinChange, Task
 from common.states import JobState
 
 job_id_argument = click.argument("job_id", metavar="ID", type=click.IntRange(min=1))
@@ -217,7 +218,11 @@ def pin_command(ctx: click.Context, job_id: int, unpin: bool, note: str, as_json
 
     The pin is recorded under the user you are signed in as.
     """
-    job = state_of(ctx).get_client().pin(job_id, pinned=not unpin, note=note)
+    change = from_options(
+        PinChange, {"pinned": not unpin, "note": note}, {"note": "--note"},
+        f"Job {job_id} cannot be {'unpinned' if unpin else 'pinned'}",
+    )  # fmt: skip
+    job = state_of(ctx).get_client().pin(job_id, pinned=change.pinned, note=change.note)
     if as_json:
         echo_json(job)
     else:

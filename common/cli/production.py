@@ -121,6 +121,17 @@ def dependencies(after: Iterable[str], after_frames: Iterable[str]) -> list[Any]
     return [*whole, *({"job": job, "frames": "same"} for job in by_frame)]
 
 
+#: The option that gives each ``JobSpec`` field ``production_fields`` fills.
+PRODUCTION_OPTIONS: dict[str, str] = {
+    "requirements.pool": "--pool", "requirements.os": "--os",
+    "requirements.min_memory_mb": "--min-memory", "requirements.gpus": "--gpus",
+    "requirements.min_gpu_memory_mb": "--min-gpu-memory",
+    "requirements.dcc_version": "--dcc-version", "requirements.tags": "--tag",
+    "depends_on": "--after", "limits": "--limit", "max_failed_tasks": "--max-failed",
+    "stall_timeout_s": "--stall-timeout",
+}  # fmt: skip
+
+
 def production_fields(options: dict[str, Any]) -> dict[str, Any]:
     """The ``JobSpec`` fields the production options give (they are taken out of ``options``).
 

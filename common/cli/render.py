@@ -137,6 +137,12 @@ def child_env(log_level: str | None) -> dict[str, str]:
     return env
 
 
+#: The option that gives each ``JobSpec`` field ``render`` fills from its options.
+RENDER_OPTIONS = {
+    "scene": "SCENE", "frames": "--frames", "chunk_size": "--chunk", "output": "--output",
+}  # fmt: skip
+
+
 @click.command("render")
 @click.argument("scene", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--frames", "-f", default="1-24", show_default=True, help="Frames to render.")
@@ -200,7 +206,8 @@ def render_command(
                 "output": absolute_output(output) if output else default_output(scene_path),
                 "output_format": "PNG" if scene is None else "",
                 "placement": Placement.LOCAL,
-            }
+            },
+            RENDER_OPTIONS,
         )
         Path(spec.output).parent.mkdir(parents=True, exist_ok=True)
         client = _start_farm(supervisor, base, agents, env, console)

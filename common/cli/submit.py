@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from common.cli import preflight
 from common.cli.context import echo_json, state_of
-from common.cli.production import production_fields, production_options
+from common.cli.option_models import from_options
+from common.cli.production import (
+    PRODUCTION_OPTIONS,
+    production_fields,
+    production_options,
+)
 from common.client import new_idempotency_key
 from common.errors import InvalidInput
 from common.frames import chunk_frames, parse_frames
@@ -69,19 +73,27 @@ def absolute_output(pattern: str) -> str:
     return str(Path(pattern).expanduser().absolute())
 
 
-def build_spec(fields: Mapping[str, Any]) -> JobSpec:
+#: The option that gives each ``JobSpec`` field, for errors that name what the user typed.
+SPEC_OPTIONS: dict[str, str] = {
+    "name": "--name", "owner": "--owner", "project": "--project", "dcc": "--dcc",
+    "renderer": "--renderer", "scene": "SCENE", "frames": "--frames", "chunk_size": "--chunk",
+    "output": "--output", "output_format": "--format", "env": "--env", "priority": "--priority",
+    "max_retries": "--retries", "timeout_s": "--timeout", "due": "--due",
+    "placement": "--placement", "description": "--description", "paused": "--paused",
+    "shotgrid.project": "--sg-project", "shotgrid.shot": "--sg-shot",
+    "shotgrid.task": "--sg-task", "shotgrid.shot_id": "--sg-shot-id",
+    "shotgrid.task_id": "--sg-task-id", **PRODUCTION_OPTIONS,
+}  # fmt: skip
+
+
+def build_spec(fields: Mapping[str, Any], options: Mapping[str, str] = SPEC_OPTIONS) -> JobSpec:
     """Builds a ``JobSpec``, turning validation errors into one readable ``InvalidInput``.
 
     Raises:
-        InvalidInput: a field is missing or holds a bad value; the message names each one.
+        InvalidInput: a field is missing or holds a bad value; the message names the option
+            that gave each one (``options``).
     """
-    try:
-        return JobSpec.model_validate(dict(fields), strict=False)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'job'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InvalidInput(f"The job cannot be submitted: {problems}.") from None
+    return from_options(JobSpec, fields, options, "The job cannot be submitted")
 
 
 def shotgrid_link(

@@ -67,9 +67,9 @@ def test_without_production_options_the_job_asks_nothing(scene: Path) -> None:
         (["--limit", "maya 2024"], "--limit 'maya 2024' is not a limit name"),
         (["--tag", "-x"], "--tag '-x' is not a tag name"),
         (["--pool", "gpu/a"], "--pool 'gpu/a' is not a pool name"),
-        (["--gpus", "65"], "requirements.gpus"),
-        (["--dcc-version", "4 2"], "requirements.dcc_version"),
-        (["--stall-timeout", "0"], "stall_timeout_s"),
+        (["--gpus", "65"], "--gpus 65: input should be less than or equal to"),
+        (["--dcc-version", "4 2"], "--dcc-version '4 2': string should match"),
+        (["--stall-timeout", "0"], "--stall-timeout 0: input should be greater than"),
     ],
 )
 def test_a_bad_production_option_is_refused_before_any_network(
