@@ -14,6 +14,7 @@ from daemon.api import converters
 from daemon.container import Services, attach
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
+from daemon.services.agent_control import NodeControl
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
@@ -83,6 +84,7 @@ def build_services(
         projects=projects,
         enrollment=enrollment,
         farm=FarmService(context, agents),
+        node_control=NodeControl(context),
         files=FileService(context),
         outputs=OutputService(context, jobs),
         monitoring=MonitoringService(context, shotgrid),

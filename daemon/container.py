@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
+from daemon.services.agent_control import NodeControl
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
@@ -53,6 +54,7 @@ class Services:
     projects: ProjectService
     enrollment: EnrollmentService
     farm: FarmService
+    node_control: NodeControl
     files: FileService
     outputs: OutputService
     monitoring: MonitoringService

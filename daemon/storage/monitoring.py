@@ -20,6 +20,14 @@ def record_load(db: sqlite_utils.Database, agent_id: str, load: dict[str, Any], 
     )  # fmt: skip
 
 
+def latest_loads(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """Every agent's last reported load, by agent id (agents that reported none are absent)."""
+    rows = db.query(
+        "SELECT agent_id, cpu_percent, memory_percent, gpu_percent, reported_at FROM agent_load"
+    )
+    return {row["agent_id"]: row for row in rows}
+
+
 def agents_with_load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Every agent with its last load (NULLs where none came) and its leased/running tasks."""
     return list(
