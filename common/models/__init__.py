@@ -60,7 +60,7 @@ from common.models.cloud import (
     SpendReport,
 )
 from common.models.data import AuditPage, AuditQuery, AuditRecord, DataState, JobData
-from common.models.farm import FarmHistory, FarmPoint, HistoryQuery, SpendSeries
+from common.models.farm import MAX_HISTORY_HOURS, FarmHistory, FarmPoint, HistoryQuery, SpendSeries
 from common.models.jobs import (
     IDEMPOTENCY_HEADER,
     NO_NEGATIVE_FRAMES,
@@ -128,6 +128,7 @@ from common.models.tasks import TASK_PAGE_MAX, FailureClass, Task, TaskLog, Task
 __all__ = [
     "IDEMPOTENCY_HEADER",
     "MAX_DEPENDENCIES",
+    "MAX_HISTORY_HOURS",
     "MAX_INTEGER",
     "MAX_LIMITS",
     "MAX_REPORTED",

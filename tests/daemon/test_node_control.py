@@ -29,7 +29,8 @@ def test_a_disabled_node_leases_nothing_until_enabled_and_its_running_task_goes_
         assert disabled["activity"] == "disabled"
         assert [t["task_id"] for t in disabled["tasks"]] == [running["task_id"]]
         assert farm.lease(node) is None  # frames 2-3 wait, but not for this node
-        beat = farm.data("POST", f"/agents/{node}/heartbeat", json={"task_ids": [running["task_id"]]})
+        held = {"task_ids": [running["task_id"]]}
+        beat = farm.data("POST", f"/agents/{node}/heartbeat", json=held)
         assert beat["cancel"] == []  # what it runs goes on
         assert farm.complete(node, running).status_code == 200
         assert farm.lease(node) is None
