@@ -23,6 +23,7 @@ from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
+from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
@@ -85,6 +86,7 @@ def build_services(
         enrollment=enrollment,
         farm=FarmService(context, agents),
         node_control=NodeControl(context),
+        farm_history=FarmHistoryService(context, burst.books),
         files=FileService(context),
         outputs=OutputService(context, jobs),
         monitoring=MonitoringService(context, shotgrid),

@@ -20,6 +20,7 @@ from daemon.services.cloud_pool import CloudPool
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
+from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
@@ -55,6 +56,7 @@ class Services:
     enrollment: EnrollmentService
     farm: FarmService
     node_control: NodeControl
+    farm_history: FarmHistoryService
     files: FileService
     outputs: OutputService
     monitoring: MonitoringService
