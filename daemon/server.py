@@ -1,6 +1,6 @@
 """Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
-the ShotGrid sync and write-back, the daily backup, the farm's samples, and the purges of what would grow without
-bound (stored files' trash, log records, old task logs, idempotency keys)."""
+the ShotGrid sync and write-back, the daily backup, the farm's samples, and the purges of what
+would grow without bound (stored files' trash, log records, old task logs, idempotency keys)."""
 
 from __future__ import annotations
 
