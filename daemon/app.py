@@ -71,6 +71,7 @@ def build_services(
         context, jobs, lease_gate=burst if burst.enabled else None, failures=failures
     )
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
+    farm_history = FarmHistoryService(context, burst.books)
     return Services(
         context=context,
         jobs=jobs,
@@ -84,9 +85,9 @@ def build_services(
         users=UserService(context),
         projects=projects,
         enrollment=enrollment,
-        farm=FarmService(context, agents),
+        farm=FarmService(context, agents, farm_history),
         node_control=NodeControl(context),
-        farm_history=FarmHistoryService(context, burst.books),
+        farm_history=farm_history,
         files=FileService(context),
         outputs=OutputService(context, jobs),
         monitoring=MonitoringService(context, shotgrid),
