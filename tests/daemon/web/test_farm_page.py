@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from common.accounts import Role
 from common.models import AgentRegistration, Gpu, Heartbeat
@@ -21,6 +22,10 @@ def buttons(html: str, agent_id: str) -> list[str]:
     row = re.search(rf'<tr data-agent-id="{agent_id}".*?</tr>', html, re.S)
     assert row is not None
     return re.findall(r'data-action="([\w-]+)"', row.group(0))
+
+
+def press(client: FlaskClient, agent_id: str, action: str) -> int:
+    return client.post(f"/farm/agents/{agent_id}/{action}", data={"csrf": csrf(client)}).status_code
 
 
 def register(services: Services, name: str, **facts: object) -> str:
@@ -59,14 +64,13 @@ def test_a_td_disables_drains_and_enables_a_node_from_the_page(
     node = register(services, "node01")
     client = sign_in(app, "tess", Role.TD)
     assert buttons(client.get("/farm").data.decode(), node) == ["disable", "drain"]
-    answer = client.post(f"/farm/agents/{node}/disable", data={"csrf": csrf(client)})
-    assert answer.status_code == 303
+    assert press(client, node, "disable") == 303
     html = client.get("/farm").data.decode()
     assert 'data-activity="disabled"' in html and 'title="disabled by tess"' in html
     assert buttons(html, node) == ["drain", "enable"]
-    assert client.post(f"/farm/agents/{node}/drain", data={"csrf": csrf(client)}).status_code == 303
+    assert press(client, node, "drain") == 303
     assert 'data-activity="drained"' in client.get("/farm").data.decode()  # it runs nothing
-    assert client.post(f"/farm/agents/{node}/enable", data={"csrf": csrf(client)}).status_code == 303
+    assert press(client, node, "enable") == 303
     assert services.agents.list_agents()[0].control == "enabled"
 
 
@@ -76,8 +80,7 @@ def test_a_td_clears_a_suspect_node_from_the_page(app: Flask, services: Services
         agent_store.set_suspect(db, node, "failed 5 tasks in a row; last: GPU lost")
     client = sign_in(app, "tess", Role.TD)
     assert "clear-suspect" in buttons(client.get("/farm").data.decode(), node)
-    answer = client.post(f"/farm/agents/{node}/clear-suspect", data={"csrf": csrf(client)})
-    assert answer.status_code == 303
+    assert press(client, node, "clear-suspect") == 303
     assert services.agents.list_agents()[0].suspect == ""
 
 
