@@ -14,6 +14,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from common import __version__
+from common.cli.agents import agents_group
 from common.cli.auth import login_command, logout_command
 from common.cli.context import CLI_LOG_LEVEL, CliState, configure_logging
 from common.cli.jobs import job_group, jobs_command
@@ -140,7 +141,7 @@ def cli(ctx: click.Context, daemon_url: str | None, log_level: str | None) -> No
 for _command in (submit_command, jobs_command, job_group, render_command, login_command,
                  logout_command):  # fmt: skip
     cli.add_command(_command)
-for _command in (scan_command,):
+for _command in (scan_command, agents_group):
     cli.add_command(_command)
 BUILTIN_COMMANDS = frozenset(cli.commands)
 
