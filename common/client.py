@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -156,6 +156,12 @@ class DaemonClient:
     def agents(self) -> list[AgentInfo]:
         data = self._request("GET", "/agents")
         return [AgentInfo.model_validate(item, strict=False) for item in data]
+
+    def agent_action(
+        self, agent_id: str, action: Literal["disable", "drain", "enable"]
+    ) -> AgentInfo:
+        """Disables, drains or enables node ``agent_id`` (a TD's or admin's call)."""
+        return self._call("POST", f"/agents/{agent_id}/{action}", AgentInfo)
 
     def resources(self) -> list[Resource]:
         """Every render node, local and cloud, with its size, load, state and cost."""

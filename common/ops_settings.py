@@ -40,6 +40,10 @@ class MonitoringSettings(BaseModel):
     than this share of its size free..."""
     disk_warn_bytes: int = Field(default=2 * GIB, ge=0)
     """...or fewer bytes than this free, whichever comes first."""
+    sample_interval_s: float = Field(default=60.0, ge=5)
+    """How often the daemon stores a sample of the farm (the farm page's charts)."""
+    history_keep_s: float = Field(default=31 * 86400.0, gt=0)
+    """How long samples of the farm are kept."""
 
 
 class LogSettings(BaseModel):

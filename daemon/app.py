@@ -14,6 +14,7 @@ from daemon.api import converters
 from daemon.container import Services, attach
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
+from daemon.services.agent_control import NodeControl
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
@@ -22,6 +23,7 @@ from daemon.services.data_plane import DataPlane, StoreFactory
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
+from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
@@ -69,6 +71,7 @@ def build_services(
         context, jobs, lease_gate=burst if burst.enabled else None, failures=failures
     )
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
+    farm_history = FarmHistoryService(context, burst.books)
     return Services(
         context=context,
         jobs=jobs,
@@ -82,7 +85,9 @@ def build_services(
         users=UserService(context),
         projects=projects,
         enrollment=enrollment,
-        farm=FarmService(context, agents),
+        farm=FarmService(context, agents, farm_history),
+        node_control=NodeControl(context),
+        farm_history=farm_history,
         files=FileService(context),
         outputs=OutputService(context, jobs),
         monitoring=MonitoringService(context, shotgrid),

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
+from daemon.services.agent_control import NodeControl
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
@@ -19,6 +20,7 @@ from daemon.services.cloud_pool import CloudPool
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
+from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
@@ -53,6 +55,8 @@ class Services:
     projects: ProjectService
     enrollment: EnrollmentService
     farm: FarmService
+    node_control: NodeControl
+    farm_history: FarmHistoryService
     files: FileService
     outputs: OutputService
     monitoring: MonitoringService

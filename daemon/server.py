@@ -1,6 +1,6 @@
 """Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
-the ShotGrid sync and write-back, the daily backup, and the purges of what would grow without
-bound (stored files' trash, log records, old task logs, idempotency keys)."""
+the ShotGrid sync and write-back, the daily backup, the farm's samples, and the purges of what
+would grow without bound (stored files' trash, log records, old task logs, idempotency keys)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def serve(settings: Settings) -> None:
     }
     every["ranking"] = (services.ranking.run_pass, settings.ranking.interval_s)
     every["storage-purge"] = (services.files.purge, settings.storage.purge_interval_s)
+    every["farm-sample"] = (services.farm_history.sample, settings.monitoring.sample_interval_s)
     every["log-trim"] = (services.logs.trim, 3600.0)
     every["task-log-retention"] = (services.logs.purge_task_logs, 3600.0)
     every["idempotency-purge"] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,10 +82,10 @@ def configure_logging(level: str | None) -> None:
     )
 
 
-def echo_json(model: BaseModel | list[BaseModel]) -> None:
+def echo_json(model: BaseModel | Sequence[BaseModel]) -> None:
     """Prints a model (or a list of models) as ``model_dump(mode="json")``, indented."""
-    if isinstance(model, list):
-        data: Any = [item.model_dump(mode="json") for item in model]
+    if isinstance(model, BaseModel):
+        data: Any = model.model_dump(mode="json")
     else:
-        data = model.model_dump(mode="json")
+        data = [item.model_dump(mode="json") for item in model]
     click.echo(json.dumps(data, indent=2))

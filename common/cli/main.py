@@ -14,6 +14,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from common import __version__
+from common.cli.agents import agents_group
 from common.cli.auth import login_command, logout_command
 from common.cli.context import CLI_LOG_LEVEL, CliState, configure_logging
 from common.cli.install_service import install_service_command
@@ -142,7 +143,7 @@ def cli(ctx: click.Context, daemon_url: str | None, log_level: str | None) -> No
 for _command in (submit_command, jobs_command, job_group, render_command, login_command,
                  logout_command):  # fmt: skip
     cli.add_command(_command)
-for _command in (scan_command, queue_command, install_service_command):
+for _command in (scan_command, queue_command, install_service_command, agents_group):
     cli.add_command(_command)
 BUILTIN_COMMANDS = frozenset(cli.commands)
 

@@ -20,10 +20,14 @@ public surface, and the submodules are where each noun lives:
 from __future__ import annotations
 
 from common.models.agents import (
+    AgentActivity,
+    AgentControl,
     AgentInfo,
     AgentRegistration,
+    AgentTask,
     Heartbeat,
     HeartbeatReply,
+    NodeLoad,
     OutputBlob,
     TaskAssignment,
     TaskDone,
@@ -56,6 +60,7 @@ from common.models.cloud import (
     SpendReport,
 )
 from common.models.data import AuditPage, AuditQuery, AuditRecord, DataState, JobData
+from common.models.farm import MAX_HISTORY_HOURS, FarmHistory, FarmPoint, HistoryQuery, SpendSeries
 from common.models.jobs import (
     IDEMPOTENCY_HEADER,
     NO_NEGATIVE_FRAMES,
@@ -123,16 +128,20 @@ from common.models.tasks import TASK_PAGE_MAX, FailureClass, Task, TaskLog, Task
 __all__ = [
     "IDEMPOTENCY_HEADER",
     "MAX_DEPENDENCIES",
+    "MAX_HISTORY_HOURS",
     "MAX_INTEGER",
     "MAX_LIMITS",
     "MAX_REPORTED",
     "MAX_TAGS",
     "NO_NEGATIVE_FRAMES",
     "TASK_PAGE_MAX",
+    "AgentActivity",
     "AgentChange",
+    "AgentControl",
     "AgentInfo",
     "AgentLoad",
     "AgentRegistration",
+    "AgentTask",
     "Attempt",
     "AuditPage",
     "AuditQuery",
@@ -148,7 +157,9 @@ __all__ = [
     "DiskSpace",
     "EntityId",
     "FailureClass",
+    "FarmHistory",
     "FarmMetrics",
+    "FarmPoint",
     "FrameNumber",
     "Gpu",
     "Health",
@@ -156,6 +167,7 @@ __all__ = [
     "Heartbeat",
     "HeartbeatReply",
     "Hex",
+    "HistoryQuery",
     "IdempotencyKey",
     "Job",
     "JobData",
@@ -175,6 +187,7 @@ __all__ = [
     "LogQuery",
     "LogSource",
     "Name",
+    "NodeLoad",
     "Offset",
     "OsName",
     "OutputBlob",
@@ -202,6 +215,7 @@ __all__ = [
     "ShowSpend",
     "Spend",
     "SpendReport",
+    "SpendSeries",
     "StorageUsage",
     "StoredFile",
     "Task",

@@ -58,6 +58,36 @@ class AgentRegistration(WireModel):
         )
 
 
+AgentControl = Literal["enabled", "disabled", "drain"]
+"""What a TD set on a node: ``enabled`` (it leases), ``disabled`` (it leases nothing new; what
+it runs goes on) or ``drain`` (it finishes what it runs, then leases nothing)."""
+
+AgentActivity = Literal["idle", "busy", "offline", "disabled", "draining", "drained"]
+"""What a node does now, as people read it: a TD's ``disabled`` or ``drain`` first (a draining
+node still runs a task; a drained one runs none), else ``offline``, ``busy`` or ``idle``."""
+
+
+class AgentTask(WireModel):
+    """A task a node holds now (leased or running)."""
+
+    job_id: int
+    job_name: str
+    task_id: int
+    frames: str
+    """The task's frames as a frame spec (``1-10``)."""
+    state: str
+    progress: float = 0.0
+
+
+class NodeLoad(WireModel):
+    """A node's last reported load; None where its agent did not report it."""
+
+    cpu_percent: float | None = None
+    memory_percent: float | None = None
+    gpu_percent: float | None = None
+    reported_at: datetime
+
+
 class AgentInfo(WireModel):
     """The daemon's answer to a registration, and how agents are listed."""
 
@@ -79,6 +109,13 @@ class AgentInfo(WireModel):
     tags: list[str] = Field(default_factory=list)
     suspect: str = ""
     """Why the node stopped leasing (it failed too many tasks in a row); empty: it leases."""
+    control: AgentControl = "enabled"
+    control_by: str = ""
+    """Who last enabled, disabled or drained the node (empty: nobody yet)."""
+    activity: AgentActivity = "idle"
+    tasks: list[AgentTask] = Field(default_factory=list)
+    """What the node runs now."""
+    load: NodeLoad | None = None
     token: str | None = None
     """The agent's own token: only in the answer to a first registration; keep it secret."""
 

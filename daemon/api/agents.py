@@ -70,6 +70,32 @@ def change_agent(agent_id: str, body: AgentChange) -> AgentInfo:
 
 
 @bp.operation(
+    "POST", "/agents/<agent_id>/disable",
+    "Disable a node: it leases nothing new (what it runs goes on) until enabled",
+    returns=AgentInfo, errors=(NotFound,), permission=Permission.AGENTS_MANAGE,
+)  # fmt: skip
+def disable_agent(agent_id: str) -> AgentInfo:
+    return services().node_control.set(agent_id, "disabled", current_principal().name)
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/drain",
+    "Drain a node: it finishes what it runs, then leases nothing (draining, then drained)",
+    returns=AgentInfo, errors=(NotFound,), permission=Permission.AGENTS_MANAGE,
+)  # fmt: skip
+def drain_agent(agent_id: str) -> AgentInfo:
+    return services().node_control.set(agent_id, "drain", current_principal().name)
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/enable", "Enable a disabled or drained node: it leases again",
+    returns=AgentInfo, errors=(NotFound,), permission=Permission.AGENTS_MANAGE,
+)  # fmt: skip
+def enable_agent(agent_id: str) -> AgentInfo:
+    return services().node_control.set(agent_id, "enabled", current_principal().name)
+
+
+@bp.operation(
     "POST", "/agents/<agent_id>/heartbeat", "Renew leases; learn which tasks to stop",
     body=Heartbeat, returns=HeartbeatReply, errors=(NotFound,),
     permission=Permission.AGENT_PROTOCOL,

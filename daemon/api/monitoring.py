@@ -1,4 +1,5 @@
-"""``/api/v1/monitoring/metrics`` (JSON) and ``/metrics`` (Prometheus text, outside /api/v1).
+"""``/api/v1/monitoring/metrics`` (JSON), ``/api/v1/farm/history`` (the farm over time) and
+``/metrics`` (Prometheus text, outside /api/v1).
 
 ``/metrics`` takes the scrape token of ``monitoring.scrape_token`` as a bearer token, or the
 token of a user with ``logs.read`` (TDs and admins); everyone else gets 401/403.
@@ -10,8 +11,8 @@ import hmac
 
 from flask import Blueprint, Response, request
 
-from common.models import FarmMetrics
-from daemon.api.guard import authorize
+from common.models import FarmHistory, FarmMetrics, HistoryQuery
+from daemon.api.guard import authorize, current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
@@ -33,6 +34,17 @@ def monitoring() -> MonitoringService:
 )  # fmt: skip
 def metrics() -> FarmMetrics:
     return monitoring().metrics()
+
+
+@bp.operation(
+    "GET", "/farm/history",
+    "The farm over time: agents online and busy, queue depth, frames per hour and (for those "
+    "who may read reports) each show's cloud spend, from the samples the daemon stores",
+    query=HistoryQuery, returns=FarmHistory, permission=Permission.AGENTS_READ,
+)  # fmt: skip
+def farm_history(query: HistoryQuery) -> FarmHistory:
+    with_spend = current_principal().may(Permission.REPORTS_READ)
+    return services().farm_history.history(query, with_spend=with_spend)
 
 
 @scrape_bp.get("/metrics")

@@ -26,7 +26,7 @@ from common.models import (
 from common.states import TaskState
 from daemon.context import Context, to_datetime
 from daemon.scheduling.failures import last_line
-from daemon.services.agent_info import agent_info, load_agent_info
+from daemon.services.agent_info import agent_infos, load_agent_info
 from daemon.services.failures import FailureService
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
@@ -81,7 +81,7 @@ class AgentService:
 
     def list_agents(self) -> list[AgentInfo]:
         db = self.ctx.database.db
-        return [agent_info(self.ctx.settings, row) for row in agent_store.list_agents(db)]
+        return agent_infos(db, self.ctx.settings, agent_store.list_agents(db))
 
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
         """Renews the leases the agent still holds; tells it which tasks to stop."""

@@ -1,15 +1,14 @@
-"""The farm as the dashboard shows it: every agent, what each one runs now, and how many agents
-are in each state."""
+"""The farm as the dashboard shows it: every agent (what it has, runs and does), how many
+agents do what, and the farm's history for the charts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from common.models import AgentInfo
+from common.models import AgentInfo, FarmHistory, HistoryQuery
 from daemon.context import Context
 from daemon.services.agents import AgentService
-from daemon.storage.dashboard import running_by_agent
+from daemon.services.farm_history import FarmHistoryService
 
 
 @dataclass(frozen=True)
@@ -17,22 +16,25 @@ class FarmView:
     """What the farm page shows."""
 
     agents: list[AgentInfo]
-    running: dict[str, list[dict[str, Any]]]
-    """The leased and running tasks of each agent, by agent id."""
+    """Each with what it has, runs now and does (``activity``)."""
     counts: dict[str, int]
-    """Agents in each state."""
+    """Agents per activity (idle, busy, offline, disabled, draining, drained)."""
+    history: FarmHistory
 
 
 class FarmService:
     """Reads the farm; writes nothing."""
 
-    def __init__(self, context: Context, agents: AgentService) -> None:
+    def __init__(self, context: Context, agents: AgentService, history: FarmHistoryService) -> None:
         self.ctx = context
         self.agents = agents
+        self.history = history
 
-    def view(self) -> FarmView:
+    def view(self, *, with_spend: bool, hours: int = 24) -> FarmView:
+        """The farm now and over the last ``hours``; the shows' spend only ``with_spend``."""
         agents = self.agents.list_agents()
         counts: dict[str, int] = {}
         for agent in agents:
-            counts[agent.state] = counts.get(agent.state, 0) + 1
-        return FarmView(agents, running_by_agent(self.ctx.database.db), counts)
+            counts[agent.activity] = counts.get(agent.activity, 0) + 1
+        history = self.history.history(HistoryQuery(hours=hours), with_spend=with_spend)
+        return FarmView(agents, counts, history)

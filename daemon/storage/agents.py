@@ -129,6 +129,17 @@ def set_suspect(db: sqlite_utils.Database, agent_id: str, reason: str) -> None:
     )
 
 
+def set_control(
+    db: sqlite_utils.Database, agent_id: str, control: str, by: str, now: float
+) -> bool:
+    """A TD's hand on the node: ``enabled``, ``disabled`` or ``drain`` (``by``: who)."""
+    cursor = db.execute(
+        "UPDATE agents SET control = ?, control_by = ?, control_at = ? WHERE id = ?",
+        [control, by, now, agent_id],
+    )
+    return cursor.rowcount == 1
+
+
 def count_failure_in_a_row(db: sqlite_utils.Database, agent_id: str) -> int:
     """One more task failed on this node; returns how many in a row."""
     db.execute(
@@ -148,10 +159,11 @@ def reset_failures_in_a_row(db: sqlite_utils.Database, agent_id: str) -> None:
 
 
 def has_bigger_node(db: sqlite_utils.Database, job_id: int, dcc: str, memory_mb: int) -> bool:
-    """Whether an online node that is not suspect nor kept off the job has ``dcc`` and more
-    memory than ``memory_mb``."""
+    """Whether an online node that takes work (enabled, not suspect, not kept off the job) has
+    ``dcc`` and more memory than ``memory_mb``."""
     row = db.conn.execute(
         "SELECT EXISTS (SELECT 1 FROM agents a WHERE a.state = 'online' AND a.suspect = ''"
+        " AND a.control = 'enabled'"
         " AND a.memory_mb > ? AND EXISTS (SELECT 1 FROM json_each(a.dccs) d WHERE d.value = ?)"
         " AND NOT EXISTS (SELECT 1 FROM node_job_failures f"
         " WHERE f.job_id = ? AND f.agent_id = a.id AND f.kept_off = 1))",

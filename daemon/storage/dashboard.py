@@ -1,4 +1,4 @@
-"""Read-only queries the web dashboard needs beyond the API's: what each agent runs now."""
+"""Read-only queries of what each agent runs now (the agents list and the farm page)."""
 
 from __future__ import annotations
 

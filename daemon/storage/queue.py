@@ -72,6 +72,8 @@ class NodeFacts:
     """JSON list."""
     staged_only: bool
     """Only jobs whose files are in the object store (nodes without studio storage)."""
+    takes_work: bool = True
+    """False when a TD disabled or drained the node: no job is a candidate for it."""
 
     @classmethod
     def of(cls, agent: dict[str, Any]) -> NodeFacts:
@@ -87,6 +89,7 @@ class NodeFacts:
             dcc_versions=agent["dcc_versions"],
             tags=agent["tags"],
             staged_only=not agent["studio_access"],
+            takes_work=agent["control"] == "enabled",
         )
 
 
@@ -108,9 +111,9 @@ def queue_candidates(
     """The best jobs in the queue that this node may take a task from now.
 
     ``full_limits``: the limits with no unit free for this node (``storage/limits.py``); a job
-    holding one of them waits.
+    holding one of them waits. A node a TD disabled or drained has no candidate.
     """
-    if not node.dccs:
+    if not node.dccs or not node.takes_work:
         return []
     params: dict[str, Any] = {
         "pool": node.pool, "os": node.os, "memory_mb": node.memory_mb, "gpus": node.gpus,

@@ -1,8 +1,9 @@
 """The web dashboard: server-rendered pages over the daemon's services, assets in the package.
 
 ``init_app`` registers the pages and the cookie session (``session.py``); ``pages.py`` holds the
-queue and job pages, ``actions.py`` the forms that change jobs, ``admin.py`` the farm and users
-pages, ``headers.py`` the Content Security Policy every answer carries. Every page and every
+queue and job pages, ``actions.py`` the forms that change jobs, ``farm.py`` the farm page and
+its node buttons (``charts.py`` its charts, drawn as SVG on the server), ``admin.py`` the users
+page, ``headers.py`` the Content Security Policy every answer carries. Every page and every
 action is checked against the same declared API operations.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from daemon.web import actions, admin, headers, pages, session  # noqa: F401 (they join bp)
+from daemon.web import actions, admin, farm, headers, pages, session  # noqa: F401 (they join bp)
 from daemon.web.blueprint import bp
 
 __all__ = ["bp", "init_app"]

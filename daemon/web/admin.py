@@ -1,4 +1,4 @@
-"""The farm page (every agent, what it runs) and the users page for admins."""
+"""The users page for admins (the farm page is ``farm.py``)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,6 @@ from daemon.web import session
 from daemon.web.blueprint import bp, page
 
 USER_ACTIONS = ("approve", "deactivate", "restore")
-
-
-@bp.get("/farm")
-@page(Permission.AGENTS_READ)
-def farm() -> Any:
-    farm = services().farm.view()
-    return render_template(
-        "farm.html", agents=farm.agents, running=farm.running, counts=farm.counts
-    )
 
 
 def _users_page(error: str = "", status: int = 200) -> Any:
