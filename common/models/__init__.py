@@ -67,6 +67,7 @@ from common.models.jobs import (
     JobSummary,
     Placement,
     PriorityChange,
+    Resubmission,
 )
 from common.models.ops import (
     AgentLoad,
@@ -118,7 +119,14 @@ from common.models.requirements import (
     Version,
 )
 from common.models.shotgrid import ShotGridLink, ShotGridStatus
-from common.models.tasks import TASK_PAGE_MAX, FailureClass, Task, TaskLog, TaskPage
+from common.models.tasks import (
+    TASK_PAGE_MAX,
+    FailureClass,
+    Task,
+    TaskAction,
+    TaskLog,
+    TaskPage,
+)
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -191,6 +199,7 @@ __all__ = [
     "RankPartName",
     "Requirements",
     "Resource",
+    "Resubmission",
     "RowId",
     "ScaleRequest",
     "ScaleResult",
@@ -205,6 +214,7 @@ __all__ = [
     "StorageUsage",
     "StoredFile",
     "Task",
+    "TaskAction",
     "TaskAssignment",
     "TaskDone",
     "TaskFailure",
