@@ -354,6 +354,19 @@ class JobService:
         items = [task_from_row(row) for row in rows]
         return TaskPage(items=items, total=total, offset=offset, limit=limit)
 
+    def task(self, job_id: int, task_id: int) -> Task:
+        """The job's task ``task_id``, with its agent's name.
+
+        Raises:
+            NotFound: no such job, or the job has no such task.
+        """
+        db = self.ctx.database.db
+        job_store.require_job(db, job_id)
+        row = task_store.named_task(db, job_id, task_id)
+        if row is None:
+            raise NotFound(f"Job {job_id} has no task {task_id}.")
+        return task_from_row(row)
+
     def latest_started_task(self, job_id: int) -> Task | None:
         """The job's task that started last, a running one first; None before any started."""
         row = task_store.latest_started(self.ctx.database.db, job_id)
