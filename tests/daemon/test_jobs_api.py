@@ -85,7 +85,8 @@ def test_a_listed_job_is_the_summary_of_the_job(api: FlaskClient, clock: FakeClo
             "priority": job["spec"]["priority"], "state": job["state"],
             "submitted_at": job["submitted_at"], "started_at": job["started_at"],
             "finished_at": job["finished_at"], "archived_at": job["archived_at"],
-            "frame_count": job["frame_count"], "task_counts": job["task_counts"], "progress": job["progress"],
+            "frame_count": job["frame_count"], "task_counts": job["task_counts"],
+            "progress": job["progress"],
             "estimated_finish": job["estimated_finish"], "message": job["message"],
             "rank": job["rank"],
         }  # fmt: skip

@@ -126,7 +126,8 @@ def test_a_suspended_task_is_never_handed_out_until_resumed(farm: HttpFarm) -> N
     farm.complete(node, leased)
     assert farm.lease(node) is None  # the suspended task waits
     job_now = farm.job(job["id"])
-    assert job_now["task_counts"]["suspended"] == 1 and not job_now["state"] == "succeeded"
+    # not ended while a task waits to be resumed
+    assert job_now["task_counts"]["suspended"] == 1 and job_now["state"] == "running"
 
     resumed = act(farm, job["id"], first["id"], "resume")
 
@@ -167,8 +168,9 @@ def test_a_running_task_cannot_be_suspended(farm: HttpFarm) -> None:
     assert task is not None
     answer = act(farm, job["id"], task["task_id"], "suspend")
     assert answer.status_code == 409
-    assert "is leased; only a queued task can be suspended (you can requeue it)" in (
-        answer.json()["message"]
+    assert (
+        "is leased; only a queued task can be suspended (you can requeue it)"
+        in (answer.json()["message"])
     )
 
 
@@ -216,8 +218,8 @@ def test_the_tasks_of_a_cancelled_job_do_not_move(farm: HttpFarm, services: Serv
     before = snapshot(services)
     answer = act(farm, job["id"], first["id"], "retry")
     assert answer.status_code == 409
-    assert f"Resubmit it instead (`cloudburst job resubmit {job['id']}`)" in (
-        answer.json()["message"]
+    assert (
+        f"Resubmit it instead (`cloudburst job resubmit {job['id']}`)" in (answer.json()["message"])
     )
     assert snapshot(services) == before
 
