@@ -4,12 +4,16 @@ what each refuses (with the task named as every listing names it)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from common.accounts import Role
+from common.models import JobSpec
 from daemon.app import Services
+from daemon.storage import jobs as job_store
+from daemon.storage.db import open_database
 from tests.conftest import FakeClock, user_token
 from tests.daemon.calls import snapshot
 from tests.daemon.http_farm import HttpFarm
@@ -278,3 +282,36 @@ def test_a_failed_job_has_no_task_in_the_queue_depth(farm: HttpFarm) -> None:
     assert metrics["queue_depth"] == 0
     farm.submit(frames="1-2")
     assert farm.call("GET", "/monitoring/metrics").json()["data"]["queue_depth"] == 1
+
+
+def test_cancelling_a_job_cancels_its_suspended_tasks(farm: HttpFarm) -> None:
+    job = farm.submit(frames="1-4", chunk_size=2)
+    first = tasks(farm, job["id"])[0]
+    assert act(farm, job["id"], first["id"], "suspend").status_code == 200
+    assert farm.call("DELETE", f"/jobs/{job['id']}").status_code == 200
+    assert [t["state"] for t in tasks(farm, job["id"])] == ["cancelled", "cancelled"]
+    assert farm.job(job["id"])["state"] == "cancelled"
+
+
+def test_a_database_from_before_0012_keeps_the_holder_of_each_task(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = open_database(path).db
+    spec = JobSpec(name="a", owner="o", scene="/s.blend", frames="1-2", output="/o/f_####")
+    job_id = job_store.insert_job(db, spec, [[1], [2]], 0.0)
+    db.execute(
+        "INSERT INTO agents (id, name, hostname, dccs, pool, cores, memory_mb, state,"
+        " registered_at, last_seen) VALUES ('a1', 'node07', 'n7', '[]', 'local', 1, 1, 'online',"
+        " 0, 0)"
+    )
+    db.execute("UPDATE tasks SET agent_id = 'a1', state = 'done' WHERE idx = 0")
+    # as a database written before migration 0012 would be: then the migration
+    db.executescript(
+        "DROP INDEX jobs_archived; ALTER TABLE jobs DROP COLUMN archived_at;"
+        " ALTER TABLE tasks DROP COLUMN last_agent_id;"
+        " DELETE FROM schema_migrations WHERE version = 12;"
+    )
+    db.conn.close()
+    migrated = open_database(path).db
+    rows = migrated.query("SELECT last_agent_id FROM tasks WHERE job_id = ? ORDER BY idx", [job_id])
+    assert [row["last_agent_id"] for row in rows] == ["a1", None]
+    assert [row["archived_at"] for row in migrated.query("SELECT archived_at FROM jobs")] == [None]
