@@ -42,12 +42,14 @@ from common.models import (
     PriorityChange,
     QueuePage,
     Resource,
+    Resubmission,
     ShotGridStatus,
     ShowHoldChange,
     ShowPolicy,
     ShowShareChange,
     SpendReport,
     Task,
+    TaskAction,
     TaskAssignment,
     TaskDone,
     TaskFailure,
@@ -143,6 +145,24 @@ class DaemonClient:
         return self._call(
             "PUT", f"/jobs/{job_id}/priority", Job, body=PriorityChange(priority=priority)
         )
+
+    def resubmit(self, job_id: int, *, frames: str | None = None, name: str | None = None) -> Job:
+        """Submits the job again as the caller's own (other ``frames`` or ``name`` if given);
+        returns the new job."""
+        body = Resubmission(frames=frames, name=name)
+        return self._call("POST", f"/jobs/{job_id}/resubmit", Job, body=body)
+
+    def archive(self, job_id: int, *, archived: bool = True) -> Job:
+        """Archives a finished job (``archived=False``: back in the listing)."""
+        return self._call("POST", f"/jobs/{job_id}/{'archive' if archived else 'unarchive'}", Job)
+
+    def delete_job(self, job_id: int) -> Job:
+        """Deletes a finished job's records (frames on disk stay); returns it as it was."""
+        return self._call("DELETE", f"/jobs/{job_id}/record", Job)
+
+    def task_action(self, job_id: int, task_id: int, action: TaskAction) -> Task:
+        """Retries, requeues, suspends or resumes one task of a job; returns the task."""
+        return self._call("POST", f"/jobs/{job_id}/tasks/{task_id}/{action.value}", Task)
 
     def job_data(self, job_id: int) -> JobData:
         """The job's files in the object store and its frames coming home."""

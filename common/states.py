@@ -47,6 +47,9 @@ class TaskState(StrEnum):
     """The last attempt failed and the retry budget is spent."""
     CANCELLED = "cancelled"
     """The job was cancelled."""
+    SUSPENDED = "suspended"
+    """Held back by hand: never handed out until somebody resumes it (it is not finished, so
+    its job does not end while it waits)."""
 
     @property
     def finished(self) -> bool:
@@ -66,12 +69,13 @@ JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 TASK_TRANSITIONS: dict[TaskState, frozenset[TaskState]] = {
-    T.QUEUED: frozenset({T.LEASED, T.CANCELLED}),
+    T.QUEUED: frozenset({T.LEASED, T.CANCELLED, T.SUSPENDED}),
     T.LEASED: frozenset({T.RUNNING, T.QUEUED, T.DONE, T.FAILED, T.CANCELLED}),
     T.RUNNING: frozenset({T.QUEUED, T.DONE, T.FAILED, T.CANCELLED}),
     T.FAILED: frozenset({T.QUEUED}),  # retry
     T.DONE: frozenset({T.QUEUED, T.FAILED}),  # its frames were lost on their way home
     T.CANCELLED: frozenset(),
+    T.SUSPENDED: frozenset({T.QUEUED, T.CANCELLED}),  # resumed, or its job cancelled
 }
 
 del J, T

@@ -27,6 +27,7 @@ from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.job_records import JobRecords
 from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
@@ -35,6 +36,7 @@ from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
+from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
 from daemon.shotgun.client import Connect
@@ -72,6 +74,7 @@ def build_services(
     )
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     farm_history = FarmHistoryService(context, burst.books)
+    outputs = OutputService(context, jobs)
     return Services(
         context=context,
         jobs=jobs,
@@ -89,7 +92,9 @@ def build_services(
         node_control=NodeControl(context),
         farm_history=farm_history,
         files=FileService(context),
-        outputs=OutputService(context, jobs),
+        outputs=outputs,
+        task_control=TaskControl(context, jobs),
+        job_records=JobRecords(context, jobs, thumbnails=outputs.cache_dir),
         monitoring=MonitoringService(context, shotgrid),
         logs=LogService(context),
         idempotency=IdempotencyService(context),

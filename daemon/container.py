@@ -24,6 +24,7 @@ from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.job_records import JobRecords
 from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
@@ -31,6 +32,7 @@ from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
+from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
 from daemon.shotgun import ShotGridSync, WriteBack
 
@@ -59,6 +61,8 @@ class Services:
     farm_history: FarmHistoryService
     files: FileService
     outputs: OutputService
+    task_control: TaskControl
+    job_records: JobRecords
     monitoring: MonitoringService
     logs: LogService
     idempotency: IdempotencyService

@@ -17,5 +17,7 @@ class JobFilter:
     owner: str | None = None
     priority_min: int | None = None
     priority_max: int | None = None
+    archived: bool = False
+    """List the archived jobs (only them) instead of the others."""
     offset: int = 0
     limit: int = 50

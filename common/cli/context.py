@@ -20,6 +20,11 @@ from common.credentials import default_credentials
 #: The CLI's own log level when neither ``--log-level`` nor the configuration names one.
 CLI_LOG_LEVEL = "WARNING"
 
+job_id_argument = click.argument("job_id", metavar="ID", type=click.IntRange(min=1))
+"""A job's id, the first argument of every ``job`` command."""
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
+"""``--json``: print the answer as JSON instead of in words."""
+
 
 @dataclass
 class CliState:

@@ -32,6 +32,7 @@ STATE_STYLES = {
     JobState.CANCELLED: "dim",
     TaskState.LEASED: "blue",
     TaskState.DONE: "green",
+    TaskState.SUSPENDED: "yellow",
 }
 
 
@@ -134,7 +135,8 @@ def job_details(job: Job) -> Table:
     if job.state is JobState.WAITING:
         rows.append(("Waiting", job.rank_reason or "for the jobs it depends on"))
     elif not job.state.finished:
-        rows.append(("Estimated finish", when(job.estimated_finish)))
+        if job.state is not JobState.PAUSED:  # a paused job renders nothing more: no finish
+            rows.append(("Estimated finish", when(job.estimated_finish)))
         rows.append(("Rank", job.rank_reason or "-"))
     if job.message:
         rows.append(("Message", job.message))
@@ -230,24 +232,31 @@ def job_errors(job: Job) -> Text:
 
 
 def tasks_table(tasks: Sequence[Task]) -> Table:
-    """A job's tasks: frames, state, progress, attempts, agent, timings and last error."""
+    """A job's tasks: number, frames, state, progress, attempts, agent (by name: the one a
+    failed task ran on too), timings and last error."""
     table = Table()
     for column in ("Task", "Frames", "State", "Progress", "Tries", "Agent", "Started", "Time"):
         table.add_column(column, justify="right" if column in ("Task", "Tries") else "left")
     table.add_column("Error", overflow="fold")
     for task in tasks:
         table.add_row(
-            str(task.id),
+            str(task.number),
             format_frames(task.frames),
             state_text(task.state),
             percent(task.progress),
             str(task.attempts),
-            task.agent_id or "-",
+            agent_name(task),
             when(task.started_at),
             duration(task.started_at, task.finished_at),
             task_error(task),
         )
     return table
+
+
+def agent_name(task: Task) -> str:
+    """The name of the agent that holds the task or last held it; its id if the agent is
+    gone; a dash if no agent ever took it."""
+    return task.agent_name or task.agent_id or task.last_agent_id or "-"
 
 
 def task_error(task: Task) -> Text:

@@ -7,17 +7,14 @@ import time
 import click
 from rich.console import Console
 
-from common.cli.context import echo_json, state_of
+from common.cli.context import echo_json, job_id_argument, json_option, state_of
 from common.cli.display import job_view, jobs_table, rank_view
+from common.cli.job_records import RECORD_COMMANDS, task_group
 from common.cli.option_models import from_options
 from common.client import DaemonClient
 from common.errors import NotFound
-from common.frames import format_frames
 from common.models import TASK_PAGE_MAX, Job, PinChange, Task
 from common.states import JobState
-
-job_id_argument = click.argument("job_id", metavar="ID", type=click.IntRange(min=1))
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 
 
 @click.command("jobs")
@@ -26,6 +23,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the jo
 @click.option("--owner", help="Only this owner.")
 @click.option("--priority-min", type=click.IntRange(0, 100), help="Priority at least.")
 @click.option("--priority-max", type=click.IntRange(0, 100), help="Priority at most.")
+@click.option("--archived", is_flag=True, help="List the archived jobs (only them).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the page of jobs as JSON.")
@@ -37,6 +35,7 @@ def jobs_command(
     owner: str | None,
     priority_min: int | None,
     priority_max: int | None,
+    archived: bool,
     offset: int,
     limit: int,
     as_json: bool,
@@ -51,6 +50,7 @@ def jobs_command(
             owner=owner,
             priority_min=priority_min,
             priority_max=priority_max,
+            archived=archived or None,
             offset=offset,
             limit=limit,
         )
@@ -106,16 +106,19 @@ def why_command(ctx: click.Context, job_id: int, as_json: bool) -> None:
 
 @job_group.command("log")
 @job_id_argument
-@click.option("--task", "task_id", type=int, help="Only this task (its id from 'job show').")
+@click.option(
+    "--task", "number", type=click.IntRange(min=1),
+    help="Only this task (its number, as 'job show' lists it).",
+)  # fmt: skip
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the job ends.")
 @click.pass_context
-def log_command(ctx: click.Context, job_id: int, task_id: int | None, follow: bool) -> None:
+def log_command(ctx: click.Context, job_id: int, number: int | None, follow: bool) -> None:
     """Print the render logs of a job's tasks (all tasks that started, or one)."""
     state = state_of(ctx)
     client = state.get_client()
     job = client.job(job_id)
-    tasks = _pick_tasks(client.tasks(job_id), job_id, task_id)
-    printer = _LogPrinter(client, job_id, several=task_id is None)
+    tasks = _pick_tasks(client.tasks(job_id), job_id, number)
+    printer = _LogPrinter(client, job_id, several=number is None)
     while True:
         printer.print_new(tasks)
         if not follow or job.state.finished or all(t.state.finished for t in tasks):
@@ -124,16 +127,18 @@ def log_command(ctx: click.Context, job_id: int, task_id: int | None, follow: bo
             return
         time.sleep(state.poll_interval_s)
         job = client.job(job_id)
-        tasks = _pick_tasks(client.tasks(job_id), job_id, task_id)
+        tasks = _pick_tasks(client.tasks(job_id), job_id, number)
 
 
-def _pick_tasks(tasks: list[Task], job_id: int, task_id: int | None) -> list[Task]:
-    if task_id is None:
+def _pick_tasks(tasks: list[Task], job_id: int, number: int | None) -> list[Task]:
+    """All the tasks, or the one numbered ``number`` (as every listing numbers them)."""
+    if number is None:
         return tasks
-    picked = [t for t in tasks if t.id == task_id]
+    picked = [t for t in tasks if t.number == number]
     if not picked:
-        ids = ", ".join(str(t.id) for t in tasks) or "none"
-        raise NotFound(f"Job {job_id} has no task {task_id}. Its tasks: {ids}.")
+        raise NotFound(
+            f"Job {job_id} has no task {number}; its tasks are numbered 1 to {len(tasks)}."
+        )
     return picked
 
 
@@ -158,7 +163,7 @@ class _LogPrinter:
                 if not piece.text:
                     break
                 if self._several and self._last_task != task.id:
-                    header = f"==> task {task.id} (frames {format_frames(task.frames)}) <=="
+                    header = f"==> {task.label} <=="
                     click.secho(header, bold=True)
                 self._last_task = task.id
                 click.echo(piece.text, nl=False)
@@ -183,6 +188,9 @@ def _action(name: str, verb: str, help_text: str) -> click.Command:
     json_option(command)
     return command
 
+
+for _command in (*RECORD_COMMANDS, task_group):
+    job_group.add_command(_command)
 
 for _name, _verb, _help in (
     ("cancel", "cancelled", "Cancel a job; its running tasks are killed on their agents."),

@@ -72,6 +72,7 @@ from common.models.jobs import (
     JobSummary,
     Placement,
     PriorityChange,
+    Resubmission,
 )
 from common.models.ops import (
     AgentLoad,
@@ -123,7 +124,14 @@ from common.models.requirements import (
     Version,
 )
 from common.models.shotgrid import ShotGridLink, ShotGridStatus
-from common.models.tasks import TASK_PAGE_MAX, FailureClass, Task, TaskLog, TaskPage
+from common.models.tasks import (
+    TASK_PAGE_MAX,
+    FailureClass,
+    Task,
+    TaskAction,
+    TaskLog,
+    TaskPage,
+)
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -204,6 +212,7 @@ __all__ = [
     "RankPartName",
     "Requirements",
     "Resource",
+    "Resubmission",
     "RowId",
     "ScaleRequest",
     "ScaleResult",
@@ -219,6 +228,7 @@ __all__ = [
     "StorageUsage",
     "StoredFile",
     "Task",
+    "TaskAction",
     "TaskAssignment",
     "TaskDone",
     "TaskFailure",

@@ -132,6 +132,8 @@ class JobStatus(WireModel):
     submitted_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    archived_at: datetime | None = None
+    """When the finished job was archived (hidden from the default listing); None if not."""
     frame_count: int
     task_counts: dict[TaskState, int]
     progress: float
@@ -189,3 +191,18 @@ class PriorityChange(WireModel):
     """Body of ``PUT /api/v1/jobs/{id}/priority``."""
 
     priority: Priority
+
+
+class Resubmission(WireModel):
+    """Body of ``POST /api/v1/jobs/{id}/resubmit``: what the new job changes of the old one.
+
+    The new job has the old one's spec, belongs to the caller (as a submission does) and is
+    checked as any submission is; what is left out here stays as it was.
+    """
+
+    frames: Annotated[str, Field(min_length=1, max_length=10_000)] | None = None
+    """Other frames to render (``1-100``, ``12,40-45``); left out, the same frames."""
+    name: Name | None = None
+    """The new job's name; left out, the old one's."""
+    paused: bool | None = None
+    """Store the new job paused (left out: as the old spec said)."""

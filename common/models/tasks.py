@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
 
+from common.frames import format_frames
 from common.models.base import WireModel
 from common.states import TaskState
 
@@ -43,6 +45,11 @@ class Task(WireModel):
     attempts: int
     """How many times the task was started (and counted against the retry budget)."""
     agent_id: str | None = None
+    """The agent holding the task now (leased or running, or the one that rendered it)."""
+    last_agent_id: str | None = None
+    """The agent that held it last: a failed or requeued task keeps the node it ran on."""
+    agent_name: str | None = None
+    """The name of ``agent_id``, else of ``last_agent_id`` (what people read)."""
     lease_expires_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -51,6 +58,22 @@ class Task(WireModel):
     error: str = ""
     error_class: FailureClass | None = None
     """The class of the task's last failure."""
+
+    @property
+    def number(self) -> int:
+        """How people name the task: ``task 1`` is the job's first (``index`` counts from 0)."""
+        return self.index + 1
+
+    @property
+    def label(self) -> str:
+        """``task 3 (frames 3)``: the one way the page, the errors and the CLI name a task."""
+        return Task.label_of(self.index, self.frames)
+
+    @staticmethod
+    def label_of(index: int, frames: Sequence[int]) -> str:
+        """The name of a job's task ``index`` (from 0) with ``frames``:
+        ``task 3 (frames 3-4)``."""
+        return f"task {index + 1} (frames {format_frames(frames)})"
 
 
 TASK_PAGE_MAX = 500
@@ -65,6 +88,20 @@ class TaskPage(WireModel):
     """How many tasks the job has."""
     offset: int
     limit: int
+
+
+class TaskAction(StrEnum):
+    """What a person may do to one task (``POST /api/v1/jobs/{id}/tasks/{task}/{action}``)."""
+
+    RETRY = "retry"
+    """A failed task renders again with a fresh retry budget."""
+    REQUEUE = "requeue"
+    """A leased or running task goes back to the queue, no retry spent; its agent stops it at
+    its next heartbeat."""
+    SUSPEND = "suspend"
+    """A queued task is held back: no agent gets it until it is resumed."""
+    RESUME = "resume"
+    """A suspended task goes back to the queue."""
 
 
 class TaskLog(WireModel):

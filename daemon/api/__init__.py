@@ -22,6 +22,7 @@ from daemon.api import (
     resources,
     shotgrid,
     storage_api,
+    tasks,
     users,
 )
 from daemon.api.errors import register_error_handlers
@@ -32,6 +33,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     auth.bp,
     users.bp,
     jobs.bp,
+    tasks.bp,
     kept_off.bp,
     outputs.bp,
     queue.bp,

@@ -35,6 +35,7 @@ from common.models import (
     Offset,
     PinChange,
     PriorityChange,
+    Resubmission,
     TaskLog,
     TaskPage,
 )
@@ -61,6 +62,8 @@ class JobQuery(BaseModel):
     owner: str | None = None
     priority_min: Annotated[int, Field(ge=0, le=100)] | None = None
     priority_max: Annotated[int, Field(ge=0, le=100)] | None = None
+    archived: bool = False
+    """``true``: list the archived jobs (only them) instead of the others."""
     offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
@@ -121,7 +124,9 @@ def submit(body: JobSpec, headers: SubmitHeaders) -> Job:
 
 
 @bp.operation(
-    "GET", "/jobs", "List jobs, newest first, as summaries (the whole job: GET /jobs/{id})",
+    "GET", "/jobs",
+    "List jobs, newest first, as summaries (the whole job: GET /jobs/{id}); archived jobs "
+    "only with archived=true",
     query=JobQuery, returns=JobPage,
     permission=Permission.JOBS_READ,
 )  # fmt: skip
@@ -133,6 +138,7 @@ def list_jobs(query: JobQuery) -> Response:
             owner=query.owner,
             priority_min=query.priority_min,
             priority_max=query.priority_max,
+            archived=query.archived,
             offset=query.offset,
             limit=query.limit,
         )
@@ -240,3 +246,46 @@ def task_log(job_id: int, task_id: int, query: LogQuery) -> TaskLog:
 )  # fmt: skip
 def set_dependencies(job_id: int, body: DependsOnChange) -> Job:
     return jobs().set_dependencies(job_id, body)
+
+
+@bp.operation(
+    "POST", "/jobs/<int:job_id>/resubmit",
+    "Submit a job again as your own: the same spec, optionally other frames or another name",
+    body=Resubmission, returns=Job, status=201, permission=Permission.JOBS_SUBMIT,
+    errors=(
+        NotFound, InvalidInput, FrameSpecError, JobTooLarge, InvalidPath, PathNotAllowed,
+        InvalidEnv, EnvNotAllowed, UnknownShotGridLink, ShotGridNotConfigured,
+        ShotGridUnavailable, NoFrameToken, UnknownDependency,
+    ),
+)  # fmt: skip
+def resubmit_job(job_id: int, body: Resubmission) -> Job:
+    return services().job_records.resubmit(job_id, body, current_principal())
+
+
+@bp.operation(
+    "POST", "/jobs/<int:job_id>/archive",
+    "Archive a finished job: hidden from GET /jobs unless archived=true",
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def archive_job(job_id: int) -> Job:
+    return services().job_records.archive(job_id)
+
+
+@bp.operation(
+    "POST", "/jobs/<int:job_id>/unarchive", "Put an archived job back in the listing",
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def unarchive_job(job_id: int) -> Job:
+    return services().job_records.archive(job_id, archived=False)
+
+
+@bp.operation(
+    "DELETE", "/jobs/<int:job_id>/record",
+    "Delete a finished job with its tasks and logs (frames on disk stay); answers the job",
+    returns=Job, permission=Permission.JOBS_MANAGE, owner_may=True,
+    errors=(NotFound, IllegalStateChange),
+)  # fmt: skip
+def delete_job(job_id: int) -> Job:
+    return services().job_records.delete(job_id)

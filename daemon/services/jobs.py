@@ -269,11 +269,18 @@ class JobService:
                 )
             if task_store.requeue_failed(db, job_id) == 0:
                 raise IllegalStateChange(f"Job {job_id} has no failed tasks to retry.")
-            job_store.reopen(db, job_id)
-            current = JobState(row["state"])
-            self._settle(db, job_id, JobState.QUEUED if current.finished else current, force=True)
-            self.ranking.rank_one(db, job_id)
+            self.reopen(db, job_id)
         return self.get(job_id)
+
+    def reopen(self, db: sqlite_utils.Database, job_id: int) -> JobState:
+        """Settles a job some of whose tasks were put back in the queue by hand (in a
+        transaction): a failed job is open again, and the job is ranked anew."""
+        current = JobState(job_store.require_job(db, job_id)["state"])
+        job_store.reopen(db, job_id)
+        base = JobState.QUEUED if current.finished else current
+        state = self._settle(db, job_id, base, force=True)
+        self.ranking.rank_one(db, job_id)
+        return state
 
     def set_priority(self, job_id: int, priority: int) -> Job:
         with self.ctx.database.transaction() as db:
@@ -346,6 +353,19 @@ class JobService:
         rows, total = task_store.page_tasks(db, job_id, offset, limit)
         items = [task_from_row(row) for row in rows]
         return TaskPage(items=items, total=total, offset=offset, limit=limit)
+
+    def task(self, job_id: int, task_id: int) -> Task:
+        """The job's task ``task_id``, with its agent's name.
+
+        Raises:
+            NotFound: no such job, or the job has no such task.
+        """
+        db = self.ctx.database.db
+        job_store.require_job(db, job_id)
+        row = task_store.named_task(db, job_id, task_id)
+        if row is None:
+            raise NotFound(f"Job {job_id} has no task {task_id}.")
+        return task_from_row(row)
 
     def latest_started_task(self, job_id: int) -> Task | None:
         """The job's task that started last, a running one first; None before any started."""
@@ -463,11 +483,12 @@ class JobService:
         spec = job_store.job_spec(row)
         estimate = no_node = None
         if not state.finished:
+            no_node = self.fit.why_not(db, spec)
+        if _estimated(state):
             estimate = estimate_finish(
                 self.ctx.now(), row["frame_count"], stats["done"], stats["seconds"],
                 stats["partial"], stats["active"],
             )  # fmt: skip
-            no_node = self.fit.why_not(db, spec)
         return Job(
             id=row["id"],
             spec=spec,
@@ -476,6 +497,7 @@ class JobService:
             submitted_at=to_datetime(row["submitted_at"]),
             started_at=to_optional_datetime(row["started_at"]),
             finished_at=to_optional_datetime(row["finished_at"]),
+            archived_at=to_optional_datetime(row["archived_at"]),
             frame_count=row["frame_count"],
             task_counts={TaskState(s): counts.get(s.value, 0) for s in TaskState},
             progress=progress_fraction(row["frame_count"], stats["done"]),
@@ -536,7 +558,7 @@ def summary_fields(
     frame statistics."""
     state = JobState(row["state"])
     estimate = None
-    if not state.finished:
+    if _estimated(state):
         estimate = estimate_finish(
             now, row["frame_count"], stats["done"], stats["seconds"], stats["partial"],
             stats["active"],
@@ -552,6 +574,7 @@ def summary_fields(
         "submitted_at": to_datetime(row["submitted_at"]),
         "started_at": to_optional_datetime(row["started_at"]),
         "finished_at": to_optional_datetime(row["finished_at"]),
+        "archived_at": to_optional_datetime(row["archived_at"]),
         "frame_count": row["frame_count"],
         "task_counts": {task_state: counts.get(value, 0) for task_state, value in _TASK_STATES},
         "progress": progress_fraction(row["frame_count"], stats["done"]),
@@ -559,6 +582,12 @@ def summary_fields(
         "message": row["message"],
         "rank": rank,
     }
+
+
+def _estimated(state: JobState) -> bool:
+    """Whether a job in ``state`` has a finish to estimate: not a finished one, nor a paused
+    one (it renders nothing more until somebody resumes it)."""
+    return not state.finished and state is not JobState.PAUSED
 
 
 def frames_of(tasks: list[dict[str, Any]]) -> list[int]:
@@ -575,6 +604,8 @@ def task_from_row(row: dict[str, Any]) -> Task:
         state=TaskState(row["state"]),
         attempts=row["attempts"],
         agent_id=row["agent_id"],
+        last_agent_id=row.get("last_agent_id"),
+        agent_name=row.get("agent_name"),
         lease_expires_at=to_optional_datetime(row["lease_expires_at"]),
         started_at=to_optional_datetime(row["started_at"]),
         finished_at=to_optional_datetime(row["finished_at"]),

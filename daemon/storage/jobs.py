@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from common.errors import NotFound
-from common.models import JobSpec, Requirements
+from common.models import JobSpec, Requirements, Task
 from common.states import JobState, TaskState
 from daemon.job_filter import JobFilter
 
@@ -102,7 +102,7 @@ def jobs_by_ids(db: sqlite_utils.Database, job_ids: Sequence[int]) -> list[dict[
 #: The columns a list of jobs shows (``JobSummary``); not the spec, the largest.
 SUMMARY_COLUMNS = (
     "id", "name", "owner", "project", "dcc", "priority", "state", "frame_count", "submitted_at",
-    "started_at", "finished_at", "message",
+    "started_at", "finished_at", "message", "archived_at",
 )  # fmt: skip
 
 
@@ -110,9 +110,10 @@ def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[
     """One page of jobs (``SUMMARY_COLUMNS``), newest first, and the total matching the filters.
 
     The page's ids come first, from an index that covers the filters where there is one (a
-    filtered page sorts ids only, not whole rows); then the page's rows by id.
+    filtered page sorts ids only, not whole rows); then the page's rows by id. Archived jobs
+    are listed only when ``filters.archived`` asks for them (and then only they are).
     """
-    where: list[str] = []
+    where = ["archived_at IS NOT NULL" if filters.archived else "archived_at IS NULL"]
     params: list[Any] = []
     if filters.states:
         where.append(f"state IN ({', '.join('?' * len(filters.states))})")
@@ -219,16 +220,55 @@ def frame_stats(db: sqlite_utils.Database, job_ids: Sequence[int]) -> dict[int, 
 
 
 def job_errors(db: sqlite_utils.Database, job_id: int, limit: int = 20) -> list[str]:
-    """The last error of each task that had one, newest first."""
+    """The last error of each task that had one, newest first, each behind the task's label
+    (``task 3 (frames 3): ...``, as the page and the CLI name it)."""
     return [
-        f"Task {row['id']} (frames {row['first']}-{row['last']}): {row['error']}"
+        f"{Task.label_of(row['idx'], json.loads(row['frames'])).capitalize()}: {row['error']}"
         for row in db.query(
-            "SELECT id, error, json_extract(frames, '$[0]') AS first,"
-            " json_extract(frames, '$[#-1]') AS last FROM tasks"
+            "SELECT idx, frames, error FROM tasks"
             " WHERE job_id = ? AND error != '' ORDER BY finished_at DESC, idx LIMIT ?",
             [job_id, limit],
         )
     ]
+
+
+def set_archived(db: sqlite_utils.Database, job_id: int, at: float | None) -> bool:
+    """Archives a finished job at ``at`` (None: back in the listing). Compare-and-set: False
+    when the job is not finished, or already where it was asked to be."""
+    finished = [s.value for s in JobState if s.finished]
+    cursor = db.execute(
+        "UPDATE jobs SET archived_at = ? WHERE id = ? AND (archived_at IS NULL) = ?"
+        f" AND state IN ({', '.join('?' * len(finished))})",
+        [at, job_id, at is not None, *finished],
+    )
+    return cursor.rowcount == 1
+
+
+def unfinished_dependants(db: sqlite_utils.Database, job_id: int) -> list[int]:
+    """The unfinished jobs that wait for ``job_id`` (deleting it would release them)."""
+    finished = [s.value for s in JobState if s.finished]
+    return [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT j.id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id"
+            f" WHERE d.upstream_id = ? AND j.state NOT IN ({', '.join('?' * len(finished))})"
+            " ORDER BY j.id",
+            [job_id, *finished],
+        )
+    ]
+
+
+def delete_finished(db: sqlite_utils.Database, job_id: int) -> bool:
+    """Deletes a finished job's row; its tasks, their logs and outputs' records, its links,
+    ranks and limits go with it (``ON DELETE CASCADE``); files on disk are not touched.
+    Compare-and-set: False when the job is not (or no longer) finished."""
+    finished = [s.value for s in JobState if s.finished]
+    db.execute("DELETE FROM job_ranks WHERE job_id = ?", [job_id])  # no foreign key there
+    cursor = db.execute(
+        f"DELETE FROM jobs WHERE id = ? AND state IN ({', '.join('?' * len(finished))})",
+        [job_id, *finished],
+    )
+    return cursor.rowcount == 1
 
 
 def set_job_spec(db: sqlite_utils.Database, job_id: int, spec_json: str) -> None:

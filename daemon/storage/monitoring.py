@@ -43,10 +43,12 @@ def agents_with_load(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def task_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Unfinished tasks by state (queued, leased, running)."""
+    """Tasks of unfinished jobs by state (queued, leased, running), from the counts the
+    triggers keep: a job that ended failed with tasks never started has none in the queue."""
     rows = db.query(
-        "SELECT state, count(*) AS n FROM tasks WHERE state IN ('queued', 'leased', 'running')"
-        " GROUP BY state"
+        "SELECT c.state, sum(c.n) AS n FROM job_task_counts c JOIN jobs j ON j.id = c.job_id"
+        " WHERE c.state IN ('queued', 'leased', 'running')"
+        " AND j.state NOT IN ('succeeded', 'failed', 'cancelled') GROUP BY c.state"
     )
     return {row["state"]: row["n"] for row in rows}
 

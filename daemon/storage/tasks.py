@@ -38,17 +38,30 @@ def get_task(db: sqlite_utils.Database, task_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+_NAMED = (
+    "SELECT t.*, coalesce(a.name, la.name) AS agent_name FROM tasks t"
+    " LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN agents la ON la.id = t.last_agent_id"
+)
+"""Tasks with the name of the agent that holds them, else of the one that held them last."""
+
+
 def list_tasks(db: sqlite_utils.Database, job_id: int) -> list[dict[str, Any]]:
-    return list(db.query("SELECT * FROM tasks WHERE job_id = ? ORDER BY idx", [job_id]))
+    return list(db.query(f"{_NAMED} WHERE t.job_id = ? ORDER BY t.idx", [job_id]))
+
+
+def named_task(db: sqlite_utils.Database, job_id: int, task_id: int) -> dict[str, Any] | None:
+    """The job's task ``task_id`` with its agent's name; None when the job has no such task."""
+    rows = list(db.query(f"{_NAMED} WHERE t.id = ? AND t.job_id = ?", [task_id, job_id]))
+    return rows[0] if rows else None
 
 
 def page_tasks(
     db: sqlite_utils.Database, job_id: int, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """One page of the job's tasks in task order, and how many tasks the job has."""
+    """One page of the job's tasks in task order (with agent names), and how many there are."""
     rows = list(
         db.query(
-            "SELECT * FROM tasks WHERE job_id = ? ORDER BY idx LIMIT ? OFFSET ?",
+            f"{_NAMED} WHERE t.job_id = ? ORDER BY t.idx LIMIT ? OFFSET ?",
             [job_id, limit, offset],
         )
     )
@@ -57,11 +70,12 @@ def page_tasks(
 
 
 def latest_started(db: sqlite_utils.Database, job_id: int) -> dict[str, Any] | None:
-    """The job's task that started last, a running one before any other."""
+    """The job's task that started last, a running one before any other (with its agent's
+    name)."""
     rows = list(
         db.query(
-            "SELECT * FROM tasks WHERE job_id = ? AND started_at IS NOT NULL"
-            " ORDER BY state = ? DESC, started_at DESC LIMIT 1",
+            f"{_NAMED} WHERE t.job_id = ? AND t.started_at IS NOT NULL"
+            " ORDER BY t.state = ? DESC, t.started_at DESC LIMIT 1",
             [job_id, TaskState.RUNNING.value],
         )
     )
@@ -85,8 +99,8 @@ def claim_first_queued(
     task_id, attempts = task["id"], task["attempts"]
     claimed = move_task(
         db, task_id, TaskState.LEASED, attempt=attempts,
-        agent_id=agent_id, lease_expires_at=expires_at, attempts=attempts + 1, progress=0,
-        started_at=None, finished_at=None,
+        agent_id=agent_id, last_agent_id=agent_id, lease_expires_at=expires_at,
+        attempts=attempts + 1, progress=0, started_at=None, finished_at=None,
     )  # fmt: skip
     return get_task(db, task_id) if claimed else None
 

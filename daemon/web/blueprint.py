@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.exceptions import Forbidden
 
-from common.models import Job
+from common.models import Job, Task, TaskAction
 from common.states import JobState, TaskState
 from daemon.api import jobs as jobs_api
-from daemon.api.routing import Operation
+from daemon.api import tasks as tasks_api
+from daemon.api.routing import ApiBlueprint, Operation
 from daemon.auth import Permission
 from daemon.container import services
 from daemon.web import session
@@ -32,17 +33,49 @@ JOB_ACTIONS: dict[str, tuple[str, str]] = {
     "resume": ("POST", "/jobs/<int:job_id>/resume"),
     "retry": ("POST", "/jobs/<int:job_id>/retry"),
     "priority": ("PUT", "/jobs/<int:job_id>/priority"),
+    "resubmit": ("POST", "/jobs/<int:job_id>/resubmit"),
+    "archive": ("POST", "/jobs/<int:job_id>/archive"),
+    "unarchive": ("POST", "/jobs/<int:job_id>/unarchive"),
+    "delete": ("DELETE", "/jobs/<int:job_id>/record"),
 }
+
+#: The API operations behind the buttons of a task's row.
+TASK_ACTIONS: dict[TaskAction, tuple[str, str]] = {
+    action: ("POST", f"/jobs/<int:job_id>/tasks/<int:task_id>/{action.value}")
+    for action in TaskAction
+}
+
+#: The task states each task button is shown for (the service decides, this only hides).
+_TASK_BUTTONS: dict[TaskAction, tuple[TaskState, ...]] = {
+    TaskAction.RETRY: (TaskState.FAILED,),
+    TaskAction.REQUEUE: (TaskState.LEASED, TaskState.RUNNING),
+    TaskAction.SUSPEND: (TaskState.QUEUED,),
+    TaskAction.RESUME: (TaskState.SUSPENDED,),
+}
+
+
+def _declared(blueprint: ApiBlueprint, method: str, path: str) -> Operation:
+    return next(op for op in blueprint.operations if (op.method, op.path) == (method, path))
 
 
 def job_operation(action: str) -> Operation:
     """The declared API operation a job button stands for."""
-    method, path = JOB_ACTIONS[action]
-    return next(op for op in jobs_api.bp.operations if (op.method, op.path) == (method, path))
+    return _declared(jobs_api.bp, *JOB_ACTIONS[action])
+
+
+def task_operation(action: TaskAction) -> Operation:
+    """The declared API operation a task button stands for."""
+    return _declared(tasks_api.bp, *TASK_ACTIONS[action])
 
 
 def applies(action: str, job: Job) -> bool:
     """Whether ``action`` makes sense for the job in its state (else its button is hidden)."""
+    if action in ("resubmit", "delete"):  # the API clones any job; the page offers ended ones
+        return job.state.finished
+    if action == "archive":
+        return job.state.finished and job.archived_at is None
+    if action == "unarchive":
+        return job.archived_at is not None
     if action == "pause":
         return job.state in (JobState.QUEUED, JobState.WAITING, JobState.RUNNING)
     if action == "resume":
@@ -56,7 +89,20 @@ def may_act(action: str, job: Job) -> bool:
     """Whether the signed-in user may press ``action`` on ``job`` now (the guard's rule)."""
     if not applies(action, job):
         return False
-    op = job_operation(action)
+    return _may(job_operation(action), job)
+
+
+def may_act_on_task(action: TaskAction, task: Task, job: Job) -> bool:
+    """Whether the signed-in user may press ``action`` on the job's ``task`` now."""
+    if task.state not in _TASK_BUTTONS[action]:
+        return False
+    if job.state.finished and not (action is TaskAction.RETRY and job.state is JobState.FAILED):
+        return False
+    return _may(task_operation(action), job)
+
+
+def _may(op: Operation, job: Job) -> bool:
+    """The guard's rule for the signed-in user, ``op`` and ``job``."""
     who = session.principal()
     if op.permission is None or who.kind != "user":
         return False
@@ -90,6 +136,8 @@ def _globals() -> dict[str, Any]:
         "csrf_field": session.CSRF_FIELD,
         "Permission": Permission,
         "may_act": may_act,
+        "may_act_on_task": may_act_on_task,
+        "task_actions": list(TaskAction),
         "disk_warning": disk_warning,
     }
 

@@ -19,7 +19,7 @@ from daemon.container import services
 from daemon.job_filter import JobFilter
 from daemon.web import session
 from daemon.web.blueprint import bp, page
-from daemon.web.job_view import job_context
+from daemon.web.job_view import job_context, log_task_id, tasks_offset
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,8 @@ def queue() -> Any:
 @bp.get("/jobs/<int:job_id>")
 @page(Permission.JOBS_READ)
 def job(job_id: int) -> Any:
-    offset = max(0, request.args.get("tasks_offset", 0, type=int) or 0)
     try:
-        context = job_context(services(), job_id, offset)
+        context = job_context(services(), job_id, tasks_offset(), log_task_id())
     except NotFound as exc:
         return render_template("error.html", title="Not found", message=exc.message), 404
     return render_template("job.html", **context, error="", task_states=list(TaskState))

@@ -39,6 +39,7 @@ def test_task_cycle() -> None:
     assert can_move(TaskState.DONE, TaskState.QUEUED)
     assert set(task_states_from(TaskState.QUEUED)) == {
         TaskState.LEASED, TaskState.RUNNING, TaskState.FAILED, TaskState.DONE,
+        TaskState.SUSPENDED,
     }  # fmt: skip
 
 

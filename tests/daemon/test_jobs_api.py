@@ -84,8 +84,9 @@ def test_a_listed_job_is_the_summary_of_the_job(api: FlaskClient, clock: FakeClo
             "project": job["spec"]["project"], "dcc": job["spec"]["dcc"],
             "priority": job["spec"]["priority"], "state": job["state"],
             "submitted_at": job["submitted_at"], "started_at": job["started_at"],
-            "finished_at": job["finished_at"], "frame_count": job["frame_count"],
-            "task_counts": job["task_counts"], "progress": job["progress"],
+            "finished_at": job["finished_at"], "archived_at": job["archived_at"],
+            "frame_count": job["frame_count"], "task_counts": job["task_counts"],
+            "progress": job["progress"],
             "estimated_finish": job["estimated_finish"], "message": job["message"],
             "rank": job["rank"],
         }  # fmt: skip

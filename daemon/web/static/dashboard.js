@@ -93,4 +93,10 @@ document.addEventListener("DOMContentLoaded", () => {
   if (table) pollQueue(table);
   const header = document.querySelector("#job[data-job-id]");
   if (header) pollJob(header);
+  // A form with data-confirm (delete a job) asks before it is sent.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
 });

@@ -61,7 +61,8 @@ def make_tasks() -> list[Task]:
         Task(id=70, job_id=7, index=0, frames=[1, 2], state=TaskState.DONE, attempts=1,
              progress=1.0, outputs=["/renders/shot010_0001.png", "/renders/shot010_0002.png"]),
         Task(id=71, job_id=7, index=1, frames=[3, 4], state=TaskState.RUNNING, attempts=2,
-             progress=0.5, agent_id="a1", started_at=T0, error="out of memory"),
+             progress=0.5, agent_id="a1", agent_name="node07", started_at=T0,
+             error="out of memory"),
     ]  # fmt: skip
 
 
@@ -327,7 +328,7 @@ def test_jobs_passes_filters() -> None:
     assert result.exit_code == 0, result.output
     assert client.calls == [
         ("jobs", (), {"state": "running", "project": "show", "owner": "ana", "priority_min": 10,
-                      "priority_max": 90, "offset": 5, "limit": 20}),
+                      "priority_max": 90, "archived": None, "offset": 5, "limit": 20}),
     ]  # fmt: skip
     assert "shot010" in result.stdout and "running" in result.stdout
 
@@ -342,7 +343,9 @@ def test_job_show_has_state_counts_errors_and_tasks() -> None:
     assert "running" in out and "50% of 4 frames" in out
     assert "running 1, done 1" in out
     assert "frame 3: out of memory" in out
-    assert "70" in out and "71" in out and "3-4" in out
+    assert "1-2" in out and "3-4" in out
+    # tasks go by their number in the job and agents by name, as on the page and in errors
+    assert "node07" in out and " a1 " not in out and "70" not in out and "71" not in out
     assert "Tasks 1-" not in out  # every task is on the page: no pointer to others
 
 
@@ -353,7 +356,7 @@ def test_job_show_lists_a_page_of_tasks_and_says_where_the_others_are() -> None:
     assert ("task_page", (7, 1, 1), {}) in client.calls
     assert "tasks" not in [name for name, _, _ in client.calls]  # never every task at once
     out = result.stdout
-    assert "71" in out and "3-4" in out
+    assert "│    2 │ 3-4" in out
     assert "Tasks 2-2 of 2. Others: --tasks-from N" in out
 
 
@@ -378,13 +381,13 @@ def test_job_priority_range_is_checked_before_any_network() -> None:
 def test_job_log_prints_every_started_task_with_headers() -> None:
     result = invoke(["job", "log", "7"], FakeClient())
     assert result.exit_code == 0, result.output
-    assert "==> task 70 (frames 1-2) <==\nrendering frame 1\nrendering frame 2\n" in result.stdout
-    assert "==> task 71 (frames 3-4) <==\nframe 3\n" in result.stdout
+    assert "==> task 1 (frames 1-2) <==\nrendering frame 1\nrendering frame 2\n" in result.stdout
+    assert "==> task 2 (frames 3-4) <==\nframe 3\n" in result.stdout
 
 
 def test_job_log_of_one_task_and_follow_until_finished() -> None:
     client = FakeClient(make_job(JobState.SUCCEEDED))
-    result = invoke(["job", "log", "7", "--task", "71", "--follow"], client)
+    result = invoke(["job", "log", "7", "--task", "2", "--follow"], client)
     assert result.exit_code == 0, result.output
     assert result.stdout == "frame 3\n"
 
@@ -392,7 +395,7 @@ def test_job_log_of_one_task_and_follow_until_finished() -> None:
 def test_job_log_unknown_task_names_the_tasks() -> None:
     result = invoke(["job", "log", "7", "--task", "99"], FakeClient())
     assert result.exit_code == 1
-    assert "Job 7 has no task 99. Its tasks: 70, 71." in result.stderr
+    assert "Job 7 has no task 99; its tasks are numbered 1 to 2." in result.stderr
 
 
 def test_not_found_from_the_daemon_is_shown_verbatim() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from common.models import TaskAction
 from daemon.api import BLUEPRINTS, PREFIX
 from daemon.api.routing import Operation
 from daemon.auth import Permission
@@ -54,6 +55,14 @@ ALLOWED: dict[str, set[str]] = {
     "PUT /jobs/<int:job_id>/depends-on": OWNER_TD_ADMIN,
     "GET /jobs/<int:job_id>/tasks": USERS,
     "GET /jobs/<int:job_id>/tasks/<int:task_id>/log": USERS,
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/retry": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/requeue": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/suspend": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/resume": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/resubmit": USERS,
+    "POST /jobs/<int:job_id>/archive": OWNER_TD_ADMIN,
+    "POST /jobs/<int:job_id>/unarchive": OWNER_TD_ADMIN,
+    "DELETE /jobs/<int:job_id>/record": OWNER_TD_ADMIN,
     "GET /jobs/<int:job_id>/outputs.zip": USERS,
     "GET /jobs/<int:job_id>/thumbnail": USERS,
     "GET /queue": USERS,
@@ -197,6 +206,24 @@ def _kept_off(world: World, caller: str) -> None:
         node_store.count_failure(db, world.job_id, world.agent_id, "boom", 0.0, keep_off_at=1)
 
 
+def _task_queued(world: World, caller: str) -> None:
+    world.services.task_control.act(world.job_id, world.task_id, TaskAction.REQUEUE)
+
+
+def _task_suspended(world: World, caller: str) -> None:
+    _task_queued(world, caller)
+    world.services.task_control.act(world.job_id, world.task_id, TaskAction.SUSPEND)
+
+
+def _job_ended(world: World, caller: str) -> None:
+    world.services.jobs.cancel(world.job_id)
+
+
+def _job_archived(world: World, caller: str) -> None:
+    _job_ended(world, caller)
+    world.services.job_records.archive(world.job_id)
+
+
 Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
 
 #: A body that makes each operation succeed when allowed (a callable may also prepare).
@@ -211,6 +238,7 @@ BODIES: dict[str, Body] = {
     "PUT /jobs/<int:job_id>/priority": {"priority": 90},
     "PUT /jobs/<int:job_id>/pin": {"pinned": True, "by": "pam"},
     "PUT /jobs/<int:job_id>/depends-on": {"depends_on": []},
+    "POST /jobs/<int:job_id>/resubmit": {},
     "PUT /shows/<project>/hold": {"held": True, "by": "pam"},
     "PUT /shows/<project>/share": {"share": 3.0, "by": "pam"},
     "PUT /projects/<project>/confidential": {"confidential": True},
@@ -232,6 +260,12 @@ BODIES: dict[str, Body] = {
 PREPARE: dict[str, Callable[[World, str], None]] = {
     "POST /jobs/<int:job_id>/resume": _resume,
     "POST /jobs/<int:job_id>/retry": lambda world, caller: fail_the_task(world),
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/retry": lambda world, caller: fail_the_task(world),
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/suspend": _task_queued,
+    "POST /jobs/<int:job_id>/tasks/<int:task_id>/resume": _task_suspended,
+    "POST /jobs/<int:job_id>/archive": _job_ended,
+    "POST /jobs/<int:job_id>/unarchive": _job_archived,
+    "DELETE /jobs/<int:job_id>/record": _job_ended,
     "POST /users/<int:user_id>/restore": _restore,
     "GET /jobs/<int:job_id>/outputs.zip": lambda world, caller: render_frames(world),
     "GET /jobs/<int:job_id>/thumbnail": lambda world, caller: render_frames(world),
