@@ -25,11 +25,13 @@ from daemon.services.idempotency import IdempotencyService
 from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
+from daemon.services.notifications import Notifier
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
 from daemon.services.users import UserService
+from daemon.services.webhooks import WebhookService
 from daemon.shotgun import ShotGridSync, WriteBack
 
 EXTENSION = "cloudburst"
@@ -65,6 +67,8 @@ class Services:
     resources: ResourceService
     backups: BackupService
     limits: LimitService
+    webhooks: WebhookService
+    notifier: Notifier
     poll: float
     """Seconds an idle agent should wait before asking again."""
 

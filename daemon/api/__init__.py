@@ -23,6 +23,7 @@ from daemon.api import (
     shotgrid,
     storage_api,
     users,
+    webhooks,
 )
 from daemon.api.errors import register_error_handlers
 from daemon.api.routing import ApiBlueprint
@@ -46,6 +47,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     resources.bp,
     backups.bp,
     limits.bp,
+    webhooks.bp,
 )
 
 
