@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -26,7 +27,7 @@ def list_command(ctx: click.Context, everyone: bool, as_json: bool) -> None:
     """List your webhooks and how their latest deliveries went."""
     hooks = state_of(ctx).get_client().webhooks(everyone=everyone)
     if as_json:
-        echo_json(hooks)
+        echo_json(list[BaseModel](hooks))
         return
     Console().print(webhooks_table(hooks))
 
