@@ -2,15 +2,15 @@
 
 ``init_app`` registers the pages and the cookie session (``session.py``); ``pages.py`` holds the
 queue and job pages, ``actions.py`` the forms that change jobs, ``admin.py`` the farm and users
-pages, ``headers.py`` the Content Security Policy every answer carries. Every page and every
-action is checked against the same declared API operations.
+pages, ``notifications.py`` one's webhooks, ``headers.py`` the Content Security Policy every
+answer carries. Every page and every action is checked against the same declared API operations.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from daemon.web import actions, admin, headers, pages, session  # noqa: F401 (they join bp)
+from daemon.web import actions, admin, headers, notifications, pages, session  # noqa: F401
 from daemon.web.blueprint import bp
 
 __all__ = ["bp", "init_app"]
