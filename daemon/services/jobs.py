@@ -412,7 +412,7 @@ class JobService:
         if target is not current:
             if not (target is JobState.RUNNING and current is JobState.PAUSED):
                 enqueue_for_transition(db, self.ctx.settings.shotgrid, row, target, now)
-            job_moved(db, self.ctx.settings, row, target, now)
+            job_moved(db, self.ctx.settings, job_id, target, now)
             if target.finished:
                 rank_store.delete_rank(db, job_id)
             self._settle_dependants(db, job_id)

@@ -43,17 +43,17 @@ ENDED = {JobState.SUCCEEDED: WebhookEvent.JOB_SUCCEEDED, JobState.FAILED: Webhoo
 
 
 def job_moved(
-    db: sqlite_utils.Database, settings: Settings, job: dict[str, Any], target: JobState, now: float
+    db: sqlite_utils.Database, settings: Settings, job_id: int, target: JobState, now: float
 ) -> int:
-    """Tells of a job that succeeded or failed (``job`` is its row before the move)."""
+    """Tells of a job that succeeded or failed (after its row moved)."""
     event = ENDED.get(target)
-    if event is None:
+    row = None if event is None else hook_store.job_facts(db, job_id)
+    if event is None or row is None:
         return 0
-    row = hook_store.job_facts(db, job["id"]) or job
     facts = _facts(row, target)
-    return notify(db, settings, Notice(event, messages.job_sentence(
-        event, facts, facts.message if event is WebhookEvent.JOB_FAILED else ""
-    ), facts.project, job=facts), now)  # fmt: skip
+    detail = facts.message if event is WebhookEvent.JOB_FAILED else ""
+    sentence = messages.job_sentence(event, facts, detail)
+    return notify(db, settings, Notice(event, sentence, facts.project, job=facts), now)
 
 
 def job_needs_attention(
@@ -169,7 +169,11 @@ class Notifier:
         settings = self.ctx.settings.webhooks
         counts = {state: 0 for state in DeliveryState}
         for item in hook_store.due(self.ctx.database.db, now, limit):
-            answer = self._send(item, now)
+            try:
+                answer = self._send(item, now)
+            except Exception as exc:  # a bug must not block the outbox: the try is counted
+                logger.exception("webhook_id=%s delivery %s", item["webhook_id"], item["id"])
+                answer = sender.Answer(status=None, error=f"{type(exc).__name__}: {exc}")
             attempts = item["attempts"] + 1
             after = policy.after_try(answer.status, attempts, settings, now)
             with self.ctx.database.transaction() as db:

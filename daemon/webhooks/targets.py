@@ -58,8 +58,13 @@ def parse_target(url: str) -> Target:
     Raises:
         WebhookUrlRefused: not an ``http(s)://host/...`` address, or one with credentials.
     """
+    url = url.strip()
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise WebhookUrlRefused(
+            "A webhook address may not hold spaces or control characters; percent-encode them."
+        )
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise WebhookUrlRefused(f"{url!r} is not a web address; give one such as "
@@ -78,11 +83,15 @@ def parse_target(url: str) -> Target:
         raise WebhookUrlRefused(
             f"{url!r} names no host; give one such as https://hooks.example.com/x."
         )
+    try:  # the name as DNS and the Host header carry it (IDNA for non-ASCII names)
+        host = parts.hostname.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise WebhookUrlRefused(f"{parts.hostname!r} is not a valid host name.") from None
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     return Target(
-        url=url.strip(), scheme=parts.scheme, host=parts.hostname.lower(),
+        url=url, scheme=parts.scheme, host=host,
         port=port or (443 if parts.scheme == "https" else 80), path=path,
     )  # fmt: skip
 

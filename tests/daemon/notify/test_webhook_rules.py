@@ -190,3 +190,29 @@ def _root(services: Services) -> object:
 
     user_id = next(u.id for u in services.users.list_users() if u.name == "root")
     return Principal(kind="user", name="root", role=Role.ADMIN, user_id=user_id)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://93.184.216.34/a b",
+        "http://93.184.216.34/a\r\nX-Injected: 1",
+        "http://exa\tmple.com/",
+    ],
+)
+def test_spaces_and_control_characters_are_refused(url: str) -> None:
+    with pytest.raises(targets.WebhookUrlRefused, match="control characters"):
+        targets.parse_target(url)
+
+
+def test_a_deactivated_persons_webhooks_fall_silent(
+    daemon_url: str, services: Services, people: People, hook: Receiver
+) -> None:
+    assert add_webhook(daemon_url, people, "ana", url=hook.url,
+                       events=["job.succeeded"]).status_code == 201  # fmt: skip
+    ana = next(u for u in services.users.list_users() if u.name == "ana")
+    services.users.update(ana.id, UserUpdate(active=False))
+    submit(services)
+    finish(services, agent(services))
+    services.notifier.deliver()
+    assert hook.received == []
