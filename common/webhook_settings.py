@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class WebhookSettings(BaseModel):
@@ -34,3 +36,9 @@ class WebhookSettings(BaseModel):
     """Webhooks one person may have (their own and the shows' they added)."""
     attention_quiet_s: float = Field(default=3600.0, ge=0)
     """A job's ``job.needs_attention`` is sent at most once in this time."""
+
+    @field_validator("internal_hosts", mode="before")
+    @classmethod
+    def _json_hosts(cls, value: object) -> object:
+        """``CLOUDBURST_WEBHOOKS__INTERNAL_HOSTS='["chat.studio.lan"]'`` is JSON."""
+        return json.loads(value) if isinstance(value, str) else value

@@ -3,8 +3,11 @@ a doubling wait up to the limit, then dropped; other 4xx and redirects dropped a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from common.config import load_settings
 from common.models import DeliveryState
 from common.webhook_settings import WebhookSettings
 from daemon.webhooks.policy import after_try
@@ -34,3 +37,13 @@ def test_after_a_try(status: int | None, attempts: int, state: DeliveryState, wa
     after = after_try(status, attempts, SETTINGS, now=1000.0)
     assert after.state is state
     assert after.next_attempt_at == 1000.0 + wait
+
+
+def test_internal_hosts_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[webhooks]\ninternal_hosts = ["chat.studio.lan"]\n', encoding="utf-8")
+    from_file = load_settings(env={"CLOUDBURST_CONFIG": str(config)})
+    assert from_file.webhooks.internal_hosts == ["chat.studio.lan"]
+    env = {"CLOUDBURST_CONFIG": str(config),
+           "CLOUDBURST_WEBHOOKS__INTERNAL_HOSTS": '["10.20.0.0/16"]'}  # fmt: skip
+    assert load_settings(env=env).webhooks.internal_hosts == ["10.20.0.0/16"]
