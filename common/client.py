@@ -57,6 +57,9 @@ from common.models import (
     TaskLogChunk,
     TaskPage,
     TaskProgress,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
 )
 
 if TYPE_CHECKING:
@@ -273,6 +276,21 @@ class DaemonClient:
     def enrollment_token(self) -> EnrollmentToken:
         """A one-time token an agent registers with (TDs and admins)."""
         return self._call("POST", "/agents/enrollment-tokens", EnrollmentToken)
+
+    # --- notifications ----------------------------------------------------------------------
+
+    def add_webhook(self, webhook: WebhookCreate) -> WebhookCreated:
+        """Adds a webhook; the answer holds its signing secret, which is never shown again."""
+        return self._call("POST", "/webhooks", WebhookCreated, body=webhook)
+
+    def webhooks(self, everyone: bool = False) -> list[Webhook]:
+        """One's webhooks (everyone's for an admin who asks), with their recent deliveries."""
+        params = {"everyone": "true"} if everyone else None
+        data = self._request("GET", "/webhooks", params=params)
+        return [Webhook.model_validate(item, strict=False) for item in data]
+
+    def remove_webhook(self, webhook_id: int) -> Webhook:
+        return self._call("DELETE", f"/webhooks/{webhook_id}", Webhook)
 
     # --- the agent protocol ----------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from common.ops_settings import (
     StorageSettings,
 )
 from common.paths_settings import PathSettings
+from common.webhook_settings import WebhookSettings
 
 ENV_PREFIX = "CLOUDBURST_"
 CONFIG_ENV = "CLOUDBURST_CONFIG"
@@ -221,6 +222,8 @@ class Settings(BaseModel):
     failures: FailureSettings = Field(default_factory=FailureSettings)
     """The ``[failures]`` table: nodes kept off a job, suspect nodes, stalls, licence waits."""
     """The ``[limits]`` table: request bodies, frames and tasks per job, storage quotas."""
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    """The ``[webhooks]`` table: where notifications may go, their retries and outbox."""
     store: StoreSettings | None = None
     """The ``[store]`` table: the object store that carries jobs' files to render nodes away
     from studio storage, and their frames back. None: every job renders where studio storage

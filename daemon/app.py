@@ -32,12 +32,14 @@ from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
 from daemon.services.node_fit import NodeFit
+from daemon.services.notifications import Notifier
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
 from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
+from daemon.services.webhooks import WebhookService
 from daemon.shotgun import ShotGridClient, ShotGridSync, WriteBack
 from daemon.shotgun.client import Connect
 from daemon.storage import Database, open_database
@@ -105,6 +107,8 @@ def build_services(
         resources=ResourceService(context, pool),
         backups=BackupService(settings, clock, config=config_file(os.environ)),
         limits=LimitService(context),
+        webhooks=WebhookService(context),
+        notifier=Notifier(context),
         poll=settings.poll_interval_s,
     )
 

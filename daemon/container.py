@@ -28,12 +28,14 @@ from daemon.services.job_records import JobRecords
 from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
 from daemon.services.monitoring import MonitoringService
+from daemon.services.notifications import Notifier
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.staging import StagingService
 from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
+from daemon.services.webhooks import WebhookService
 from daemon.shotgun import ShotGridSync, WriteBack
 
 EXTENSION = "cloudburst"
@@ -73,6 +75,8 @@ class Services:
     resources: ResourceService
     backups: BackupService
     limits: LimitService
+    webhooks: WebhookService
+    notifier: Notifier
     poll: float
     """Seconds an idle agent should wait before asking again."""
 

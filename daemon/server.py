@@ -1,6 +1,7 @@
 """Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
-the ShotGrid sync and write-back, the daily backup, the farm's samples, and the purges of what
-would grow without bound (stored files' trash, log records, old task logs, idempotency keys)."""
+the ShotGrid sync and write-back, the webhooks' deliveries, the daily backup, the farm's
+samples, and the purges of what would grow without bound (stored files' trash, log records, old
+task logs, idempotency keys)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ def serve(settings: Settings) -> None:
         services.idempotency.purge,
         settings.idempotency.purge_interval_s,
     )
+    every["webhooks"] = (services.notifier.deliver, settings.webhooks.interval_s)
     if services.staging.plane.configured:
         resumed = services.staging.resume_after_restart()
         if resumed:

@@ -23,6 +23,7 @@ from common.cli.queue import queue_command
 from common.cli.render import render_command
 from common.cli.scan import scan_command
 from common.cli.submit import submit_command
+from common.cli.webhooks import webhooks_group
 from common.errors import CloudburstError
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,13 @@ def cli(ctx: click.Context, daemon_url: str | None, log_level: str | None) -> No
 for _command in (submit_command, jobs_command, job_group, render_command, login_command,
                  logout_command):  # fmt: skip
     cli.add_command(_command)
-for _command in (scan_command, queue_command, install_service_command, agents_group):
+for _command in (
+    scan_command,
+    queue_command,
+    install_service_command,
+    agents_group,
+    webhooks_group,
+):
     cli.add_command(_command)
 BUILTIN_COMMANDS = frozenset(cli.commands)
 

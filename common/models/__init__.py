@@ -14,7 +14,8 @@ public surface, and the submodules are where each noun lives:
 - ``data``: just-in-time data (a job's files in the object store, the audit log);
 - ``cloud``: bursting (routes, render nodes, the pool by hand, spend);
 - ``ops``: stored files, monitoring and logs;
-- ``backup``: the daemon's backups.
+- ``backup``: the daemon's backups;
+- ``webhooks``: notifications (webhooks and their deliveries).
 """
 
 from __future__ import annotations
@@ -132,6 +133,17 @@ from common.models.tasks import (
     TaskLog,
     TaskPage,
 )
+from common.models.webhooks import (
+    Delivery,
+    DeliveryState,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookEvent,
+    WebhookFormat,
+    WebhookQuery,
+    WebhookScope,
+)
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -160,6 +172,8 @@ __all__ = [
     "Capabilities",
     "ChecksumAlgorithm",
     "DataState",
+    "Delivery",
+    "DeliveryState",
     "DependsOn",
     "DependsOnChange",
     "DiskSpace",
@@ -240,5 +254,12 @@ __all__ = [
     "UploadCreate",
     "UploadInfo",
     "Version",
+    "Webhook",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookEvent",
+    "WebhookFormat",
+    "WebhookQuery",
+    "WebhookScope",
     "WireModel",
 ]

@@ -24,6 +24,7 @@ from daemon.api import (
     storage_api,
     tasks,
     users,
+    webhooks,
 )
 from daemon.api.errors import register_error_handlers
 from daemon.api.routing import ApiBlueprint
@@ -48,6 +49,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     resources.bp,
     backups.bp,
     limits.bp,
+    webhooks.bp,
 )
 
 

@@ -55,6 +55,12 @@ class Permission(StrEnum):
     """Set and remove limits (licence counters); anyone who may read jobs reads them."""
     BACKUPS_READ = "backups.read"
     """List the daemon's backups (admins only: a backup holds every secret of the farm)."""
+    WEBHOOKS = "webhooks"
+    """Add, list and remove one's own webhooks (told of one's own jobs)."""
+    WEBHOOKS_SHOWS = "webhooks.shows"
+    """Add a webhook told of a whole show's jobs and its cloud budget."""
+    WEBHOOKS_ANY = "webhooks.any"
+    """List and remove anyone's webhooks."""
 
 
 #: What lets an artist act on their own jobs where the operation needs more.
@@ -68,6 +74,7 @@ _EVERYONE = frozenset(
         Permission.SHOWS_READ,
         Permission.AGENTS_READ,
         Permission.PROJECTS_READ,
+        Permission.WEBHOOKS,
     }
 )
 
@@ -86,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.FILES_READ_ANY,
         Permission.LOGS_READ,
         Permission.AUDIT_READ,
+        Permission.WEBHOOKS_SHOWS,
     },
     Role.PRODUCER: _EVERYONE
     | {
@@ -94,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SHOWS_MANAGE,
         Permission.REPORTS_READ,
         Permission.AUDIT_READ,
+        Permission.WEBHOOKS_SHOWS,
     },
     Role.ADMIN: frozenset(Permission),
 }

@@ -36,9 +36,10 @@ from common.config import Settings
 from common.models import JobRoute
 from daemon.backends.base import CloudNode
 from daemon.context import Context, to_datetime
-from daemon.scheduling import autoscale, routing, routing_words
+from daemon.scheduling import autoscale, budget, routing, routing_words
 from daemon.services.cloud_books import CloudBooks
 from daemon.services.cloud_pool import CloudPool
+from daemon.services.notifications import budgets_checked
 from daemon.services.projects import ProjectService
 from daemon.storage import cloud as cloud_store
 from daemon.storage import jobs as job_store
@@ -78,7 +79,8 @@ class BurstService:
         try:
             now = self.ctx.now()
             nodes = self.pool.sync()
-            decisions, jobs = self._route(now)
+            decisions, jobs, budgets = self._route(now)
+            self._tell_spent_budgets(decisions, jobs, budgets, now)
             backlog = [
                 _Backlog(d, jobs[d.job_id], routing.frame_seconds(jobs[d.job_id], self._policy()))
                 for d in decisions
@@ -101,8 +103,13 @@ class BurstService:
     def _policy(self) -> routing.RoutingPolicy:
         return routing.RoutingPolicy(default_frame_s=self.settings.ranking.default_frame_s)
 
-    def _route(self, now: float) -> tuple[list[routing.RouteDecision], dict[int, routing.JobFacts]]:
-        """Routes the queue: each unfinished job's decision, and the facts it was made on."""
+    def _route(
+        self, now: float
+    ) -> tuple[
+        list[routing.RouteDecision], dict[int, routing.JobFacts], dict[str, budget.ShowBudget]
+    ]:
+        """Routes the queue: each unfinished job's decision, the facts it was made on, and the
+        shows' budgets it read."""
         db = self.ctx.database.db
         rows = cloud_store.routing_rows(db)
         policy = self._policy()
@@ -129,7 +136,24 @@ class BurstService:
         farm = routing.FarmFacts(slots=max(0, cloud_store.local_slots(db)))
         budgets = self.books.show_budgets(db, now)
         decisions = routing.route_queue(facts, farm, budgets, policy, now, shape=self.shape)
-        return decisions, {f.job_id: f for f in facts}
+        return decisions, {f.job_id: f for f in facts}, budgets
+
+    def _tell_spent_budgets(
+        self,
+        decisions: list[routing.RouteDecision],
+        jobs: dict[int, routing.JobFacts],
+        budgets: dict[str, budget.ShowBudget],
+        now: float,
+    ) -> None:
+        """Notifies the shows whose spent budget keeps a job that needs the cloud local."""
+        stopped = {
+            jobs[d.job_id].project for d in decisions
+            if d.grounds.reason is routing.Reason.BUDGET_SPENT
+        }  # fmt: skip
+        reached = {show: budgets[show] for show in stopped if show in budgets}
+        room = {show for show, b in budgets.items() if b.room > 0}
+        with self.ctx.database.transaction() as db:
+            budgets_checked(db, self.settings, reached, room, now)
 
     def _store_routes(
         self,

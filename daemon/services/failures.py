@@ -18,6 +18,7 @@ from common.models import FailureClass, KeptOffNode, TaskFailure
 from common.states import TaskState
 from daemon.context import Context
 from daemon.scheduling.failures import FailureVerdict, judge_failure, last_line
+from daemon.services.notifications import job_needs_attention
 from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
@@ -63,6 +64,11 @@ class FailureService:
         _move(db, task, verdict, error, error_class.value if error_class else "", now, extra)
         if verdict.against_node:
             self._count_against(db, agent, task["job_id"], failure.error, now)
+        if verdict.state is TaskState.FAILED:
+            job_needs_attention(
+                db, self.ctx.settings, task["job_id"],
+                f"task {task['id']} failed for good on {agent['name']}: {last_line(error)}", now,
+            )  # fmt: skip
         return verdict.state
 
     def kept_off(self, job_id: int) -> list[KeptOffNode]:
@@ -106,6 +112,11 @@ class FailureService:
         in_a_row = agent_store.count_failure_in_a_row(db, agent_id)
         if in_a_row >= self.settings.node_failures_in_a_row and not agent["suspect"]:
             agent_store.set_suspect(db, agent_id, f"failed {in_a_row} tasks in a row; last: {last}")
+            job_needs_attention(
+                db, self.ctx.settings, job_id,
+                f"node {agent['name']} failed {in_a_row} tasks in a row and takes no more work "
+                f"until a TD clears it; last: {last}", now,
+            )  # fmt: skip
             logger.warning(
                 "agent_id=%s marked suspect: failed %d tasks in a row; it leases nothing until "
                 "a TD clears it; last: %s", agent_id, in_a_row, last,

@@ -42,6 +42,7 @@ from daemon.scheduling.progress import (
 from daemon.services.dependencies import DependencyService
 from daemon.services.idempotency import SubmissionKey, check_resend, submission_key
 from daemon.services.node_fit import NO_NODE, NodeFit
+from daemon.services.notifications import job_moved, job_needs_attention
 from daemon.services.projects import ProjectService
 from daemon.services.ranking import RankingService, RankView
 from daemon.services.staging import StagingService
@@ -426,9 +427,12 @@ class JobService:
         if target is not current or fields:
             job_store.move_job(db, job_id, (*job_states_from(target), current), target, **fields)
             logger.info("job_id=%s %s -> %s", job_id, current.value, target.value)
+        if reason_changed and hold is not None and hold.broken:
+            job_needs_attention(db, self.ctx.settings, job_id, why, now)
         if target is not current:
             if not (target is JobState.RUNNING and current is JobState.PAUSED):
                 enqueue_for_transition(db, self.ctx.settings.shotgrid, row, target, now)
+            job_moved(db, self.ctx.settings, job_id, target, now)
             if target.finished:
                 rank_store.delete_rank(db, job_id)
             self._settle_dependants(db, job_id)

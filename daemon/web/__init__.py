@@ -3,15 +3,23 @@
 ``init_app`` registers the pages and the cookie session (``session.py``); ``pages.py`` holds the
 queue and job pages, ``actions.py`` the forms that change jobs, ``farm.py`` the farm page and
 its node buttons (``charts.py`` its charts, drawn as SVG on the server), ``admin.py`` the users
-page, ``headers.py`` the Content Security Policy every answer carries. Every page and every
-action is checked against the same declared API operations.
+page, ``notifications.py`` one's webhooks, ``headers.py`` the Content Security Policy every
+answer carries. Every page and every action is checked against the same declared API operations.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 
-from daemon.web import actions, admin, farm, headers, pages, session  # noqa: F401 (they join bp)
+from daemon.web import (  # noqa: F401 (they join bp)
+    actions,
+    admin,
+    farm,
+    headers,
+    notifications,
+    pages,
+    session,
+)
 from daemon.web.blueprint import bp
 
 __all__ = ["bp", "init_app"]

@@ -54,6 +54,9 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
             "sg_outbox",
             "limits",
             "job_limits",
+            "webhooks",
+            "webhook_deliveries",
+            "budget_alerts",
         )
     }
 

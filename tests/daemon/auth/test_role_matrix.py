@@ -111,6 +111,10 @@ ALLOWED: dict[str, set[str]] = {
     "GET /limits": USERS,
     "PUT /limits/<name>": {"td", "admin"},
     "DELETE /limits/<name>": {"td", "admin"},
+    "POST /webhooks": USERS,
+    "GET /webhooks": USERS,
+    "GET /webhooks/<int:webhook_id>": USERS,
+    "DELETE /webhooks/<int:webhook_id>": USERS,
 }
 
 
@@ -224,6 +228,18 @@ def _job_archived(world: World, caller: str) -> None:
     world.services.job_records.archive(world.job_id)
 
 
+def _webhook(world: World, caller: str) -> None:
+    """A webhook of the caller's own (of ana's for callers who are not people)."""
+    from common.models import WebhookCreate, WebhookEvent
+    from daemon.auth.principal import Principal
+
+    name = NAMES.get(caller, "ana")
+    user = next(u for u in world.services.users.list_users() if u.name == name)
+    owner = Principal(kind="user", name=name, role=user.role, user_id=user.id)
+    create = WebhookCreate(url="https://93.184.216.34/hook", events=[WebhookEvent.JOB_FAILED])
+    world.extra["webhook_id"] = world.services.webhooks.add(create, owner).id
+
+
 Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
 
 #: A body that makes each operation succeed when allowed (a callable may also prepare).
@@ -255,6 +271,7 @@ BODIES: dict[str, Body] = {
     "PUT /limits/<name>": _limit_named,
     "PUT /storage/upload/<upload_id>": _upload_part,
     "POST /storage/upload/<upload_id>/complete": _upload_done,
+    "POST /webhooks": {"url": "https://93.184.216.34/hook", "events": ["job.succeeded"]},
 }
 
 PREPARE: dict[str, Callable[[World, str], None]] = {
@@ -277,6 +294,8 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "GET /agents/<agent_id>/tasks/<int:task_id>/data": _staged,
     "GET /jobs/<int:job_id>/route": _routed,
     "DELETE /jobs/<int:job_id>/kept-off/<agent_id>": _kept_off,
+    "GET /webhooks/<int:webhook_id>": _webhook,
+    "DELETE /webhooks/<int:webhook_id>": _webhook,
 }
 
 
