@@ -134,8 +134,10 @@ from common.models.tasks import (
     TaskPage,
 )
 from common.models.webhooks import (
+    MAX_URL,
     Delivery,
     DeliveryState,
+    Events,
     Webhook,
     WebhookCreate,
     WebhookCreated,
@@ -153,6 +155,7 @@ __all__ = [
     "MAX_LIMITS",
     "MAX_REPORTED",
     "MAX_TAGS",
+    "MAX_URL",
     "NO_NEGATIVE_FRAMES",
     "TASK_PAGE_MAX",
     "AgentActivity",
@@ -178,6 +181,7 @@ __all__ = [
     "DependsOnChange",
     "DiskSpace",
     "EntityId",
+    "Events",
     "FailureClass",
     "FarmHistory",
     "FarmMetrics",

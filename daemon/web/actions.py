@@ -110,4 +110,6 @@ def _answer(
         )
         return page, exc.status
     logger.info("%s: %s on job %s from the dashboard", session.principal().name, what, job_id)
-    return redirect(target or url_for("web.job", job_id=job_id, tasks_offset=tasks_offset()), 303)
+    offset = tasks_offset()  # back to the page of tasks it was on (none named on the first)
+    back = url_for("web.job", job_id=job_id, tasks_offset=offset) if offset else None
+    return redirect(target or back or url_for("web.job", job_id=job_id), 303)

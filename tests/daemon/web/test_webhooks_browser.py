@@ -46,14 +46,16 @@ def test_add_a_webhook_and_watch_it_deliver(tmp_path: Path, clock: FakeClock) ->
             page.fill("input[name=url]", hook.url)
             page.uncheck("input[name=event][value='job.needs_attention']")
             page.select_option("select[name=format]", "slack")
-            page.click(".webhook-form button[type=submit]")
+            with page.expect_navigation():
+                page.click(".webhook-form button[type=submit]")
             secret = page.locator("[data-field=secret]").inner_text()
             assert secret.startswith("whsec_")
 
             job_id = submit(services)
             finish(services, agent(services))
             services.notifier.deliver()
-            page.click("nav >> text=Notifications")
+            with page.expect_navigation():
+                page.click("nav >> text=Notifications")
             row = page.locator("tr[data-webhook]")
             assert row.count() == 1
             assert "job.succeeded, job.failed" in row.inner_text()
