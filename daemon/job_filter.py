@@ -49,7 +49,14 @@ class JobFilter:
     archived: bool = False
     """List the archived jobs (only them) instead of the others."""
     sort: JobSort = JobSort.SUBMITTED
-    descending: bool = True
-    """For ``RANK``: the queue from its end; jobs outside the queue still come after it."""
+    descending: bool | None = None
+    """None: the sort's own first order (``JobSort.descending_first``). For ``RANK``, True is
+    the queue from its end; jobs outside the queue still come after it, newest first."""
+
+    @property
+    def reversed(self) -> bool:
+        """Whether the listing runs highest (or last in the queue) first."""
+        return self.sort.descending_first if self.descending is None else self.descending
+
     offset: int = 0
     limit: int = 50

@@ -148,9 +148,7 @@ def list_jobs(query: JobQuery) -> Response:
             name_contains=query.name_contains,
             archived=query.archived,
             sort=query.sort,
-            descending=query.sort.descending_first
-            if query.order is None
-            else query.order == "desc",
+            descending=None if query.order is None else query.order == "desc",
             offset=query.offset,
             limit=query.limit,
         )

@@ -142,14 +142,20 @@ def list_jobs(
     conn = db.conn
     total = int(conn.execute(f"SELECT count(*) FROM jobs{clause}", params).fetchone()[0])
     if filters.sort is JobSort.RANK:
-        ranked = (
-            "WITH q(job_id, place) AS MATERIALIZED (SELECT value, key FROM json_each(?))"
-            f" SELECT id FROM jobs LEFT JOIN q ON q.job_id = jobs.id{clause}"
+        # The queue's jobs by place (each looked up by id), then the others, newest first.
+        inside = " AND ".join(["q.job_id = jobs.id", *where])
+        outside = " AND ".join(["id NOT IN (SELECT value FROM json_each(?))", *where])
+        direction = "DESC" if filters.reversed else "ASC"
+        sql = (
+            "SELECT id FROM (SELECT jobs.id, 0 AS outside, q.place FROM"
+            " (SELECT value AS job_id, key AS place FROM json_each(?)) q, jobs"
+            f" WHERE {inside} UNION ALL SELECT id, 1, NULL FROM jobs WHERE {outside})"
+            f" ORDER BY outside, place {direction}, id DESC"
         )
-        order = f"q.place IS NULL, q.place {'DESC' if filters.descending else 'ASC'}, id DESC"
-        sql, first = f"{ranked} ORDER BY {order}", [json.dumps(list(queue))]
+        order = json.dumps(list(queue))
+        first = [order, *params, order]
     else:
-        direction = "DESC" if filters.descending else "ASC"
+        direction = "DESC" if filters.reversed else "ASC"
         order = f"{_SORT_KEYS[filters.sort]} {direction}"
         tie = "" if filters.sort is JobSort.SUBMITTED else f", id {direction}"
         sql, first = f"SELECT id FROM jobs{clause} ORDER BY {order}{tie}", []

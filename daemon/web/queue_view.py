@@ -71,7 +71,7 @@ def read_query(args: MultiDict[str, str]) -> QueueQuery:
     if order is not None and order not in _ORDERS:
         raise InvalidInput("The order is asc or desc; click a column's heading to change it.")
     offset = min(max(0, args.get("offset", 0, type=int) or 0), MAX_INTEGER)
-    descending = sort.descending_first if order is None else order == "desc"
+    descending = None if order is None else order == "desc"
     filters = JobFilter(
         states=states, project=project, owner=owner, name_contains=name, sort=sort,
         descending=descending, offset=offset, limit=PAGE_SIZE,
@@ -99,12 +99,12 @@ def headings(query: QueueQuery) -> list[Heading]:
     found = []
     chosen = query.filters
     for sort, label in COLUMNS:
-        descending = not chosen.descending if sort is chosen.sort else sort.descending_first
+        descending = not chosen.reversed if sort is chosen.sort else sort.descending_first
         order = None if descending == sort.descending_first else ("desc" if descending else "asc")
         url = query.url(sort=None if sort is JobSort.RANK else sort.value, order=order, offset=0)
         current = ""
         if sort is chosen.sort:
-            current = "descending" if chosen.descending else "ascending"
+            current = "descending" if chosen.reversed else "ascending"
         found.append(Heading(sort, label, url, current))
     return found
 
