@@ -61,6 +61,10 @@ function mergeRows(tbody, fragment) {
 function pollRows(table) {
   const tbody = table.tBodies[0];
   const tick = async () => {
+    if (document.hidden) { // a tab in the background asks nothing until it is seen again
+      setTimeout(tick, QUEUE_POLL_MS);
+      return;
+    }
     try {
       const response = await fetch(table.dataset.rows, { credentials: "same-origin" });
       if (response.redirected && new URL(response.url).pathname === "/login") {
@@ -97,7 +101,9 @@ document.addEventListener("DOMContentLoaded", () => {
     // The Cancel button asks first; the others act at once.
     bulk.addEventListener("submit", (event) => {
       const question = event.submitter && event.submitter.dataset.confirm;
-      if (question && !window.confirm(question)) event.preventDefault();
+      if (question && !window.confirm(`${question} (${selectedBoxes().length} selected)`)) {
+        event.preventDefault();
+      }
     });
   }
   showSelection();

@@ -53,6 +53,7 @@ def test_select_three_cancel_them_and_see_a_new_job_arrive(app: Flask, services:
         finally:
             browser.close()
     assert asked and asked[0].startswith("Cancel the selected jobs")
+    assert asked[0].endswith("(3 selected)")
     assert [services.jobs.get(i).state for i in chosen] == [JobState.CANCELLED] * 3
     assert services.jobs.get(kept).state is JobState.QUEUED
     assert services.jobs.get(arrived).state is JobState.QUEUED

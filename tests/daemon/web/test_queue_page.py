@@ -51,6 +51,7 @@ def test_the_queue_opens_in_queue_order_then_the_rest_newest_first(
 
     assert rows(html) == [top, mid, low, paused, ended]  # rank 1 first, not the newest
     assert ranks(html) == ["1", "2", "3", "—", "—"]
+    assert rows(client.get("/jobs?order=desc").data) == [low, mid, top, paused, ended]
     assert 'aria-sort="ascending"><a class="sort" href="/jobs?order=desc"' in html.decode()
 
 
