@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
@@ -22,6 +22,7 @@ from common.models import MAX_INTEGER, PriorityChange, Resubmission, TaskAction
 from common.states import TaskState
 from daemon.api.guard import authorize
 from daemon.api.routing import Operation
+from daemon.auth import Permission
 from daemon.container import Services, services
 from daemon.web import session
 from daemon.web.blueprint import JOB_ACTIONS, bp, job_operation, task_operation
@@ -130,8 +131,12 @@ def bulk_action() -> Any:
     an unknown action, a priority out of range) changes nothing."""
     session.check_csrf()
     back = _queue_args(request.form.get("back", ""))
-    if session.principal().kind != "user":
+    who = session.principal()
+    if who.kind != "user":
         return redirect(url_for("web.login", next=url_for("web.queue")), 303)
+    if not who.may(Permission.JOBS_READ):  # the answer is the queue page
+        needs = Permission.JOBS_READ
+        abort(403, f"Your role ({who.role}) cannot open the queue; it needs {needs}.")
     action = request.form.get("action", "")
     try:
         chosen = _selection(request.form.getlist("job"))
@@ -158,8 +163,9 @@ def bulk_action() -> Any:
             status = exc.status
         else:
             done.append(job_id)
-    who = session.principal().name
-    logger.info("%s: %s on jobs %s from the queue (refused %d)", who, action, done, len(refused))
+    logger.info(
+        "%s: %s on jobs %s from the queue (refused %d)", who.name, action, done, len(refused)
+    )
     if not refused:
         return redirect(read_query(back).url(), 303)
     said = f"{_DONE_WORDS[action]} {_jobs(done)}." if done else "Nothing was changed."
@@ -190,7 +196,8 @@ def _selection(values: list[str]) -> list[int]:
         raise InvalidInput(f"Select at most {BULK_MAX} jobs at a time.")
     chosen: dict[int, None] = {}
     for value in values:
-        if not value.isdigit() or not 0 < int(value) <= MAX_INTEGER:
+        number = value.isascii() and value.isdigit() and len(value) <= 30
+        if not (number and 0 < int(value) <= MAX_INTEGER):
             raise InvalidInput(f"'{value[:20]}' is not a job number; reload the queue and select "
                                "again.")  # fmt: skip
         chosen[int(value)] = None

@@ -238,6 +238,10 @@ def test_bad_bulk_input_changes_nothing(app: Flask, services: Services) -> None:
     odd = client.post("/jobs/bulk", data={"csrf": csrf(client), "action": "cancel",
                                           "job": [str(ids[0]), "1e3"]})  # fmt: skip
     assert odd.status_code == 400 and b"is not a job number" in odd.data
+    for value in ("²", "9" * 30, "0" * 20 + "1" + "0" * 20, "0", "-1"):
+        weird = client.post("/jobs/bulk", data={"csrf": csrf(client), "action": "cancel",
+                                                "job": [value]})  # fmt: skip
+        assert weird.status_code == 400, value
     no_token = client.post("/jobs/bulk", data={"action": "cancel", "job": [str(ids[0])]})
     assert no_token.status_code == 403
     assert snapshot(services) == before
