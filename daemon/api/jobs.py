@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -44,7 +44,7 @@ from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
-from daemon.job_filter import JobFilter
+from daemon.job_filter import NAME_CONTAINS_MAX, JobFilter, JobSort
 from daemon.services import JobService
 from daemon.shotgun import ShotGridNotConfigured, ShotGridUnavailable, UnknownShotGridLink
 
@@ -62,8 +62,15 @@ class JobQuery(BaseModel):
     owner: str | None = None
     priority_min: Annotated[int, Field(ge=0, le=100)] | None = None
     priority_max: Annotated[int, Field(ge=0, le=100)] | None = None
+    name_contains: Annotated[str, Field(min_length=1, max_length=NAME_CONTAINS_MAX)] | None = None
+    """Jobs whose name holds this text, in any case."""
     archived: bool = False
     """``true``: list the archived jobs (only them) instead of the others."""
+    sort: JobSort = JobSort.SUBMITTED
+    """``rank``: queue order (rank 1 first, then the jobs not in the queue, newest first)."""
+    order: Literal["asc", "desc"] | None = None
+    """The default: newest, highest or most done first for submitted, priority and progress;
+    A to Z, and rank 1 first, for the others."""
     offset: Offset = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 50
 
@@ -125,8 +132,8 @@ def submit(body: JobSpec, headers: SubmitHeaders) -> Job:
 
 @bp.operation(
     "GET", "/jobs",
-    "List jobs, newest first, as summaries (the whole job: GET /jobs/{id}); archived jobs "
-    "only with archived=true",
+    "List jobs as summaries (the whole job: GET /jobs/{id}), newest first unless sort names "
+    "another order; archived jobs only with archived=true",
     query=JobQuery, returns=JobPage,
     permission=Permission.JOBS_READ,
 )  # fmt: skip
@@ -138,7 +145,10 @@ def list_jobs(query: JobQuery) -> Response:
             owner=query.owner,
             priority_min=query.priority_min,
             priority_max=query.priority_max,
+            name_contains=query.name_contains,
             archived=query.archived,
+            sort=query.sort,
+            descending=None if query.order is None else query.order == "desc",
             offset=query.offset,
             limit=query.limit,
         )

@@ -30,7 +30,7 @@ from common.states import JobState, TaskState, check_job_move, job_states_from
 from daemon.auth import Principal
 from daemon.auth.rules import check_render_env, job_owner
 from daemon.context import Context, to_datetime, to_optional_datetime
-from daemon.job_filter import JobFilter
+from daemon.job_filter import JobFilter, JobSort
 from daemon.scheduling.dependencies import hold_sentence
 from daemon.scheduling.failures import failed_job_message
 from daemon.scheduling.progress import (
@@ -201,17 +201,22 @@ class JobService:
             return StagingService.job_data(db, job_id)
 
     def list_jobs(self, filters: JobFilter) -> JobPage:
-        """One page of job summaries, newest first: five queries whatever the page's size.
+        """One page of job summaries in the filter's order: five queries whatever the page's
+        size.
 
         A summary has each job's place in the queue but not the rank's parts and sentence,
-        its errors or its spec; ``get`` gives those for one job.
+        its errors or its spec; ``get`` gives those for one job. Sorted by rank, the page
+        follows the same read of the queue as the places it shows.
         """
         db = self.ctx.database.db
-        rows, total = job_store.list_jobs(db, filters)
+        by_rank = filters.sort is JobSort.RANK
+        places = self.ranking.positions(db) if by_rank else {}
+        rows, total = job_store.list_jobs(db, filters, list(places))
         ids = [row["id"] for row in rows]
         counts = job_store.task_counts(db, ids)
         stats = job_store.frame_stats(db, ids)
-        places = self.ranking.positions(db) if rows else {}
+        if rows and not by_rank:
+            places = self.ranking.positions(db)
         now = self.ctx.now()
         items = [
             summary_fields(row, counts[row["id"]], stats[row["id"]], places.get(row["id"]), now)

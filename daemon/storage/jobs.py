@@ -12,7 +12,7 @@ import sqlite_utils
 from common.errors import NotFound
 from common.models import JobSpec, Requirements, Task
 from common.states import JobState, TaskState
-from daemon.job_filter import JobFilter
+from daemon.job_filter import JobFilter, JobSort
 
 
 def insert_job(
@@ -106,12 +106,19 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[str, Any]], int]:
-    """One page of jobs (``SUMMARY_COLUMNS``), newest first, and the total matching the filters.
+def list_jobs(
+    db: sqlite_utils.Database, filters: JobFilter, queue: Sequence[int] = ()
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of jobs (``SUMMARY_COLUMNS``) in the order ``filters.sort`` asks, and the
+    total matching the filters.
 
     The page's ids come first, from an index that covers the filters where there is one (a
     filtered page sorts ids only, not whole rows); then the page's rows by id. Archived jobs
     are listed only when ``filters.archived`` asks for them (and then only they are).
+
+    Args:
+        queue: the ids of the jobs in the queue, rank 1 first (``storage/queue.py``); the
+            order of ``JobSort.RANK``, read by the caller so the ranks it shows are the same.
     """
     where = ["archived_at IS NOT NULL" if filters.archived else "archived_at IS NULL"]
     params: list[Any] = []
@@ -128,14 +135,34 @@ def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[
     if filters.priority_max is not None:
         where.append("priority <= ?")
         params.append(filters.priority_max)
+    if filters.name_contains:
+        where.append("instr(lower(name), lower(?)) > 0")  # no LIKE: % and _ are plain letters
+        params.append(filters.name_contains)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     conn = db.conn
     total = int(conn.execute(f"SELECT count(*) FROM jobs{clause}", params).fetchone()[0])
+    if filters.sort is JobSort.RANK:
+        # The queue's jobs by place (each looked up by id), then the others, newest first.
+        inside = " AND ".join(["q.job_id = jobs.id", *where])
+        outside = " AND ".join(["id NOT IN (SELECT value FROM json_each(?))", *where])
+        direction = "DESC" if filters.reversed else "ASC"
+        sql = (
+            "SELECT id FROM (SELECT jobs.id, 0 AS outside, q.place FROM"
+            " (SELECT value AS job_id, key AS place FROM json_each(?)) q, jobs"
+            f" WHERE {inside} UNION ALL SELECT id, 1, NULL FROM jobs WHERE {outside})"
+            f" ORDER BY outside, place {direction}, id DESC"
+        )
+        order = json.dumps(list(queue))
+        first = [order, *params, order]
+    else:
+        direction = "DESC" if filters.reversed else "ASC"
+        order = f"{_SORT_KEYS[filters.sort]} {direction}"
+        tie = "" if filters.sort is JobSort.SUBMITTED else f", id {direction}"
+        sql, first = f"SELECT id FROM jobs{clause} ORDER BY {order}{tie}", []
     ids = [
         row[0]
         for row in conn.execute(
-            f"SELECT id FROM jobs{clause} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*params, filters.limit, filters.offset],
+            f"{sql} LIMIT ? OFFSET ?", [*first, *params, filters.limit, filters.offset]
         )
     ]
     if not ids:
@@ -149,6 +176,21 @@ def list_jobs(db: sqlite_utils.Database, filters: JobFilter) -> tuple[list[dict[
         )
     }
     return [found[job_id] for job_id in ids if job_id in found], total
+
+
+#: The SQL each sort but the rank orders by (ids follow submission, and cost no sort).
+_SORT_KEYS: dict[JobSort, str] = {
+    JobSort.NAME: "name COLLATE NOCASE",
+    JobSort.OWNER: "owner",
+    JobSort.SHOW: "project",
+    JobSort.STATE: "CASE state "
+    + " ".join(f"WHEN '{state.value}' THEN {i}" for i, state in enumerate(JobState))
+    + " END",
+    JobSort.PRIORITY: "priority",
+    JobSort.SUBMITTED: "id",
+    JobSort.PROGRESS: "(SELECT coalesce(sum(t.frame_count), 0) FROM tasks t"
+    " WHERE t.job_id = jobs.id AND t.state = 'done') * 1.0 / max(frame_count, 1)",
+}
 
 
 def move_job(

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from common.accounts import LoginRequest
-from common.errors import CloudburstError, NotFound
-from common.models import MAX_INTEGER
-from common.states import JobState, TaskState
+from common.errors import CloudburstError, InvalidInput, NotFound
+from common.states import TaskState
 from daemon.auth import Permission
 from daemon.container import services
-from daemon.job_filter import JobFilter
 from daemon.web import session
 from daemon.web.blueprint import bp, page
 from daemon.web.job_view import job_context, log_task_id, tasks_offset
+from daemon.web.queue_view import queue_context, queue_page, read_query
 
 logger = logging.getLogger(__name__)
-
-PAGE_SIZE = 50
 
 
 def _safe_next(target: str | None) -> str:
@@ -73,30 +69,20 @@ def logout() -> Response:
 @bp.get("/jobs")
 @page(Permission.JOBS_READ)
 def queue() -> Any:
-    args = request.args
-    states = tuple(JobState(s) for s in args.getlist("state") if s in JobState.__members__.values())
-    project = args.get("project", "").strip() or None
-    owner = args.get("owner", "").strip() or None
-    offset = min(max(0, args.get("offset", 0, type=int) or 0), MAX_INTEGER)
-    filters = JobFilter(states=states, project=project, owner=owner, offset=offset, limit=PAGE_SIZE)
-    result = services().jobs.list_jobs(filters)
-    kept: dict[str, Any] = {"state": [s.value for s in states]}
-    if project:
-        kept["project"] = project
-    if owner:
-        kept["owner"] = owner
+    """The queue in queue order (or the column chosen), filtered and searched by name."""
+    return queue_page()
 
-    def page_url(to: int) -> str:
-        return url_for("web.queue") + "?" + urlencode({**kept, "offset": to}, doseq=True)
 
-    api = {**kept, "state": ",".join(kept["state"]), "offset": offset, "limit": PAGE_SIZE}
-    return render_template(
-        "queue.html", page=result, states=list(JobState), chosen=set(kept["state"]),
-        project=project or "", owner=owner or "", page_size=PAGE_SIZE,
-        previous=page_url(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
-        next_page=page_url(offset + PAGE_SIZE) if offset + PAGE_SIZE < result.total else None,
-        poll_url="/api/v1/jobs?" + urlencode({k: v for k, v in api.items() if v != ""}),
-    )  # fmt: skip
+@bp.get("/jobs/rows")
+@page(Permission.JOBS_READ)
+def queue_rows() -> Any:
+    """The rows of the queue page's table alone, polled by ``queue.js`` to show new jobs and
+    their progress without reloading the page."""
+    try:
+        query = read_query(request.args)
+    except InvalidInput as exc:
+        return exc.message, exc.status, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("queue_rows.html", **queue_context(services(), query))
 
 
 @bp.get("/jobs/<int:job_id>")

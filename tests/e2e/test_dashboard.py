@@ -107,10 +107,13 @@ def test_watch_a_job_render_then_download_and_cancel(
     # Cancelling a long job from its page.
     long = farm.client.submit(spec(scene, tmp_path / "long", "1-40", chunk=1))
     page.goto(f"{farm.url}/jobs/{long.id}")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.click("button[data-action=cancel]")
     page.wait_for_url(f"{farm.url}/jobs/{long.id}")
     assert page.locator(".heading [data-field=state]").inner_text() == "cancelled"
     assert page.locator("button[data-action=cancel]").count() == 0
+    assert asked and asked[0].startswith(f"Cancel job {long.id}")  # the page asked first
     done = wait_for(lambda: (j := farm.client.job(long.id)).state.finished and j, 30, "cancel")
     assert done.state is JobState.CANCELLED
     assert refused == []

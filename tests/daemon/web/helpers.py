@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -74,3 +75,16 @@ def render_frames(world: World) -> None:
         paths.append(str(out / f"f_{frame:04d}.png"))
     done = TaskDone(attempt=world.attempt, outputs=paths)
     world.services.agents.complete(world.agent_id, world.task_id, done)
+
+
+def browser_sign_in(page: Any, url: str, name: str, target: str) -> list[str]:
+    """Signs ``name`` in through the form of a Chromium ``page`` and waits for ``target``;
+    returns the list that collects the page's Content Security Policy complaints."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content" in m.text else None)
+    page.goto(f"{url}/login?next={target}")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}{target}")
+    return violations

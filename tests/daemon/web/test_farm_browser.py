@@ -12,7 +12,7 @@ from common.accounts import Role, UserCreate
 from common.models import AgentRegistration, Heartbeat
 from daemon.app import Services
 from tests.conftest import FakeClock
-from tests.daemon.web.helpers import PASSWORD, ROOT, submit
+from tests.daemon.web.helpers import PASSWORD, ROOT, browser_sign_in, submit
 from tests.e2e.browser import ARGS, CHROMIUM, needs_chromium
 from tests.serving import serve
 
@@ -32,17 +32,11 @@ def test_a_td_sees_load_and_charts_and_drains_a_node(
     services.farm_history.sample()
     clock.advance(6 * 3600)
     services.farm_history.sample()
-    violations: list[str] = []
     with serve(app, threads=4) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page: Any = browser.new_page()
-            page.on("console", lambda m: violations.append(m.text) if "Content" in m.text else None)
-            page.goto(f"{url}/login?next=/farm")
-            page.fill("input[name=username]", "tess")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{url}/farm")
+            violations = browser_sign_in(page, url, "tess", "/farm")
             row = page.locator(f'tr[data-agent-id="{node.id}"]')
             bar = row.locator(".meter .bar").first
             cell = row.locator(".meter .progress").first

@@ -23,12 +23,12 @@ def test_the_queue_filters_and_pages(app: Flask, services: Services) -> None:
         submit(services, owner="ana" if i % 2 else "ben")
     client = sign_in(app, "ana")
     first = client.get("/jobs").data.decode()
-    assert first.count("data-job-id=") == 50 and "Older" in first
+    assert first.count("data-job-id=") == 50 and "Next" in first
     second = client.get("/jobs?offset=50").data.decode()
-    assert second.count("data-job-id=") == 5 and "Newer" in second
+    assert second.count("data-job-id=") == 5 and "Previous" in second
     bens = client.get("/jobs?owner=ben").data.decode()
     assert bens.count("data-job-id=") == 28 and "ana shot" not in bens
-    assert 'data-poll="/api/v1/jobs?owner=ben&amp;offset=0&amp;limit=50"' in bens
+    assert 'data-rows="/jobs/rows?owner=ben"' in bens
     services.jobs.pause(1)
     paused = client.get("/jobs?state=paused").data.decode()
     assert paused.count("data-job-id=") == 1
