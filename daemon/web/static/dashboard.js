@@ -39,6 +39,13 @@ function showJob(container, job) {
   if (priority) priority.textContent = String(job.spec ? job.spec.priority : job.priority);
 }
 
+// Widths come from data-percent: the page's policy allows no inline style attribute.
+function showBars(root) {
+  for (const bar of root.querySelectorAll(".progress .bar[data-percent]")) {
+    bar.style.width = bar.dataset.percent + "%";
+  }
+}
+
 function pollQueue(table) {
   const tick = async () => {
     const page = await getJson(table.dataset.poll);
@@ -53,50 +60,14 @@ function pollQueue(table) {
   setTimeout(tick, POLL_MS);
 }
 
-function pollJob(header) {
-  const id = header.dataset.jobId;
-  const tick = async () => {
-    // The tasks shown on this page only: a job's tasks come a page at a time.
-    const shownTasks = `/api/v1/jobs/${id}/tasks?offset=${header.dataset.tasksOffset || 0}&limit=${header.dataset.tasksLimit || 200}`;
-    const [job, tasks] = await Promise.all([getJson(`/api/v1/jobs/${id}`), getJson(shownTasks)]);
-    if (job) showJob(document, job);
-    if (tasks) {
-      for (const task of tasks.items) {
-        for (const cell of document.querySelectorAll(`.frame[data-task="${task.id}"]`)) {
-          cell.title = `frame ${cell.dataset.frame}: ${task.state}`;
-          setState(cell, "state-", task.state);
-        }
-      }
-    }
-    // A finished job: reload once for its thumbnails, log and buttons; otherwise keep polling.
-    if (job && ["succeeded", "failed", "cancelled"].includes(job.state)) {
-      if (header.dataset.finished !== "yes") window.location.reload();
-      return;
-    }
-    if (job) {
-      const done = job.task_counts.done || 0;
-      const shown = Number(header.dataset.done || done);
-      header.dataset.done = String(done);
-      if (done > shown) window.location.reload(); // new frames: show their thumbnails
-    }
-    setTimeout(tick, POLL_MS);
-  };
-  setTimeout(tick, POLL_MS);
-}
-
 document.addEventListener("DOMContentLoaded", () => {
-  // Widths come from data-percent: the page's policy allows no inline style attribute.
-  for (const bar of document.querySelectorAll(".progress .bar[data-percent]")) {
-    bar.style.width = bar.dataset.percent + "%";
-  }
+  showBars(document);
   const table = document.querySelector("table.jobs[data-poll]");
   if (table) pollQueue(table);
-  const header = document.querySelector("#job[data-job-id]");
-  if (header) pollJob(header);
   // A form with data-confirm (delete a job) asks before it is sent.
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  }
+  // (Listened for on the document: the job page redraws its buttons in place.)
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
 });
