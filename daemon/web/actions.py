@@ -110,4 +110,6 @@ def _answer(
         )
         return page, exc.status
     logger.info("%s: %s on job %s from the dashboard", session.principal().name, what, job_id)
-    return redirect(target or url_for("web.job", job_id=job_id, tasks_offset=tasks_offset()), 303)
+    # the first page of tasks is the plain URL (None leaves the parameter out)
+    back = url_for("web.job", job_id=job_id, tasks_offset=tasks_offset() or None)
+    return redirect(target or back, 303)

@@ -89,6 +89,11 @@ def test_the_log_reads_on_from_the_pages_offset(app: Flask, services: Services) 
     # another attempt than the page's: its log replaces the page's
     log = live(client, job_id, **{**cursor, "log_attempt": 7})["log"]
     assert (log["text"], log["reset"]) == ("line one\nline two\n", True)
+    # a cursor naming another job's task reads nothing of it: this job's log comes whole
+    other = submit(services, owner="cid")
+    foreign = {**cursor, "log_task": services.jobs.tasks(other)[0].id, "log_offset": 0}
+    log = live(client, job_id, **foreign)["log"]
+    assert (log["task"], log["text"], log["reset"]) == (task.task_id, "line one\nline two\n", True)
     # more than one update appends: the tail, to replace
     flood = "x" * (LOG_TAIL_CHARS + 10)
     third = TaskLogChunk(attempt=task.attempt, offset=18, text=flood)

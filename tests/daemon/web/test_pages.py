@@ -208,3 +208,16 @@ def test_the_job_page_shows_a_page_of_tasks_with_links_to_the_others(
     assert 'data-task-number="401"' in last and 'data-task-number="400"' not in last
     assert f"/jobs/{job_id}?tasks_offset=200" in last and 'rel="next"' not in last
     assert f'data-live-url="/jobs/{job_id}/live?tasks_offset=400"' in last  # what the page polls
+
+
+def test_a_button_sends_back_to_the_job_page_and_its_page_of_tasks(
+    app: Flask, services: Services
+) -> None:
+    job_id = submit(services, owner="ana", frames="1-4")
+    client = sign_in(app, "ana")
+    paused = client.post(f"/jobs/{job_id}/pause", data={"csrf": csrf(client)})
+    assert paused.headers["Location"] == f"/jobs/{job_id}"  # the page's own URL, no ?tasks_offset=0
+    task = services.jobs.tasks(job_id)[1].id
+    form = {"csrf": csrf(client), "tasks_offset": "200"}
+    suspended = client.post(f"/jobs/{job_id}/tasks/{task}/suspend", data=form)
+    assert suspended.headers["Location"] == f"/jobs/{job_id}?tasks_offset=200"
