@@ -352,6 +352,20 @@ class JobService:
         job_store.require_job(db, job_id)
         return [task_from_row(row) for row in task_store.list_tasks(db, job_id)]
 
+    def frame_states(self, job_id: int) -> list[tuple[list[int], TaskState]]:
+        """Each task's frames and state in task order: what a frame grid needs, read without
+        building whole tasks (a job page of 10,000 tasks asks for it every few seconds)."""
+        db = self.ctx.database.db
+        job_store.require_job(db, job_id)
+        rows = task_store.task_frames(db, job_id)
+        return [(json.loads(frames), TaskState(state)) for frames, state in rows]
+
+    def done_outputs(self, job_id: int) -> list[str]:
+        """The files the job's done tasks reported, in task order."""
+        db = self.ctx.database.db
+        job_store.require_job(db, job_id)
+        return [path for row in task_store.done_outputs(db, job_id) for path in json.loads(row)]
+
     def task_page(self, job_id: int, offset: int, limit: int) -> TaskPage:
         """One page of the job's tasks in task order, with how many there are."""
         db = self.ctx.database.db

@@ -19,7 +19,6 @@ from PIL import Image
 
 from common.errors import NotFound
 from common.models import JobSpec
-from common.states import TaskState
 from daemon.context import Context
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
@@ -107,13 +106,10 @@ class OutputService:
         job = self.jobs.get(job_id)
         pattern = frame_pattern(job.spec.output)
         reported = []
-        for task in self.jobs.tasks(job_id):
-            if task.state is not TaskState.DONE:
-                continue
-            for output in task.outputs:
-                path = Path(output)
-                match = pattern.match(path.name)
-                reported.append(FrameFile(int(match.group(1)) if match else None, path))
+        for output in self.jobs.done_outputs(job_id):
+            path = Path(output)
+            match = pattern.match(path.name)
+            reported.append(FrameFile(int(match.group(1)) if match else None, path))
         reported.sort(key=lambda f: (f.frame is None, f.frame or 0, f.path.name))
         return job.spec, reported
 

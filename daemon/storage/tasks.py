@@ -49,6 +49,19 @@ def list_tasks(db: sqlite_utils.Database, job_id: int) -> list[dict[str, Any]]:
     return list(db.query(f"{_NAMED} WHERE t.job_id = ? ORDER BY t.idx", [job_id]))
 
 
+def task_frames(db: sqlite_utils.Database, job_id: int) -> list[tuple[str, str]]:
+    """Each task's frames (JSON) and state, in task order: a frame grid's facts, without the
+    rest of each row."""
+    sql = "SELECT frames, state FROM tasks WHERE job_id = ? ORDER BY idx"
+    return [(frames, state) for frames, state in db.execute(sql, [job_id]).fetchall()]
+
+
+def done_outputs(db: sqlite_utils.Database, job_id: int) -> list[str]:
+    """The outputs (JSON lists) reported by the job's done tasks, in task order."""
+    sql = "SELECT outputs FROM tasks WHERE job_id = ? AND state = ? ORDER BY idx"
+    return [row[0] for row in db.execute(sql, [job_id, TaskState.DONE.value]).fetchall()]
+
+
 def named_task(db: sqlite_utils.Database, job_id: int, task_id: int) -> dict[str, Any] | None:
     """The job's task ``task_id`` with its agent's name; None when the job has no such task."""
     rows = list(db.query(f"{_NAMED} WHERE t.id = ? AND t.job_id = ?", [task_id, job_id]))

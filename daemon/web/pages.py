@@ -5,18 +5,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import jsonify, redirect, render_template, request, url_for
 from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from common.accounts import LoginRequest
-from common.errors import CloudburstError, InvalidInput, NotFound
+from common.errors import CloudburstError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from common.states import TaskState
 from daemon.auth import Permission
 from daemon.container import services
 from daemon.web import session
 from daemon.web.blueprint import bp, page
-from daemon.web.job_view import job_context, log_task_id, tasks_offset
+from daemon.web.job_view import (
+    LIVE_REGIONS,
+    LiveQuery,
+    frame_runs,
+    job_context,
+    log_task_id,
+    tasks_offset,
+)
 from daemon.web.queue_view import queue_context, queue_page, read_query
 
 logger = logging.getLogger(__name__)
@@ -93,3 +100,29 @@ def job(job_id: int) -> Any:
     except NotFound as exc:
         return render_template("error.html", title="Not found", message=exc.message), 404
     return render_template("job.html", **context, error="", task_states=list(TaskState))
+
+
+@bp.get("/jobs/<int:job_id>/live")
+def job_live(job_id: int) -> Any:
+    """What the job page's script refreshes in place, as JSON: its parts rendered again, the
+    frame grid as runs of cells alike, and the log from where the page stopped. Errors are the
+    API's (401 signed out, 403, 404, 400 for a query it does not take)."""
+    who = session.principal()
+    if who.kind != "user":
+        raise Unauthenticated("Your session ended; sign in again to follow this job.")
+    if not who.may(Permission.JOBS_READ):
+        raise Forbidden(
+            f"Your role ({who.role}) cannot read jobs; it needs {Permission.JOBS_READ}."
+        )
+    query = LiveQuery.model_validate(request.args.to_dict(), strict=False)
+    context = job_context(services(), job_id, query.tasks_offset, query.log, query.cursor())
+    log = context["log"]
+    live = {
+        "state": context["job"].state.value,
+        "finished": context["job"].state.finished,
+        "regions": {name: render_template(f"job/{name}.html", **context) for name in LIVE_REGIONS},
+        "frames": frame_runs(context["cells"]),
+        "log": {"task": log.task.id if log.task else None, "attempt": log.attempt,
+                "offset": log.offset, "text": log.text, "reset": log.reset},
+    }  # fmt: skip
+    return jsonify({"data": live, "message": "OK."})

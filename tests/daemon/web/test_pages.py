@@ -196,12 +196,28 @@ def test_the_job_page_shows_a_page_of_tasks_with_links_to_the_others(
     job_id = submit(services, owner="ana", frames="1-450", chunk=1)
     client = sign_in(app, "ana")
     first = client.get(f"/jobs/{job_id}").data.decode()
-    assert first.count('class="frame state-queued') == 200  # one page of 200 tasks' frames
-    assert 'data-frame="200"' in first and 'data-frame="201"' not in first
+    # the grid is the whole job's, in small cells; the table a page of 200 tasks
+    assert first.count('class="frame state-queued"') == 450
+    assert 'class="frames compact"' in first and "<img src=" not in first  # on demand
+    assert first.count("<tr data-task-id=") == 200
+    assert 'data-task-number="200"' in first and 'data-task-number="201"' not in first
     assert "tasks 1\u2013200 of 450" in first
     assert f"/jobs/{job_id}?tasks_offset=200" in first and 'rel="prev"' not in first
     last = client.get(f"/jobs/{job_id}?tasks_offset=400").data.decode()
-    assert last.count('class="frame state-queued') == 50
-    assert 'data-frame="401"' in last and 'data-frame="400"' not in last
+    assert last.count("<tr data-task-id=") == 50
+    assert 'data-task-number="401"' in last and 'data-task-number="400"' not in last
     assert f"/jobs/{job_id}?tasks_offset=200" in last and 'rel="next"' not in last
-    assert 'data-tasks-offset="400" data-tasks-limit="200"' in last  # what the page polls
+    assert f'data-live-url="/jobs/{job_id}/live?tasks_offset=400"' in last  # what the page polls
+
+
+def test_a_button_sends_back_to_the_job_page_and_its_page_of_tasks(
+    app: Flask, services: Services
+) -> None:
+    job_id = submit(services, owner="ana", frames="1-4")
+    client = sign_in(app, "ana")
+    paused = client.post(f"/jobs/{job_id}/pause", data={"csrf": csrf(client)})
+    assert paused.headers["Location"] == f"/jobs/{job_id}"  # the page's own URL, no ?tasks_offset=0
+    task = services.jobs.tasks(job_id)[1].id
+    form = {"csrf": csrf(client), "tasks_offset": "200"}
+    suspended = client.post(f"/jobs/{job_id}/tasks/{task}/suspend", data=form)
+    assert suspended.headers["Location"] == f"/jobs/{job_id}?tasks_offset=200"
