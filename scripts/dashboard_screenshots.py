@@ -14,6 +14,7 @@ import argparse
 import logging
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,15 @@ from PIL import Image, ImageDraw
 
 from common.accounts import Role, UserCreate
 from common.config import Settings
-from common.models import AgentRegistration, JobSpec, TaskDone, TaskLogChunk, TaskProgress
+from common.models import (
+    AgentRegistration,
+    Gpu,
+    Heartbeat,
+    JobSpec,
+    TaskDone,
+    TaskLogChunk,
+    TaskProgress,
+)
 from daemon.app import create_app
 from daemon.auth.principal import Principal
 from daemon.container import Services, services_of
@@ -66,14 +75,21 @@ def seed(services: Services, renders: Path) -> int:
     users.create(UserCreate(name="newcomer", role=Role.ARTIST, active=False))
     users.delete(users.create(UserCreate(name="old.hand", role=Role.ARTIST)).id)
     agents = [
-        services.enrollment.register(AgentRegistration(name=f"node{n:02d}", hostname=f"rn{n:02d}",
-                                                       cores=32, pool=pool), ROOT)
-        for n, pool in [(1, "local"), (2, "local"), (3, "local"), (4, "cloud-burst")]
+        services.enrollment.register(AgentRegistration(
+            name=f"node{n:02d}", hostname=f"rn{n:02d}", cores=32, memory_mb=131072, pool=pool,
+            os="linux", tags=tags, gpus=[Gpu(model="NVIDIA RTX A5000", memory_mb=24564)] * gpus,
+            dcc_versions={"blender": "4.2.3"}), ROOT)
+        for n, pool, gpus, tags in [(1, "local", 1, ["nvme"]), (2, "local", 1, ["nvme"]),
+                                    (3, "local", 0, []), (4, "cloud-burst", 0, ["cloud"])]
     ]  # fmt: skip
+    for agent, cpu in zip(agents, (12.0, 91.0, 88.0, 3.0), strict=True):
+        beat = Heartbeat(cpu_percent=cpu, memory_percent=cpu / 2, disk_free_mb=512_000)
+        services.agents.heartbeat(agent.id, beat)
     shots = [("sh010 anim", "ana", "tlk", 6), ("sh040 lighting", "ana", "tlk", 3),
              ("sh020 fx", "ben", "tlk", 0), ("sh030 comp", "ana", "ydd", 0),
              ("sh035 lighting", "ben", "ydd", 0), ("sh050 layout", "pam", "ydd", 0)]  # fmt: skip
     ids = []
+    clock = time.time() - 18 * 3600  # the farm's samples, one per step of its day
     for i, (name, owner, project, tasks_done) in enumerate(shots):
         out = renders / name.replace(" ", "_")
         out.mkdir(parents=True, exist_ok=True)
@@ -83,6 +99,8 @@ def seed(services: Services, renders: Path) -> int:
         ids.append(services.jobs.submit(spec).id)
         for _ in range(tasks_done):  # each submitted alone, so the lease takes its tasks
             render_task(services, agents[0].id, out, hue=30 * i)
+        services.farm_history.sample(now=clock)
+        clock += 3 * 3600
     services.jobs.pause(ids[2])
     services.jobs.cancel(ids[3], "Cancelled by ana: wrong camera.")
     for agent, progress in zip(agents[1:3], (0.62, 0.25), strict=True):
@@ -93,6 +111,7 @@ def seed(services: Services, renders: Path) -> int:
             text = LOG.format(frame=task.frames[0]).split("Saved")[0]
             chunk = TaskLogChunk(attempt=task.attempt, offset=0, text=text)
             services.agents.append_log(agent.id, task.task_id, chunk)
+    services.farm_history.sample()
     return ids[1]
 
 
