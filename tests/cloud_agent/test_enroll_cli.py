@@ -4,7 +4,6 @@ the real API, and a node registers with it; ``cloudburst agent`` itself still ru
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,8 @@ from common.credentials import StaticToken
 from common.errors import Unauthenticated
 from common.models import AgentRegistration
 from daemon.app import Services
+from tests.cli_isolation import no_user_config  # noqa: F401 (autouse)
 from tests.conftest import user_token
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    empty = tmp_path / "empty-config.toml"
-    empty.write_text("", encoding="utf-8")
-    for key in [k for k in os.environ if k.startswith("CLOUDBURST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
 
 
 def invoke(args: list[str], url: str, token: str) -> Result:

@@ -16,6 +16,7 @@ from common.cli.context import CliState
 from common.cli.install_service import _ensure_user
 from common.cli.main import cli
 from common.cli.service_units import ServicePlan, unit_text
+from tests.cli_isolation import no_user_config  # noqa: F401 (autouse)
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
@@ -26,15 +27,6 @@ COMMON_LINES = (
     "ProtectKernelLogs=yes", "ProtectControlGroups=yes", "RestrictSUIDSGID=yes",
     "LockPersonality=yes", "CapabilityBoundingSet=", "WantedBy=multi-user.target",
 )  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    empty = tmp_path / "empty-config.toml"
-    empty.write_text("", encoding="utf-8")
-    for key in [k for k in os.environ if k.startswith("CLOUDBURST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
 
 
 def invoke(args: list[str]) -> Result:

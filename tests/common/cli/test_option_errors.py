@@ -3,7 +3,6 @@ and nothing is sent (``common/cli/option_models.py``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,8 @@ from click.testing import CliRunner, Result
 from common.cli.context import CliState
 from common.cli.main import cli
 from common.token_store import FileStore
+from tests.cli_isolation import no_user_config  # noqa: F401 (autouse)
 from tests.common.cli.test_cli import Untouchable
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    empty = tmp_path / "empty-config.toml"
-    empty.write_text("", encoding="utf-8")
-    for key in [k for k in os.environ if k.startswith("CLOUDBURST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
 
 
 @pytest.fixture

@@ -4,30 +4,17 @@ read from a real daemon over HTTP."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from common.cli.context import CliState
 from common.cli.main import cli
-from common.client import DaemonClient
-from common.credentials import StaticToken
-
-
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    empty = tmp_path / "empty-config.toml"
-    empty.write_text("", encoding="utf-8")
-    for key in [k for k in os.environ if k.startswith("CLOUDBURST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
+from tests.cli_isolation import invoke_served, no_user_config  # noqa: F401 (autouse)
 
 
 def invoke(args: list[str], url: str, token: str) -> Result:
-    state = CliState(client=DaemonClient(url, auth=StaticToken(token)), poll_interval_s=0)
-    return CliRunner(env={"COLUMNS": "250"}).invoke(cli, args, obj=state)
+    return invoke_served(args, url, token, columns=250)
 
 
 def submit(url: str, token: str, scene: Path, name: str, priority: int) -> int:

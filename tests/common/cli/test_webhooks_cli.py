@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from common.accounts import Role
-from common.cli.context import CliState
-from common.cli.main import cli
-from common.client import DaemonClient
-from common.credentials import StaticToken
 from daemon.app import Services
+from tests.cli_isolation import invoke_served, no_user_config  # noqa: F401 (autouse)
 from tests.conftest import user_token
 
 URL = "https://93.184.216.34/hooks/render"
 
 
-@pytest.fixture(autouse=True)
-def no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    empty = tmp_path / "empty-config.toml"
-    empty.write_text("", encoding="utf-8")
-    for key in [k for k in os.environ if k.startswith("CLOUDBURST_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("CLOUDBURST_CONFIG", str(empty))
-
-
 def invoke(args: list[str], url: str, token: str) -> Result:
-    state = CliState(client=DaemonClient(url, auth=StaticToken(token)), poll_interval_s=0)
-    return CliRunner(env={"COLUMNS": "200"}).invoke(cli, args, obj=state)
+    return invoke_served(args, url, token)
 
 
 def test_add_list_and_remove(live_url: str, services: Services) -> None:
