@@ -12,12 +12,15 @@ Formats understood (each renderer prints its own lines inside Maya's batch log):
   ``Saved file '/proj/images/shot.0007.exr' in 0.05s.``, each usually behind its level and
   the plug-in's tag (``INFO : [Redshift] Rendering frame 7...``); ``ERROR : [Redshift] ...``,
   ``Frame rendering aborted.`` and ``Rendering was internally aborted`` are errors;
-* V-Ray: ``V-Ray: Rendering image...`` (a frame starts), ``V-Ray: 45%`` and
-  ``45 % completed`` (its progress), ``Successfully written image file "..."``,
-  ``V-Ray: Total frame time`` (the frame is over) and ``V-Ray error: ...``; V-Ray 5 and later
-  put a clock in front (``[2024/Nov/25|10:12:01] V-Ray: ...``);
+* V-Ray: ``V-Ray: Rendering image...`` alone on its line (a frame starts), its progress
+  (``V-Ray: Rendering image...: 45.0% [ 0h 0m 2.1s] [ 0h 0m 2.6s est]`` from V-Ray 5 on;
+  ``V-Ray: 45%`` and ``45 % completed`` before), ``Successfully written image file "..."``,
+  ``V-Ray: Total frame time`` (the frame is over), ``V-Ray error: ...`` and, from V-Ray 5 on,
+  messages behind a clock and their level (``[2024/Nov/25|10:12:01] error: ...``); a progress
+  line is never a new frame;
 * RenderMan (RfM): ``rfm Notice: Rendering <camera> at 7`` (a frame starts),
-  ``R90000  45%`` (prman's progress) and ``R56001 {ERROR} ...`` / ``{SEVERE}`` messages;
+  ``R90000  45%`` or ``R90000 {INFO} 45%`` (prman's progress) and ``R56001 {ERROR} ...`` /
+  ``{SEVERE}`` messages;
 * Maya itself: ``// Error: ... //`` and ``Error: ...`` lines.
 
 The parser keeps no state; ``BatchRender`` follows frames from the events.
@@ -40,6 +43,9 @@ from common.models import FailureClass
 #: The level and tag Redshift (and other plug-ins) put before their lines.
 _PREFIX = re.compile(r"^\s*(?:(?:INFO|WARN(?:ING)?|DEBUG|DETAILED)\s*:\s*)?(?:\[Redshift\]\s*)?")
 
+#: The clock V-Ray 5 and later put before each message: ``[2024/Nov/25|10:12:01] ``.
+_VRAY_CLOCK = r"^\[\d{4}/\w{3}/\d{1,2}\|[\d:.]+\]\s*"
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Maya Software
     (re.compile(r"Percentage of rendering done:\s*(\d+(?:\.\d+)?)"), "percent"),
@@ -58,15 +64,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^ERROR\s*:\s*(?:\[Redshift\]\s*)?(.*)$"), "error"),
     (re.compile(r"^(Frame rendering aborted\.?|Rendering was internally aborted.*)$"), "error"),
     # V-Ray
-    (re.compile(r"V-Ray: Rendering image"), "start"),
+    (re.compile(r"V-Ray: Rendering image\.*:\s*(\d+(?:\.\d+)?)\s*%"), "percent"),
+    (re.compile(r"V-Ray: Rendering image\.*\s*$"), "start"),
     (re.compile(r"V-Ray:\s+(\d+(?:\.\d+)?)\s*%"), "percent"),
     (re.compile(r"\b(\d+(?:\.\d+)?) % completed"), "percent"),
     (re.compile(r'Successfully written image file "(.+?)"'), "written"),
     (re.compile(r"V-Ray: Total frame time"), "finished"),
     (re.compile(r"V-Ray error:\s*(.*)$"), "error"),
+    (re.compile(_VRAY_CLOCK + r"(?:V-Ray:\s*)?error:\s*(.*)$"), "error"),
     # RenderMan
     (re.compile(r"rfm Notice: Rendering .* at (-?\d+)"), "frame"),
-    (re.compile(r"\bR90000\s+(\d+(?:\.\d+)?)%"), "percent"),
+    (re.compile(r"\bR90000\s+(?:\{INFO\}\s*)?(\d+(?:\.\d+)?)%"), "percent"),
     (re.compile(r"\b[A-Z]\d{5}\s+\{(?:ERROR|SEVERE)\}\s*(.*)$"), "error"),
     # Maya itself, Arnold's errors
     (re.compile(r"^\s*(?:// )?Error:\s*(.*?)\s*(?://)?$"), "error"),
@@ -75,7 +83,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 #: A line any of Maya's renderers prints as an error (Maya, Arnold, Redshift, V-Ray, RenderMan).
 _ERROR_LINE = (
-    r"(?:^\s*(?://\s*)?Error:|\bERROR\s*[|:]|V-Ray error:|\{(?:ERROR|SEVERE)\}|\[mtoa\] Failed)"
+    r"(?:^\s*(?://\s*)?Error:|\bERROR\s*[|:]|V-Ray error:|\{(?:ERROR|SEVERE)\}|\[mtoa\] Failed"
+    r"|" + _VRAY_CLOCK + r"(?:V-Ray:\s*)?error:)"
 )
 
 #: Lines that tell why a Maya render failed (``cloud_agent.failure_class``): no licence (an

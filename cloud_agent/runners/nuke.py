@@ -3,8 +3,11 @@
 The Write node chosen in the panel arrives in the job's environment
 (``common.jobspec.TARGET_ENV``; empty: every Write renders). The job's output is that Write's
 path (``render/comp.####.exr``, ``%04d``; ``%V``/``%v`` for views), which Nuke evaluates
-itself; a frame is done when its file is on disk (one per view). ``-V 2`` makes Nuke print
-each frame as it goes.
+itself; a frame is done when its file is on disk (one per view). The flags are those of
+Foundry's "Command Line Operations": ``-x`` renders (a render licence, ``nuke_r``), ``-F``
+the frames (``1-10x2``), ``-X`` the one Write, ``-V 2`` prints each frame as it goes, and
+``-f`` opens the script at full resolution, so a script saved with proxy mode on still renders
+the full-size frames the job names.
 
 The executable is the ``nuke`` setting (``CLOUDBURST_NUKE``, a path or a name) when set. Else
 the newest Nuke installed here: programs named ``Nuke<major>.<minor>`` on PATH and in the
@@ -135,7 +138,7 @@ class NukeRunner:
         output = os.path.abspath(os.path.expanduser(assignment.output))
         make_output_folder(output)
         command = [
-            self.executable, "-x", *(["-i"] if self.interactive else []), "-V", "2",
+            self.executable, "-x", *(["-i"] if self.interactive else []), "-f", "-V", "2",
             "-F", frame_range(assignment.frames),
             *(["-X", write] if write else []),
             assignment.scene,

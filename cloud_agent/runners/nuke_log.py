@@ -6,7 +6,9 @@ Lines understood, as Nuke prints them when it executes a script:
   (``.tmp`` files being renamed are reported with their final name);
 * ``Frame 7 (2 of 10)`` as it moves through the frame range;
 * ``ERROR: Read1: /plates/sh010.0007.exr: No such file or directory`` (Nuke 13 and later
-  put a clock in front: ``[14:02.11] ERROR: ...``) and ``Error: ...`` lines.
+  put a clock in front: ``[14:02.11] ERROR: ...``) and ``Error: ...`` lines;
+* the licence client's ``Foundry licensing error: ...``, which Nuke prints before it exits
+  without reading the script (an error, so the task names it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ _FRAME = re.compile(r"^(?:\[[\d:.]+\]\s*)?Frame (-?\d+) \((\d+) of (\d+)\)")
 #: An error line of Nuke, with or without its clock.
 _ERROR_LINE = r"^(?:\[[\d:.]+\]\s*)?(?:ERROR|Error):"
 _ERROR = re.compile(_ERROR_LINE + r"\s*(.*)$")
+_LICENCE_ERROR = re.compile(
+    r"^(?:\[[\d:.]+\]\s*)?(Foundry licen[cs](?:e|ing) (?:error|failure)\b.*)$", re.I
+)
 
 #: Lines that tell why a Nuke render failed (``cloud_agent.failure_class``): no licence (the
 #: Foundry licence client, RLM); a script or a plate missing (``Read1: ...: No such file or
@@ -65,4 +70,7 @@ def parse_line(line: str) -> LogEvent | None:
     match = _ERROR.match(text)
     if match:
         return LogError(match.group(1).strip() or text.strip())
+    match = _LICENCE_ERROR.match(text)
+    if match:
+        return LogError(match.group(1).strip())
     return None

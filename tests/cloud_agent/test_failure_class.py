@@ -142,6 +142,13 @@ RECORDED_TELLING: dict[str, dict[str, FailureClass]] = {
     "maya_redshift_error.txt": {"Out of GPU memory": OOM},
     "maya_renderman_error.txt": {"txmake: cannot open /shows/demo/tex/wall.tex": M},
     "nuke_error.txt": {"No such file or directory": M},
+    "nuke_licence.txt": {"Foundry licensing error": L},
+    "maya_arnold_licence.txt": {
+        "[rlm] error checking out license": L,
+        "aborting render because of failure to checkout license": L,
+    },
+    "maya_redshift_licence.txt": {"Unable to acquire a license": L},
+    "maya_vray_error.txt": {"No such file or directory": M, "Could not obtain a license": L},
 }
 
 

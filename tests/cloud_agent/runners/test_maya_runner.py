@@ -4,11 +4,13 @@ the agent leaving Maya out when ``Render`` is not installed."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from cloud_agent.failure_class import FailureWatch, classify, lines_for
 from cloud_agent.process import ManagedProcess
 from cloud_agent.runners import get_runner, known_dccs, maya_log
 from cloud_agent.runners.batch import (
@@ -25,7 +27,7 @@ from cloud_agent.runners.path_map_file import PATH_MAP_ENV, PathMap, write_path_
 from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import CAMERA_ENV, TARGET_ENV
-from common.models import TaskAssignment
+from common.models import FailureClass, TaskAssignment
 from tests.cloud_agent.runners.fakes import DATA, sections, write_fake
 
 
@@ -123,12 +125,15 @@ def test_the_scene_renderer_and_all_layers_when_none_is_chosen(tmp_path: Path) -
     assert command[1:3] == ["-r", "file"] and "-rl" not in command and "-of" not in command
 
 
-def run(render: BatchRender) -> tuple[list[float], list[int], list[str], int | None]:
+def run(
+    render: BatchRender, watch: Callable[[str], None] = lambda line: None
+) -> tuple[list[float], list[int], list[str], int | None]:
     progress: list[float] = []
     done: list[int] = []
     errors: list[str] = []
 
     def on_line(line: str) -> None:
+        watch(line)
         report = render.interpret(line)
         if report.progress is not None:
             progress.append(report.progress)
@@ -192,26 +197,53 @@ def test_arnold_jpeg_frames_are_found_as_jpg(tmp_path: Path, project: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("fixture", "renderer", "error"),
+    ("fixture", "renderer", "error", "failure"),
     [
         ("maya_arnold_error.txt", "arnold", "[texturesys] /shows/demo/tex/skin.1001.tx: "
-         "file not found"),
-        ("maya_redshift_error.txt", "redshift", "Out of GPU memory: could not allocate 512 MB"),
-        ("maya_renderman_error.txt", "renderman", "txmake: cannot open /shows/demo/tex/wall.tex"),
+         "file not found", FailureClass.MISSING_FILE),
+        ("maya_arnold_licence.txt", "arnold", "aborting render because of failure to checkout "
+         "license", FailureClass.LICENCE),
+        ("maya_redshift_error.txt", "redshift", "Out of GPU memory: could not allocate 512 MB",
+         FailureClass.OUT_OF_MEMORY),
+        ("maya_redshift_licence.txt", "redshift", "Unable to acquire a license: no license "
+         "available for product redshift", FailureClass.LICENCE),
+        ("maya_vray_error.txt", "vray", 'Failed to open file "/shows/demo/tex/brick.1001.exr": '
+         "No such file or directory", FailureClass.LICENCE),  # the licence line is the stronger
+        ("maya_renderman_error.txt", "renderman", "txmake: cannot open /shows/demo/tex/wall.tex",
+         FailureClass.MISSING_FILE),
     ],
 )  # fmt: skip
-def test_a_failed_render_names_the_renderers_last_error(
-    tmp_path: Path, project: Path, fixture: str, renderer: str, error: str
-) -> None:
+def test_a_failed_render_names_the_renderers_first_error_and_why(
+    tmp_path: Path, project: Path, fixture: str, renderer: str, error: str,
+    failure: FailureClass,
+) -> None:  # fmt: skip
     exe = write_fake(tmp_path / "bin", "Render", "fake_maya_render", fixture, 211)
     task = assignment([1, 2], f"{tmp_path}/images/s.####.exr", renderer=renderer,
                       scene=str(project))  # fmt: skip
     render = MayaRunner(exe).prepare(task)
-    _, done, errors, code = run(render)
+    watch = FailureWatch(lines_for("maya"))
+    _, done, errors, code = run(render, watch.feed)
     assert code == 211 and done == []
     assert errors[0] == error
+    assert classify(watch.strongest(), exit_code=code) is failure
     with pytest.raises(RenderError, match="exited with code 211 after writing 0 of 2"):
         render.finish(code)
+
+
+def test_a_v_ray_progress_line_is_not_a_new_frame(tmp_path: Path) -> None:
+    # V-Ray 5+ prints its progress as "Rendering image...: NN%": read as a frame starting, each
+    # one moved the task on to the next frame and its progress never rose.
+    render = MayaRunner("Render").prepare(
+        assignment([1, 2, 3], f"{tmp_path}/images/s.####.exr", renderer="vray")
+    )
+    for line in (
+        "[2024/Nov/25|10:12:02] V-Ray: Rendering image...",
+        "[2024/Nov/25|10:12:03] V-Ray: Rendering image...: 30.0% [ 0h  0m  1.0s] [ 0h  0m 2s est]",
+        "[2024/Nov/25|10:12:04] V-Ray: Rendering image...: 90.0% [ 0h  0m  2.0s] [ 0h  0m 1s est]",
+        "[2024/Nov/25|10:12:04] V-Ray: Rendering image...: done [ 0h  0m  2.4s]",
+    ):
+        render.interpret(line)
+    assert render.progress() == pytest.approx(0.9 / 3)
 
 
 def test_a_scene_outside_a_project_opens_in_its_folder(tmp_path: Path) -> None:
@@ -261,6 +293,18 @@ def test_the_log_parser_on_recorded_lines() -> None:
         ("Rendering was internally aborted", LogError("Rendering was internally aborted")),
         ("[2024/Nov/25|10:12:02] V-Ray: Rendering image...", FrameStarted()),
         ("V-Ray: 55 % completed", FrameProgress(0.55)),
+        (
+            "[2024/Nov/25|10:12:03] V-Ray: Rendering image...: 45.5% [ 0h  0m  1.0s] [ 0h  0m  "
+            "1.2s est]",
+            FrameProgress(0.455),
+        ),
+        ("[2024/Nov/25|10:12:04] V-Ray: Rendering image...: done [ 0h  0m  2.4s]", None),
+        (
+            '[2024/Nov/25|10:12:04] error: Cannot create output image file "/r/a.exr"',
+            LogError('Cannot create output image file "/r/a.exr"'),
+        ),
+        ("[2024/Nov/25|10:12:04] warning: 1 bitmap(s) could not be loaded", None),
+        ("R90000 {INFO} 37%", FrameProgress(0.37)),
         ("[2024/Nov/25|10:12:04] V-Ray: Total frame time 0h 0m 2.4s", FrameFinished()),
         ("V-Ray error: Could not obtain a license", LogError("Could not obtain a license")),
         ("rfm Notice: Rendering perspShape at -3", FrameStarted(-3)),

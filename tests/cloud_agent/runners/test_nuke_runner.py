@@ -4,11 +4,13 @@ render (run here by a stand-in ``nuke`` that reads the script for the Write's fi
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from cloud_agent.failure_class import FailureWatch, classify, lines_for
 from cloud_agent.process import ManagedProcess
 from cloud_agent.runners import nuke_log
 from cloud_agent.runners.batch import BatchRender, FileWritten, FrameStarted, LogError
@@ -16,7 +18,7 @@ from cloud_agent.runners.nuke import NukeRunner, frame_range, installed_nukes
 from common.config import Settings, load_settings
 from common.errors import ConfigError, RenderError
 from common.jobspec import TARGET_ENV
-from common.models import TaskAssignment
+from common.models import FailureClass, TaskAssignment
 from tests.cloud_agent.runners.fakes import write_fake
 
 SCRIPT = """Root {
@@ -59,11 +61,14 @@ def comp(tmp_path: Path) -> Path:
     return script
 
 
-def run(render: BatchRender) -> tuple[list[int], list[str], int | None]:
+def run(
+    render: BatchRender, watch: Callable[[str], None] = lambda line: None
+) -> tuple[list[int], list[str], int | None]:
     done: list[int] = []
     errors: list[str] = []
 
     def on_line(line: str) -> None:
+        watch(line)
         report = render.interpret(line)
         done.extend(report.frames_done)
         if report.error:
@@ -85,9 +90,10 @@ def test_the_command_line(comp: Path) -> None:
         assignment([1, 3, 5], comp, f"{comp.parent}/render/comp.%V.####.exr")
     )
     # Nuke's command-line flags (Foundry's Nuke guide, "Command Line Operations"): -x renders
-    # the script's Writes, -V 2 prints each frame, -F the frames, -X the one Write
+    # the script's Writes, -f at full resolution (not the proxy the script may be saved in),
+    # -V 2 prints each frame, -F the frames (first-lastxstep), -X the one Write
     assert render.command == [
-        "/opt/nuke/Nuke14.0", "-x", "-V", "2", "-F", "1-5x2", "-X", "Out", str(comp)
+        "/opt/nuke/Nuke14.0", "-x", "-f", "-V", "2", "-F", "1-5x2", "-X", "Out", str(comp)
     ]  # fmt: skip
     every_write = NukeRunner("Nuke").prepare(assignment([1], comp, "/tmp/x.####.exr", write=""))
     assert "-X" not in every_write.command
@@ -98,7 +104,7 @@ def test_an_interactive_licence_is_the_nodes_setting(comp: Path, tmp_path: Path)
     settings = load_settings(env={"CLOUDBURST_NUKE": exe, "CLOUDBURST_NUKE_INTERACTIVE": "1"})
     runner = NukeRunner.from_settings(settings)
     render = runner.prepare(assignment([1], comp, f"{comp.parent}/render/comp.%V.####.exr"))
-    assert render.command[:5] == [exe, "-x", "-i", "-V", "2"]
+    assert render.command[:6] == [exe, "-x", "-i", "-f", "-V", "2"]
     done, errors, code = run(render)  # the stand-in takes the flag like Nuke
     assert code == 0 and errors == [] and done == [1]
     assert (
@@ -177,6 +183,18 @@ def test_a_missing_plate_fails_with_nukes_error(comp: Path, tmp_path: Path) -> N
     assert code == 1 and done == []
     assert errors == ["Read1: /shows/demo/plates/bg.1.exr: No such file or directory"]
     with pytest.raises(RenderError, match=r"Nuke exited with code 1.*No such file"):
+        render.finish(code)
+
+
+def test_no_licence_is_named_and_classed(comp: Path, tmp_path: Path) -> None:
+    exe = write_fake(tmp_path / "bin", "Nuke", "fake_nuke", "nuke_licence.txt", exit_code=1)
+    render = NukeRunner(exe).prepare(assignment([1], comp, f"{comp.parent}/render/c.%V.####.exr"))
+    watch = FailureWatch(lines_for("nuke"))
+    done, errors, code = run(render, watch.feed)
+    assert code == 1 and done == []
+    assert errors == ["Foundry licensing error: No licenses available for product nuke_r"]
+    assert classify(watch.strongest(), exit_code=code) is FailureClass.LICENCE
+    with pytest.raises(RenderError, match=r"Nuke exited with code 1.*No licenses available"):
         render.finish(code)
 
 
