@@ -90,7 +90,7 @@ def scene_info(scene: MayaAscii, path: str) -> SceneInfo:
     )
     extension = _extension(scene, globals_, renderer)
     prefix = globals_.string("ifp", "imageFilePrefix") or ""
-    images = _images_folder(find_workspace(path))
+    images = maya_paths.Project.at(find_workspace(path)).folder("images", "images")
     scene_name = os.path.splitext(os.path.basename(path))[0]
     layers = [
         node
@@ -161,17 +161,6 @@ def _extension(scene: MayaAscii, globals_: MayaNode, renderer: str) -> str:
         return key
     number = globals_.number("outf", "imageFormat")
     return maya_nodes.IMAGE_FORMATS.get(int(number) if number is not None else 7, "iff")
-
-
-def _images_folder(workspace: str) -> str:
-    rule = "images"
-    try:
-        with open(os.path.join(workspace, "workspace.mel"), encoding="utf-8") as handle:
-            match = re.search(r'workspace\s+-fr\s+"images"\s+"([^"]*)"', handle.read())
-        rule = match.group(1) if match and match.group(1) else rule
-    except OSError:
-        pass
-    return os.path.normpath(os.path.join(workspace, rule))
 
 
 class _Walker:
