@@ -84,6 +84,49 @@ def test_the_command_line_for_other_renderers(tmp_path: Path, renderer: str) -> 
     ]  # fmt: skip
 
 
+#: The flags ``Render`` takes for every renderer (Autodesk, Maya Help, "Common flags for the
+#: command line renderer", the list ``Render -help`` prints).
+MAYA_COMMON_FLAGS = {
+    "-r", "-proj", "-s", "-e", "-b", "-rd", "-im", "-fnc", "-pad", "-of", "-cam", "-rl",
+    "-preRender", "-postRender", "-preLayer", "-postLayer", "-preFrame", "-postFrame",
+}  # fmt: skip
+#: The flags each renderer's own help lists beside (or instead of) the common ones.
+DOCUMENTED_FLAGS = {
+    # Arnold for Maya user guide, "Batch Render Flags": the driver names the file format (no
+    # -fnc, no -of); -ai:lve is the log's verbosity (2: info, with progress and written files)
+    "arnold": (MAYA_COMMON_FLAGS - {"-fnc", "-of"}) | {"-ai:lve"},
+    # Redshift for Maya, "Command line rendering": Maya's common flags, and -gpu to pick
+    # devices (not passed: the node's Redshift preferences or REDSHIFT_GPUDEVICES choose)
+    "redshift": MAYA_COMMON_FLAGS | {"-gpu"},
+    # V-Ray for Maya, "Rendering from the command line": Maya's common flags (-cam, -rl,
+    # -s/-e/-b, -rd, -im) with V-Ray's own (-threads, -noRender, -exportFileName...)
+    "vray": MAYA_COMMON_FLAGS | {"-threads", "-noRender", "-exportFileName"},
+    # RenderMan for Maya, "Batch Rendering in Maya": Maya's flags, and "additional flags:
+    # -rl, -crop, -preRender, -postRender, -preLayer, -postLayer, -preFrame, -postFrame,
+    # -jobid"
+    "renderman": MAYA_COMMON_FLAGS | {"-crop", "-jobid"},
+    "mayaSoftware": MAYA_COMMON_FLAGS,
+}
+
+
+@pytest.mark.parametrize("renderer", sorted(DOCUMENTED_FLAGS))
+def test_each_renderer_is_given_only_flags_its_vendor_documents(
+    tmp_path: Path, project: Path, renderer: str
+) -> None:
+    map_file = write_path_map(tmp_path / "map.json", PathMap(rules=(("/mnt/s", "/ws/s"),)))
+    env = {TARGET_ENV: "rs_fg", CAMERA_ENV: "shotCam", PATH_MAP_ENV: map_file}
+    task = assignment([1, 3, 5], f"{tmp_path}/images/s.####.exr", renderer=renderer,
+                      scene=str(project), env=env)  # fmt: skip
+    command = MayaRunner("Render").prepare(task).command
+    flags = {arg for arg in command[1:-1] if arg.startswith("-") and not arg[1:].isdigit()}
+    assert flags <= DOCUMENTED_FLAGS[renderer], flags - DOCUMENTED_FLAGS[renderer]
+    # the chosen layer and camera, the frames and the project reach every renderer
+    for flag, value in (("-rl", "rs_fg"), ("-cam", "shotCam"), ("-s", "1"), ("-e", "5"),
+                        ("-b", "2"), ("-proj", str(project.parents[2]))):  # fmt: skip
+        assert command[command.index(flag) + 1] == value, flag
+    assert command[command.index("-r") + 1] == RENDERER_FLAGS[renderer]
+
+
 @pytest.mark.parametrize(
     ("renderer", "name", "extension"),
     [
