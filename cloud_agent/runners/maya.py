@@ -12,7 +12,11 @@ The scene opens in its own Maya project (``-proj``: the nearest folder above the
 on the artist's machine. Each renderer takes the flags its ``Render -r <name> -help`` lists:
 Arnold names its file format through its driver (so no ``-of``, nor ``-fnc``, which its batch
 flags do not list) and prints its progress and the files it writes from log verbosity 2 on
-(``-ai:lve 2``). A format is looked for under the extension its renderer writes
+(``-ai:lve 2``). Redshift, V-Ray and RenderMan take Maya's common flags (``-rl``, ``-cam``,
+``-s``/``-e``/``-b``, ``-rd``, ``-im``, ``-preRender``; RenderMan for Maya's batch page lists
+``-rl`` and ``-preRender`` among its own). Redshift's ``-gpu`` is not passed: a node's
+Redshift renders on the devices its preferences or ``REDSHIFT_GPUDEVICES`` name, as on the
+artist's machine. A format is looked for under the extension its renderer writes
 (``maya_formats``: Arnold's ``jpeg`` driver writes ``.jpg``).
 
 The executable is ``CLOUDBURST_MAYA_RENDER`` (a path or a name), else ``Render`` on PATH.
