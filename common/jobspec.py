@@ -7,8 +7,9 @@ Neither does IO: the caller passes the scene's dependencies, whether the scene h
 changes and whether the daemon answered.
 
 The job holds a unit of the limits named after its DCC and renderer (``maya``, ``arnold``:
-``panel_limits``), so the licence limits a TD sets apply to panel submissions without the artist
-doing anything.
+``panel_limits``) unless the artist names others, so the licence limits a TD sets apply to panel
+submissions without the artist doing anything. The node requirements, the failure bound and
+the job it waits for come from the panel's production fields (``production_fields``).
 
 The wire ``JobSpec`` has no field yet for the render target (Maya render layer, Houdini ROP,
 Nuke Write node, Blender view layer) or the camera, so a chosen one travels to the render node
@@ -107,6 +108,27 @@ class PanelSettings:
     """Submit the job paused (it waits for a Resume)."""
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables of the render (TDs and admins only)."""
+    pool: str = ""
+    """Only nodes of this pool; empty: any."""
+    os: str = ""
+    """Only nodes with this OS (``linux``, ``windows``, ``macos``); empty: any."""
+    min_memory_mb: int = 0
+    gpus: int = 0
+    min_gpu_memory_mb: int = 0
+    dcc_version: str = ""
+    """Only nodes with this version of the DCC (``2024`` takes ``2024.2``); empty: any."""
+    tags: str = ""
+    """Tags every node must have, separated by commas or spaces."""
+    limits: str | None = None
+    """The limits each task holds, separated by commas or spaces; None: the DCC's and the
+    renderer's (``panel_limits``), "" none."""
+    max_failed_tasks: str = ""
+    """Stop the job once this many tasks failed for good (``5``, or ``10%``); empty: never."""
+    after_job: int | None = None
+    """The job this one waits for; None: none."""
+    frame_by_frame: bool = False
+    """Wait for ``after_job`` frame by frame (frame N starts once its frame N is done) instead
+    of for the whole job."""
 
 
 class Severity(StrEnum):
@@ -231,6 +253,13 @@ def default_output(info: SceneInfo, target: str = "") -> str:
     return resolve_output(pattern, info.scene_path)
 
 
+def default_limits(info: SceneInfo, target: str = "") -> list[str]:
+    """The limits a job holds unless the artist names others: its DCC's and the renderer of
+    the chosen target (else the scene's)."""
+    found = next((t for t in info.targets if t.name == target), None) if target else None
+    return panel_limits(info.dcc, (found.renderer if found else "") or info.renderer)
+
+
 def defaults_for(info: SceneInfo) -> PanelSettings:
     """The panel's starting values for a scene: its name, the default target's frame range,
     output and format."""
@@ -302,12 +331,12 @@ def build_job_spec(
         "shotgrid": _shotgrid(settings),
         "description": settings.description.strip(),
         "paused": settings.paused,
-        "limits": panel_limits(info.dcc, renderer),
+        **production_fields(settings, panel_limits(info.dcc, renderer)),
     }
     try:
         return JobSpec.model_validate(fields, strict=False)
     except ValidationError as exc:
-        problems = "; ".join(_describe(error) for error in exc.errors())
+        problems = "; ".join(dict.fromkeys(_describe(error) for error in exc.errors()))
         raise InvalidInput(f"The job cannot be submitted: {problems}") from None
 
 
@@ -324,6 +353,36 @@ def _due(text: str) -> datetime | None:
     if due.tzinfo is None:
         raise InvalidInput(f"Due: {text!r} has no UTC offset; add one, e.g. +00:00.")
     return due
+
+
+def production_fields(settings: PanelSettings, default_limits: list[str]) -> dict[str, object]:
+    """The spec's node requirements, limits, failure bound and dependency from the panel's
+    values (``default_limits`` when the artist left the limits alone); checked by the spec."""
+    limits = default_limits if settings.limits is None else _names(settings.limits)
+    after: list[object] = []
+    if settings.after_job is not None:
+        frames = "same" if settings.frame_by_frame else "all"
+        after.append({"job": settings.after_job, "frames": frames})
+    failed = settings.max_failed_tasks.strip().replace(" ", "")
+    return {
+        "requirements": {
+            "pool": settings.pool.strip() or None,
+            "os": settings.os or None,
+            "min_memory_mb": settings.min_memory_mb,
+            "gpus": settings.gpus,
+            "min_gpu_memory_mb": settings.min_gpu_memory_mb,
+            "dcc_version": settings.dcc_version.strip() or None,
+            "tags": _names(settings.tags),
+        },
+        "limits": limits,
+        "depends_on": after,
+        "max_failed_tasks": int(failed) if failed.isdigit() else (failed or None),
+    }
+
+
+def _names(text: str) -> list[str]:
+    """Names separated by commas or spaces, each once, in order."""
+    return list(dict.fromkeys(text.replace(",", " ").split()))
 
 
 def _shotgrid(settings: PanelSettings) -> dict[str, str] | None:
@@ -351,14 +410,47 @@ _FIELD_LABELS = {
     "shotgrid": "ShotGrid",
     "description": "Description",
     "env": "Environment",
+    "requirements.pool": "Pool",
+    "requirements.os": "OS",
+    "requirements.min_memory_mb": "Min memory",
+    "requirements.gpus": "GPUs",
+    "requirements.min_gpu_memory_mb": "Min GPU memory",
+    "requirements.dcc_version": "DCC version",
+    "requirements.tags": "Tags",
+    "limits": "Limits",
+    "depends_on": "After job",
+    "max_failed_tasks": "Stop after",
 }
+
+#: What each field given as text should hold, said in place of pydantic's own words.
+_NAME_RULE = "use letters, digits and _ . + -, starting with a letter or a digit"
+_FIELD_FORMS = {
+    "Pool": ("a pool name", _NAME_RULE),
+    "Tags": ("a tag name", _NAME_RULE),
+    "Limits": ("a limit name (maya, arnold)", _NAME_RULE),
+    "DCC version": ("a version", "write one such as 2024 or 4.2.3"),
+    "Stop after": (
+        "a count of failed tasks",
+        "write a number of tasks (5) or a percentage from 1% to 100% (10%), or nothing to "
+        "let every task run",
+    ),
+}
+"""What a field given as text holds, and how to write it, in place of pydantic's words."""
 
 
 def _describe(error: ErrorDetails) -> str:
     """One pydantic error in the panel's words: ``Frames: <message>``."""
-    loc = error["loc"]
-    label = _FIELD_LABELS.get(str(loc[0]), str(loc[0])) if loc else ""
+    loc = [str(part) for part in error["loc"]]
+    label = ""
+    for end in range(len(loc), 0, -1):  # the longest path that has a label
+        label = _FIELD_LABELS.get(".".join(loc[:end]), "")
+        if label:
+            break
+    label = label or (loc[0] if loc else "")
     message = error["msg"].removeprefix("Value error, ")
+    if label in _FIELD_FORMS:
+        what, how = _FIELD_FORMS[label]
+        message = f"{str(error['input'])!r} is not {what}; {how}"
     return f"{label}: {message}" if label else message
 
 

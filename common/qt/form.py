@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 from common.errors import FrameSpecError
 from common.frames import chunk_frames, parse_frames
 from common.host import SceneInfo
-from common.jobspec import PanelSettings, default_output, target_frames
+from common.jobspec import PanelSettings, default_limits, default_output, target_frames
 from common.models import Placement
 from common.qt.job_extras import JobExtras
+from common.qt.production_fields import ProductionFields
 
 #: What the placement menu says for each placement.
 PLACEMENT_LABELS = {
@@ -87,6 +88,8 @@ class JobForm(QWidget):
         self.extras = JobExtras()
         """Due date, ShotGrid, retries, timeout, description, paused, environment: the panel
         shows them in a box of their own."""
+        self.production = ProductionFields()
+        """Requirements, limits, failures and the job waited for: a box of their own too."""
 
         frames_box = QVBoxLayout()
         frames_box.setSpacing(2)
@@ -127,6 +130,7 @@ class JobForm(QWidget):
         self.target.currentIndexChanged.connect(self._target_changed)
         self.browse.clicked.connect(self._browse)
         self.extras.changed.connect(self.changed)
+        self.production.changed.connect(self.changed)
 
     # --- filling in ----------------------------------------------------------------------
 
@@ -164,6 +168,8 @@ class JobForm(QWidget):
             self._layout.setRowVisible(self.camera, bool(info.cameras))
             self.output.setText(settings.output)
             self.extras.load(settings)
+            self.production.set_default_limits(default_limits(info, settings.target))
+            self.production.load(settings)
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
@@ -183,7 +189,7 @@ class JobForm(QWidget):
             output=self.output.text().strip(),
             output_format=self._settings.output_format,
         )
-        return self.extras.apply(chosen)
+        return self.production.apply(self.extras.apply(chosen))
 
     # --- reacting --------------------------------------------------------------------------
 
@@ -222,6 +228,7 @@ class JobForm(QWidget):
             ranges.add(target_frames(self._info))
             if self.frames.text().strip() in ranges or not self.frames.text().strip():
                 self.frames.setText(target_frames(self._info, chosen))
+            self.production.set_default_limits(default_limits(self._info, chosen))
         self.changed.emit()
 
     def _browse(self) -> None:

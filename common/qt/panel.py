@@ -56,6 +56,8 @@ from common.token_store import TokenStore
 logger = logging.getLogger(__name__)
 
 RECENT_JOBS = 10
+PREVIOUS_JOBS = 30
+"""The show's jobs "After job" offers, newest first."""
 MISSING_FILES = "missing_files"
 """The pre-flight problem an artist may submit past, once the missing files are named."""
 NAMED_MISSING = 20
@@ -188,6 +190,8 @@ class SubmitPanel(QWidget):
         more_layout = QVBoxLayout(more_box)
         more_layout.addWidget(self.presets)
         more_layout.addWidget(self.form.extras)
+        production_box = QGroupBox("Nodes, limits and dependencies")
+        QVBoxLayout(production_box).addWidget(self.form.production)
         check_box = QGroupBox("Pre-flight check")
         QVBoxLayout(check_box).addWidget(self.preflight_view)
         footer = QHBoxLayout()
@@ -204,12 +208,13 @@ class SubmitPanel(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(job_box)
         layout.addWidget(more_box)
+        layout.addWidget(production_box)
         layout.addWidget(check_box)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(footer)
 
         self.form.changed.connect(self.update_preflight)
-        self.form.project.textChanged.connect(self.presets.set_show)
+        self.form.project.editingFinished.connect(self._show_changed)
         self.presets.applied.connect(self._apply_preset)
         self.account.changed.connect(self._account_changed)
         self.preflight_view.action_requested.connect(self._on_action)
@@ -364,6 +369,7 @@ class SubmitPanel(QWidget):
         self.refresh_button.setEnabled(not self.busy)
         self.form.setEnabled(not self.busy)
         self.form.extras.setEnabled(not self.busy)
+        self.form.production.setEnabled(not self.busy)
 
     def _apply_preset(self, settings: PanelSettings) -> None:
         if self.info is not None:
@@ -449,6 +455,7 @@ class SubmitPanel(QWidget):
         self.remember_settings()
         self.tabs.setCurrentWidget(self.recent)
         self.recent.refresh()
+        self._show_changed()
         self.submitted.emit(job)
 
     def _failed(self, exc: BaseException) -> None:
@@ -461,8 +468,21 @@ class SubmitPanel(QWidget):
         self.form.extras.show_env(self.account.role)
         self._update_buttons()
         self.recent.refresh()
+        self._show_changed()
         if name is not None and not self.daemon_ok:  # an expired token fails the health check
             self.check_daemon()
+
+    def _show_changed(self) -> None:
+        """The show's presets, and its previous jobs under "After job" (once signed in).
+
+        Runs when the project's field is left, not on every keystroke: it reads the settings
+        file and asks the daemon."""
+        show = self.form.project.text().strip()
+        self.presets.show_changed(show)
+        if self.owner is not None:
+            self.form.production.list_jobs(
+                self.pool, lambda: self.client.jobs(project=show, limit=PREVIOUS_JOBS).items
+            )
 
     def _fetch_recent(self) -> list[JobSummary]:
         """Runs on a pool thread: the signed-in account's jobs (none while nobody is)."""
@@ -486,6 +506,7 @@ class SubmitPanel(QWidget):
         """Stops polling, drops calls in flight and remembers the choices (panel closing)."""
         self.recent.stop()
         self.account.stop()
+        self.form.production.stop()
         for call in (self._call, self._health):
             if call is not None:
                 call.cancel()

@@ -1,8 +1,10 @@
 """``PresetBar``: a show's saved presets, applied or saved with one click.
 
 A preset keeps the choices that suit a kind of render rather than one scene (chunk size,
-priority, placement, retries, timeout, submit paused, environment: ``PRESET_FIELDS``), per
-show, in the panel's settings file. Runs on the UI thread; the file is small local IO.
+priority, placement, retries, timeout, submit paused, environment, node requirements, limits,
+when to stop after failures: ``PRESET_FIELDS``), per show, in the panel's settings file. Runs
+on the UI thread; the file is read when the show changes (``show_changed``, once the artist
+has finished typing it), not on every keystroke.
 """
 
 from __future__ import annotations
@@ -64,13 +66,20 @@ class PresetBar(QWidget):
             self.menu.addItem(name, name)
         self.menu.blockSignals(False)
 
+    def show_changed(self, show: str) -> None:
+        """Lists ``show``'s presets unless they are the ones listed already."""
+        if (show or "default") != self.show_name:
+            self.set_show(show)
+
     def save(self) -> None:
-        """Saves the form's preset choices under a name the artist gives."""
+        """Saves the form's preset choices, under a name the artist gives, in the form's show."""
         name = (self.ask_name() or "").strip()
         if not name:
             return
+        settings = self.current()
+        self.show_name = settings.project or "default"
         try:
-            self.store.save_preset(self.show_name, name, self.current())
+            self.store.save_preset(self.show_name, name, settings)
         except OSError as exc:
             logger.warning("cannot store the preset in %s: %s", self.store.path, exc)
             self.label.setText(f"The preset could not be saved in {self.store.path}: {exc}")

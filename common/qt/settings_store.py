@@ -7,7 +7,8 @@ unless the artist typed a range. The most recent ``MAX_SCENES`` scenes are kept.
 
 Presets are kept per show (the job's project) in the same file: a named set of the choices
 that do not belong to one scene (``PRESET_FIELDS``: chunk size, priority, placement, retries,
-timeout, submit paused, environment), so a show's "overnight" or "quick check" is one click.
+timeout, submit paused, environment, node requirements, limits, when to stop after failures),
+so a show's "overnight" or "quick check" is one click.
 """
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ MAX_PRESETS = 50
 FILE_NAME = "panel-settings.json"
 PRESET_FIELDS = (
     "chunk_size", "priority", "placement", "max_retries", "timeout_s", "paused", "env",
+    "pool", "os", "min_memory_mb", "gpus", "min_gpu_memory_mb", "dcc_version", "tags",
+    "limits", "max_failed_tasks",
 )  # fmt: skip
-"""The choices a preset keeps: none names a scene's own frames, target, camera or output."""
+"""The choices a preset keeps: none names a scene's own frames, target, camera or output, nor
+the job it waits for."""
+ONE_SUBMISSION = ("after_job", "frame_by_frame")
+"""Choices never kept: the job waited for is one submission's, not the scene's."""
+_OPTIONAL = {"timeout_s": int, "limits": str}
+"""The type of each choice that may also be None."""
 
 
 def default_path() -> Path:
@@ -91,7 +99,9 @@ class SettingsStore:
         if not scene:
             return
         chosen = {
-            key: value for key, value in asdict(settings).items() if value != getattr(defaults, key)
+            key: value
+            for key, value in asdict(settings).items()
+            if value != getattr(defaults, key) and key not in ONE_SUBMISSION
         }
         scenes = self._read("scenes")
         scenes.pop(scene, None)
@@ -129,7 +139,7 @@ def _laid_over(entry: object, defaults: PanelSettings, what: str) -> PanelSettin
     """``defaults`` with a stored entry's values; ``defaults`` when the entry is bad."""
     if not isinstance(entry, dict):
         return defaults
-    known = {f.name for f in fields(PanelSettings)}
+    known = {f.name for f in fields(PanelSettings)} - set(ONE_SUBMISSION)
     values: dict[str, Any] = {k: v for k, v in entry.items() if k in known}
     try:
         if "placement" in values:
@@ -143,6 +153,11 @@ def _laid_over(entry: object, defaults: PanelSettings, what: str) -> PanelSettin
         value = getattr(settings, field.name)
         if value is not None and wanted is not type(None) and not isinstance(value, wanted):
             logger.warning("ignoring the stored panel settings of %s: bad %s", what, field.name)
+            return defaults
+    for name, wanted_type in _OPTIONAL.items():
+        value = getattr(settings, name)
+        if value is not None and (not isinstance(value, wanted_type) or isinstance(value, bool)):
+            logger.warning("ignoring the stored panel settings of %s: bad %s", what, name)
             return defaults
     if any(not isinstance(v, str) for v in settings.env.values()):
         logger.warning("ignoring the stored panel settings of %s: bad env", what)

@@ -20,6 +20,7 @@ from common.client import DaemonClient
 from common.config import Settings
 from common.credentials import StaticToken
 from common.errors import EnvNotAllowed
+from common.jobspec import PanelSettings
 from common.models import AgentRegistration, JobSpec
 from common.qt import SubmitPanel
 from common.qt.settings_store import SettingsStore
@@ -190,11 +191,18 @@ def test_the_environment_table_is_for_tds_and_the_daemon_refuses_an_artist_anywa
     assert services.jobs.list_jobs(JobFilter()).total == 0
 
 
+def type_show(qtbot: QtBot, panel: SubmitPanel, show: str) -> None:
+    """Types ``show`` into the project field as an artist does, and leaves it (Enter)."""
+    panel.form.project.clear()
+    qtbot.keyClicks(panel.form.project, show)
+    qtbot.keyClick(panel.form.project, Qt.Key.Key_Return)
+
+
 def test_presets_are_kept_per_show_and_applied_with_one_click(
     qtbot: QtBot, open_panel: Any, services: Services
 ) -> None:
     panel = open_panel(Role.TD)
-    panel.form.project.setText("tlk")
+    type_show(qtbot, panel, "tlk")
     panel.form.priority.setValue(90)
     panel.form.chunk.setValue(10)
     panel.form.extras.retries.setValue(0)
@@ -203,9 +211,9 @@ def test_presets_are_kept_per_show_and_applied_with_one_click(
     panel.presets.save()
     assert panel.presets.menu.currentData() == "overnight"
 
-    panel.form.project.setText("other")  # another show: its own (no) presets
+    type_show(qtbot, panel, "other")  # another show: its own (no) presets
     assert panel.presets.menu.findData("overnight") == -1
-    panel.form.project.setText("tlk")
+    type_show(qtbot, panel, "tlk")
     panel.form.priority.setValue(20)
     panel.form.chunk.setValue(1)
     panel.form.extras.retries.setValue(3)
@@ -220,3 +228,48 @@ def test_presets_are_kept_per_show_and_applied_with_one_click(
     assert (spec.project, spec.priority, spec.chunk_size, spec.max_retries, spec.paused) == (
         "tlk", 90, 10, 0, True,
     )  # fmt: skip
+
+
+def test_a_preset_saved_before_leaving_the_project_field_goes_to_the_typed_show(
+    qtbot: QtBot, open_panel: Any, tmp_path: Path
+) -> None:
+    panel = open_panel(Role.ARTIST)
+    panel.form.project.setText("tlk")  # still in the field: no show change seen yet
+    panel.presets.ask_name = lambda: "quick"
+    panel.presets.save()
+    store = SettingsStore(tmp_path / "panel.json")
+    assert store.preset_names("tlk") == ["quick"] and store.preset_names("default") == []
+
+
+class CountingStore(SettingsStore):
+    """A settings store that counts how often it reads the file."""
+
+    reads = 0
+
+    def _read(self, part: str) -> dict[str, Any]:
+        self.reads += 1
+        return super()._read(part)
+
+
+def test_the_settings_file_is_read_once_per_show_change_not_per_keystroke(
+    qtbot: QtBot, tmp_path: Path, scene_dir: Path
+) -> None:
+    store = CountingStore(tmp_path / "panel.json")
+    store.save_preset("tlk", "overnight", PanelSettings(priority=90))
+    panel = SubmitPanel(
+        FakeHost(make_info(scene_dir)), config=Settings(daemon_url="http://127.0.0.1:9"),
+        store=store, poll_interval_ms=100_000,
+    )  # fmt: skip
+    qtbot.addWidget(panel)
+    try:
+        store.reads = 0
+        panel.form.project.clear()
+        qtbot.keyClicks(panel.form.project, "tlk")
+        assert store.reads == 0  # three keystrokes, no read
+        qtbot.keyClick(panel.form.project, Qt.Key.Key_Return)
+        assert store.reads == 1 and panel.presets.menu.findData("overnight") > 0
+        qtbot.keyClick(panel.form.project, Qt.Key.Key_Return)  # the same show again
+        assert store.reads == 1
+    finally:
+        panel.shutdown()
+        panel.pool.waitForDone(10_000)
