@@ -171,6 +171,8 @@ class _Reader:
         self.context = context
         self.hip_dir = os.path.dirname(context.hip_path)
         self.warnings: list[str] = []
+        self.unevaluated: set[str] = set()
+        """Paths kept as written: expressions only Houdini evaluates."""
 
     def report(self) -> SceneReport:
         start, end = self.scene.frame_range
@@ -192,10 +194,7 @@ class _Reader:
             for parm, kind in self._input_parms(node):
                 path = self._path(node, parm)
                 if path is not None:
-                    source = f"{node.path}/{parm}"
-                    dependencies.append(
-                        sequences.dependency(path, kind, frames=frames, source=source)
-                    )
+                    dependencies.append(self._dependency(path, kind, frames, f"{node.path}/{parm}"))
         dependencies += self._libraries()
         for name in sorted(self.context.unknown):
             self.warnings.append(f"${name} is set neither in the scene nor in the environment.")
@@ -222,6 +221,13 @@ class _Reader:
             },
         )
         return SceneReport(info, unique(dependencies), unique(outputs), tuple(self.warnings))
+
+    def _dependency(self, path: str, kind: AssetKind, frames: range, source: str) -> Asset:
+        """The file, or the frames of a sequence (``$F``, ``$F4``), checked on disk; a path
+        Houdini alone evaluates is neither found nor missing."""
+        if path in self.unevaluated:
+            return Asset(path, kind, False, source=source, evaluated=False)
+        return sequences.dependency(path, kind, frames=frames, source=source)
 
     def _libraries(self) -> list[Asset]:
         """The HDA libraries the scene records, but those that ship with Houdini."""
@@ -269,8 +275,9 @@ class _Reader:
         except Unresolved as exc:
             self.warnings.append(
                 f"{node.path}/{parm} {raw!r} cannot be evaluated without Houdini ({exc}); "
-                "it is listed as written."
+                "it is listed as written, not evaluated (neither found nor missing)."
             )
+            self.unevaluated.add(raw)
             return raw
         if not value.strip() or value.startswith(NOT_FILES) or value in VIEWER_OUTPUTS:
             return None

@@ -24,6 +24,7 @@ cpio tool, the node files are text):
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,28 @@ def test_distributed_pyro_range_and_the_slice(scenes: Path) -> None:
     assert files(sliced)[0].path.endswith(".pyro_import.3.$F.bgeo.sc")  # the environment
 
 
+def test_distributed_pyro_frames_are_checked_against_the_frames_on_disk(
+    scenes: Path, tmp_path: Path
+) -> None:
+    hip = tmp_path / "distrib_pyro.hip"
+    hip.write_bytes((scenes / "houdini" / "cgru" / "distrib_pyro.hip").read_bytes())
+    (tmp_path / "geo").mkdir()
+    for frame in range(1001, 1131):  # $F: unpadded, 130 of the 132 slices written
+        (tmp_path / "geo" / f"distrib_pyro.pyro_import.0.{frame}.bgeo.sc").write_bytes(b"g")
+    report = read_hip(str(hip), env={})
+    (asset,) = files(report)
+    assert asset.evaluated and not asset.exists and len(asset.files) == 130
+    assert [os.path.basename(p) for p in asset.missing_files] == [
+        "distrib_pyro.pyro_import.0.1131.bgeo.sc",
+        "distrib_pyro.pyro_import.0.1132.bgeo.sc",
+    ]
+    assert asset in report.missing
+    for frame in (1131, 1132):
+        (tmp_path / "geo" / f"distrib_pyro.pyro_import.0.{frame}.bgeo.sc").write_bytes(b"g")
+    (whole,) = files(read_hip(str(hip), env={}))
+    assert whole.exists and len(whole.files) == 132 and not whole.missing_files
+
+
 def test_pdg_outputs_are_known_only_to_pdg(scenes: Path) -> None:
     report = read_hip(str(scenes / "houdini" / "cgru" / "pdg.hip"), env={})
     found = deps(report)
@@ -98,6 +121,10 @@ def test_pdg_outputs_are_known_only_to_pdg(scenes: Path) -> None:
         '`chs("/tasks/topnet1/smoke_sim/sopoutput")`'
     )
     assert sum("@wedgeindex" in w for w in report.warnings) == 3
+    # expressions PDG evaluates are listed, named not evaluated, and never missing
+    assert {a.source for a in report.not_evaluated} == set(found)
+    assert not any(a.evaluated for a in found.values())  # type: ignore[attr-defined]
+    assert all(a.source.startswith("HDA library") for a in report.missing)
     names = [t.name for t in report.info.targets]
     assert names == ["/out/smoke_mantra", "/out/comp1"]  # the ROPs inside PDG are PDG's
     hip = scenes / "houdini" / "cgru"
