@@ -305,3 +305,22 @@ def test_parameter_values_quoted_grouped_and_escaped() -> None:
     assert values["f"] == ["3", "7", "1"]
     assert values["p"] == ['`chs("/obj/a/file")`']
     assert AssetKind.CACHE == "cache"
+
+
+def test_each_render_node_type_names_its_camera_in_its_own_parameter(tmp_path: Path) -> None:
+    members: dict[str, str | bytes] = {".start": "fps 24\ntset 0 1\ntcur 0\n"}
+    node(members, "obj", "obj")
+    node(members, "obj/cam_rs", "cam", parm("res", "1280", "720"))
+    node(members, "out", "out")
+    node(members, "out/rs", "Redshift_ROP", parm("RS_renderCamera", "/obj/cam_rs"),
+         parm("RS_outputFileNamePrefix", "$HIP/render/rs.$F4.exr"))  # fmt: skip
+    node(members, "stage", "stage")
+    node(members, "stage/render", "usdrender_rop", parm("override_camera", "/cameras/hero"),
+         parm("outputimage", "$HIP/render/u.$F4.exr"))  # fmt: skip
+    hip = tmp_path / "rs.hip"
+    hip.write_bytes(odc(members))
+    report = read_hip(str(hip), env={})
+    cameras = {t.name: t.cameras for t in report.info.targets}
+    assert cameras == {"/out/rs": ("/obj/cam_rs",), "/stage/render": ("/cameras/hero",)}
+    assert report.info.extra["default_target"] == "/out/rs"
+    assert report.info.resolution == (1280, 720)  # from the Redshift ROP's camera
