@@ -49,6 +49,9 @@ class Asset:
     found_by: str = ""
     """Which of the DCC's search rules found it when not where it is written (Maya: the
     project, the ``//`` project marker, beside the scene); empty when found as written."""
+    evaluated: bool = True
+    """False for a path that is an expression only the DCC evaluates (Houdini's backticks and
+    ``chs()``), listed as written: it is neither found nor missing, and no file is sent."""
 
 
 @dataclass(frozen=True)

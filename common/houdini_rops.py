@@ -40,32 +40,39 @@ class RopRole(StrEnum):
 
 @dataclass(frozen=True)
 class RopType:
-    """A render node type: the parameter it writes its files to, and what they are."""
+    """A render node type: the parameter it writes its files to, what they are, the renderer
+    it drives and the parameter naming the camera it renders through ("" for none)."""
 
     output_parm: str
     role: RopRole
+    renderer: str
+    camera_parm: str = ""
 
 
-#: Render node types by type name without namespace and version. The offline reader's
-#: ``ROP_TYPES`` (``common.scene_readers.houdini_report``) names the same output parameters.
+_PICTURES, _CACHE = RopRole.PICTURES, RopRole.CACHE
+#: Render node types by type name without namespace and version: the one table the panel,
+#: the offline reader and the render script read. Parameter names are those of SideFX's node
+#: references (https://www.sidefx.com/docs/houdini/nodes/out/) and Maxon's for Redshift.
 ROP_TYPES: dict[str, RopType] = {
-    "ifd": RopType("vm_picture", RopRole.PICTURES),
-    "karma": RopType("picture", RopRole.PICTURES),
-    "usdrender": RopType("outputimage", RopRole.PICTURES),
-    "usdrender_rop": RopType("outputimage", RopRole.PICTURES),
-    "Redshift_ROP": RopType("RS_outputFileNamePrefix", RopRole.PICTURES),
-    "arnold": RopType("ar_picture", RopRole.PICTURES),
-    "comp": RopType("copoutput", RopRole.PICTURES),
-    "opengl": RopType("picture", RopRole.PICTURES),
-    "baketexture": RopType("vm_uvoutputpicture1", RopRole.PICTURES),
-    "usd": RopType("lopoutput", RopRole.CACHE),
-    "usd_rop": RopType("lopoutput", RopRole.CACHE),
-    "geometry": RopType("sopoutput", RopRole.CACHE),
-    "rop_geometry": RopType("sopoutput", RopRole.CACHE),
-    "alembic": RopType("filename", RopRole.CACHE),
-    "rop_alembic": RopType("filename", RopRole.CACHE),
-    "dop": RopType("dopoutput", RopRole.CACHE),
+    "ifd": RopType("vm_picture", _PICTURES, "mantra", "camera"),
+    "karma": RopType("picture", _PICTURES, "karma", "camera"),
+    "usdrender": RopType("outputimage", _PICTURES, "karma", "override_camera"),
+    "usdrender_rop": RopType("outputimage", _PICTURES, "karma", "override_camera"),
+    "Redshift_ROP": RopType("RS_outputFileNamePrefix", _PICTURES, "redshift", "RS_renderCamera"),
+    "arnold": RopType("ar_picture", _PICTURES, "arnold", "camera"),
+    "comp": RopType("copoutput", _PICTURES, "comp"),
+    "opengl": RopType("picture", _PICTURES, "opengl", "camera"),
+    "baketexture": RopType("vm_uvoutputpicture1", _PICTURES, "mantra"),
+    "usd": RopType("lopoutput", _CACHE, "usd"),
+    "usd_rop": RopType("lopoutput", _CACHE, "usd"),
+    "geometry": RopType("sopoutput", _CACHE, "geometry"),
+    "rop_geometry": RopType("sopoutput", _CACHE, "geometry"),
+    "alembic": RopType("filename", _CACHE, "alembic"),
+    "rop_alembic": RopType("filename", _CACHE, "alembic"),
+    "dop": RopType("dopoutput", _CACHE, "dop"),
 }
+#: Render nodes whose camera is a USD primitive of their stage, not a Houdini node.
+USD_CAMERA_TYPES = frozenset({"usdrender", "usdrender_rop"})
 #: ROP types that also live outside output networks (geometry networks, ``/stage``).
 NETWORK_ROP_TYPES = frozenset({"rop_geometry", "rop_alembic", "usd_rop", "usdrender_rop"})
 #: Output values that mean "render to a viewer", not to a file.
@@ -100,6 +107,18 @@ class RopFacts:
     def default_candidate(self) -> bool:
         """Whether it may render when the artist chose none."""
         return self.role is RopRole.PICTURES and not self.bypassed and self.writes_files
+
+
+def output_parm(type_name: str, soho_outputmode: str = "") -> str:
+    """The parameter a render node of ``type_name`` (without namespace and version) writes to:
+    Mantra's ``soho_diskfile`` when its ``soho_outputmode`` is on (it writes IFD files); ""
+    for a type these rules do not know."""
+    known = ROP_TYPES.get(type_name)
+    if known is None:
+        return ""
+    if type_name == "ifd" and soho_outputmode in ("on", "1"):
+        return "soho_diskfile"
+    return known.output_parm
 
 
 def base_type(type_name: str) -> str:

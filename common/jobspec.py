@@ -573,7 +573,7 @@ def _frame_problems(info: SceneInfo, settings: PanelSettings) -> list[Problem]:
 
 
 def _asset_problems(info: SceneInfo, assets: Sequence[Asset]) -> list[Problem]:
-    missing = [a for a in assets if not a.exists]
+    missing = [a for a in assets if not a.exists and a.evaluated]
     if not missing:
         return []
     gaps = sum(len(a.missing_files) for a in missing)

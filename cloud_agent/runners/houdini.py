@@ -6,8 +6,11 @@
   as the panel did) frame by frame, through the camera the panel chose (``--camera /obj/cam1``,
   from ``CAMERA_ENV``) if any.
 * ``.usd``/``.usda``/``.usdc``/``.usdz`` files: ``husk --verbose 2a --frame 1 --frame-count 10
-  --frame-inc 1 --output /renders/beauty.$F4.exr scene.usd`` (Karma unless the job's renderer
-  names another Hydra delegate), with ``--camera /cameras/cam1`` for a chosen camera.
+  --frame-inc 1 --output /renders/beauty.$F4.exr scene.usd`` (``--renderer``: the Hydra
+  delegate the job's renderer names, ``husk_delegate``; none for Mantra and the other render
+  nodes' renderers, so the file's render settings choose), with ``--camera /cameras/cam1`` for
+  a chosen camera. The flags are those of SideFX's husk reference
+  (https://www.sidefx.com/docs/houdini/ref/utils/husk.html).
 
 A chosen camera is a path (``/obj/cam1``, a USD primitive ``/cameras/cam1``): anything else is
 refused before a program starts, so that it can never be read as one of their options.
@@ -48,12 +51,19 @@ SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hython_render
 USD_EXTENSIONS = (".usd", ".usda", ".usdc", ".usdz")
 #: Houdini's own path-mapping variable.
 PATHMAP_ENV = "HOUDINI_PATHMAP"
-#: Hydra delegates husk knows by the job's renderer name.
+#: Hydra delegates (husk's ``--renderer``) by the job's renderer name.
 DELEGATES = {
     "karma": "BRAY_HdKarma",
     "karmaxpu": "BRAY_HdKarmaXPU",
     "storm": "HdStormRendererPlugin",
+    "redshift": "HdRedshiftRendererPlugin",
+    "arnold": "HdArnoldRendererPlugin",
+    "renderman": "HdPrmanLoaderRendererPlugin",
 }
+#: Renderers of Houdini's render nodes that are no Hydra delegate: husk renders the file
+#: with the delegate its render settings name (Karma when they name none).
+NOT_DELEGATES = frozenset({"mantra", "opengl", "comp", "geometry", "alembic", "usd", "dop"})
+_DELEGATE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 
 
 def husk_pattern(output: str) -> str:
@@ -119,6 +129,25 @@ def chosen_camera(env: Mapping[str, str]) -> str:
     return camera
 
 
+def husk_delegate(renderer: str) -> str:
+    """husk's ``--renderer`` for the job's renderer; "" to leave the choice to the file.
+
+    Raises:
+        RenderError: the renderer is not a Hydra delegate's name (a plug-in type name).
+    """
+    name = renderer.strip()
+    if not name or name.lower() in NOT_DELEGATES:
+        return ""
+    if name.lower() in DELEGATES:
+        return DELEGATES[name.lower()]
+    if _DELEGATE_NAME.fullmatch(name) is None:
+        raise RenderError(
+            f"The job's renderer {name[:80]!r} is not a Hydra render delegate. Resubmit with "
+            "karma, redshift, arnold or a delegate's plug-in name (BRAY_HdKarma)."
+        )
+    return name
+
+
 def expected_files(output: str) -> Callable[[int], list[str]]:
     """The glob pattern of a frame's file for an output with ``####``, ``$F4`` or ``%04d``."""
 
@@ -179,7 +208,7 @@ class HoudiniRunner:
                     "This node has hython but no husk, so it cannot render USD files. "
                     "Install Houdini's husk beside hython."
                 )
-            delegate = DELEGATES.get(assignment.renderer.lower(), assignment.renderer)
+            delegate = husk_delegate(assignment.renderer)
             command = [
                 self.husk, "--verbose", "2a",
                 "--frame", str(first), "--frame-count", str(len(assignment.frames)),

@@ -7,6 +7,7 @@ Lines understood:
   ``cloudburst: error: ...``;
 * ``ALF_PROGRESS 42%``: Alfred-style progress, printed by Mantra (``vm_alfprogress``), by
   ``hou.RopNode.render(output_progress=True)`` and by ``husk -V 2a``, per frame;
+* Redshift's buckets, saved files and errors (``redshift_log``), for the ``Redshift_ROP``;
 * errors: ``mantra: Unable to open texture ...``, ``Error: ...``, ``[Error] ...``,
   ``ERROR | ...`` (husk, Karma) and ``hou.OperationFailed: ...``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from cloud_agent.runners import redshift_log
 from cloud_agent.runners.batch import (
     FileWritten,
     FrameFinished,
@@ -35,7 +37,8 @@ _ERRORS = (
 )
 
 #: Lines that tell why a Houdini render failed (``cloud_agent.failure_class``): no licence
-#: (``No licenses could be found to run this application``, SideFX's licence server); the hip
+#: (``No licenses could be found to run this application``, SideFX's licence server; an error
+#: line of Redshift's about its licence); the hip
 #: file or a file it reads is missing (``Unable to open file``, mantra's textures, husk's USD
 #: layers); a scene without what the job names (``hython_render.py``'s errors); memory ran out.
 FAILURE_LINES: tuple[tuple[FailureClass, re.Pattern[str]], ...] = (
@@ -48,6 +51,7 @@ FAILURE_LINES: tuple[tuple[FailureClass, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    (FailureClass.LICENCE, re.compile(r"^ERROR\s*:\s*\[Redshift\].*\blicen[cs](?:e|ing)\b", re.I)),
     (FailureClass.MISSING_FILE, re.compile(r"\b(?:Unable to|Could not|Cannot) open file\b")),
     (FailureClass.MISSING_FILE, re.compile(r"^mantra: Unable to open texture\b")),
     (FailureClass.MISSING_FILE, re.compile(r"\b(?:Cannot|Could not|Failed to) open layer @")),
@@ -82,6 +86,9 @@ def parse_line(line: str) -> LogEvent | None:
     match = _ALF.search(text)
     if match:
         return FrameProgress(float(match.group(1)) / 100.0)
+    event = redshift_log.parse_line(text)
+    if event is not None:
+        return event
     for pattern in _ERRORS:
         match = pattern.search(text)
         if match:

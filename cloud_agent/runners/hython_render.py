@@ -8,7 +8,7 @@ Loads the scene and finds the ROP with the rules the panel and ``cloudburst scan
 that renders pictures; ``/out`` and ``/stage`` alike). Its output parameter is left alone
 when it already writes the job's ``--output``; otherwise it is set to it (``####`` becomes
 ``$F4``). Points its camera parameter at ``--camera`` when the panel chose one
-(``CAMERA_PARMS``; a render node without a camera, or a camera the scene lacks, stops the
+(``RopType.camera_parm``; a render node without a camera, or a camera the scene lacks, stops the
 render), turns on Mantra's Alfred progress, and renders each frame with
 ``hou.RopNode.render``. Besides Houdini's own output it prints, for the agent::
 
@@ -50,16 +50,6 @@ def load_rules(path: str = RULES_FILE) -> ModuleType:
     return module
 
 
-#: The parameter that names the camera each render node type renders through.
-CAMERA_PARMS = {
-    "ifd": "camera", "karma": "camera", "arnold": "camera", "opengl": "camera",
-    "Redshift_ROP": "RS_renderCamera", "usdrender": "override_camera",
-    "usdrender_rop": "override_camera",
-}  # fmt: skip
-#: Render nodes whose camera is a USD primitive of their stage, not a Houdini node.
-USD_CAMERA_TYPES = frozenset({"usdrender", "usdrender_rop"})
-
-
 def say(message: str) -> None:
     print(f"cloudburst: {message}", flush=True)
 
@@ -67,13 +57,8 @@ def say(message: str) -> None:
 def output_parm_name(rules: ModuleType, node: Any) -> str:
     """The parameter ``node`` writes to ("" for a node that is not a ROP Cloudburst knows)."""
     base = rules.base_type(node.type().name())
-    known = rules.ROP_TYPES.get(base)
-    if known is None:
-        return ""
     mode = node.parm("soho_outputmode") if base == "ifd" else None
-    if mode is not None and mode.evalAsString() in ("on", "1"):
-        return "soho_diskfile"
-    return str(known.output_parm)
+    return str(rules.output_parm(base, mode.evalAsString() if mode is not None else ""))
 
 
 def rop_facts(rules: ModuleType, hou: Any) -> list[Any]:
@@ -121,15 +106,17 @@ def set_camera(hou: Any, rop: Any, camera: str, rules: ModuleType | None = None)
     Raises:
         LookupError: the render node renders through no camera, or the scene has no such node.
     """
-    kind = (rules or load_rules()).base_type(rop.type().name())
-    name = CAMERA_PARMS.get(kind)
+    rules = rules or load_rules()
+    kind = rules.base_type(rop.type().name())
+    known = rules.ROP_TYPES.get(kind)
+    name = known.camera_parm if known is not None else ""
     parm = rop.parm(name) if name else None
     if parm is None:
         raise LookupError(
             f"the render node {rop.path()} ({kind}) has no camera to set to {camera}; "
             "choose Scene camera in the panel, or a render node that renders through a camera"
         )
-    if kind not in USD_CAMERA_TYPES and hou.node(camera) is None:
+    if kind not in rules.USD_CAMERA_TYPES and hou.node(camera) is None:
         raise LookupError(f"the scene has no camera {camera}; pick one of its cameras")
     parm.deleteAllKeyframes()  # an expression would override the value
     parm.set(camera)

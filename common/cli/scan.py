@@ -124,7 +124,13 @@ def assets_table(title: str, assets: tuple[Asset, ...], *, outputs: bool = False
                 "on disk" if asset.exists else "-", style="yellow" if asset.exists else ""
             )
         else:
-            status = Text("ok", style="green") if asset.exists else Text("MISSING", style="red")
+            status = (
+                Text("ok", style="green")
+                if asset.exists
+                else Text("MISSING", style="red")
+                if asset.evaluated
+                else Text("not evaluated", style="yellow")
+            )
         count = len(asset.files) + len(asset.missing_files)
         files = f"{len(asset.files)}/{count}" if count else ""
         path = Text(asset.path)

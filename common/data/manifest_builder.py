@@ -109,6 +109,8 @@ class ManifestBuilder:
     # --- helpers -------------------------------------------------------------------------------
 
     def _add_asset(self, wanted: dict[str, _Wanted], missing: list[str], asset: Asset) -> None:
+        if not asset.evaluated:  # an expression only the DCC evaluates: no file to send
+            return
         kind = str(asset.kind)
         missing.extend(asset.missing_files)
         if asset.files:

@@ -16,7 +16,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from common.host import Asset, AssetKind, RenderTarget, SceneInfo
-from common.houdini_rops import NETWORK_ROP_TYPES, RopFacts, default_rop, frame_spec
+from common.houdini_rops import (
+    NETWORK_ROP_TYPES,
+    ROP_TYPES,
+    VIEWER_OUTPUTS,
+    RopFacts,
+    RopRole,
+    RopType,
+    default_rop,
+    frame_spec,
+    output_parm,
+)
 from common.scene_readers import sequences
 from common.scene_readers.houdini_expr import HoudiniContext, Unresolved
 from common.scene_readers.houdini_hip import HipNode, HipScene, load_hip
@@ -78,38 +88,6 @@ def _namespaced(node: HipNode) -> str:
     return "::".join(parts) if len(parts) >= 2 else ""
 
 
-@dataclass(frozen=True)
-class RopKind:
-    """What a render node type writes, and the renderer it drives."""
-
-    output_parm: str
-    kind: AssetKind
-    renderer: str
-
-
-#: Render (output driver) node types, by type name without namespace and version.
-ROP_TYPES: dict[str, RopKind] = {
-    "ifd": RopKind("vm_picture", AssetKind.IMAGE, "mantra"),
-    "karma": RopKind("picture", AssetKind.IMAGE, "karma"),
-    "usdrender": RopKind("outputimage", AssetKind.IMAGE, "karma"),
-    "usdrender_rop": RopKind("outputimage", AssetKind.IMAGE, "karma"),
-    "usd": RopKind("lopoutput", AssetKind.CACHE, "usd"),
-    "usd_rop": RopKind("lopoutput", AssetKind.CACHE, "usd"),
-    "Redshift_ROP": RopKind("RS_outputFileNamePrefix", AssetKind.IMAGE, "redshift"),
-    "arnold": RopKind("ar_picture", AssetKind.IMAGE, "arnold"),
-    "geometry": RopKind("sopoutput", AssetKind.CACHE, "geometry"),
-    "rop_geometry": RopKind("sopoutput", AssetKind.CACHE, "geometry"),
-    "alembic": RopKind("filename", AssetKind.CACHE, "alembic"),
-    "rop_alembic": RopKind("filename", AssetKind.CACHE, "alembic"),
-    "comp": RopKind("copoutput", AssetKind.IMAGE, "comp"),
-    "opengl": RopKind("picture", AssetKind.IMAGE, "opengl"),
-    "dop": RopKind("dopoutput", AssetKind.CACHE, "dop"),
-    "baketexture": RopKind("vm_uvoutputpicture1", AssetKind.IMAGE, "mantra"),
-}
-#: ROP types that also live outside output networks (geometry networks, ``/stage``).
-SOP_ROP_TYPES = NETWORK_ROP_TYPES
-#: Picture values that mean "render to a viewer", not to a file.
-VIEWER_OUTPUTS = frozenset({"", "ip", "md", "imdisplay", "mplay"})
 #: Files Houdini ships and finds on its own search path when no folder is given.
 STOCK_FILES = frozenset({
     "defcam.bgeo", "defgeo.bgeo", "default.bgeo", "pointlight.bgeo", "defgeo.geo",
@@ -141,10 +119,10 @@ def is_task_graph(scene: HipScene, node: HipNode) -> bool:
     )
 
 
-def rop_kind(scene: HipScene, node: HipNode) -> RopKind | None:
+def rop_kind(scene: HipScene, node: HipNode) -> RopType | None:
     """What ``node`` renders, when it is a render node."""
     kind = ROP_TYPES.get(node.base_type)
-    if kind is None or not (is_driver(scene, node) or node.base_type in SOP_ROP_TYPES):
+    if kind is None or not (is_driver(scene, node) or node.base_type in NETWORK_ROP_TYPES):
         return None
     return kind
 
@@ -171,6 +149,8 @@ class _Reader:
         self.context = context
         self.hip_dir = os.path.dirname(context.hip_path)
         self.warnings: list[str] = []
+        self.unevaluated: set[str] = set()
+        """Paths kept as written: expressions only Houdini evaluates."""
 
     def report(self) -> SceneReport:
         start, end = self.scene.frame_range
@@ -192,10 +172,7 @@ class _Reader:
             for parm, kind in self._input_parms(node):
                 path = self._path(node, parm)
                 if path is not None:
-                    source = f"{node.path}/{parm}"
-                    dependencies.append(
-                        sequences.dependency(path, kind, frames=frames, source=source)
-                    )
+                    dependencies.append(self._dependency(path, kind, frames, f"{node.path}/{parm}"))
         dependencies += self._libraries()
         for name in sorted(self.context.unknown):
             self.warnings.append(f"${name} is set neither in the scene nor in the environment.")
@@ -222,6 +199,13 @@ class _Reader:
             },
         )
         return SceneReport(info, unique(dependencies), unique(outputs), tuple(self.warnings))
+
+    def _dependency(self, path: str, kind: AssetKind, frames: range, source: str) -> Asset:
+        """The file, or the frames of a sequence (``$F``, ``$F4``), checked on disk; a path
+        Houdini alone evaluates is neither found nor missing."""
+        if path in self.unevaluated:
+            return Asset(path, kind, False, source=source, evaluated=False)
+        return sequences.dependency(path, kind, frames=frames, source=source)
 
     def _libraries(self) -> list[Asset]:
         """The HDA libraries the scene records, but those that ship with Houdini."""
@@ -269,8 +253,9 @@ class _Reader:
         except Unresolved as exc:
             self.warnings.append(
                 f"{node.path}/{parm} {raw!r} cannot be evaluated without Houdini ({exc}); "
-                "it is listed as written."
+                "it is listed as written, not evaluated (neither found nor missing)."
             )
+            self.unevaluated.add(raw)
             return raw
         if not value.strip() or value.startswith(NOT_FILES) or value in VIEWER_OUTPUTS:
             return None
@@ -281,16 +266,15 @@ class _Reader:
             return None
         return local
 
-    def _rop(self, node: HipNode, rop: RopKind) -> tuple[RenderTarget, list[Asset], RopFacts]:
+    def _rop(self, node: HipNode, rop: RopType) -> tuple[RenderTarget, list[Asset], RopFacts]:
         first, last, step = self._rop_frames(node)
         frames = range(first, last + 1, step)
-        parm = rop.output_parm
-        if node.base_type == "ifd" and node.value("soho_outputmode") in ("on", "1"):
-            parm = "soho_diskfile"
+        parm = output_parm(node.base_type, node.value("soho_outputmode") or "")
         path = self._path(node, parm, output=True)
         outputs = []
         if path is not None:
-            kind = rop.kind if parm == rop.output_parm else AssetKind.OTHER
+            pictures = AssetKind.IMAGE if rop.role is RopRole.PICTURES else AssetKind.CACHE
+            kind = pictures if parm == rop.output_parm else AssetKind.OTHER
             outputs.append(
                 sequences.output(path, kind, frames=frames, source=f"{node.path}/{parm}")
             )
@@ -300,7 +284,7 @@ class _Reader:
                 f"{node.path} renders to a viewer ({node.value(parm)}), not to files: "
                 "set its output picture to render it on the farm."
             )
-        camera = self._camera(node)
+        camera = self._camera(node, rop)
         target = RenderTarget(
             name=node.path,
             kind="rop",
@@ -329,15 +313,18 @@ class _Reader:
             step = 1
         return first, max(first, last), step
 
-    def _camera(self, node: HipNode) -> str:
+    def _camera(self, node: HipNode, rop: RopType) -> str:
+        """The camera the render node renders through (its type's camera parameter)."""
+        name = rop.camera_parm
         try:
-            return self.context.parm(node, "camera") if "camera" in node.parms else ""
+            return self.context.parm(node, name) if name and name in node.parms else ""
         except Unresolved:
-            return node.value("camera") or ""
+            return node.value(name) or ""
 
     def _resolution(self, rop_path: str) -> tuple[int, int]:
         rop = self.scene.node(rop_path)
-        camera = self.scene.node(self._camera(rop)) if rop else None
+        kind = rop_kind(self.scene, rop) if rop else None
+        camera = self.scene.node(self._camera(rop, kind)) if rop and kind else None
         width = height = 0
         if camera is not None and camera.value("res", 1) is not None:
             width = round(float(camera.value("res", 0) or 0))

@@ -29,8 +29,13 @@ class SceneReport:
 
     @property
     def missing(self) -> tuple[Asset, ...]:
-        """The dependencies that are not (all) on disk."""
-        return tuple(asset for asset in self.dependencies if not asset.exists)
+        """The dependencies that are not (all) on disk (paths not evaluated are not missing)."""
+        return tuple(a for a in self.dependencies if not a.exists and a.evaluated)
+
+    @property
+    def not_evaluated(self) -> tuple[Asset, ...]:
+        """The dependencies whose path is an expression only the DCC evaluates."""
+        return tuple(asset for asset in self.dependencies if not asset.evaluated)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (``cloudburst scan --json``)."""

@@ -34,7 +34,7 @@ from common.stamp_cache import StampCache, file_stamp
 logger = logging.getLogger(__name__)
 
 #: Changes when the stored form changes, so older rows are never read as newer ones.
-FORMAT = f"3/{__version__}"
+FORMAT = f"4/{__version__}"
 
 Reader = Callable[[str, Mapping[str, str] | None], SceneReport]
 

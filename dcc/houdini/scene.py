@@ -15,8 +15,15 @@ from typing import Any
 
 import hou
 
-from common.houdini_rops import RopFacts, base_type, in_task_graph, is_rop_node
-from common.scene_readers.houdini_report import ROP_TYPES, VIEWER_OUTPUTS
+from common.houdini_rops import (
+    ROP_TYPES,
+    VIEWER_OUTPUTS,
+    RopFacts,
+    base_type,
+    in_task_graph,
+    is_rop_node,
+    output_parm,
+)
 
 #: Not files: Houdini's temporary and embedded data, and its own install.
 NOT_FILES = ("temp:", "opdef:", "oplib:", "op:")
@@ -144,9 +151,7 @@ def rops() -> list[Rop]:
         kind = ROP_TYPES.get(base)
         if kind is None or not is_rop_node(node):
             continue
-        parm_name = kind.output_parm
-        if base == "ifd" and _string(node, "soho_outputmode") in ("on", "1"):
-            parm_name = "soho_diskfile"
+        parm_name = output_parm(base, _string(node, "soho_outputmode"))
         parm = node.parm(parm_name)
         frames = _rop_frames(node)
         pattern = first = ""
@@ -156,7 +161,7 @@ def rops() -> list[Rop]:
                 first = parm.evalAtFrame(frames[0])
             except hou.OperationFailed:  # e.g. a PDG attribute, known only when PDG cooks
                 first = ""
-        camera_parm = node.parm("camera")
+        camera_parm = node.parm(kind.camera_parm) if kind.camera_parm else None
         found.append(
             Rop(
                 path=node.path(),

@@ -70,6 +70,7 @@ TELLING: list[tuple[str, str, FailureClass | None]] = [
     ("houdini", "cloudburst: error: the scene has no camera /obj/cam9; pick one of its cameras", B),
     ("houdini", "cloudburst: error: the scene has no render node /out/beauty", B),
     ("houdini", "KarmaXPU: device 0 ran out of GPU memory", OOM),
+    ("houdini", "ERROR : [Redshift] License not found for redshift-core", L),
     # Nuke
     ("nuke", "Foundry licensing error: no licence for nuke_r", L),
     ("nuke", "[14:02.11] ERROR: License not found for nuke_r (-1)", L),
@@ -119,7 +120,7 @@ ORDINARY: list[tuple[str, str]] = [
 
 RECORDED = sorted(p.name for p in DATA.glob("*.txt"))
 DCC_OF = {"blender": "blender", "cloudburst": "blender", "bpy": "blender", "husk": "houdini",
-          "mantra": "houdini", "maya": "maya", "nuke": "nuke"}  # fmt: skip
+          "mantra": "houdini", "houdini": "houdini", "maya": "maya", "nuke": "nuke"}  # fmt: skip
 #: The lines of the recorded logs that tell a class (the logs of failed runs; every other line
 #: of every recorded log must tell nothing).
 RECORDED_TELLING: dict[str, dict[str, FailureClass]] = {
@@ -139,6 +140,7 @@ RECORDED_TELLING: dict[str, dict[str, FailureClass]] = {
     },
     "cloudburst_blender.txt": {"Cannot render, no camera": B},
     "maya_arnold_error.txt": {"[texturesys] /shows/demo/tex/skin.1001.tx: file not found": M},
+    "houdini_redshift_error.txt": {"Out of GPU memory": OOM},
     "maya_redshift_error.txt": {"Out of GPU memory": OOM},
     "maya_renderman_error.txt": {"txmake: cannot open /shows/demo/tex/wall.tex": M},
     "nuke_error.txt": {"No such file or directory": M},

@@ -14,6 +14,7 @@ from common.houdini_rops import (
     frame_spec,
     keeps_rop_output,
     output_at,
+    output_parm,
 )
 from common.scene_readers import houdini_report
 
@@ -86,7 +87,15 @@ def test_a_rops_output_is_kept_unless_the_job_names_another_file() -> None:
     assert not keeps_rop_output("/r/a.0007.exr", "")
 
 
-def test_the_offline_reader_names_the_same_output_parameters() -> None:
-    assert {t: k.output_parm for t, k in houdini_report.ROP_TYPES.items()} == {
-        t: k.output_parm for t, k in ROP_TYPES.items()
-    }
+def test_the_offline_reader_reads_the_one_table() -> None:
+    assert houdini_report.ROP_TYPES is ROP_TYPES
+
+
+@pytest.mark.parametrize(
+    ("type_name", "mode", "parm"),
+    [("ifd", "", "vm_picture"), ("ifd", "on", "soho_diskfile"), ("ifd", "1", "soho_diskfile"),
+     ("karma", "on", "picture"), ("Redshift_ROP", "", "RS_outputFileNamePrefix"),
+     ("usdrender_rop", "", "outputimage"), ("null", "", "")],
+)  # fmt: skip
+def test_the_parameter_a_render_node_writes_to(type_name: str, mode: str, parm: str) -> None:
+    assert output_parm(type_name, mode) == parm

@@ -304,6 +304,13 @@ def test_missing_files_are_an_error_with_the_hosts_fix(dcc: str, hint: str) -> N
     assert hint in problem.fix
 
 
+def test_a_path_only_the_dcc_evaluates_is_not_a_missing_file() -> None:
+    expression = Asset('`chs("/tasks/topnet1/sim/sopoutput")`', AssetKind.CACHE, False)
+    assert "missing_files" in check(SCENES["houdini"], assets=[expression])
+    unevaluated = replace(expression, evaluated=False)
+    assert "missing_files" not in check(SCENES["houdini"], assets=[unevaluated])
+
+
 def test_output_outside_the_project_is_a_warning_with_a_suggestion() -> None:
     problem = check(MAYA, PanelSettings(output="/tmp/sh010_####"))["output_outside_project"]
     assert problem.severity is Severity.WARNING

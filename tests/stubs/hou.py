@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.houdini_rops import ROP_TYPES, output_parm
 from common.scene_readers.houdini_expr import HoudiniContext, Unresolved
 from common.scene_readers.houdini_hip import HipNode, HipScene
 from common.scene_readers.houdini_hip import load_hip as _read_hip
-from common.scene_readers.houdini_report import INPUT_PARMS, ROP_TYPES, is_driver
+from common.scene_readers.houdini_report import INPUT_PARMS, is_driver
 from common.scene_readers.sequences import frame_path
 
 
@@ -219,10 +220,7 @@ class Node:
         file where the log says ``@write``."""
         log_path = os.environ.get("HOU_STUB_RENDER_LOG", "")
         lines = open(log_path).read().splitlines() if log_path else ["@write"]  # noqa: SIM115
-        rop = ROP_TYPES.get(self._hip.base_type)
-        name = rop.output_parm if rop else ""
-        if self._hip.value("soho_outputmode") in ("on", "1"):
-            name = "soho_diskfile"
+        name = output_parm(self._hip.base_type, self._hip.value("soho_outputmode") or "")
         parm = self.parm(name)
         first, last = round(frame_range[0]), round(frame_range[1])
         for frame in range(first, last + 1):

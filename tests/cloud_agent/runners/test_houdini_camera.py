@@ -127,7 +127,7 @@ def test_husk_renders_through_the_chosen_camera(tmp_path: Path) -> None:
     render = HoudiniRunner("/opt/hfs/bin/hython", "/opt/hfs/bin/husk").prepare(task)
     assert render.command == [
         "/opt/hfs/bin/husk", "--verbose", "2a", "--frame", "1", "--frame-count", "2",
-        "--frame-inc", "1", "--renderer", "mantra", "--camera", "/cameras/closeup",
+        "--frame-inc", "1", "--camera", "/cameras/closeup",
         "--output", f"{tmp_path}/r/b.$F4.exr", "/shows/x/shot.usd",
     ]  # fmt: skip
     no_choice = assignment("/shows/x/shot.usd", f"{tmp_path}/r/b.####.exr")

@@ -87,6 +87,15 @@ def test_host_listed_sequence_files_are_tagged(tmp_path: Path) -> None:
     assert manifest.missing == [str(tmp_path / "p.0007.exr")]
 
 
+def test_a_path_only_the_dcc_evaluates_is_neither_sent_nor_missing(tmp_path: Path) -> None:
+    texture = write(tmp_path / "wood.rat", b"w")
+    expression = Asset('`chs("/tasks/t/sopoutput")`', AssetKind.CACHE, False, evaluated=False)
+    manifest = ManifestBuilder(HashCache(None)).build(
+        [expression, Asset(str(texture), AssetKind.IMAGE, True)]
+    )
+    assert [e.path for e in manifest.entries] == [str(texture)] and manifest.missing == []
+
+
 def test_for_frames_keeps_only_what_the_frames_need(show: Path, tmp_path: Path) -> None:
     manifest, _ = build(show, tmp_path)
 

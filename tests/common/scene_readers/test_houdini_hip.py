@@ -24,6 +24,7 @@ cpio tool, the node files are text):
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,28 @@ def test_distributed_pyro_range_and_the_slice(scenes: Path) -> None:
     assert files(sliced)[0].path.endswith(".pyro_import.3.$F.bgeo.sc")  # the environment
 
 
+def test_distributed_pyro_frames_are_checked_against_the_frames_on_disk(
+    scenes: Path, tmp_path: Path
+) -> None:
+    hip = tmp_path / "distrib_pyro.hip"
+    hip.write_bytes((scenes / "houdini" / "cgru" / "distrib_pyro.hip").read_bytes())
+    (tmp_path / "geo").mkdir()
+    for frame in range(1001, 1131):  # $F: unpadded, 130 of the 132 slices written
+        (tmp_path / "geo" / f"distrib_pyro.pyro_import.0.{frame}.bgeo.sc").write_bytes(b"g")
+    report = read_hip(str(hip), env={})
+    (asset,) = files(report)
+    assert asset.evaluated and not asset.exists and len(asset.files) == 130
+    assert [os.path.basename(p) for p in asset.missing_files] == [
+        "distrib_pyro.pyro_import.0.1131.bgeo.sc",
+        "distrib_pyro.pyro_import.0.1132.bgeo.sc",
+    ]
+    assert asset in report.missing
+    for frame in (1131, 1132):
+        (tmp_path / "geo" / f"distrib_pyro.pyro_import.0.{frame}.bgeo.sc").write_bytes(b"g")
+    (whole,) = files(read_hip(str(hip), env={}))
+    assert whole.exists and len(whole.files) == 132 and not whole.missing_files
+
+
 def test_pdg_outputs_are_known_only_to_pdg(scenes: Path) -> None:
     report = read_hip(str(scenes / "houdini" / "cgru" / "pdg.hip"), env={})
     found = deps(report)
@@ -98,6 +121,10 @@ def test_pdg_outputs_are_known_only_to_pdg(scenes: Path) -> None:
         '`chs("/tasks/topnet1/smoke_sim/sopoutput")`'
     )
     assert sum("@wedgeindex" in w for w in report.warnings) == 3
+    # expressions PDG evaluates are listed, named not evaluated, and never missing
+    assert {a.source for a in report.not_evaluated} == set(found)
+    assert not any(a.evaluated for a in found.values())  # type: ignore[attr-defined]
+    assert all(a.source.startswith("HDA library") for a in report.missing)
     names = [t.name for t in report.info.targets]
     assert names == ["/out/smoke_mantra", "/out/comp1"]  # the ROPs inside PDG are PDG's
     hip = scenes / "houdini" / "cgru"
@@ -278,3 +305,22 @@ def test_parameter_values_quoted_grouped_and_escaped() -> None:
     assert values["f"] == ["3", "7", "1"]
     assert values["p"] == ['`chs("/obj/a/file")`']
     assert AssetKind.CACHE == "cache"
+
+
+def test_each_render_node_type_names_its_camera_in_its_own_parameter(tmp_path: Path) -> None:
+    members: dict[str, str | bytes] = {".start": "fps 24\ntset 0 1\ntcur 0\n"}
+    node(members, "obj", "obj")
+    node(members, "obj/cam_rs", "cam", parm("res", "1280", "720"))
+    node(members, "out", "out")
+    node(members, "out/rs", "Redshift_ROP", parm("RS_renderCamera", "/obj/cam_rs"),
+         parm("RS_outputFileNamePrefix", "$HIP/render/rs.$F4.exr"))  # fmt: skip
+    node(members, "stage", "stage")
+    node(members, "stage/render", "usdrender_rop", parm("override_camera", "/cameras/hero"),
+         parm("outputimage", "$HIP/render/u.$F4.exr"))  # fmt: skip
+    hip = tmp_path / "rs.hip"
+    hip.write_bytes(odc(members))
+    report = read_hip(str(hip), env={})
+    cameras = {t.name: t.cameras for t in report.info.targets}
+    assert cameras == {"/out/rs": ("/obj/cam_rs",), "/stage/render": ("/cameras/hero",)}
+    assert report.info.extra["default_target"] == "/out/rs"
+    assert report.info.resolution == (1280, 720)  # from the Redshift ROP's camera

@@ -132,3 +132,22 @@ def test_a_rop_inside_a_task_graph_is_pdgs_for_the_panel_and_the_script(
     hou_host.add_node("/obj/ropnet2/mantra2", "ifd", vm_picture="$HIP/r/$OS.$F4.exr")
     assert HoudiniAdapter().scene_info().extra["default_target"] == "/obj/ropnet2/mantra2"
     assert script_choice(hou_host) == "/obj/ropnet2/mantra2"
+
+
+def test_the_panel_and_the_scan_read_each_rops_camera_from_its_own_parameter(
+    hou_host: ModuleType, tmp_path: Path
+) -> None:
+    from dcc.houdini.adapter import HoudiniAdapter
+
+    hou_host.new_scene(str(tmp_path / "rs.hip"))
+    hou_host.add_node("/obj/cam_rs", "cam", res=("1280", "720"))
+    hou_host.add_node("/out/rs", "Redshift_ROP", RS_renderCamera="/obj/cam_rs",
+                      RS_outputFileNamePrefix="$HIP/render/rs.$F4.exr")  # fmt: skip
+    info = HoudiniAdapter().scene_info()
+    (target,) = info.targets
+    assert (target.name, target.cameras, target.renderer) == (
+        "/out/rs",
+        ("/obj/cam_rs",),
+        "redshift",
+    )
+    assert info.resolution == (1280, 720)
