@@ -134,7 +134,7 @@ class ShotGridPicker:
         assert self.combos is not None
         for index in range(box, 3):
             with _quiet(self.combos[index], self.edits[index]):
-                pass
+                pass  # emptied, the text kept
             self._cancel({1: "shots", 2: "tasks"}.get(index, ""))
         if box <= 1:
             self.shot_ids = {}

@@ -85,9 +85,15 @@ class ShotGridChoicesService:
     def _project(self, name: str) -> dict[str, Any]:
         """The project named ``name`` as a ShotGrid link, or NotFound naming what exists."""
         projects = self.projects()
-        for entry in projects.items:
-            if entry.name == name:
-                return {"type": "Project", "id": entry.id}
+        found = [entry for entry in projects.items if entry.name == name]
+        if not found and projects.truncated:  # past the first page: ask for this one
+            client = self._client()
+            field = name_field("Project", self.ctx.settings.shotgrid)
+            found = self._kept(("Project", name), 1, lambda: client.find(
+                "Project", [[field, "is", name]], [field], limit=1
+            ), field).items  # fmt: skip
+        if found:
+            return {"type": "Project", "id": found[0].id}
         known = ", ".join(e.name for e in projects.items[:10]) or "none"
         raise NotFound(
             f"ShotGrid has no project named {name!r} (projects: {known}); pick one from "

@@ -14,9 +14,16 @@ from common.accounts import Role
 from common.client import DaemonClient
 from common.config import Settings
 from common.credentials import StaticToken
-from common.errors import InvalidInput, NotFound, ServiceUnavailable, Unauthenticated
+from common.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from daemon.app import Services, create_app
-from tests.conftest import FakeClock, user_token
+from tests.conftest import FakeClock, client_as, user_token
+from tests.daemon.calls import enroll_agent
 from tests.daemon.shotgrid_site import BUILT, Site, make_site
 from tests.serving import serve
 
@@ -199,3 +206,32 @@ def test_without_shotgrid_the_lists_say_so(tmp_path: Path, clock: FakeClock) -> 
             assert client.shotgrid_status().configured is False
         finally:
             client.close()
+
+
+def test_render_nodes_may_not_list_shotgrid(
+    daemon: tuple[Flask, str], production: dict[str, Any]
+) -> None:
+    app, url = daemon
+    found: Services = app.extensions["cloudburst"]
+    td = client_as(app, user_token(found, "tom", Role.TD))
+    _agent_id, agent_token = enroll_agent(td)
+    client = DaemonClient(url, retries=0, auth=StaticToken(agent_token))
+    try:
+        with pytest.raises(Forbidden):
+            client.shotgrid_projects()
+    finally:
+        client.close()
+
+
+def test_a_project_past_the_first_page_is_still_found(
+    daemon: tuple[Flask, str], production: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("daemon.services.shotgrid_choices.PICK_MAX", 1)
+    app, url = daemon
+    client = _client(app, url)
+    try:
+        first = client.shotgrid_projects()
+        assert names(first) == ["alpha"] and first.truncated
+        assert names(client.shotgrid_shots("beta")) == ["sh900"]
+    finally:
+        client.close()

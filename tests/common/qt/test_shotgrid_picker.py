@@ -149,3 +149,15 @@ def test_without_shotgrid_the_boxes_stay_plain_and_say_so(
         finally:
             panel.shutdown()
             panel.pool.waitForDone(10_000)
+
+
+def test_shotgrid_down_leaves_the_boxes_usable_and_says_why(
+    qtbot: QtBot, open_panel: Any, production: dict[str, Any], site: Site
+) -> None:
+    site.down = True
+    panel = open_panel(Role.ARTIST)
+    note = panel.shotgrid.note
+    qtbot.waitUntil(lambda: note.text().startswith("ShotGrid lists unavailable"), timeout=10_000)
+    assert "type the codes" in note.text() and "SECRET-KEY-123" not in note.text()
+    panel.form.extras.sg_project.setText("alpha")
+    assert panel.form.extras.apply(PanelSettings()).shotgrid_project == "alpha"
