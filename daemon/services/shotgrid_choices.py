@@ -67,8 +67,9 @@ class ShotGridChoicesService:
                 f"{query.project!r}; pick one of the project's shots from /shotgrid/shots."
             )
         filters = [["project", "is", project], ["entity", "is", entity]]
-        return self._kept(("Task", query.entity_type, query.entity_id), query.limit, lambda: (
-            client.find("Task", filters, ["content"], order_by="content", limit=PICK_MAX + 1)
+        key = ("Task", project["id"], query.entity_type, query.entity_id)
+        return self._kept(key, query.limit, lambda: client.find(
+            "Task", filters, ["content"], order_by="content", limit=PICK_MAX + 1
         ), "content")  # fmt: skip
 
     # --- plumbing -----------------------------------------------------------------------------
