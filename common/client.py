@@ -61,6 +61,7 @@ from common.models import (
     WebhookCreate,
     WebhookCreated,
 )
+from common.models.shotgrid import ShotGridChoices
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData
@@ -249,6 +250,19 @@ class DaemonClient:
 
     def shotgrid_status(self) -> ShotGridStatus:
         return self._call("GET", "/shotgrid/status", ShotGridStatus)
+
+    def shotgrid_projects(self) -> ShotGridChoices:
+        """The ShotGrid projects a job may link to (the daemon keeps them a sync interval)."""
+        return self._call("GET", "/shotgrid/projects", ShotGridChoices)
+
+    def shotgrid_shots(self, project: str) -> ShotGridChoices:
+        """The shots of the ShotGrid project named ``project``."""
+        return self._call("GET", "/shotgrid/shots", ShotGridChoices, params={"project": project})
+
+    def shotgrid_tasks(self, project: str, shot_id: int) -> ShotGridChoices:
+        """The tasks of shot ``shot_id`` (an id from ``shotgrid_shots``) of ``project``."""
+        params = {"project": project, "entity_type": "Shot", "entity_id": shot_id}
+        return self._call("GET", "/shotgrid/tasks", ShotGridChoices, params=params)
 
     def health(self) -> dict[str, Any]:
         return self._request("GET", "/health", retries=0)

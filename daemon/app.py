@@ -36,6 +36,7 @@ from daemon.services.notifications import Notifier
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
+from daemon.services.shotgrid_choices import ShotGridChoicesService
 from daemon.services.staging import StagingService
 from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
@@ -85,6 +86,7 @@ def build_services(
         reaper=Reaper(context, jobs),
         ranking=ranking,
         shotgrid=shotgrid,
+        shotgrid_choices=ShotGridChoicesService(context, client),
         writeback=WriteBack(context, client),
         auth=AuthService(context),
         users=UserService(context),

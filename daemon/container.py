@@ -32,6 +32,7 @@ from daemon.services.notifications import Notifier
 from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
+from daemon.services.shotgrid_choices import ShotGridChoicesService
 from daemon.services.staging import StagingService
 from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
@@ -53,6 +54,7 @@ class Services:
     reaper: Reaper
     ranking: RankingService
     shotgrid: ShotGridSync
+    shotgrid_choices: ShotGridChoicesService
     writeback: WriteBack
     auth: AuthService
     users: UserService

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from common.models.base import EntityId, Name, WireModel
+
+#: The most projects, shots or tasks one pick-list answer holds.
+PICK_MAX = 500
 
 
 class ShotGridLink(WireModel):
@@ -60,3 +64,38 @@ class ShotGridStatus(WireModel):
     writeback_failed: int = 0
     """Write-backs that gave up after their last attempt."""
     writeback_last_error: str = ""
+
+
+class ShotGridQuery(WireModel):
+    """What ``GET /shotgrid/shots`` and ``/shotgrid/tasks`` list: entities of one project, and
+    for tasks, of one shot (by id, as the shot list gives it)."""
+
+    project: Name
+    """The project's name (the field the daemon's ``shotgrid.project_field`` names)."""
+    entity_type: Literal["Shot"] = "Shot"
+    """What a task belongs to; jobs link to shots only."""
+    entity_id: EntityId | None = None
+    """The shot whose tasks to list; required by ``/shotgrid/tasks``."""
+    limit: Annotated[int, Field(ge=1, le=PICK_MAX)] = PICK_MAX
+
+
+class ShotGridProjectsQuery(WireModel):
+    """What ``GET /shotgrid/projects`` lists."""
+
+    limit: Annotated[int, Field(ge=1, le=PICK_MAX)] = PICK_MAX
+
+
+class ShotGridEntry(WireModel):
+    """One project, shot or task a job may link to: its id and the name the panel shows."""
+
+    id: int
+    name: str
+
+
+class ShotGridChoices(WireModel):
+    """The entities to pick from, by name; ``truncated`` when there were more than ``limit``."""
+
+    items: list[ShotGridEntry]
+    truncated: bool
+    fetched_at: datetime
+    """When the daemon read these from ShotGrid (it keeps them a sync interval)."""

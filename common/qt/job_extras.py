@@ -1,9 +1,9 @@
 """The panel's second set of job fields: due date, ShotGrid link, retries, timeout, description,
 submit paused, and the environment table that only TDs and admins see.
 
-The ShotGrid link is typed as codes (project name, shot code, task name): the daemon has no
-endpoint that lists ShotGrid's shots and tasks, and it resolves codes to ids at submission,
-refusing unknown ones with a sentence the panel shows.
+The ShotGrid link is kept as codes (project name, shot code, task name), which the daemon
+resolves to ids at submission, refusing unknown ones with a sentence the panel shows;
+``shotgrid_picker.py`` turns the three boxes into pick-lists filled from the daemon.
 """
 
 from __future__ import annotations

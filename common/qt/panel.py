@@ -50,6 +50,7 @@ from common.qt.preflight_view import PreflightView
 from common.qt.presets import PresetBar
 from common.qt.recent_jobs import RecentJobs
 from common.qt.settings_store import SettingsStore
+from common.qt.shotgrid_picker import ShotGridPicker
 from common.qt.workers import Call, describe_error, start_call
 from common.token_store import TokenStore
 
@@ -132,6 +133,9 @@ class SubmitPanel(QWidget):
         signed_in = credentials if isinstance(credentials, SignedIn) else None
         self.account = AccountBar(self.client, signed_in, self.pool)
         self._build(poll_interval_ms)
+        self.shotgrid = ShotGridPicker(self.client, self.pool, self.form.extras)
+        self.account.changed.connect(self.shotgrid.refresh)
+        self.shotgrid.refresh()
         self.refresh_scene()
         self.check_daemon()
         self.account.check()
@@ -507,6 +511,7 @@ class SubmitPanel(QWidget):
         self.recent.stop()
         self.account.stop()
         self.form.production.stop()
+        self.shotgrid.stop()
         for call in (self._call, self._health):
             if call is not None:
                 call.cancel()

@@ -34,11 +34,20 @@ class ShotGridClient:
         return f"ShotGridClient(site={self.settings.site!r}, script={self.settings.script_name!r})"
 
     def find(
-        self, entity_type: str, filters: Sequence[Any], fields: Sequence[str]
+        self,
+        entity_type: str,
+        filters: Sequence[Any],
+        fields: Sequence[str],
+        *,
+        order_by: str = "",
+        limit: int = 0,
     ) -> list[dict[str, Any]]:
+        """Rows matching ``filters``; ``order_by`` a field (ascending), ``limit`` 0: all."""
+        order = [{"field_name": order_by, "direction": "asc"}] if order_by else None
         result: list[dict[str, Any]] = self._call(
-            f"find {entity_type}", "find", entity_type, list(filters), list(fields)
-        )
+            f"find {entity_type}", "find", entity_type, list(filters), list(fields), order,
+            None, limit,
+        )  # fmt: skip
         return result
 
     def find_one(

@@ -67,6 +67,9 @@ ALLOWED: dict[str, set[str]] = {
     "GET /jobs/<int:job_id>/thumbnail": USERS,
     "GET /queue": USERS,
     "GET /shotgrid/status": USERS,
+    "GET /shotgrid/projects": USERS,
+    "GET /shotgrid/shots": USERS,
+    "GET /shotgrid/tasks": USERS,
     "GET /shows": USERS,
     "PUT /shows/<project>/hold": {"producer", "admin"},
     "PUT /shows/<project>/share": {"producer", "admin"},
@@ -240,6 +243,33 @@ def _webhook(world: World, caller: str) -> None:
     world.extra["webhook_id"] = world.services.webhooks.add(create, owner).id
 
 
+def _shotgrid(world: World, caller: str) -> None:
+    """A ShotGrid site (Mockgun) with project alpha, its shot sh010 and a task, for the lists."""
+    from common.config import ShotGridSettings
+    from daemon.services.shotgrid_choices import ShotGridChoicesService
+    from daemon.shotgun.client import ShotGridClient
+    from tests.conftest import FakeClock
+    from tests.daemon.shotgrid_site import BUILT, make_site
+
+    folder = world.services.context.settings.data_dir / "sg-schema"
+    site = make_site(BUILT, folder, FakeClock())
+    shot = site.shot(site.project("alpha"), "sh010")
+    site.task(shot, "lighting")
+    settings = ShotGridSettings(
+        site="https://studio.shotgrid.example", script_name="cloudburst", script_key="k"
+    )
+    world.services.shotgrid_choices = ShotGridChoicesService(
+        world.services.context, ShotGridClient(settings, site.connect)
+    )
+    world.extra["sg_query"] = f"?project=alpha&entity_type=Shot&entity_id={shot['id']}"
+
+
+def _shotgrid_shot(world: World, caller: str) -> None:
+    """The site of ``_shotgrid``, asked for its shot sh010 of project alpha."""
+    _shotgrid(world, caller)
+    world.extra["query"] = world.extra.pop("sg_query")
+
+
 Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
 
 #: A body that makes each operation succeed when allowed (a callable may also prepare).
@@ -296,6 +326,9 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "DELETE /jobs/<int:job_id>/kept-off/<agent_id>": _kept_off,
     "GET /webhooks/<int:webhook_id>": _webhook,
     "DELETE /webhooks/<int:webhook_id>": _webhook,
+    "GET /shotgrid/projects": _shotgrid,
+    "GET /shotgrid/shots": _shotgrid_shot,
+    "GET /shotgrid/tasks": _shotgrid_shot,
 }
 
 
@@ -311,7 +344,7 @@ def url(op: Operation, world: World) -> str:
     path = op.path
     for name, value in {**world.path_params(), **world.extra}.items():
         path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
-    return PREFIX + path
+    return PREFIX + path + str(world.extra.get("query", ""))
 
 
 def test_every_operation_declares_a_permission() -> None:

@@ -1,0 +1,163 @@
+"""The panel's ShotGrid boxes as pick-lists, in real Qt (offscreen) against a real daemon served
+by waitress with a Mockgun ShotGrid site: projects, then the project's shots, then the shot's
+tasks; a typed code is kept; without ShotGrid the boxes stay plain and say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QComboBox, QLineEdit
+from pytestqt.qtbot import QtBot
+
+from common.accounts import Role
+from common.config import Settings
+from common.jobspec import PanelSettings
+from common.qt import SubmitPanel
+from common.qt.settings_store import SettingsStore
+from common.qt.shotgrid_picker import NO_SITE
+from daemon.app import Services, create_app
+from tests.common.qt import test_panel_extras as extras_world
+from tests.common.qt.fake_host import FakeHost
+from tests.common.qt.test_panel import make_info
+from tests.conftest import FakeClock, user_token
+from tests.daemon.shotgrid_site import Site
+
+# The served daemon with a Mockgun site, and the panel opened on it, of the extras' tests.
+app = extras_world.app
+site = extras_world.site
+scene_dir = extras_world.scene_dir
+open_panel = extras_world.open_panel
+click_submit = extras_world.click_submit
+
+
+def items(combo: QComboBox) -> list[str]:
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def boxes(panel: SubmitPanel) -> tuple[QComboBox, QComboBox, QComboBox]:
+    picker = panel.shotgrid
+    assert picker.combos is not None
+    return picker.combos
+
+
+@pytest.fixture
+def production(site: Site) -> dict[str, Any]:
+    alpha, beta = site.project("alpha"), site.project("beta")
+    sh010, sh020 = site.shot(alpha, "sh010"), site.shot(alpha, "sh020")
+    sh900 = site.shot(beta, "sh900")
+    return {
+        "lighting": site.task(sh010, "lighting"), "comp": site.task(sh010, "comp"),
+        "fx": site.task(sh020, "fx"), "anim": site.task(sh900, "anim"),
+    }  # fmt: skip
+
+
+def test_the_artist_picks_project_shot_and_task_and_the_job_links_the_task(
+    qtbot: QtBot,
+    open_panel: Any,
+    production: dict[str, Any],
+    services: Services,
+) -> None:
+    panel = open_panel(Role.ARTIST)
+    qtbot.waitUntil(lambda: panel.shotgrid.combos is not None, timeout=10_000)
+    project, shot, task = boxes(panel)
+    extras = panel.form.extras
+    assert project.lineEdit() is extras.sg_project  # the job's field is the combo's text
+    qtbot.waitUntil(lambda: items(project) == ["alpha", "beta"], timeout=10_000)
+    assert items(shot) == [] and items(task) == []
+
+    project.setCurrentIndex(project.findText("alpha"))
+    qtbot.waitUntil(lambda: items(shot) == ["sh010", "sh020"], timeout=10_000)
+    shot.setCurrentIndex(shot.findText("sh010"))
+    qtbot.waitUntil(lambda: items(task) == ["comp", "lighting"], timeout=10_000)
+    task.setCurrentIndex(task.findText("lighting"))
+
+    chosen = extras.apply(PanelSettings())
+    assert (chosen.shotgrid_project, chosen.shotgrid_shot, chosen.shotgrid_task) == (
+        "alpha", "sh010", "lighting",
+    )  # fmt: skip
+    job = services.jobs.get(click_submit(qtbot, panel))
+    assert job.spec.shotgrid is not None
+    assert job.spec.shotgrid.task_id == production["lighting"]["id"]
+
+
+def test_another_project_lists_its_own_shots_and_empties_the_tasks(
+    qtbot: QtBot,
+    open_panel: Any,
+    production: dict[str, Any],
+) -> None:
+    panel = open_panel(Role.ARTIST)
+    qtbot.waitUntil(lambda: panel.shotgrid.combos is not None, timeout=10_000)
+    project, shot, task = boxes(panel)
+    qtbot.waitUntil(lambda: project.count() == 2, timeout=10_000)
+    project.setCurrentIndex(project.findText("alpha"))
+    qtbot.waitUntil(lambda: shot.count() == 2, timeout=10_000)
+    shot.setCurrentIndex(shot.findText("sh020"))
+    qtbot.waitUntil(lambda: items(task) == ["fx"], timeout=10_000)
+
+    project.setCurrentIndex(project.findText("beta"))
+    assert items(task) == []  # at once: alpha's tasks mean nothing in beta
+    qtbot.waitUntil(lambda: items(shot) == ["sh900"], timeout=10_000)
+    assert items(task) == []
+
+
+def test_a_typed_code_that_is_not_listed_is_kept_for_the_daemon_to_check(
+    qtbot: QtBot,
+    open_panel: Any,
+    production: dict[str, Any],
+    site: Site,
+) -> None:
+    panel = open_panel(Role.ARTIST)
+    qtbot.waitUntil(lambda: panel.shotgrid.combos is not None, timeout=10_000)
+    project, shot, _task = boxes(panel)
+    qtbot.waitUntil(lambda: project.count() == 2, timeout=10_000)
+    asked = len(site.calls)
+    qtbot.keyClicks(panel.form.extras.sg_project, "gam")  # no project of that name
+    assert panel.form.extras.sg_project.text() == "gam"
+    assert items(shot) == []
+    qtbot.wait(200)
+    assert len(site.calls) == asked  # typing asks nothing of the daemon's ShotGrid
+    assert panel.form.extras.apply(PanelSettings()).shotgrid_project == "gam"
+
+
+def test_without_shotgrid_the_boxes_stay_plain_and_say_so(
+    qtbot: QtBot,
+    tmp_path: Path,
+    clock: FakeClock,
+    scene_dir: Path,
+) -> None:
+    from tests.serving import serve
+
+    app_ = create_app(Settings(data_dir=tmp_path / "plain"), clock=clock)
+    found: Services = app_.extensions["cloudburst"]
+    token = user_token(found, "ana", Role.ARTIST)
+    with serve(app_, threads=4) as url:
+        panel = SubmitPanel(
+            FakeHost(make_info(scene_dir), []), config=Settings(daemon_url=url, token=token),
+            store=SettingsStore(tmp_path / "panel.json"), poll_interval_ms=100,
+        )  # fmt: skip
+        qtbot.addWidget(panel)
+        try:
+            note = panel.shotgrid.note
+            qtbot.waitUntil(lambda: note.text() == NO_SITE, timeout=10_000)
+            assert panel.shotgrid.combos is None
+            edit = panel.form.extras.sg_project
+            assert isinstance(edit, QLineEdit) and not isinstance(edit.parent(), QComboBox)
+            edit.setText("alpha")
+            assert panel.form.extras.apply(PanelSettings()).shotgrid_project == "alpha"
+        finally:
+            panel.shutdown()
+            panel.pool.waitForDone(10_000)
+
+
+def test_shotgrid_down_leaves_the_boxes_usable_and_says_why(
+    qtbot: QtBot, open_panel: Any, production: dict[str, Any], site: Site
+) -> None:
+    site.down = True
+    panel = open_panel(Role.ARTIST)
+    note = panel.shotgrid.note
+    qtbot.waitUntil(lambda: note.text().startswith("ShotGrid lists unavailable"), timeout=10_000)
+    assert "type the codes" in note.text() and "SECRET-KEY-123" not in note.text()
+    panel.form.extras.sg_project.setText("alpha")
+    assert panel.form.extras.apply(PanelSettings()).shotgrid_project == "alpha"
