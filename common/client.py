@@ -43,6 +43,7 @@ from common.models import (
     QueuePage,
     Resource,
     Resubmission,
+    ShotGridChoices,
     ShotGridStatus,
     ShowHoldChange,
     ShowPolicy,
@@ -61,7 +62,6 @@ from common.models import (
     WebhookCreate,
     WebhookCreated,
 )
-from common.models.shotgrid import ShotGridChoices
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData

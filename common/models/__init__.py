@@ -124,7 +124,15 @@ from common.models.requirements import (
     Requirements,
     Version,
 )
-from common.models.shotgrid import ShotGridLink, ShotGridStatus
+from common.models.shotgrid import (
+    PICK_MAX,
+    ShotGridChoices,
+    ShotGridEntry,
+    ShotGridLink,
+    ShotGridProjectsQuery,
+    ShotGridQuery,
+    ShotGridStatus,
+)
 from common.models.tasks import (
     TASK_PAGE_MAX,
     FailureClass,
@@ -157,6 +165,7 @@ __all__ = [
     "MAX_TAGS",
     "MAX_URL",
     "NO_NEGATIVE_FRAMES",
+    "PICK_MAX",
     "TASK_PAGE_MAX",
     "AgentActivity",
     "AgentChange",
@@ -234,7 +243,11 @@ __all__ = [
     "RowId",
     "ScaleRequest",
     "ScaleResult",
+    "ShotGridChoices",
+    "ShotGridEntry",
     "ShotGridLink",
+    "ShotGridProjectsQuery",
+    "ShotGridQuery",
     "ShotGridStatus",
     "ShowHoldChange",
     "ShowPolicy",

@@ -4,11 +4,11 @@ and tasks a job may link to (the panel's pick-lists)."""
 from __future__ import annotations
 
 from common.errors import InvalidInput, NotFound
-from common.models import ShotGridStatus
-from common.models.shotgrid import (
+from common.models import (
     ShotGridChoices,
     ShotGridProjectsQuery,
     ShotGridQuery,
+    ShotGridStatus,
 )
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission

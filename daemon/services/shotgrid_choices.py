@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common.errors import InvalidInput, NotFound
-from common.models.shotgrid import PICK_MAX, ShotGridChoices, ShotGridEntry, ShotGridQuery
+from common.models import PICK_MAX, ShotGridChoices, ShotGridEntry, ShotGridQuery
 from daemon.context import Context, to_datetime
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridNotConfigured, ShotGridUnavailable
