@@ -123,9 +123,10 @@ class DaemonClient:
         return self._call("POST", "/jobs", Job, body=spec, headers={IDEMPOTENCY_HEADER: key})
 
     def jobs(self, **filters: Any) -> JobPage:
-        """Lists jobs as summaries (``job`` has the whole job), newest first.
+        """Lists jobs as summaries (``job`` has the whole job), newest first unless sorted.
 
-        Filters: state, project, owner, priority_min, priority_max, offset, limit.
+        Filters: state, project, owner, priority_min, priority_max, archived, name_contains,
+        sort, order, offset, limit.
         """
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/jobs", JobPage, params=params)

@@ -16,6 +16,9 @@ from common.errors import NotFound
 from common.models import TASK_PAGE_MAX, Job, PinChange, Task
 from common.states import JobState
 
+JOB_SORTS = ["rank", "name", "owner", "show", "state", "priority", "submitted", "progress"]
+"""The columns ``GET /api/v1/jobs`` sorts by (the daemon checks its ``sort`` again)."""
+
 
 @click.command("jobs")
 @click.option("--state", type=click.Choice([s.value for s in JobState]), help="Only this state.")
@@ -24,6 +27,13 @@ from common.states import JobState
 @click.option("--priority-min", type=click.IntRange(0, 100), help="Priority at least.")
 @click.option("--priority-max", type=click.IntRange(0, 100), help="Priority at most.")
 @click.option("--archived", is_flag=True, help="List the archived jobs (only them).")
+@click.option("--name", "name_contains", help="Only jobs whose name holds this (any case).")
+@click.option(
+    "--sort",
+    type=click.Choice(JOB_SORTS),
+    help="Sort by this column (rank: the queue's order); default: newest first.",
+)
+@click.option("--order", type=click.Choice(["asc", "desc"]), help="The sort's direction.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the page of jobs as JSON.")
@@ -36,11 +46,14 @@ def jobs_command(
     priority_min: int | None,
     priority_max: int | None,
     archived: bool,
+    name_contains: str | None,
+    sort: str | None,
+    order: str | None,
     offset: int,
     limit: int,
     as_json: bool,
 ) -> None:
-    """List jobs, newest first (`cloudburst job show ID` for one job's details)."""
+    """List jobs, newest first or as sorted (`cloudburst job show ID` for one job's details)."""
     page = (
         state_of(ctx)
         .get_client()
@@ -51,6 +64,9 @@ def jobs_command(
             priority_min=priority_min,
             priority_max=priority_max,
             archived=archived or None,
+            name_contains=name_contains,
+            sort=sort,
+            order=order,
             offset=offset,
             limit=limit,
         )

@@ -1,0 +1,44 @@
+"""``cloudburst jobs --name --sort --order``: a listing searched and sorted by the daemon, read
+over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from common.cli.context import CliState
+from common.cli.main import cli
+from tests.cli_isolation import invoke_served, no_user_config  # noqa: F401 (autouse)
+
+
+def _names(url: str, token: str, *args: str) -> list[str]:
+    result = invoke_served(["jobs", *args, "--json"], url, token)
+    assert result.exit_code == 0, result.output
+    return [item["name"] for item in json.loads(result.output)["items"]]
+
+
+def test_jobs_are_searched_by_name_and_sorted(
+    live_url: str, admin_token: str, tmp_path: Path
+) -> None:
+    scene = tmp_path / "sh010.blend"
+    scene.write_bytes(b"BLENDER")
+    for name, priority in [("SH010 comp", "30"), ("sh020 light", "90"), ("bg paint", "60")]:
+        args = ["submit", str(scene), "-f", "1", "--name", name, "--priority", priority]
+        result = invoke_served([*args, "--no-preflight", "--json"], live_url, admin_token)
+        assert result.exit_code == 0, result.output
+
+    assert _names(live_url, admin_token) == ["bg paint", "sh020 light", "SH010 comp"]  # newest
+    assert _names(live_url, admin_token, "--name", "sh0", "--sort", "name") == [
+        "SH010 comp", "sh020 light",
+    ]  # fmt: skip
+    by_priority = _names(live_url, admin_token, "--sort", "priority", "--order", "asc")
+    assert by_priority == ["SH010 comp", "bg paint", "sh020 light"]
+    assert _names(live_url, admin_token, "--sort", "rank")[0] == "sh020 light"  # rank 1
+
+
+def test_an_unknown_sort_is_refused_before_any_network() -> None:
+    result = CliRunner().invoke(cli, ["jobs", "--sort", "colour"], obj=CliState(client=object()))
+    assert result.exit_code == 2
+    assert "--sort" in result.output
