@@ -109,15 +109,16 @@ class AgentService:
         limits are full, and takes only ready tasks (``storage/queue.py``). The claim is a
         compare-and-set inside the write transaction that also counted the limits' units, so a
         task is never given to two agents and a limit never overdrawn, however many ask at once.
-        A suspect node gets nothing until a TD clears it.
+        A suspect, disabled or draining node gets nothing (``NodeFacts.takes_work``), asked
+        before any count is made.
         """
         now = self.ctx.now()
         expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
-            if agent["suspect"]:
-                return None
             node = queue_store.NodeFacts.of(agent)
+            if not node.takes_work:
+                return None
             gate = None if agent["studio_access"] else self.lease_gate  # cloud nodes only
             if gate is not None and not gate.may_lease(db, agent):
                 return None

@@ -73,7 +73,7 @@ class NodeFacts:
     staged_only: bool
     """Only jobs whose files are in the object store (nodes without studio storage)."""
     takes_work: bool = True
-    """False when a TD disabled or drained the node: no job is a candidate for it."""
+    """False when a TD disabled or drained the node, or it is suspect: no job is a candidate."""
 
     @classmethod
     def of(cls, agent: dict[str, Any]) -> NodeFacts:
@@ -89,7 +89,7 @@ class NodeFacts:
             dcc_versions=agent["dcc_versions"],
             tags=agent["tags"],
             staged_only=not agent["studio_access"],
-            takes_work=agent["control"] == "enabled",
+            takes_work=agent["control"] == "enabled" and not agent["suspect"],
         )
 
 
