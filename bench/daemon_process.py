@@ -24,6 +24,15 @@ def free_port() -> int:
 @contextmanager
 def running_daemon(data_dir: Path, *extra: str) -> Iterator[str]:
     """Yields the URL of a daemon subprocess; stops it on exit."""
+    with running_daemon_process(data_dir, *extra) as (url, _process):
+        yield url
+
+
+@contextmanager
+def running_daemon_process(
+    data_dir: Path, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Yields the URL of a daemon subprocess and the process; stops it on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CLOUDBURST_LOG_LEVEL": "WARNING"}
@@ -42,7 +51,7 @@ def running_daemon(data_dir: Path, *extra: str) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the daemon did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=10)
