@@ -42,8 +42,8 @@ class Database:
         # daemon's other processes (``server_workers``) queue on a lock file beside it.
         self._write_lock = threading.Lock()
         self._process_lock: TextIO | None = None
-        #: Transactions committed by this process; readers key caches on it (the daemon is
-        #: the only writer of its database).
+        #: Transactions committed by this process; readers key caches on it. The daemon's
+        #: other processes (``server_workers``) write too: such a cache also expires by time.
         self.commits = 0
 
     @property
