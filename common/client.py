@@ -126,7 +126,7 @@ class DaemonClient:
         """Lists jobs as summaries (``job`` has the whole job), newest first unless sorted.
 
         Filters: state, project, owner, priority_min, priority_max, archived, name_contains,
-        sort, order, offset, limit.
+        shot (a ShotGrid shot's id), sort, order, offset, limit.
         """
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/jobs", JobPage, params=params)

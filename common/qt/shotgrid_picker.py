@@ -6,6 +6,8 @@ offering the daemon's projects, the chosen project's shots and the chosen shot's
 artist may still type any code: the daemon checks the link at submission. Lists are asked for
 only when the text names a listed project or shot (never per keystroke), off the UI thread;
 without ShotGrid, or when the daemon cannot be asked, the boxes stay plain and a line says why.
+The shot chosen from the list (its id) is told to ``shot_changed``: the panel's "After job"
+then offers that shot's previous jobs.
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ NO_SITE = (
 class ShotGridPicker:
     """Turns the ShotGrid boxes of ``extras`` into pick-lists; UI thread only."""
 
-    def __init__(self, client: DaemonClient, pool: QThreadPool, extras: Any) -> None:
+    def __init__(
+        self,
+        client: DaemonClient,
+        pool: QThreadPool,
+        extras: Any,
+        shot_changed: Callable[[int | None], None] | None = None,
+    ) -> None:
         self.client = client
         self.pool = pool
         self.edits: tuple[QLineEdit, QLineEdit, QLineEdit] = (
@@ -44,6 +52,9 @@ class ShotGridPicker:
         _add_below(extras.layout(), self.edits[0], self.note)
         self.combos: tuple[QComboBox, QComboBox, QComboBox] | None = None
         self.shot_ids: dict[str, int] = {}
+        self.shot_id: int | None = None
+        """The id of the shot the shot box names, when it names a listed one."""
+        self._shot_changed = shot_changed
         self._calls: dict[str, Call] = {}
 
     # --- what the panel calls ---------------------------------------------------------------
@@ -76,11 +87,18 @@ class ShotGridPicker:
         assert self.combos is not None
         self._clear(2)
         project = self.edits[0].text().strip()
-        shot_id = self.shot_ids.get(text)
-        if shot_id is not None and _listed(self.combos[1], text):
+        shot_id = self.shot_ids.get(text) if _listed(self.combos[1], text) else None
+        self._choose_shot(shot_id)
+        if shot_id is not None:
             self._start(
                 "tasks", lambda: self.client.shotgrid_tasks(project, shot_id), self._fill(2)
             )
+
+    def _choose_shot(self, shot_id: int | None) -> None:
+        if shot_id != self.shot_id:
+            self.shot_id = shot_id
+            if self._shot_changed is not None:
+                self._shot_changed(shot_id)
 
     def _shots(self, choices: ShotGridChoices) -> None:
         self.shot_ids = {entry.name: entry.id for entry in choices.items}
@@ -137,6 +155,7 @@ class ShotGridPicker:
             self._cancel({1: "shots", 2: "tasks"}.get(index, ""))
         if box <= 1:
             self.shot_ids = {}
+            self._choose_shot(None)
 
     def _start(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self._cancel(name)

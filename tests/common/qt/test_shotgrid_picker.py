@@ -12,8 +12,11 @@ from PySide6.QtWidgets import QComboBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from common.accounts import Role
+from common.client import DaemonClient
 from common.config import Settings
+from common.credentials import StaticToken
 from common.jobspec import PanelSettings
+from common.models import JobSpec
 from common.qt import SubmitPanel
 from common.qt.settings_store import SettingsStore
 from common.qt.shotgrid_picker import NO_SITE
@@ -21,7 +24,9 @@ from daemon.app import Services, create_app
 from tests.common.qt import test_panel_extras as extras_world
 from tests.common.qt.fake_host import FakeHost
 from tests.common.qt.test_panel import make_info
+from tests.common.qt.test_panel_extras import type_show
 from tests.conftest import FakeClock, user_token
+from tests.daemon.calls import job_body
 from tests.daemon.shotgrid_site import Site
 
 # The served daemon with a Mockgun site, and the panel opened on it, of the extras' tests.
@@ -161,3 +166,52 @@ def test_shotgrid_down_leaves_the_boxes_usable_and_says_why(
     assert "type the codes" in note.text() and "SECRET-KEY-123" not in note.text()
     panel.form.extras.sg_project.setText("alpha")
     assert panel.form.extras.apply(PanelSettings()).shotgrid_project == "alpha"
+
+
+def test_after_job_offers_the_chosen_shots_previous_jobs_else_the_shows(
+    qtbot: QtBot,
+    open_panel: Any,
+    production: dict[str, Any],
+    services: Services,
+    live_url: str,
+) -> None:
+    sh010, sh020 = (production[task]["entity"]["id"] for task in ("lighting", "fx"))
+    td = DaemonClient(live_url, retries=0, auth=StaticToken(user_token(services, "td2", Role.TD)))
+
+    def job(name: str, project: str, shot: int | None) -> int:
+        link = {"shotgrid": {"shot_id": shot}} if shot is not None else {}
+        spec = job_body(name=name, owner="td2", project=project, frames="1", **link)
+        return td.submit(JobSpec.model_validate(spec)).id
+
+    light = job("sh010 light", "tlk", sh010)
+    fx = job("sh020 fx", "tlk", sh020)
+    plate = job("plate", "tlk", None)
+    elsewhere = job("sh010 other show", "other", sh010)
+
+    panel = open_panel(Role.ARTIST)
+    after = panel.form.production.after
+    type_show(qtbot, panel, "tlk")
+    qtbot.waitUntil(lambda: offered(after) == [plate, fx, light], timeout=10_000)
+
+    qtbot.waitUntil(lambda: panel.shotgrid.combos is not None, timeout=10_000)
+    project, shot, _task = boxes(panel)
+    qtbot.waitUntil(lambda: project.count() == 2, timeout=10_000)
+    project.setCurrentIndex(project.findText("alpha"))
+    qtbot.waitUntil(lambda: items(shot) == ["sh010", "sh020"], timeout=10_000)
+    shot.setCurrentIndex(shot.findText("sh010"))
+    qtbot.waitUntil(lambda: offered(after) == [elsewhere, light], timeout=10_000)
+    assert "shot sh010" in after.toolTip()
+
+    after.setCurrentIndex(after.findData(light))
+    shot.setCurrentIndex(shot.findText("sh020"))
+    qtbot.waitUntil(lambda: offered(after) == [fx], timeout=10_000)
+    assert after.currentData() is None  # sh010's job is no longer offered, nor chosen
+
+    panel.form.extras.sg_shot.setText("")  # no shot: the show's jobs again
+    qtbot.waitUntil(lambda: offered(after) == [plate, fx, light], timeout=10_000)
+    assert "show tlk" in after.toolTip()
+
+
+def offered(after: QComboBox) -> list[int]:
+    """The job ids "After job" offers, in its order (its first item is "Nothing")."""
+    return [after.itemData(i) for i in range(1, after.count())]
