@@ -34,6 +34,11 @@ JOB_SORTS = ["rank", "name", "owner", "show", "state", "priority", "submitted", 
     help="Only jobs linked to this ShotGrid shot (its id).",
 )
 @click.option(
+    "--asset",
+    type=click.IntRange(min=1),
+    help="Only jobs linked to this ShotGrid asset (its id).",
+)
+@click.option(
     "--sort",
     type=click.Choice(JOB_SORTS),
     help="Sort by this column (rank: the queue's order); default: newest first.",
@@ -53,6 +58,7 @@ def jobs_command(
     archived: bool,
     name_contains: str | None,
     shot: int | None,
+    asset: int | None,
     sort: str | None,
     order: str | None,
     offset: int,
@@ -72,6 +78,7 @@ def jobs_command(
             archived=archived or None,
             name_contains=name_contains,
             shot=shot,
+            asset=asset,
             sort=sort,
             order=order,
             offset=offset,

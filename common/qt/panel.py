@@ -487,14 +487,15 @@ class SubmitPanel(QWidget):
         self._list_previous_jobs()
 
     def _list_previous_jobs(self) -> None:
-        """Offers under "After job" the previous jobs of the ShotGrid shot chosen from its
-        list, else of the show (once signed in)."""
+        """Offers under "After job" the previous jobs of the ShotGrid shot or asset chosen from
+        its list, else of the show (once signed in)."""
         if self.owner is None:
             return
-        shot = self.shotgrid.shot_id
-        if shot is not None:
-            filters: dict[str, object] = {"shot": shot}
-            scope = f"shot {self.form.extras.sg_shot.text().strip()}"
+        chosen = self.shotgrid.chosen
+        if chosen is not None:
+            kind, entity_id = chosen
+            filters: dict[str, object] = {kind.lower(): entity_id}
+            scope = f"{kind.lower()} {self.form.extras.sg_shot.text().strip()}"
         else:
             show = self.form.project.text().strip()
             filters, scope = {"project": show}, f"show {show}"

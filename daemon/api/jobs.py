@@ -67,6 +67,8 @@ class JobQuery(BaseModel):
     """Jobs whose name holds this text, in any case."""
     shot: EntityId | None = None
     """Jobs linked to this ShotGrid Shot (its id, as ``/shotgrid/shots`` lists it)."""
+    asset: EntityId | None = None
+    """Jobs linked to this ShotGrid Asset (its id, as ``/shotgrid/assets`` lists it)."""
     archived: bool = False
     """``true``: list the archived jobs (only them) instead of the others."""
     sort: JobSort = JobSort.SUBMITTED
@@ -150,6 +152,7 @@ def list_jobs(query: JobQuery) -> Response:
             priority_max=query.priority_max,
             name_contains=query.name_contains,
             shot=query.shot,
+            asset=query.asset,
             archived=query.archived,
             sort=query.sort,
             descending=None if query.order is None else query.order == "desc",

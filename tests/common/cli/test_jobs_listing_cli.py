@@ -49,12 +49,17 @@ def test_an_unknown_sort_is_refused_before_any_network() -> None:
     assert "--sort" in result.output
 
 
-def test_jobs_of_one_shotgrid_shot(live_url: str, admin_token: str, tmp_path: Path) -> None:
+def test_jobs_of_one_shotgrid_shot_or_asset(
+    live_url: str, admin_token: str, tmp_path: Path
+) -> None:
     for name, shot in [("sh010 v1", "10"), ("sh020 v1", "20"), ("sh010 v2", "10")]:
         _submit(live_url, admin_token, tmp_path, name, "--sg-shot-id", shot)
 
+    _submit(live_url, admin_token, tmp_path, "chair v1", "--sg-asset-id", "10")
+
     assert _names(live_url, admin_token, "--shot", "10") == ["sh010 v2", "sh010 v1"]
     assert _names(live_url, admin_token, "--shot", "20") == ["sh020 v1"]
+    assert _names(live_url, admin_token, "--asset", "10") == ["chair v1"]  # asset 10, no shot
 
 
 def test_a_shot_id_below_one_is_refused_before_any_network() -> None:
