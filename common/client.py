@@ -62,6 +62,7 @@ from common.models import (
     WebhookCreate,
     WebhookCreated,
 )
+from common.models.shotgrid import LinkedEntity
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData
@@ -126,7 +127,7 @@ class DaemonClient:
         """Lists jobs as summaries (``job`` has the whole job), newest first unless sorted.
 
         Filters: state, project, owner, priority_min, priority_max, archived, name_contains,
-        sort, order, offset, limit.
+        shot or asset (a ShotGrid shot's or asset's id), sort, order, offset, limit.
         """
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/jobs", JobPage, params=params)
@@ -260,9 +261,16 @@ class DaemonClient:
         """The shots of the ShotGrid project named ``project``."""
         return self._call("GET", "/shotgrid/shots", ShotGridChoices, params={"project": project})
 
-    def shotgrid_tasks(self, project: str, shot_id: int) -> ShotGridChoices:
-        """The tasks of shot ``shot_id`` (an id from ``shotgrid_shots``) of ``project``."""
-        params = {"project": project, "entity_type": "Shot", "entity_id": shot_id}
+    def shotgrid_assets(self, project: str) -> ShotGridChoices:
+        """The assets of the ShotGrid project named ``project``."""
+        return self._call("GET", "/shotgrid/assets", ShotGridChoices, params={"project": project})
+
+    def shotgrid_tasks(
+        self, project: str, entity_id: int, entity_type: LinkedEntity = "Shot"
+    ) -> ShotGridChoices:
+        """The tasks of the shot (or asset) ``entity_id``, an id from ``shotgrid_shots`` (or
+        ``shotgrid_assets``), of ``project``."""
+        params = {"project": project, "entity_type": entity_type, "entity_id": entity_id}
         return self._call("GET", "/shotgrid/tasks", ShotGridChoices, params=params)
 
     def health(self) -> dict[str, Any]:

@@ -101,8 +101,10 @@ class PanelSettings:
     """The ShotGrid project's name; the three ShotGrid fields empty: no link."""
     shotgrid_shot: str = ""
     """The shot's code (``sh010``)."""
+    shotgrid_asset: str = ""
+    """The asset's code (``chair``), when the job renders an asset instead of a shot."""
     shotgrid_task: str = ""
-    """The task's name within its shot (``lighting``)."""
+    """The task's name within its shot or asset (``lighting``)."""
     description: str = ""
     paused: bool = False
     """Submit the job paused (it waits for a Resume)."""
@@ -390,6 +392,7 @@ def _shotgrid(settings: PanelSettings) -> dict[str, str] | None:
     codes = {
         "project": settings.shotgrid_project.strip(),
         "shot": settings.shotgrid_shot.strip(),
+        "asset": settings.shotgrid_asset.strip(),
         "task": settings.shotgrid_task.strip(),
     }
     named = {key: value for key, value in codes.items() if value}

@@ -46,6 +46,10 @@ class JobFilter:
     priority_max: int | None = None
     name_contains: str | None = None
     """A part of the job's name, in any case."""
+    shot: int | None = None
+    """The ShotGrid Shot (its id) the jobs render for (``job_links``)."""
+    asset: int | None = None
+    """The ShotGrid Asset (its id) the jobs render for."""
     archived: bool = False
     """List the archived jobs (only them) instead of the others."""
     sort: JobSort = JobSort.SUBMITTED

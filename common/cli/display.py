@@ -189,6 +189,7 @@ def shotgrid_link(link: ShotGridLink) -> str:
     for kind, code, entity_id in (
         ("project", link.project, link.project_id),
         ("shot", link.shot, link.shot_id),
+        ("asset", link.asset, link.asset_id),
         ("task", link.task, link.task_id),
     ):
         if code is not None or entity_id is not None:

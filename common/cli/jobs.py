@@ -29,6 +29,16 @@ JOB_SORTS = ["rank", "name", "owner", "show", "state", "priority", "submitted", 
 @click.option("--archived", is_flag=True, help="List the archived jobs (only them).")
 @click.option("--name", "name_contains", help="Only jobs whose name holds this (any case).")
 @click.option(
+    "--shot",
+    type=click.IntRange(min=1),
+    help="Only jobs linked to this ShotGrid shot (its id).",
+)
+@click.option(
+    "--asset",
+    type=click.IntRange(min=1),
+    help="Only jobs linked to this ShotGrid asset (its id).",
+)
+@click.option(
     "--sort",
     type=click.Choice(JOB_SORTS),
     help="Sort by this column (rank: the queue's order); default: newest first.",
@@ -47,6 +57,8 @@ def jobs_command(
     priority_max: int | None,
     archived: bool,
     name_contains: str | None,
+    shot: int | None,
+    asset: int | None,
     sort: str | None,
     order: str | None,
     offset: int,
@@ -65,6 +77,8 @@ def jobs_command(
             priority_max=priority_max,
             archived=archived or None,
             name_contains=name_contains,
+            shot=shot,
+            asset=asset,
             sort=sort,
             order=order,
             offset=offset,

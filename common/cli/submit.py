@@ -82,7 +82,8 @@ SPEC_OPTIONS: dict[str, str] = {
     "placement": "--placement", "description": "--description", "paused": "--paused",
     "shotgrid.project": "--sg-project", "shotgrid.shot": "--sg-shot",
     "shotgrid.task": "--sg-task", "shotgrid.shot_id": "--sg-shot-id",
-    "shotgrid.task_id": "--sg-task-id", **PRODUCTION_OPTIONS,
+    "shotgrid.task_id": "--sg-task-id", "shotgrid.asset": "--sg-asset",
+    "shotgrid.asset_id": "--sg-asset-id", **PRODUCTION_OPTIONS,
 }  # fmt: skip
 
 
@@ -102,10 +103,13 @@ def shotgrid_link(
     task: str | None,
     shot_id: int | None,
     task_id: int | None,
+    asset: str | None = None,
+    asset_id: int | None = None,
 ) -> dict[str, Any] | None:
     """The ``shotgrid`` field of the spec from the ``--sg-*`` options; None when none is given."""
     values = {
         "project": project, "shot": shot, "task": task, "shot_id": shot_id, "task_id": task_id,
+        "asset": asset, "asset_id": asset_id,
     }  # fmt: skip
     given = {k: v for k, v in values.items() if v is not None}
     return given or None
@@ -165,8 +169,12 @@ def check_scene(scene: Path) -> Path:
 )
 @click.option("--sg-project", metavar="NAME", help="ShotGrid project (default: --project).")
 @click.option("--sg-shot", metavar="CODE", help="ShotGrid shot the job renders, e.g. sh010.")
-@click.option("--sg-task", metavar="NAME", help="ShotGrid task of that shot, e.g. lighting.")
+@click.option("--sg-asset", metavar="CODE", help="ShotGrid asset the job renders, e.g. chair.")
+@click.option(
+    "--sg-task", metavar="NAME", help="ShotGrid task of that shot or asset, e.g. lighting."
+)
 @click.option("--sg-shot-id", type=click.IntRange(min=1), help="ShotGrid shot, by id.")
+@click.option("--sg-asset-id", type=click.IntRange(min=1), help="ShotGrid asset, by id.")
 @click.option("--sg-task-id", type=click.IntRange(min=1), help="ShotGrid task, by id.")
 @click.option(
     "--no-preflight", is_flag=True, help="Submit without reading the scene and checking the job."
@@ -201,8 +209,10 @@ def submit_command(
     paused: bool,
     sg_project: str | None,
     sg_shot: str | None,
+    sg_asset: str | None,
     sg_task: str | None,
     sg_shot_id: int | None,
+    sg_asset_id: int | None,
     sg_task_id: int | None,
     no_preflight: bool,
     allow_missing: bool,
@@ -241,7 +251,9 @@ def submit_command(
         "placement": placement,
         "description": description,
         "paused": paused,
-        "shotgrid": shotgrid_link(sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id),
+        "shotgrid": shotgrid_link(
+            sg_project, sg_shot, sg_task, sg_shot_id, sg_task_id, sg_asset, sg_asset_id
+        ),
         **production_fields(production),
     }
     spec = build_spec(fields)  # every option checked before the scene is read

@@ -1,8 +1,9 @@
 """The panel's second set of job fields: due date, ShotGrid link, retries, timeout, description,
 submit paused, and the environment table that only TDs and admins see.
 
-The ShotGrid link is kept as codes (project name, shot code, task name), which the daemon
-resolves to ids at submission, refusing unknown ones with a sentence the panel shows;
+The ShotGrid link is kept as codes (project name, shot or asset code, task name), which the
+daemon resolves to ids at submission, refusing unknown ones with a sentence the panel shows;
+a menu says whether the job renders a shot or an asset (a character, a prop);
 ``shotgrid_picker.py`` turns the three boxes into pick-lists filled from the daemon.
 """
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDateTimeEdit,
     QFormLayout,
     QHBoxLayout,
@@ -30,9 +32,16 @@ from PySide6.QtWidgets import (
 
 from common.accounts import Role
 from common.jobspec import PanelSettings
+from common.models.shotgrid import LinkedEntity
 
 #: The roles that may set the render's environment (the daemon checks it again).
 ENV_ROLES = frozenset({Role.TD, Role.ADMIN})
+
+#: What the ShotGrid code box asks for, by what the job renders.
+CODE_HINTS: dict[LinkedEntity, str] = {
+    "Shot": "shot code, e.g. sh010",
+    "Asset": "asset code, e.g. chair",
+}
 
 
 class JobExtras(QWidget):
@@ -51,7 +60,13 @@ class JobExtras(QWidget):
         self.due.setTimeZone(QTimeZone.systemTimeZone())
         self.due.setToolTip("Without a due date an Auto job almost never goes to the cloud.")
         self.sg_project = self._line("shotgridProject", "ShotGrid project name")
-        self.sg_shot = self._line("shotgridShot", "shot code, e.g. sh010")
+        self.sg_kind = QComboBox()
+        self.sg_kind.setObjectName("shotgridKind")
+        for kind in CODE_HINTS:
+            self.sg_kind.addItem(kind, kind)
+        self.sg_kind.setToolTip("Whether the job renders a shot or an asset (a character, a prop).")
+        self.sg_shot = self._line("shotgridShot", CODE_HINTS["Shot"])
+        """The code of the shot or, when ``sg_kind`` says so, of the asset."""
         self.sg_task = self._line("shotgridTask", "task name, e.g. lighting")
         self.retries = QSpinBox()
         self.retries.setObjectName("retries")
@@ -83,8 +98,8 @@ class JobExtras(QWidget):
         due_box.addWidget(self.has_due)
         due_box.addWidget(self.due, 1)
         sg_box = QHBoxLayout()
-        for edit in (self.sg_project, self.sg_shot, self.sg_task):
-            sg_box.addWidget(edit)
+        for box in (self.sg_project, self.sg_kind, self.sg_shot, self.sg_task):
+            sg_box.addWidget(box)
         form = self._layout = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Due date", due_box)
@@ -100,10 +115,14 @@ class JobExtras(QWidget):
         self.show_env(None)
 
         self.has_due.toggled.connect(self.due.setEnabled)
+        self.sg_kind.currentIndexChanged.connect(
+            lambda: self.sg_shot.setPlaceholderText(CODE_HINTS[self.entity_kind])
+        )
         self.add_env.clicked.connect(lambda: self.env.insertRow(self.env.rowCount()))
         for signal in (self.has_due.toggled, self.due.dateTimeChanged, self.retries.valueChanged,
                        self.timeout.valueChanged, self.description.textChanged,
-                       self.paused.toggled, self.env.itemChanged):  # fmt: skip
+                       self.paused.toggled, self.env.itemChanged,
+                       self.sg_kind.currentIndexChanged):  # fmt: skip
             signal.connect(self.changed)
 
     def _line(self, name: str, placeholder: str) -> QLineEdit:
@@ -112,6 +131,11 @@ class JobExtras(QWidget):
         edit.setPlaceholderText(placeholder)
         edit.textChanged.connect(self.changed)
         return edit
+
+    @property
+    def entity_kind(self) -> LinkedEntity:
+        """What the ShotGrid code box names: a shot or an asset."""
+        return "Asset" if self.sg_kind.currentData() == "Asset" else "Shot"
 
     def show_env(self, role: Role | None) -> None:
         """Shows the environment table only to the roles that may set it."""
@@ -128,7 +152,9 @@ class JobExtras(QWidget):
             shown = due or datetime.now(UTC).replace(second=0, microsecond=0)
             self.due.setDateTime(QDateTime.fromSecsSinceEpoch(int(shown.timestamp())))
             self.sg_project.setText(settings.shotgrid_project)
-            self.sg_shot.setText(settings.shotgrid_shot)
+            asset = bool(settings.shotgrid_asset) and not settings.shotgrid_shot
+            self.sg_kind.setCurrentIndex(self.sg_kind.findData("Asset" if asset else "Shot"))
+            self.sg_shot.setText(settings.shotgrid_asset if asset else settings.shotgrid_shot)
             self.sg_task.setText(settings.shotgrid_task)
             self.retries.setValue(settings.max_retries)
             self.timeout.setValue((settings.timeout_s or 0) // 60)
@@ -149,11 +175,13 @@ class JobExtras(QWidget):
         if self.has_due.isChecked():
             seconds = self.due.dateTime().toSecsSinceEpoch()
             due = datetime.fromtimestamp(seconds, UTC).isoformat()
+        code = self.sg_shot.text().strip()
         return replace(
             settings,
             due=due,
             shotgrid_project=self.sg_project.text().strip(),
-            shotgrid_shot=self.sg_shot.text().strip(),
+            shotgrid_shot=code if self.entity_kind == "Shot" else "",
+            shotgrid_asset=code if self.entity_kind == "Asset" else "",
             shotgrid_task=self.sg_task.text().strip(),
             max_retries=self.retries.value(),
             timeout_s=self.timeout.value() * 60 or None,

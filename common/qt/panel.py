@@ -133,7 +133,9 @@ class SubmitPanel(QWidget):
         signed_in = credentials if isinstance(credentials, SignedIn) else None
         self.account = AccountBar(self.client, signed_in, self.pool)
         self._build(poll_interval_ms)
-        self.shotgrid = ShotGridPicker(self.client, self.pool, self.form.extras)
+        self.shotgrid = ShotGridPicker(
+            self.client, self.pool, self.form.extras, lambda _: self._list_previous_jobs()
+        )
         self.account.changed.connect(self.shotgrid.refresh)
         self.shotgrid.refresh()
         self.refresh_scene()
@@ -481,12 +483,25 @@ class SubmitPanel(QWidget):
 
         Runs when the project's field is left, not on every keystroke: it reads the settings
         file and asks the daemon."""
-        show = self.form.project.text().strip()
-        self.presets.show_changed(show)
-        if self.owner is not None:
-            self.form.production.list_jobs(
-                self.pool, lambda: self.client.jobs(project=show, limit=PREVIOUS_JOBS).items
-            )
+        self.presets.show_changed(self.form.project.text().strip())
+        self._list_previous_jobs()
+
+    def _list_previous_jobs(self) -> None:
+        """Offers under "After job" the previous jobs of the ShotGrid shot or asset chosen from
+        its list, else of the show (once signed in)."""
+        if self.owner is None:
+            return
+        chosen = self.shotgrid.chosen
+        if chosen is not None:
+            kind, entity_id = chosen
+            filters: dict[str, object] = {kind.lower(): entity_id}
+            scope = f"{kind.lower()} {self.form.extras.sg_shot.text().strip()}"
+        else:
+            show = self.form.project.text().strip()
+            filters, scope = {"project": show}, f"show {show}"
+        self.form.production.list_jobs(
+            self.pool, lambda: self.client.jobs(**filters, limit=PREVIOUS_JOBS).items, scope
+        )
 
     def _fetch_recent(self) -> list[JobSummary]:
         """Runs on a pool thread: the signed-in account's jobs (none while nobody is)."""

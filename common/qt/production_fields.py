@@ -3,9 +3,9 @@ version, tags), the limits each task holds, when to stop after failures, and the
 for.
 
 The limits start as the DCC's and the renderer's (``panel_limits``) and follow the render
-target until the artist types others. "After job" offers the show's previous jobs from the
-daemon's listing (``set_jobs``); the daemon checks again that the job exists and may be waited
-for.
+target until the artist types others. "After job" offers the previous jobs of the ShotGrid
+shot chosen, else of the show, from the daemon's listing (``set_jobs``); the daemon checks
+again that the job exists and may be waited for.
 """
 
 from __future__ import annotations
@@ -122,10 +122,17 @@ class ProductionFields(QWidget):
             self.limits.setText(text)
         self.default_limits = text
 
-    def list_jobs(self, pool: QThreadPool, fetch: Callable[[], Sequence[JobSummary]]) -> None:
+    def list_jobs(
+        self, pool: QThreadPool, fetch: Callable[[], Sequence[JobSummary]], scope: str = ""
+    ) -> None:
         """Fetches the jobs "After job" offers on a ``pool`` thread (a fetch in flight is
-        dropped); they are shown on the UI thread. A failed fetch leaves the list as it was."""
+        dropped); they are shown on the UI thread. A failed fetch leaves the list as it was.
+
+        Args:
+            scope: whose jobs they are (``shot sh010``, ``show tlk``), for the box's tooltip.
+        """
         self.stop()
+        self.after.setToolTip(f"Wait for a previous job of the {scope}." if scope else "")
         self._call = start_call(pool, fetch, self.set_jobs, self._not_listed, "previous jobs")
 
     def stop(self) -> None:
@@ -138,8 +145,8 @@ class ProductionFields(QWidget):
         logger.info("cannot list the previous jobs: %s", exc)
 
     def set_jobs(self, jobs: Sequence[JobSummary]) -> None:
-        """Offers ``jobs`` (the show's previous ones, newest first) under "After job"; the
-        chosen one stays chosen while it is listed."""
+        """Offers ``jobs`` (the shot's or the show's previous ones, newest first) under "After
+        job"; the chosen one stays chosen while it is listed."""
         chosen = self.after.currentData()
         self.after.blockSignals(True)
         self.after.clear()

@@ -1,11 +1,14 @@
-"""The panel's ShotGrid project, shot and task boxes as pick-lists filled from the daemon.
+"""The panel's ShotGrid project, shot (or asset) and task boxes as pick-lists filled from the
+daemon.
 
 The job's fields keep their three text boxes (``JobExtras.sg_project`` and friends); once the
 daemon says it has a ShotGrid site, each box becomes the text field of an editable combo box
-offering the daemon's projects, the chosen project's shots and the chosen shot's tasks. The
-artist may still type any code: the daemon checks the link at submission. Lists are asked for
-only when the text names a listed project or shot (never per keystroke), off the UI thread;
-without ShotGrid, or when the daemon cannot be asked, the boxes stay plain and a line says why.
+offering the daemon's projects, the chosen project's shots (or its assets, when the Shot/Asset
+menu says Asset) and the chosen shot's or asset's tasks. The artist may still type any code:
+the daemon checks the link at submission. Lists are asked for only when the text names a listed
+project, shot or asset (never per keystroke), off the UI thread; without ShotGrid, or when the
+daemon cannot be asked, the boxes stay plain and a line says why. The shot or asset chosen from
+its list is told to ``entity_changed``: the panel's "After job" then offers its previous jobs.
 """
 
 from __future__ import annotations
@@ -19,23 +22,35 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from common.client import DaemonClient
 from common.models import ShotGridChoices, ShotGridStatus
+from common.models.shotgrid import LinkedEntity
 from common.qt.workers import Call, describe_error, start_call
 
 NO_SITE = (
-    "This daemon has no ShotGrid site: type the project, shot and task codes, or leave them empty."
+    "This daemon has no ShotGrid site: type the project, shot (or asset) and task codes, or leave "
+    "them empty."
 )
+
+#: A shot or asset chosen from its list: its type and id.
+Chosen = tuple[LinkedEntity, int]
 
 
 class ShotGridPicker:
     """Turns the ShotGrid boxes of ``extras`` into pick-lists; UI thread only."""
 
-    def __init__(self, client: DaemonClient, pool: QThreadPool, extras: Any) -> None:
+    def __init__(
+        self,
+        client: DaemonClient,
+        pool: QThreadPool,
+        extras: Any,
+        entity_changed: Callable[[Chosen | None], None] | None = None,
+    ) -> None:
         self.client = client
         self.pool = pool
         self.edits: tuple[QLineEdit, QLineEdit, QLineEdit] = (
             extras.sg_project, extras.sg_shot, extras.sg_task,
         )  # fmt: skip
         self.owner: QWidget = extras
+        self.kind: QComboBox = extras.sg_kind
         self.note = QLabel("")
         self.note.setObjectName("shotgridNote")
         self.note.setWordWrap(True)
@@ -43,7 +58,11 @@ class ShotGridPicker:
         self.note.hide()
         _add_below(extras.layout(), self.edits[0], self.note)
         self.combos: tuple[QComboBox, QComboBox, QComboBox] | None = None
-        self.shot_ids: dict[str, int] = {}
+        self.entity_ids: dict[str, int] = {}
+        """The listed shots' (or assets') ids by code."""
+        self.chosen: Chosen | None = None
+        """The shot or asset the second box names, when it names a listed one."""
+        self._entity_changed = entity_changed
         self._calls: dict[str, Call] = {}
 
     # --- what the panel calls ---------------------------------------------------------------
@@ -70,20 +89,39 @@ class ShotGridPicker:
         assert self.combos is not None
         self._clear(1)
         if _listed(self.combos[0], text):
-            self._start("shots", lambda: self.client.shotgrid_shots(text), self._shots)
+            kind = self._kind()
+            list_ = self.client.shotgrid_assets if kind == "Asset" else self.client.shotgrid_shots
+            self._start("entities", lambda: list_(text), self._entities)
 
-    def _shot_typed(self, text: str) -> None:
+    def _entity_typed(self, text: str) -> None:
         assert self.combos is not None
         self._clear(2)
         project = self.edits[0].text().strip()
-        shot_id = self.shot_ids.get(text)
-        if shot_id is not None and _listed(self.combos[1], text):
+        kind = self._kind()
+        entity_id = self.entity_ids.get(text) if _listed(self.combos[1], text) else None
+        self._choose(None if entity_id is None else (kind, entity_id))
+        if entity_id is not None:
             self._start(
-                "tasks", lambda: self.client.shotgrid_tasks(project, shot_id), self._fill(2)
+                "tasks",
+                lambda: self.client.shotgrid_tasks(project, entity_id, kind),
+                self._fill(2),
             )
 
-    def _shots(self, choices: ShotGridChoices) -> None:
-        self.shot_ids = {entry.name: entry.id for entry in choices.items}
+    def _kind(self) -> LinkedEntity:
+        return "Asset" if self.kind.currentData() == "Asset" else "Shot"
+
+    def _kind_changed(self) -> None:
+        """Shot or asset: the second box lists the project's other kind of entity."""
+        self._project_typed(self.edits[0].text().strip())
+
+    def _choose(self, chosen: Chosen | None) -> None:
+        if chosen != self.chosen:
+            self.chosen = chosen
+            if self._entity_changed is not None:
+                self._entity_changed(chosen)
+
+    def _entities(self, choices: ShotGridChoices) -> None:
+        self.entity_ids = {entry.name: entry.id for entry in choices.items}
         self._fill(1)(choices)
 
     def _fill(self, box: int) -> Callable[[ShotGridChoices], None]:
@@ -97,7 +135,7 @@ class ShotGridPicker:
             if box == 0:
                 self._project_typed(edit.text().strip())
             elif box == 1:
-                self._shot_typed(edit.text().strip())
+                self._entity_typed(edit.text().strip())
 
         return fill
 
@@ -126,7 +164,8 @@ class ShotGridPicker:
             combos.append(combo)
         self.combos = (combos[0], combos[1], combos[2])
         self.edits[0].textChanged.connect(lambda t: self._project_typed(t.strip()))
-        self.edits[1].textChanged.connect(lambda t: self._shot_typed(t.strip()))
+        self.edits[1].textChanged.connect(lambda t: self._entity_typed(t.strip()))
+        self.kind.currentIndexChanged.connect(self._kind_changed)
 
     def _clear(self, box: int) -> None:
         """Empties the lists from ``box`` on (their choices belong to the box above)."""
@@ -134,9 +173,10 @@ class ShotGridPicker:
         for index in range(box, 3):
             with _quiet(self.combos[index], self.edits[index]):
                 pass  # emptied, the text kept
-            self._cancel({1: "shots", 2: "tasks"}.get(index, ""))
+            self._cancel({1: "entities", 2: "tasks"}.get(index, ""))
         if box <= 1:
-            self.shot_ids = {}
+            self.entity_ids = {}
+            self._choose(None)
 
     def _start(self, name: str, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
         self._cancel(name)

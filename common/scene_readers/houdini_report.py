@@ -95,6 +95,14 @@ STOCK_FILES = frozenset({
 })  # fmt: skip
 #: Prefixes of paths that are not files on disk, or are Houdini's own.
 NOT_FILES = ("temp:", "opdef:", "oplib:", "op:", "$HH/", "$HFS/", "${HH}/", "${HFS}/")
+#: Mantra's rendering properties that name what a render writes (deep camera and shadow maps,
+#: extra image planes) or its scratch folders (SideFX's Mantra rendering properties). Saved as
+#: spare ``file`` parameters, they are never inputs, even on a render node the reader cannot
+#: name (inside a locked render asset, whose children's types the scene does not keep).
+RENDER_WRITES = frozenset({
+    "vm_dcmfilename", "vm_dsmfilename", "vm_filename_plane#", "vm_tmplocalstorage",
+    "vm_tmpsharedstorage",
+})  # fmt: skip
 
 
 def is_driver(scene: HipScene, node: HipNode) -> bool:
@@ -240,7 +248,12 @@ class _Reader:
             if parm.endswith("_texture") and node.value(parm[:-8] + "_useTexture") in ("on", "1"):
                 found.append((parm, AssetKind.IMAGE))
         named = {p for p, _ in found}
-        spare = {p for p in node.spare_file_parms if not p.startswith("ogl_")}  # viewport only
+        spare = {
+            p
+            for p in node.spare_file_parms
+            if not p.startswith("ogl_")  # viewport only
+            and p not in RENDER_WRITES
+        }
         found += [(p, AssetKind.OTHER) for p in sorted(spare - named)]
         return found
 

@@ -28,6 +28,7 @@ from common.models import (
     TASK_PAGE_MAX,
     Attempt,
     DependsOnChange,
+    EntityId,
     IdempotencyKey,
     Job,
     JobPage,
@@ -64,6 +65,10 @@ class JobQuery(BaseModel):
     priority_max: Annotated[int, Field(ge=0, le=100)] | None = None
     name_contains: Annotated[str, Field(min_length=1, max_length=NAME_CONTAINS_MAX)] | None = None
     """Jobs whose name holds this text, in any case."""
+    shot: EntityId | None = None
+    """Jobs linked to this ShotGrid Shot (its id, as ``/shotgrid/shots`` lists it)."""
+    asset: EntityId | None = None
+    """Jobs linked to this ShotGrid Asset (its id, as ``/shotgrid/assets`` lists it)."""
     archived: bool = False
     """``true``: list the archived jobs (only them) instead of the others."""
     sort: JobSort = JobSort.SUBMITTED
@@ -146,6 +151,8 @@ def list_jobs(query: JobQuery) -> Response:
             priority_min=query.priority_min,
             priority_max=query.priority_max,
             name_contains=query.name_contains,
+            shot=query.shot,
+            asset=query.asset,
             archived=query.archived,
             sort=query.sort,
             descending=None if query.order is None else query.order == "desc",

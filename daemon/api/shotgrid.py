@@ -1,5 +1,5 @@
-"""``/api/v1/shotgrid``: the health of the ShotGrid sync and write-back, and the projects, shots
-and tasks a job may link to (the panel's pick-lists)."""
+"""``/api/v1/shotgrid``: the health of the ShotGrid sync and write-back, and the projects, shots,
+assets and tasks a job may link to (the panel's pick-lists)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,16 @@ def shots(query: ShotGridQuery) -> ShotGridChoices:
 
 
 @bp.operation(
-    "GET", "/shotgrid/tasks", "The tasks of one shot of a ShotGrid project, by name",
+    "GET", "/shotgrid/assets", "The assets (characters, props) of one ShotGrid project, by code",
+    query=ShotGridQuery, returns=ShotGridChoices, permission=Permission.JOBS_READ,
+    errors=CHOICE_ERRORS,
+)  # fmt: skip
+def assets(query: ShotGridQuery) -> ShotGridChoices:
+    return services().shotgrid_choices.assets(query)
+
+
+@bp.operation(
+    "GET", "/shotgrid/tasks", "The tasks of one shot or asset of a ShotGrid project, by name",
     query=ShotGridQuery, returns=ShotGridChoices, permission=Permission.JOBS_READ,
     errors=CHOICE_ERRORS,
 )  # fmt: skip

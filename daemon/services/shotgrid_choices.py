@@ -1,11 +1,12 @@
-"""The ShotGrid projects, shots and tasks a submission may link to, for the panel's pick-lists.
+"""The ShotGrid projects, shots, assets and tasks a submission may link to, for the panel's
+pick-lists.
 
 The sync's table keeps only the entities that unfinished jobs link to, so the lists are read
 from ShotGrid here and kept in memory for one sync interval: a panel opening, or an artist
-moving between shots, asks ShotGrid at most once per list per interval, never per keystroke.
-When ShotGrid does not answer, the last list read is served (its ``fetched_at`` says how old);
-without one the caller gets ``ShotGridUnavailable``. Each answer holds at most ``limit``
-entries, asked of ShotGrid as a limit too.
+moving between shots or assets, asks ShotGrid at most once per list per interval, never per
+keystroke. When ShotGrid does not answer, the last list read is served (its ``fetched_at``
+says how old); without one the caller gets ``ShotGridUnavailable``. Each answer holds at most
+``limit`` entries, asked of ShotGrid as a limit too.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from typing import Any
 
 from common.errors import InvalidInput, NotFound
 from common.models import PICK_MAX, ShotGridChoices, ShotGridEntry, ShotGridQuery
+from common.models.shotgrid import LinkedEntity
 from daemon.context import Context, to_datetime
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridNotConfigured, ShotGridUnavailable
 from daemon.shotgun.mapping import name_field
 
-#: How many lists are kept (one per project's shots, one per shot's tasks).
+#: How many lists are kept (one per project's shots or assets, one per shot's or asset's tasks).
 KEPT_LISTS = 256
+
+#: Where the shots and assets a task list is asked for are listed.
+LISTS: dict[LinkedEntity, str] = {"Shot": "/shotgrid/shots", "Asset": "/shotgrid/assets"}
 
 _Rows = tuple[float, list[ShotGridEntry], bool]
 
@@ -45,26 +50,28 @@ class ShotGridChoicesService:
         ), field)  # fmt: skip
 
     def shots(self, query: ShotGridQuery) -> ShotGridChoices:
-        client = self._client()
-        project = self._project(query.project)
-        return self._kept(("Shot", project["id"]), query.limit, lambda: client.find(
-            "Shot", [["project", "is", project]], ["code"], order_by="code", limit=PICK_MAX + 1
-        ), "code")  # fmt: skip
+        return self._entities("Shot", query.project, query.limit)
+
+    def assets(self, query: ShotGridQuery) -> ShotGridChoices:
+        """The project's assets (characters, props, sets), by code."""
+        return self._entities("Asset", query.project, query.limit)
 
     def tasks(self, query: ShotGridQuery) -> ShotGridChoices:
+        kind = query.entity_type
+        listing = LISTS[kind]
         if query.entity_id is None:
             raise InvalidInput(
-                "Name the shot whose tasks to list: add entity_id=<the shot's id from "
-                "/shotgrid/shots>."
+                f"Name the {kind.lower()} whose tasks to list: add entity_id=<the "
+                f"{kind.lower()}'s id from {listing}>."
             )
         client = self._client()
         project = self._project(query.project)
-        entity = {"type": query.entity_type, "id": query.entity_id}
-        shots = self.shots(query.model_copy(update={"limit": PICK_MAX}))
-        if not any(s.id == query.entity_id for s in shots.items) and not shots.truncated:
+        entity = {"type": kind, "id": query.entity_id}
+        known = self._entities(kind, query.project, PICK_MAX)
+        if not any(s.id == query.entity_id for s in known.items) and not known.truncated:
             raise NotFound(
-                f"ShotGrid has no {query.entity_type} {query.entity_id} in project "
-                f"{query.project!r}; pick one of the project's shots from /shotgrid/shots."
+                f"ShotGrid has no {kind} {query.entity_id} in project {query.project!r}; pick "
+                f"one of the project's {kind.lower()}s from {listing}."
             )
         filters = [["project", "is", project], ["entity", "is", entity]]
         key = ("Task", project["id"], query.entity_type, query.entity_id)
@@ -74,11 +81,19 @@ class ShotGridChoicesService:
 
     # --- plumbing -----------------------------------------------------------------------------
 
+    def _entities(self, kind: LinkedEntity, project_name: str, limit: int) -> ShotGridChoices:
+        """The shots or assets of the project named ``project_name``, by code."""
+        client = self._client()
+        project = self._project(project_name)
+        return self._kept((kind, project["id"]), limit, lambda: client.find(
+            kind, [["project", "is", project]], ["code"], order_by="code", limit=PICK_MAX + 1
+        ), "code")  # fmt: skip
+
     def _client(self) -> ShotGridClient:
         if self.client is None:
             raise ShotGridNotConfigured(
-                "This daemon has no ShotGrid site configured, so it has no projects, shots or "
-                "tasks to offer. Type the job's project instead, or ask a TD to set the "
+                "This daemon has no ShotGrid site configured, so it has no projects, shots, "
+                "assets or tasks to offer. Type the job's project instead, or ask a TD to set the "
                 "[shotgrid] site of the daemon's configuration."
             )
         return self.client

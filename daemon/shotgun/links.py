@@ -13,6 +13,7 @@ from typing import Any
 
 from common.config import ShotGridSettings
 from common.models import ShotGridLink
+from common.models.shotgrid import NamedEntity
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridNotConfigured, ShotGridUnavailable, UnknownShotGridLink
 from daemon.shotgun.mapping import fields_for, name_field, to_record
@@ -35,8 +36,10 @@ class ResolvedLink:
 
 def trusted(link: ShotGridLink) -> ResolvedLink:
     """A link by ids taken as given (ShotGrid could not be asked); the sync reads them later."""
-    entity_type = "Shot" if link.shot_id is not None else None
-    return ResolvedLink(link, link.project_id, entity_type, link.shot_id, link.task_id)
+    named = link.entity
+    if named is None or named.id is None:
+        return ResolvedLink(link, link.project_id, None, None, link.task_id)
+    return ResolvedLink(link, link.project_id, named.type, named.id, link.task_id)
 
 
 def resolve(
@@ -49,16 +52,17 @@ def resolve(
 
     Raises:
         ShotGridNotConfigured: the link names codes, and this daemon has no ShotGrid site.
-        UnknownShotGridLink: a named project, shot or task does not exist (or does not match).
+        UnknownShotGridLink: a named project, shot, asset or task does not exist (or does not
+            match).
         ShotGridUnavailable: codes need ShotGrid, and it did not answer. A link by ids alone is
             accepted unchecked instead.
     """
-    has_codes = any(v is not None for v in (link.project, link.shot, link.task))
+    has_codes = any(v is not None for v in (link.project, link.shot, link.asset, link.task))
     if client is None:
         if has_codes:
             raise ShotGridNotConfigured(
                 "This daemon has no ShotGrid site configured, so it cannot look up the project, "
-                "shot or task codes of the job. Link the job by ids, or leave the link out."
+                "shot, asset or task codes of the job. Link the job by ids, or leave the link out."
             )
         return trusted(link)
     try:
@@ -89,7 +93,9 @@ class _Resolver:
             task = self._keep("Task", self._by_id("Task", link.task_id))
             entity = task.get("entity")
             task_project = task.get("project")
-            self._check(link.shot_id, entity, "Task", link.task_id, "shot")
+            named = link.entity
+            if named is not None:
+                self._check_entity(named, entity, link.task_id)
             self._check(link.project_id, task_project, "Task", link.task_id, "project")
             if entity:
                 self._keep(entity["type"], self._by_id(entity["type"], entity["id"]))
@@ -100,15 +106,17 @@ class _Resolver:
 
     def _by_codes(self, link: ShotGridLink, job_project: str) -> ResolvedLink:
         project: dict[str, Any] | None = None
-        if link.shot_id is None:
+        named = link.entity
+        project_named = link.project is not None or link.project_id is not None
+        if named is None or named.id is None or project_named:
             project = self._project(link, job_project)
-        shot = self._shot(link, project) if (link.shot or link.shot_id) else None
-        if shot is not None and project is None:
-            project = shot.get("project")
+        entity = self._entity(named, project) if named is not None else None
+        if entity is not None and project is None:
+            project = entity.get("project")
             if project:
                 self._keep("Project", self._by_id("Project", project["id"]))
-        task = self._task(link, shot) if link.task else None
-        return self._result(link, project, shot, task)
+        task = self._task(link, entity) if link.task else None
+        return self._result(link, project, entity, task)
 
     def _result(
         self,
@@ -122,6 +130,7 @@ class _Resolver:
             update={
                 "project_id": project["id"] if project else None,
                 "shot_id": entity["id"] if entity and entity_type == "Shot" else None,
+                "asset_id": entity["id"] if entity and entity_type == "Asset" else None,
                 "task_id": task["id"] if task else None,
             }
         )
@@ -162,30 +171,52 @@ class _Resolver:
             )
         return self._keep("Project", rows[0])
 
-    def _shot(self, link: ShotGridLink, project: dict[str, Any] | None) -> dict[str, Any]:
-        if link.shot_id is not None:
-            shot = self._by_id("Shot", link.shot_id)
-            self._check(link.project_id, shot.get("project"), "Shot", link.shot_id, "project")
-            if (
-                link.shot is not None
-                and str(shot.get("code", "")).casefold() != link.shot.casefold()
+    def _check_entity(
+        self, named: NamedEntity, actual: dict[str, Any] | None, task_id: int
+    ) -> None:
+        """The task's own shot or asset is the one the link names: of its type, and its id
+        when the link gives one (a stored link never names a shot and an asset)."""
+        same_id = named.id is None or (actual is not None and actual.get("id") == named.id)
+        if actual is None or actual.get("type") != named.type or not same_id:
+            found = f"{actual.get('type')} {actual.get('id')}" if actual else "no shot or asset"
+            wanted = f"{named.type} {named.id if named.id is not None else repr(named.code)}"
+            raise UnknownShotGridLink(
+                f"ShotGrid Task {task_id} belongs to {found}, not {wanted}. Give the ids of "
+                "one task, or only the task's id."
+            )
+
+    def _entity(self, named: NamedEntity, project: dict[str, Any] | None) -> dict[str, Any]:
+        """The shot or asset the link names, by id (checked against its code and the project
+        named), else by code within the project."""
+        kind, word = named.type, named.type.lower()
+        if named.id is not None:
+            row = self._by_id(kind, named.id)
+            owner = row.get("project")
+            if project is not None and (owner is None or owner.get("id") != project["id"]):
+                raise UnknownShotGridLink(
+                    f"ShotGrid {kind} {named.id} is not in project "
+                    f"{self._name(project, 'Project')!r}. Pick one of that project's {word}s, "
+                    "or name the project it belongs to."
+                )
+            if named.code is not None and str(row.get("code", "")).casefold() != (
+                named.code.casefold()
             ):
                 raise UnknownShotGridLink(
-                    f"ShotGrid Shot {link.shot_id} is {shot.get('code')!r}, not {link.shot!r}."
+                    f"ShotGrid {kind} {named.id} is {row.get('code')!r}, not {named.code!r}."
                 )
-            return self._keep("Shot", shot)
-        assert project is not None and link.shot is not None
+            return self._keep(kind, row)
+        assert project is not None and named.code is not None
         project_ref = {"type": "Project", "id": project["id"]}
-        rows = self._get("Shot", [["code", "is", link.shot], ["project", "is", project_ref]])
+        rows = self._get(kind, [["code", "is", named.code], ["project", "is", project_ref]])
         if not rows:
             raise UnknownShotGridLink(
-                f"ShotGrid project {self._name(project, 'Project')!r} has no shot {link.shot!r}."
+                f"ShotGrid project {self._name(project, 'Project')!r} has no {word} {named.code!r}."
             )
-        return self._keep("Shot", rows[0])
+        return self._keep(kind, rows[0])
 
-    def _task(self, link: ShotGridLink, shot: dict[str, Any] | None) -> dict[str, Any]:
-        assert shot is not None and link.task is not None
-        entity_ref = {"type": shot["type"], "id": shot["id"]}
+    def _task(self, link: ShotGridLink, entity: dict[str, Any] | None) -> dict[str, Any]:
+        assert entity is not None and link.task is not None
+        entity_ref = {"type": entity["type"], "id": entity["id"]}
         rows = self.client.find(
             "Task", [["entity", "is", entity_ref]], fields_for("Task", self.settings)
         )
@@ -193,15 +224,13 @@ class _Resolver:
         if len(matches) == 1:
             return self._keep("Task", matches[0])
         names = ", ".join(sorted({str(r.get("content")) for r in rows})) or "none"
+        owner = f"ShotGrid {entity['type'].lower()} {self._name(entity, entity['type'])!r}"
         if not matches:
-            raise UnknownShotGridLink(
-                f"ShotGrid shot {self._name(shot, 'Shot')!r} has no task {link.task!r} "
-                f"(its tasks: {names})."
-            )
+            raise UnknownShotGridLink(f"{owner} has no task {link.task!r} (its tasks: {names}).")
         ids = ", ".join(str(r["id"]) for r in matches)
         raise UnknownShotGridLink(
-            f"ShotGrid shot {self._name(shot, 'Shot')!r} has {len(matches)} tasks named "
-            f"{link.task!r} (ids {ids}); link the job by the task's id."
+            f"{owner} has {len(matches)} tasks named {link.task!r} (ids {ids}); link the job "
+            "by the task's id."
         )
 
     def _name(self, row: dict[str, Any], entity_type: str) -> str:

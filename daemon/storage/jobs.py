@@ -138,6 +138,12 @@ def list_jobs(
     if filters.name_contains:
         where.append("instr(lower(name), lower(?)) > 0")  # no LIKE: % and _ are plain letters
         params.append(filters.name_contains)
+    for entity_type, entity_id in (("Shot", filters.shot), ("Asset", filters.asset)):
+        if entity_id is not None:  # job_links_by_entity finds the entity's jobs
+            where.append(
+                "jobs.id IN (SELECT job_id FROM job_links WHERE entity_type = ? AND entity_id = ?)"
+            )
+            params.extend([entity_type, entity_id])
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     conn = db.conn
     total = int(conn.execute(f"SELECT count(*) FROM jobs{clause}", params).fetchone()[0])

@@ -12,13 +12,15 @@ import logging
 import os
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from blender_asset_tracer import cdefs
 from blender_asset_tracer import trace as bat_trace
+from blender_asset_tracer.blendfile import BlendFileBlock
 from blender_asset_tracer.blendfile.exceptions import BlendFileError
-from blender_asset_tracer.trace import file_sequence
+from blender_asset_tracer.trace import file_sequence, modifier_walkers
 from blender_asset_tracer.trace.result import BlockUsage
 
 from common.errors import UserFacingError
@@ -46,6 +48,25 @@ _BY_EXTENSION: dict[AssetKind, frozenset[str]] = {
 }  # fmt: skip
 #: Longest run of frame numbers a sequence's gaps are counted over.
 _MAX_SPAN = 100_000
+
+_bat_nodes_modifier = modifier_walkers.modifier_handlers.get(cdefs.eModifierType_Nodes)
+
+
+@modifier_walkers.mod_handler(cdefs.eModifierType_Nodes)
+def _nodes_modifier(
+    ctx: modifier_walkers.ModifierContext, modifier: BlendFileBlock, block_name: bytes
+) -> Iterator[BlockUsage]:
+    """BAT's walk of a Geometry Nodes modifier's bakes, for a modifier that has some.
+
+    Blender 5 saves a Geometry Nodes modifier without bakes (``bakes_num`` 0) with its
+    ``bakes`` pointer dangling; BAT 1.23 follows it and stops the whole trace ("address does
+    not exist"), so no scene using Geometry Nodes could be read. A modifier without bakes has
+    no baked files to find. Registered through BAT's own hook for modifier walkers.
+    """
+    if modifier.has_field(b"bakes_num") and modifier.get(b"bakes_num") == 0:
+        return
+    if _bat_nodes_modifier is not None:
+        yield from _bat_nodes_modifier(ctx, modifier, block_name)
 
 
 def trace(

@@ -43,7 +43,8 @@ def _entity(**fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def build_schema(folder: Path) -> tuple[str, str]:
-    """Writes the two pickles of a small site (Project, Sequence, Shot, Task, Version, events).
+    """Writes the two pickles of a small site (Project, Sequence, Shot, Asset, Task, Version,
+    events).
 
     Its priority is a list ``sg_priority_1`` on Task with Low/Normal/High/Critical, unlike
     sg-otio's A/B/C/D ``sg_priority``: the mapping is configuration.
@@ -57,6 +58,11 @@ def build_schema(folder: Path) -> tuple[str, str]:
             project=link,
             sg_sequence=link,
             sg_status_list=_field("status_list", "wtg", valid_values=["wtg", "ip", "fin"]),
+        ),
+        "Asset": _entity(
+            code=_field("text"),
+            project=link,
+            sg_asset_type=_field("list", "Prop", valid_values=["Character", "Prop", "Set"]),
         ),
         "Task": _entity(
             content=_field("text"),
@@ -162,6 +168,9 @@ class Site:
     def shot(self, project: dict[str, Any], code: str) -> dict[str, Any]:
         return self.create("Shot", {"code": code, "project": _ref(project)})
 
+    def asset(self, project: dict[str, Any], code: str, kind: str = "Prop") -> dict[str, Any]:
+        return self.create("Asset", {"code": code, "project": _ref(project), "sg_asset_type": kind})
+
     def task(
         self,
         shot: dict[str, Any],
@@ -169,7 +178,8 @@ class Site:
         priority: str | None = None,
         due: date | None = None,
     ) -> dict[str, Any]:
-        project = self.get("Shot", shot["id"], ["project"])["project"]
+        """A task of ``shot``, or of an asset."""
+        project = self.get(shot["type"], shot["id"], ["project"])["project"]
         data: dict[str, Any] = {
             "content": content,
             "entity": _ref(shot),

@@ -285,7 +285,7 @@ def test_without_a_site_codes_are_refused_and_ids_kept(plain_api: FlaskClient) -
     assert kept.status_code == 201
     assert kept.json["data"]["spec"]["shotgrid"] == {
         "project_id": None, "shot_id": None, "task_id": 5, "project": None, "shot": None,
-        "task": None,
+        "task": None, "asset_id": None, "asset": None,
     }  # fmt: skip
     status = plain_api.get("/api/v1/shotgrid/status").json["data"]
     assert status["configured"] is False and status["stale"] is False

@@ -154,7 +154,8 @@ def test_unknown_project_or_foreign_shot_is_a_404_that_names_what_to_pick(
         "/shotgrid/shots?project=alpha&limit=501",
         "/shotgrid/shots?project=alpha&colour=red",
         "/shotgrid/tasks?project=alpha",  # no shot
-        "/shotgrid/tasks?project=alpha&entity_type=Asset&entity_id=1",
+        "/shotgrid/tasks?project=alpha&entity_type=Sequence&entity_id=1",
+        "/shotgrid/assets",  # no project
         "/shotgrid/tasks?project=alpha&entity_id=0",
         "/shotgrid/projects?limit=x",
     ],

@@ -328,8 +328,8 @@ def test_jobs_passes_filters() -> None:
     assert result.exit_code == 0, result.output
     assert client.calls == [
         ("jobs", (), {"state": "running", "project": "show", "owner": "ana", "priority_min": 10,
-                      "priority_max": 90, "archived": None, "name_contains": None, "sort": None,
-                      "order": None, "offset": 5, "limit": 20}),
+                      "priority_max": 90, "archived": None, "name_contains": None, "shot": None,
+                      "asset": None, "sort": None, "order": None, "offset": 5, "limit": 20}),
     ]  # fmt: skip
     assert "shot010" in result.stdout and "running" in result.stdout
 

@@ -135,3 +135,54 @@ def test_recorded_libraries_keep_the_first_order_and_skip_relative_lines() -> No
         ("/a/one.hda", ("T/y",)),
         ("/b/two.hda", ("T/x",)),
     ]
+
+
+def _spare_file_parm(name: str, default: str) -> str:
+    """A ``parm { ... }`` block of a ``.spareparmdef`` member declaring a file parameter."""
+    return (
+        f'    parm {{\n        name    "{name}"\n        label   "{name}"\n        type    file\n'
+        f'        default {{ "{default}" }}\n'
+        '        parmtag { "filechooser_mode" "read_and_write" }\n'
+        "    }\n"
+    )
+
+
+def test_a_render_node_s_deep_maps_and_scratch_folders_are_not_dependencies(
+    tmp_path: Path,
+) -> None:
+    """The shape of a Mantra ROP inside a locked render asset, as SideFX's Game Development
+    Toolset saves it (``hip/shop_octahedron_imposter_lens_demoscene.hip``): no ``.init`` (its
+    type comes from the asset), Mantra's rendering properties declared as spare ``file``
+    parameters. The deep camera and shadow maps, extra image planes and temporary storage are
+    what the render writes, not files it reads; a spare file parameter that is read (a light's
+    map) still is."""
+    hip = tmp_path / "shot" / "impostor.hip"
+    hip.parent.mkdir(parents=True)
+    rop = "obj/ropnet1/rop_impostor_texture/render_animation"
+    spare = {
+        "vm_dcmfilename": "$HIP/dcm.rat",
+        "vm_dsmfilename": "$HIP/dsm.rat",
+        "vm_filename_plane#": "$HIP/plane.exr",
+        "vm_tmplocalstorage": "$HOUDINI_TEMP_DIR/ifds/storage",
+        "vm_tmpsharedstorage": "$HIP/ifds/storage",
+        "light_map": "$HIP/tex/studio.hdr",
+    }
+    values = {**spare, "vm_filename_plane1": "$HIP/plane1.exr"}
+    del values["vm_filename_plane#"]
+    members: dict[str, str | bytes] = {
+        ".start": "fps 24\ntset 0 0.0416667\ntcur 0\n",
+        f"{rop}.def": "flags =  lock off bypass off display off\n",
+        f"{rop}.spareparmdef": "".join(_spare_file_parm(n, d) for n, d in spare.items()),
+        f"{rop}.parm": "{\nversion 0.8\n"
+        + "".join(parm(n, v) for n, v in values.items())
+        + parm("vm_picture", '"`chs(\\"../output\\")`"')
+        + "}\n",
+    }
+    node(members, "obj/ropnet1", "ropnet")
+    node(members, "obj/ropnet1/rop_impostor_texture", "gamedev::rop_impostor_texture")
+    hip.write_bytes(odc(members))
+
+    report = read_hip(str(hip), env={"HOUDINI_TEMP_DIR": "/tmp/houdini"})
+    assert [(a.path, a.source) for a in report.dependencies] == [
+        (f"{hip.parent}/tex/studio.hdr", f"/{rop}/light_map"),
+    ]

@@ -69,6 +69,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /shotgrid/status": USERS,
     "GET /shotgrid/projects": USERS,
     "GET /shotgrid/shots": USERS,
+    "GET /shotgrid/assets": USERS,
     "GET /shotgrid/tasks": USERS,
     "GET /shows": USERS,
     "PUT /shows/<project>/hold": {"producer", "admin"},
@@ -328,6 +329,7 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "DELETE /webhooks/<int:webhook_id>": _webhook,
     "GET /shotgrid/projects": _shotgrid,
     "GET /shotgrid/shots": _shotgrid_shot,
+    "GET /shotgrid/assets": _shotgrid_shot,
     "GET /shotgrid/tasks": _shotgrid_shot,
 }
 
