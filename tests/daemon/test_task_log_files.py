@@ -237,17 +237,17 @@ def test_two_daemons_on_one_folder_append_to_one_log(tmp_path: Path) -> None:
 def _process_appends(root: str, start: multiprocessing.synchronize.Event) -> None:
     logs = TaskLogFiles(Path(root), CAP)
     start.wait()
-    send(logs, PROCESS_TEXT, 40)
+    send(logs, PROCESS_TEXT, 20)
 
 
-PROCESS_TEXT = "".join(f"process line {i:04d}\n" for i in range(300))
+PROCESS_TEXT = "".join(f"process line {i:04d}\n" for i in range(600))
 
 
 def test_processes_appending_the_same_pieces_write_each_once(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     start = context.Event()
     workers = [context.Process(target=_process_appends, args=(str(tmp_path), start))
-               for _ in range(3)]  # fmt: skip
+               for _ in range(4)]  # fmt: skip
     for worker in workers:
         worker.start()
     start.set()
