@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.models import JobSpec
-from daemon.storage import jobs as job_store
 from daemon.storage import Database, open_database
+from daemon.storage import jobs as job_store
 from daemon.storage.migrations import steps
 from daemon.storage.task_logs import FOLDER, LogCap, TaskLogFiles, dropped_marker
 
