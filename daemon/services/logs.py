@@ -177,13 +177,13 @@ class LogService:
 
 def log_lines(spans: Iterable[Span], budget: int) -> Iterator[Span]:
     """The lines of the spans, each at its offset, without its newline; a line ends at a gap,
-    at the end of its attempt's log and after ``MAX_MESSAGE`` characters. Stops once
-    ``budget`` characters were read."""
+    at the end of its attempt's log and after ``MAX_MESSAGE`` characters. Reads no further
+    span once ``budget`` characters were read."""
     pending: Span | None = None
     for span in spans:
-        budget -= len(span.text)
-        if budget < 0:
+        if budget <= 0:
             break
+        budget -= len(span.text)
         text, offset = span.text, span.offset
         if pending is not None:
             if (pending.task_id, pending.attempt, pending.offset + len(pending.text)) == (

@@ -151,6 +151,7 @@ class TaskLogFiles:
             fd = self._open_locked(key, path)
             try:
                 index = self._refresh(key, fd)
+                self._remember(key, index)
                 if offset + len(text) <= index.end:
                     return  # already have it
                 if offset < index.end:
@@ -174,8 +175,9 @@ class TaskLogFiles:
     def write_attempt(
         self, job_id: int, task_id: int, attempt: int, pieces: Iterable[tuple[int, str]]
     ) -> None:
-        """Writes the attempt's whole log from its pieces (stream offset, text; in order, not
-        overlapping), replacing any file it had (used to move logs from elsewhere)."""
+        """Writes the attempt's whole log from its pieces (stream offset, text; in order; what
+        overlaps an earlier piece is left out), replacing any file it had. For moving logs
+        from elsewhere while no daemon appends (a migration)."""
         key = (job_id, task_id, attempt)
         path = self._path(key)
         with self._locks[hash(key) % LOCKS]:

@@ -16,7 +16,15 @@ import requests
 from common.accounts import Role
 from common.config import Settings, load_settings
 from common.errors import ConfigError
-from common.models import AgentRegistration, JobSpec, TaskDone, TaskFailure, TaskLogChunk
+from common.models import (
+    AgentRegistration,
+    JobSpec,
+    LogQuery,
+    LogSource,
+    TaskDone,
+    TaskFailure,
+    TaskLogChunk,
+)
 from common.ops_settings import LogSettings
 from daemon.app import Services
 from daemon.auth.principal import Principal
@@ -207,3 +215,27 @@ def test_a_piece_after_a_gap_keeps_its_place_and_every_character_sent(services: 
     assert next_offset == 205
     assert text.startswith("a" * 100) and text.endswith("b" * 50 + "c" * 50)
     assert "[... 5 characters dropped here" in text and "never arrived" in text
+
+
+def test_logs_of_a_job_no_longer_in_the_database_are_deleted(services: Services) -> None:
+    job_id = submit(services)
+    agent_id = agent(services)
+    kept = log_and_maybe_finish(services, agent_id, finish=False)
+    services.context.task_logs.append(job_id + 50, 1, 1, 0, "a late piece of a deleted job\n")
+    assert services.logs.purge_task_logs() == 1
+    assert services.context.task_logs.job_ids() == [job_id] and logged_tasks(services) == {kept}
+
+
+def test_a_search_reads_a_bounded_part_of_a_job_s_logs(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = submit(services, "1-2")
+    logs = services.context.task_logs
+    first, second = (task.id for task in services.jobs.tasks(job_id))
+    logs.append(job_id, first, 1, 0, "Saved frame 1\n" + "noise\n" * 200)
+    logs.append(job_id, second, 1, 0, "Saved frame 2\n")
+    query = LogQuery(source=LogSource.TASK, job_id=job_id, contains="saved")
+    assert services.logs.search(query).total == 2
+    monkeypatch.setattr(log_service, "SEARCH_CHARS", 700)
+    page = services.logs.search(query)
+    assert [(i.task_id, i.message) for i in page.items] == [(first, "Saved frame 1")]
