@@ -18,6 +18,7 @@ readers and cut by the next append; a rewrite goes to a new file renamed over th
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -115,8 +116,8 @@ class _Index:
     """Records past which the file is rewritten (doubles when a rewrite cannot join them)."""
 
     def add(self, record: Record) -> _Index:
-        return replace(self, size=record.next_position, end=max(self.end, record.end),
-                       stored=self.stored + record.chars, count=self.count + 1)  # fmt: skip
+        return _Index(self.file_id, record.next_position, max(self.end, record.end),
+                      self.stored + record.chars, self.count + 1, self.rewrite_at)  # fmt: skip
 
 
 Key = tuple[int, int, int]
@@ -129,6 +130,7 @@ class TaskLogFiles:
     def __init__(self, root: Path, cap: LogCap) -> None:
         self.root = root
         self.cap = cap
+        self._root = str(root)  # paths as strings: pathlib costs more than the append itself
         self._locks = [threading.Lock() for _ in range(LOCKS)]
         self._index: OrderedDict[Key, _Index] = OrderedDict()
         self._index_lock = threading.Lock()
@@ -181,8 +183,7 @@ class TaskLogFiles:
         key = (job_id, task_id, attempt)
         path = self._path(key)
         with self._locks[hash(key) % LOCKS]:
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            path.parent.mkdir(mode=0o700, exist_ok=True)
+            self._make_folders(path)
             self._write_file(path, _after_one_another(pieces), durable=False)
             self._forget(key)
 
@@ -211,11 +212,10 @@ class TaskLogFiles:
     def spans(self, job_id: int, task_id: int | None = None) -> Iterator[Span]:
         """The kept text of the job's logs (or one task's), task by task, attempt by
         attempt, in stream order; read lazily, so a caller may stop early."""
-        folder = self.root / str(_checked(job_id))
+        folder = f"{self._root}/{_checked(job_id)}"
         for task, attempt in sorted(_attempts(folder)):
             if task_id is None or task == task_id:
-                path = folder / f"{task}.{attempt}.log"
-                for first, text in self._kept(path, 0):
+                for first, text in self._kept(f"{folder}/{task}.{attempt}.log", 0):
                     yield Span(task, attempt, first, text)
 
     # --- retention --------------------------------------------------------------------------
@@ -230,7 +230,7 @@ class TaskLogFiles:
 
     def delete_job(self, job_id: int) -> int:
         """Deletes every log of the job; returns how many tasks had logs."""
-        folder = self.root / str(_checked(job_id))
+        folder = f"{self._root}/{_checked(job_id)}"
         tasks = {task for task, _ in _attempts(folder)}
         shutil.rmtree(folder, ignore_errors=True)
         with self._index_lock:
@@ -240,11 +240,17 @@ class TaskLogFiles:
 
     # --- inside -----------------------------------------------------------------------------
 
-    def _path(self, key: Key) -> Path:
+    def _path(self, key: Key) -> str:
         job_id, task_id, attempt = (_checked(n) for n in key)
-        return self.root / str(job_id) / f"{task_id}.{attempt}.log"
+        return f"{self._root}/{job_id}/{task_id}.{attempt}.log"
 
-    def _open_locked(self, key: Key, path: Path) -> int:
+    def _make_folders(self, path: str) -> None:
+        """The task logs' folder and the job's, private to the daemon."""
+        os.makedirs(self._root, mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(os.path.dirname(path), mode=0o700)
+
+    def _open_locked(self, key: Key, path: str) -> int:
         """The attempt's file opened for appending, under an exclusive ``flock``; created
         (and the task's oldest attempts' logs deleted) when it is the attempt's first piece."""
         flags = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -253,8 +259,7 @@ class TaskLogFiles:
                 fd = os.open(path, flags)
             except FileNotFoundError:
                 self._drop_old_attempts(key)
-                self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-                path.parent.mkdir(mode=0o700, exist_ok=True)
+                self._make_folders(path)
                 fd = os.open(path, flags | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
@@ -292,16 +297,17 @@ class TaskLogFiles:
             os.ftruncate(fd, good)
         return index
 
-    def _rewrite(self, fd: int, path: Path, index: _Index) -> _Index:
+    def _rewrite(self, fd: int, path: str, index: _Index) -> _Index:
         """Rewrites the file with only what readers see, contiguous records joined."""
         found, _ = records_file.scan(fd, FILE_HEADER_SIZE, index.size, verify=False)
         kept = list(_kept_parts(fd, found, self.cap, 0))
         new = self._write_file(path, kept, durable=True)
         return replace(new, rewrite_at=max(MAX_RECORDS, 2 * new.count))
 
-    def _write_file(self, path: Path, pieces: Iterable[tuple[int, str]], durable: bool) -> _Index:
+    def _write_file(self, path: str, pieces: Iterable[tuple[int, str]], durable: bool) -> _Index:
         """Writes a new file of ``pieces`` beside ``path`` and renames it over ``path``."""
-        temporary = path.with_name(f".{path.name}.new")
+        folder, name = os.path.split(path)
+        temporary = os.path.join(folder, f".{name}.new")
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(temporary, flags, 0o600)
         try:
@@ -319,7 +325,7 @@ class TaskLogFiles:
         os.replace(temporary, path)
         return index
 
-    def _kept(self, path: Path, offset: int) -> Iterator[tuple[int, str]]:
+    def _kept(self, path: str, offset: int) -> Iterator[tuple[int, str]]:
         """(stream offset, text) of what readers see of the file from ``offset`` on."""
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -340,10 +346,11 @@ class TaskLogFiles:
         last = attempt - self.cap.attempts
         if last < 0:
             return
-        folder = self.root / str(job_id)
+        folder = f"{self._root}/{job_id}"
         for task, old in _attempts(folder):
             if task == task_id and old <= last:
-                (folder / f"{task}.{old}.log").unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{folder}/{task}.{old}.log")
                 self._forget((job_id, task, old))
 
     def _remember(self, key: Key, index: _Index) -> None:
@@ -412,7 +419,7 @@ def _after_one_another(pieces: Iterable[tuple[int, str]]) -> Iterator[tuple[int,
             end = offset + len(text)
 
 
-def _attempts(folder: Path) -> list[tuple[int, int]]:
+def _attempts(folder: str) -> list[tuple[int, int]]:
     """(task id, attempt) of every log in a job's folder."""
     try:
         names = os.listdir(folder)
