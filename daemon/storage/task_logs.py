@@ -158,14 +158,18 @@ class TaskLogFiles:
                     return  # already have it
                 if offset < index.end:
                     text, offset = text[index.end - offset :], index.end
-                data, record = records_file.encode(offset, text, index.size)
+                data, written = bytearray(), index
+                for start, part in _joined([(offset, text)]):  # records of RECORD_CHARS at most
+                    encoded, record = records_file.encode(start, part, written.size)
+                    data += encoded
+                    written = written.add(record)
                 try:
-                    records_file.write_all(fd, data)
+                    records_file.write_all(fd, bytes(data))
                 except BaseException:
                     self._forget(key)
                     os.ftruncate(fd, index.size)  # not half a record: this piece is lost
                     raise
-                index = index.add(record)
+                index = written
                 if index.stored > self.cap.max_chars + self.cap.margin or (
                     index.count > index.rewrite_at
                 ):

@@ -271,3 +271,13 @@ def test_a_job_s_logs_are_listed_read_in_order_and_deleted(logs: TaskLogFiles) -
     assert logs.job_ids() == [JOB, JOB + 1]
     assert logs.delete_job(JOB) == 2
     assert logs.job_ids() == [JOB + 1] and list(logs.spans(JOB)) == []
+
+
+def test_a_piece_longer_than_a_record_holds_is_stored_as_several(tmp_path: Path) -> None:
+    logs = TaskLogFiles(tmp_path, LogCap(5_000_000, 1_000_000, 3))
+    text = "".join(f"{i:07d}\n" for i in range(312_500))  # 2,500,000 characters
+    logs.append(JOB, TASK, 1, 10, text)
+    found = stored(tmp_path / str(JOB) / f"{TASK}.1.log")
+    assert [(r.offset, r.chars) for r in found] == [(10, 1_000_000), (1_000_010, 1_000_000),
+                                                    (2_000_010, 500_000)]  # fmt: skip
+    assert logs.read(JOB, TASK, 1, 10) == (text, 2_500_010)
