@@ -324,6 +324,9 @@ class TaskLogFiles:
                 index = index.add(record)
             if durable:
                 os.fsync(fd)
+        except BaseException:
+            os.unlink(temporary)  # the old file stays as it was
+            raise
         finally:
             os.close(fd)
         os.replace(temporary, path)
