@@ -66,7 +66,7 @@ def backup_command(
     verify_id: str | None, prune: bool,
 ) -> None:  # fmt: skip
     """Take a consistent, verified backup of a daemon's state, running or not: database, keys,
-    configuration, stored files and thumbnails."""
+    configuration, stored files, task logs and thumbnails."""
     try:
         service = _service(data_dir)
         if list_only:

@@ -1,5 +1,5 @@
-"""What every service needs: the database, the settings and a clock; the services and
-the ShotGrid sync both take it, so it belongs to neither."""
+"""What every service needs: the database, the task logs, the settings and a clock; the
+services and the ShotGrid sync both take it, so it belongs to neither."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from functools import cached_property
 from common.config import Settings
 from common.job_paths import JobPaths
 from daemon.storage import Database
+from daemon.storage.task_logs import FOLDER, LogCap, TaskLogFiles
 
 
 @dataclass
@@ -24,6 +25,12 @@ class Context:
 
     def now(self) -> float:
         return self.clock()
+
+    @cached_property
+    def task_logs(self) -> TaskLogFiles:
+        """Each task attempt's render log: files in the data folder's ``task-logs/``, capped
+        by the ``[logs] task_log_*`` settings. Made once; appending takes no database lock."""
+        return TaskLogFiles(self.settings.data_dir / FOLDER, LogCap.of(self.settings.logs))
 
     @cached_property
     def paths(self) -> JobPaths:

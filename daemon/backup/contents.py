@@ -2,9 +2,10 @@
 
 A backup takes the database (``cloudburst.sqlite3``), the token signing key, the local admin
 credential, the stored files (``storage/``: finished files, unfinished uploads and the trash),
-the thumbnails, the data plane's own SQLite files (``data/``), and the configuration file the
-daemon runs with (restored as ``config.toml`` in the new folder). It leaves out what belongs to
-agents or is only a cache of the cloud: ``agents/``, ``node-cache/``, ``simcloud/``.
+the thumbnails, the task logs (``task-logs/``), the data plane's own SQLite files (``data/``),
+and the configuration file the daemon runs with (restored as ``config.toml`` in the new
+folder). It leaves out what belongs to agents or is only a cache of the cloud: ``agents/``,
+``node-cache/``, ``simcloud/``.
 
 Only regular files are taken; symlinks are never followed, so nothing outside the folder can
 be pulled into a backup. The daemon's SQLite files are copied with SQLite's online backup API;
@@ -27,7 +28,7 @@ CONFIG = "config.toml"
 KEYS = ("auth-signing.key", "local-admin.json")
 DATA_TREE = "data"
 """The data plane's folder: its hash cache, catalog and multipart journal (SQLite files)."""
-TREES = ("storage", "thumbnails", DATA_TREE)
+TREES = ("storage", "thumbnails", "task-logs", DATA_TREE)
 _SQLITE_SUFFIX = ".sqlite3"
 _COMPANIONS = ("-wal", "-shm", "-journal")
 

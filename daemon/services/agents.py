@@ -31,7 +31,6 @@ from daemon.services.failures import FailureService
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.lease_gate import LeaseGate
-from daemon.services.logs import log_cap
 from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
@@ -39,7 +38,6 @@ from daemon.storage import jobs as job_store
 from daemon.storage import limits as limit_store
 from daemon.storage import monitoring as load_store
 from daemon.storage import queue as queue_store
-from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
 
 if TYPE_CHECKING:
@@ -69,7 +67,6 @@ class AgentService:
         """What a report may name as the files a task wrote."""
         self.lease_gate = lease_gate
         """Given when the daemon bursts: routes then decide what cloud nodes may take."""
-        self.log_cap = log_cap(context.settings.logs)
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
         agent_id = uuid.uuid4().hex
@@ -162,14 +159,12 @@ class AgentService:
             task_store.set_progress(db, task_id, agent_id, update.attempt, update.progress)
 
     def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None:
-        """Appends to the attempt's log; accepted even just after the task ended."""
-        with self.ctx.database.transaction() as db:
-            task = task_store.get_task(db, task_id)
-            if task is None or task["agent_id"] != agent_id or task["attempts"] != chunk.attempt:
-                raise TaskNotYours(f"Task {task_id} attempt {chunk.attempt} is not yours.")
-            task_log_store.append(
-                db, task_id, chunk.attempt, chunk.offset, chunk.text, self.log_cap
-            )
+        """Appends to the attempt's log; accepted even just after the task ended. Only reads
+        the database (the log is a file): no write lock."""
+        task = task_store.get_task(self.ctx.database.db, task_id)
+        if task is None or task["agent_id"] != agent_id or task["attempts"] != chunk.attempt:
+            raise TaskNotYours(f"Task {task_id} attempt {chunk.attempt} is not yours.")
+        self.ctx.task_logs.append(task["job_id"], task_id, chunk.attempt, chunk.offset, chunk.text)
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()

@@ -88,6 +88,7 @@ class JobRecords:
             job = self.jobs.get(job_id)
             if not job_store.delete_finished(db, job_id):
                 raise IllegalStateChange(f"Job {job_id} changed while you asked; look again.")
+        self.ctx.task_logs.delete_job(job_id)
         if self.thumbnails is not None:
             shutil.rmtree(self.thumbnails / str(job_id), ignore_errors=True)
         logger.info("job_id=%s deleted (%s)", job_id, job.spec.name)

@@ -54,7 +54,6 @@ from daemon.storage import idempotency as idem_store
 from daemon.storage import jobs as job_store
 from daemon.storage import ranking as rank_store
 from daemon.storage import shotgrid as sg_store
-from daemon.storage import task_logs as task_log_store
 from daemon.storage import tasks as task_store
 from daemon.storage.idempotency import KeptKey
 
@@ -398,7 +397,7 @@ class JobService:
         if task is None or task["job_id"] != job_id:
             raise NotFound(f"Job {job_id} has no task {task_id}.")
         attempt = task["attempts"] if attempt is None else attempt
-        text, next_offset = task_log_store.read(db, task_id, attempt, offset)
+        text, next_offset = self.ctx.task_logs.read(job_id, task_id, attempt, offset)
         return TaskLog(task_id=task_id, offset=offset, text=text, next_offset=next_offset)
 
     # --- shared with the agent service ----------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import sqlite_utils
 
 from common.private_files import create_private, make_private
+from daemon.storage.migrations.steps import STEPS
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,12 @@ def open_database(path: Path) -> Database:
 
 
 def migrate(database: Database) -> int:
-    """Applies every numbered migration not yet applied; returns the schema version."""
+    """Applies every numbered migration not yet applied; returns the schema version.
+
+    A migration is a SQL script, run in one transaction with its record; some also have a
+    Python step (``migrations/steps.py``) run before it, given the data folder (the database's
+    folder: the daemon keeps its database there).
+    """
     db = database.db
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT)"
@@ -145,6 +151,9 @@ def migrate(database: Database) -> int:
         if version in applied:
             continue
         logger.info("Applying migration %s", script.name)
+        step = STEPS.get(version)
+        if step is not None:  # moves data to files first; runs again if the script does not
+            step(db, database.path.parent)
         sql = script.read_text(encoding="utf-8")
         # executescript commits on its own; wrap the script and its record in one transaction.
         db.conn.executescript(

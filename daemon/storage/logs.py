@@ -1,8 +1,10 @@
-"""The daemon's own log records (``daemon_logs``) and searches of the task logs by job."""
+"""The daemon's own log records (``daemon_logs``), and what the task logs need to know of
+tasks and jobs (the logs themselves are files: ``task_logs.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -69,29 +71,21 @@ def query_daemon(
     return list(rows), int(total["n"])
 
 
-def query_tasks(
-    db: sqlite_utils.Database,
-    job_id: int,
-    task_id: int | None,
-    contains: str | None,
-    offset: int,
-    limit: int,
-) -> tuple[list[dict[str, Any]], int]:
-    """A page of a job's task log chunks in log order, and how many match in all."""
-    where: list[str] = ["t.job_id = ?"]
-    args: list[Any] = [job_id]
-    if task_id is not None:
-        where.append("l.task_id = ?")
-        args.append(task_id)
-    if contains:
-        where.append("l.text LIKE ? ESCAPE '\\'")
-        args.append(_like(contains))
-    clause = " AND ".join(where)
-    base = f"FROM task_logs l JOIN tasks t ON t.id = l.task_id WHERE {clause}"
-    total = next(iter(db.query(f"SELECT count(*) AS n {base}", args)))
-    rows = db.query(
-        f"SELECT l.rowid AS id, l.task_id, l.attempt, l.text, t.job_id, t.agent_id {base}"
-        " ORDER BY l.task_id, l.attempt, l.offset LIMIT ? OFFSET ?",
-        [*args, limit, offset],
+def task_agents(db: sqlite_utils.Database, task_ids: Iterable[int]) -> dict[int, str | None]:
+    """The agent each of these tasks is (or was last) with."""
+    rows = db.conn.execute(
+        "SELECT id, agent_id FROM tasks WHERE id IN (SELECT value FROM json_each(?))",
+        [json.dumps(sorted(set(task_ids)))],
     )
-    return list(rows), int(total["n"])
+    return {int(task_id): agent_id for task_id, agent_id in rows}
+
+
+def expired_jobs(db: sqlite_utils.Database, job_ids: Sequence[int], before: float) -> list[int]:
+    """Of ``job_ids``, those whose logs the retention deletes: finished before ``before``, or
+    no longer in the database (a deleted job's late log)."""
+    rows = db.conn.execute(
+        "SELECT ids.value FROM json_each(?) AS ids WHERE NOT EXISTS (SELECT 1 FROM jobs j"
+        " WHERE j.id = ids.value AND (j.finished_at IS NULL OR j.finished_at >= ?))",
+        [json.dumps(list(job_ids)), before],
+    )
+    return [int(row[0]) for row in rows]

@@ -24,15 +24,15 @@ def job_body(**overrides: Any) -> dict[str, Any]:
 
 
 def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to prove a refused request changed nothing."""
+    """Every row of every table and every task log file, to prove a refused request changed
+    nothing."""
     db = services.context.database.db
-    return {
+    return {"task log files": task_log_files(services)} | {
         table: [tuple(row.values()) for row in db.query(f"SELECT * FROM {table} ORDER BY 1")]
         for table in (
             "jobs",
             "tasks",
             "agents",
-            "task_logs",
             "users",
             "sessions",
             "refresh_tokens",
@@ -59,6 +59,16 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
             "budget_alerts",
         )
     }
+
+
+def task_log_files(services: Services) -> list[tuple[Any, ...]]:
+    """(path, bytes) of every file in the task logs' folder."""
+    root = services.context.task_logs.root
+    if not root.exists():
+        return []
+    return sorted(
+        (str(p.relative_to(root)), p.read_bytes()) for p in root.rglob("*") if p.is_file()
+    )
 
 
 def register_agent(api: FlaskClient, name: str = "node01", dccs: list[str] | None = None) -> str:

@@ -124,16 +124,16 @@ def test_delete_removes_a_finished_job_its_tasks_and_logs_but_not_its_frames(
     )  # fmt: skip
     farm.complete(node, task)
     db = services.context.database.db
+    assert (services.context.task_logs.root / str(job["id"])).is_dir()
 
     answer = farm.call("DELETE", f"/jobs/{job['id']}/record")
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"]["id"] == job["id"]
     assert farm.call("GET", f"/jobs/{job['id']}").status_code == 404
-    for table in ("tasks", "task_logs", "job_task_counts"):
-        column = "task_id" if table == "task_logs" else "job_id"
-        ids = [task["task_id"]] if table == "task_logs" else [job["id"]]
-        assert list(db.query(f"SELECT 1 FROM {table} WHERE {column} = ?", ids)) == []
+    for table in ("tasks", "job_task_counts"):
+        assert list(db.query(f"SELECT 1 FROM {table} WHERE job_id = ?", [job["id"]])) == []
+    assert not (services.context.task_logs.root / str(job["id"])).exists()
     assert frame.read_bytes() == b"frame"
     assert farm.call("DELETE", f"/jobs/{job['id']}/record").status_code == 404
 

@@ -61,8 +61,8 @@ class Farm:
 
 
 def build_farm(root: Path, clock: FakeClock | None = None) -> Farm:
-    """A farm with an admin, a signed-in artist, an agent, three jobs, a stored file, a file in
-    the trash and a thumbnail."""
+    """A farm with an admin, a signed-in artist, an agent, three jobs, a task log, a stored
+    file, a file in the trash and a thumbnail."""
     clock = clock or FakeClock()
     settings = Settings(data_dir=root / "data", lease_ttl_s=30)
     services: Services = create_app(settings, clock=clock).extensions["cloudburst"]
@@ -80,6 +80,8 @@ def build_farm(root: Path, clock: FakeClock | None = None) -> Farm:
     store_file(services, "ana", "show/sh010/plate.exr", b"plate" * 1000)
     trashed = store_file(services, "ana", "show/old.exr", b"old" * 100)
     services.files.delete(trashed.id, person("ana"))
+    task = services.jobs.tasks(farm.job_ids[0])[0]
+    services.context.task_logs.append(farm.job_ids[0], task.id, 1, 0, "Fra:1 Mem:12M\n")
     thumbnail = settings.data_dir / "thumbnails" / str(farm.job_ids[0]) / "1-abc.jpg"
     thumbnail.parent.mkdir(parents=True)
     thumbnail.write_bytes(b"\xff\xd8 a jpeg")

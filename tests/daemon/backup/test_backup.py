@@ -82,6 +82,7 @@ def test_a_full_backup_holds_everything_a_restore_needs(farm: Farm, tmp_path: Pa
             "storage/show/sh010/plate.exr"} <= set(entries)  # fmt: skip
     assert len(trashed) == 1  # a deleted file stays restorable after a restore
     assert any(n.startswith("thumbnails/") for n in entries)
+    assert any(n.startswith("task-logs/") and n.endswith(".log") for n in entries)
     assert info.schema_version >= 6 and info.files == len(entries)
     key = (farm.data_dir / "auth-signing.key").read_bytes()
     assert entries["auth-signing.key"]["hash"] == hash_bytes(key)

@@ -56,6 +56,9 @@ def test_the_restored_daemon_accepts_every_old_credential_over_http(
         )  # fmt: skip
         assert beat.status_code == 200, beat.text
         assert get(url, "/jobs", "cbk_made-up-key").status_code == 401  # still checked
+        task = farm.services.jobs.tasks(farm.job_ids[0])[0]
+        log = get(url, f"/jobs/{farm.job_ids[0]}/tasks/{task.id}/log?attempt=1", farm.admin_key)
+        assert log.status_code == 200 and log.json()["data"]["text"] == "Fra:1 Mem:12M\n"
 
 
 def test_the_restored_folder_is_private(farm: Farm, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ The cap is small here (1,000 characters, 200 of them the head) so a "long" log i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,21 @@ import requests
 from common.accounts import Role
 from common.config import Settings, load_settings
 from common.errors import ConfigError
-from common.models import AgentRegistration, JobSpec, TaskDone, TaskFailure, TaskLogChunk
+from common.models import (
+    AgentRegistration,
+    JobSpec,
+    LogQuery,
+    LogSource,
+    TaskDone,
+    TaskFailure,
+    TaskLogChunk,
+)
 from common.ops_settings import LogSettings
 from daemon.app import Services
 from daemon.auth.principal import Principal
 from daemon.services import logs as log_service
+from daemon.storage import log_records
+from daemon.storage.task_logs import LogCap, TaskLogFiles
 from tests.conftest import FakeClock
 from tests.daemon.calls import snapshot
 
@@ -45,12 +56,23 @@ def agent(services: Services, name: str = "node01") -> str:
     return services.enrollment.register(AgentRegistration(name=name, hostname=name), root).id
 
 
-def stored_chars(services: Services, task_id: int) -> int:
-    db = services.context.database.db
-    row = db.execute(
-        "SELECT coalesce(sum(length(text)), 0) FROM task_logs WHERE task_id = ?", [task_id]
-    ).fetchone()
-    return int(row[0])
+def stored_chars(services: Services, job_id: int, task_id: int) -> int:
+    """Characters the task's log files hold (what readers see and what a rewrite will drop)."""
+    total = 0
+    for path in (services.context.task_logs.root / str(job_id)).glob(f"{task_id}.*.log"):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            found, _ = log_records.scan(fd, log_records.FILE_HEADER_SIZE, os.fstat(fd).st_size,
+                                        verify=True)  # fmt: skip
+        finally:
+            os.close(fd)
+        total += sum(record.chars for record in found)
+    return total
+
+
+def logged_tasks(services: Services) -> set[int]:
+    """Tasks that have a log file."""
+    return {int(p.name.split(".")[0]) for p in services.context.task_logs.root.rglob("*.log")}
 
 
 def read(url: str, token: str, job_id: int, task_id: int, offset: int = 0) -> dict[str, Any]:
@@ -83,7 +105,12 @@ def test_a_long_log_keeps_its_head_and_its_tail(
         )
         assert sent.status_code in (200, 204), sent.text  # fmt: skip
 
-    assert stored_chars(services, task["task_id"]) == 1000
+    cap = services.context.task_logs.cap
+    assert (
+        cap.max_chars
+        <= stored_chars(services, job_id, task["task_id"])
+        <= (cap.max_chars + cap.margin)
+    )  # the middle goes from the file once it passes the cap by the margin
     log = read(live_url, admin_token, job_id, task["task_id"])
     head, tail = "".join(LINES[:2]), "".join(LINES[42:])
     assert log["text"].startswith(head) and log["text"].endswith(tail)
@@ -165,8 +192,7 @@ def test_logs_of_jobs_finished_long_ago_are_deleted(
     clock.advance(20)  # the old job finished the retention and 10 s ago
 
     assert services.logs.purge_task_logs() == 5
-    db = services.context.database.db
-    assert {row[0] for row in db.execute("SELECT task_id FROM task_logs")} == {running, recent}
+    assert logged_tasks(services) == {running, recent}
     assert services.logs.purge_task_logs() == 0
 
 
@@ -178,17 +204,38 @@ def test_the_head_must_be_smaller_than_the_cap() -> None:
 
 
 def test_a_piece_after_a_gap_keeps_its_place_and_every_character_sent(services: Services) -> None:
-    from daemon.storage import task_logs
-
     job_id = submit(services)
     task_id = services.jobs.tasks(job_id)[0].id
-    cap = task_logs.LogCap(max_chars=10_000, head_chars=1_000, attempts=3)
-    with services.context.database.transaction() as db:
-        task_logs.append(db, task_id, 0, 0, "a" * 100, cap)
-        task_logs.append(db, task_id, 0, 105, "b" * 50, cap)  # 5 characters never arrived
-        task_logs.append(db, task_id, 0, 155, "c" * 50, cap)
-        assert task_logs.stream_end(db, task_id, 0) == 205
-        text, next_offset = task_logs.read(db, task_id, 0, 0)
+    logs = TaskLogFiles(services.context.task_logs.root, LogCap(10_000, 1_000, 3))
+    logs.append(job_id, task_id, 0, 0, "a" * 100)
+    logs.append(job_id, task_id, 0, 105, "b" * 50)  # 5 characters never arrived
+    logs.append(job_id, task_id, 0, 155, "c" * 50)
+    assert logs.stream_end(job_id, task_id, 0) == 205
+    text, next_offset = logs.read(job_id, task_id, 0, 0)
     assert next_offset == 205
     assert text.startswith("a" * 100) and text.endswith("b" * 50 + "c" * 50)
     assert "[... 5 characters dropped here" in text and "never arrived" in text
+
+
+def test_logs_of_a_job_no_longer_in_the_database_are_deleted(services: Services) -> None:
+    job_id = submit(services)
+    agent_id = agent(services)
+    kept = log_and_maybe_finish(services, agent_id, finish=False)
+    services.context.task_logs.append(job_id + 50, 1, 1, 0, "a late piece of a deleted job\n")
+    assert services.logs.purge_task_logs() == 1
+    assert services.context.task_logs.job_ids() == [job_id] and logged_tasks(services) == {kept}
+
+
+def test_a_search_reads_a_bounded_part_of_a_job_s_logs(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = submit(services, "1-2")
+    logs = services.context.task_logs
+    first, second = (task.id for task in services.jobs.tasks(job_id))
+    logs.append(job_id, first, 1, 0, "Saved frame 1\n" + "noise\n" * 200)
+    logs.append(job_id, second, 1, 0, "Saved frame 2\n")
+    query = LogQuery(source=LogSource.TASK, job_id=job_id, contains="saved")
+    assert services.logs.search(query).total == 2
+    monkeypatch.setattr(log_service, "SEARCH_CHARS", 700)
+    page = services.logs.search(query)
+    assert [(i.task_id, i.message) for i in page.items] == [(first, "Saved frame 1")]
