@@ -144,3 +144,17 @@ def one_row(db: sqlite_utils.Database, sql: str, params: list[Any]) -> dict[str,
     """The first row ``sql`` finds, or None."""
     rows = list(db.query(sql, params))
     return rows[0] if rows else None
+
+
+@contextmanager
+def savepoint(db: sqlite_utils.Database) -> Iterator[None]:
+    """A part of the open transaction that fails alone: an error inside rolls back only this
+    part (and is raised); the transaction goes on."""
+    db.conn.execute("SAVEPOINT part")
+    try:
+        yield
+    except BaseException:
+        db.conn.execute("ROLLBACK TO part")
+        db.conn.execute("RELEASE part")
+        raise
+    db.conn.execute("RELEASE part")
