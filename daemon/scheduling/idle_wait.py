@@ -3,8 +3,9 @@
 A farm of a few agents polls at each agent's own pace (``poll_interval_s``). A large one would
 drown the daemon in empty lease calls, so the farm as a whole polls at most ``polls_per_s``
 times a second: each agent waits ``live_agents / polls_per_s`` seconds, spread by +-10 % so
-that agents told at the same moment do not come back together. The wait never reaches half of
-the lease time, after which a silent agent would show offline (``Reaper``).
+that agents told at the same moment do not come back together (near the cap the spread stays,
+below it). The wait never passes half of the lease time, after which a silent agent would
+show offline (``Reaper``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def idle_wait(
         lease_ttl_s: the lease time, after which a silent agent shows offline.
         spread: a number from -1 to 1 (random) that spreads the farm's pace by ``JITTER``.
     """
+    longest = longest_wait(max_poll_interval_s, lease_ttl_s)
     pace = live_agents / polls_per_s
-    wait = poll_interval_s if pace <= poll_interval_s else pace * (1 + JITTER * spread)
-    return min(max(wait, poll_interval_s), longest_wait(max_poll_interval_s, lease_ttl_s))
+    if pace <= poll_interval_s:
+        return min(poll_interval_s, longest)
+    # Centred low enough that the spread still spreads at the cap, and never passes it.
+    wait = min(pace, longest / (1 + JITTER)) * (1 + JITTER * spread)
+    return min(max(wait, poll_interval_s), longest)
