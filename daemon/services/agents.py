@@ -100,9 +100,14 @@ class AgentService:
         compare-and-set inside the write transaction that also counted the limits' units, so a
         task is never given to two agents and a limit never overdrawn, however many ask at once.
         A suspect, disabled or draining node gets nothing (``NodeFacts.takes_work``), asked
-        before any count is made.
+        before any count is made. When a read already shows nothing for the node (an idle
+        farm's polls), no write transaction is taken: its visit joins the group commit.
         """
         now = self.ctx.now()
+        if self._nothing_for(agent_id, now):
+            with self.updates.group.writes() as batch:
+                batch.heard_from(agent_id, now)
+            return None
         expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
@@ -284,6 +289,26 @@ class AgentService:
         # Uploaded frames come home to these paths: the same rules as the files reported.
         reported = [*done.outputs, *(blob.path for blob in done.blobs)]
         self.frames.check_reported(task["job_id"], spec, reported)
+
+    def _nothing_for(self, agent_id: str, now: float) -> bool:
+        """Whether one read (no write lock) shows that a lease would find the agent nothing
+        now; False where only the lease's transaction can tell (a candidate job, a cloud
+        node's route).
+
+        Raises:
+            NotFound: there is no such agent (register again).
+        """
+        db = self.ctx.database.db
+        agent = agent_store.get_agent(db, agent_id)
+        if agent is None:
+            raise NotFound(f"Unknown agent {agent_id}; register again.")
+        node = queue_store.NodeFacts.of(agent)
+        if not node.takes_work:
+            return True
+        if not agent["studio_access"] and self.lease_gate is not None:
+            return False
+        full = limit_store.full_limits(db, agent_id)
+        return not queue_store.queue_candidates(db, node, 1, now=now, full_limits=full)
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):

@@ -39,6 +39,6 @@ class IdleWait:
             poll_interval_s=settings.poll_interval_s,
             polls_per_s=settings.agents.idle_polls_per_s,
             max_poll_interval_s=settings.agents.max_poll_interval_s,
-            lease_ttl_s=settings.lease_ttl_s,
+            offline_after_s=min(settings.lease_ttl_s, settings.cloud.heartbeat_timeout_s),
             spread=self.spread(),
         )

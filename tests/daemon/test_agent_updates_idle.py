@@ -95,6 +95,27 @@ def test_the_idle_wait_policy(
 ) -> None:  # fmt: skip
     wait = idle_wait(
         live, poll_interval_s=poll, polls_per_s=per_s, max_poll_interval_s=most,
-        lease_ttl_s=ttl, spread=spread,
+        offline_after_s=ttl, spread=spread,
     )  # fmt: skip
     assert wait == pytest.approx(expected)
+
+
+def test_an_idle_poll_takes_no_write_transaction_of_its_own(
+    farm: HttpFarm, services: Services, clock: FakeClock
+) -> None:
+    services.group_commit.defer()
+    node = farm.register("n1")
+    database = services.context.database
+    commits = database.commits
+    clock.advance(7)
+    assert wait_told(farm, node) == 1.0
+    assert database.commits == commits  # its visit waits for the group commit
+    unknown = farm.call("POST", "/agents/nope/lease")
+    assert unknown.status_code == 404 and "register again" in unknown.json()["message"]
+    services.group_commit.flush()
+    assert database.commits == commits + 1
+    row = database.db.execute("SELECT last_seen FROM agents WHERE id = ?", [node[0]]).fetchone()
+    assert row[0] == clock.now
+    farm.submit(frames="1")
+    assert farm.lease(node) is not None  # work: the lease's own transaction claims it
+    assert database.commits > commits + 1
