@@ -21,7 +21,8 @@ order they filled, so a caller that flushes (a task's completion) finds every wr
 before it committed.
 
 Until ``start`` (an app that does not serve: tests, the CLI) each request's writes are applied
-at once, in the request, as they were before the group commit.
+at once, in the request, as they were before the group commit, and a failure is the
+request's.
 
 Threads: requests add from waitress's threads; the flusher thread, the reaper and a task's
 completion flush; ``start`` and ``stop`` run on the server's thread.
@@ -156,7 +157,7 @@ class GroupCommit:
             yield self._batch
             deferred = self._deferred
         if not deferred:
-            self.flush()
+            self._flush(raising=True)  # the request learns that its writes failed
 
     def defer(self) -> None:
         """Keeps writes in the batch until ``flush``, without a flusher thread (tests)."""
@@ -182,6 +183,9 @@ class GroupCommit:
     def flush(self) -> Flushed | None:
         """Commits the open batch in one transaction (None: it was empty). A failure is
         logged, never raised: the batch is lost, as in a crash, and the next one goes on."""
+        return self._flush(raising=False)
+
+    def _flush(self, *, raising: bool) -> Flushed | None:
         with self._flushing:
             with self._adding:
                 batch, self._batch = self._batch, WriteBatch()
@@ -191,6 +195,8 @@ class GroupCommit:
                 with self.database.transaction() as db:
                     written = self._apply(db, batch)
             except Exception:
+                if raising:
+                    raise
                 logger.exception(
                     "Lost the writes of %d agent request(s) (heartbeats, progress, log "
                     "lines); the agents send them again",

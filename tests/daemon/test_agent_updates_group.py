@@ -133,3 +133,21 @@ def test_writes_before_start_and_after_stop_are_applied_in_the_request(
     services.group_commit.stop()
     send(farm, node, report(task, 0.5, "two\n", offset=4))
     assert rows(services)[task["task_id"]] == ("running", 0.5)
+
+
+def test_before_start_a_failed_write_is_the_requests_error(
+    farm: HttpFarm, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    farm.submit(frames="1")
+    node = farm.register("n1")
+    task = farm.lease(node)
+    assert task is not None
+
+    def full(*args: Any) -> None:
+        raise OSError("database or disk is full")
+
+    monkeypatch.setattr(task_store, "renew_held", full)
+    agent_id, token = node
+    answer = farm.call("POST", f"/agents/{agent_id}/updates", report(task, 0.5, "x"), token=token)
+    assert answer.status_code == 500
+    assert rows(services)[task["task_id"]] == ("leased", 0.0)
