@@ -61,7 +61,8 @@ class AgentUpdateService:
         """Renews the leases of ``update.task_ids``, applies each task's progress while the
         agent holds that attempt (the first moves it to running) and appends its log pieces
         (also just after the attempt ended; a resend is harmless). A task the agent no longer
-        holds is not an error: its progress is ignored and its id is in ``cancel``.
+        holds is not an error: its progress is ignored and its id is in ``cancel``; a report
+        of an older attempt of a task the agent holds again is only ignored.
 
         Raises:
             InvalidInput: the update carries more log text than ``max_log_chars``.
@@ -167,7 +168,8 @@ class AgentUpdateService:
         holder: TaskHolder | None,
         now: float,
     ) -> bool:
-        """One task's part of an update; False when the agent no longer holds the attempt."""
+        """One task's part of an update; False when the agent no longer holds the task (an
+        older attempt's report, from a task it holds again, is only ignored)."""
         if holder is None:
             return False
         if holder.wrote(agent_id, task.attempt):  # the log of an attempt just ended too
@@ -175,10 +177,9 @@ class AgentUpdateService:
                 batch.append_log(
                     LogPiece(task.task_id, agent_id, task.attempt, piece.offset, piece.text)
                 )
-        if not holder.holds_attempt(agent_id, task.attempt):
-            return False
-        _progress(batch, agent_id, task.task_id, task.attempt, task.progress, holder, now)
-        return True
+        if holder.holds_attempt(agent_id, task.attempt):
+            _progress(batch, agent_id, task.task_id, task.attempt, task.progress, holder, now)
+        return holder.holds(agent_id)
 
 
 def _progress(

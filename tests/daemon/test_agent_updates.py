@@ -218,3 +218,25 @@ def test_old_agents_replies_keep_their_fields(farm: HttpFarm) -> None:
         "task_id", "job_id", "attempt", "frames", "dcc", "renderer", "scene", "output",
         "output_format", "env", "timeout_s", "lease_expires_at", "stall_timeout_s",
     }  # fmt: skip
+
+
+def test_an_older_attempts_report_is_ignored_without_stopping_the_newer_one(
+    farm: HttpFarm, services: Services
+) -> None:
+    """An outbox sent after a restart may still hold reports of an attempt that failed."""
+    farm.submit(frames="1", max_retries=2)
+    node = farm.register("n1")
+    first = leased(farm, node)
+    agent_id, token = node
+    failed = farm.call(
+        "POST", f"/agents/{agent_id}/tasks/{first['task_id']}/fail",
+        {"attempt": 1, "error": "crash"}, token=token,
+    )  # fmt: skip
+    assert failed.status_code == 200, failed.text
+    second = leased(farm, node)
+    assert (second["task_id"], second["attempt"]) == (first["task_id"], 2)
+    stale = {"task_id": first["task_id"], "attempt": 1, "progress": 0.9}
+    answer = send(farm, node, {"task_ids": [first["task_id"]], "tasks": [stale]})
+    assert answer.json()["data"]["cancel"] == []  # attempt 2 goes on
+    row = task_row(services, first["task_id"])
+    assert (row["state"], row["attempts"], row["progress"]) == ("leased", 2, 0.0)
