@@ -151,3 +151,18 @@ def test_before_start_a_failed_write_is_the_requests_error(
     answer = farm.call("POST", f"/agents/{agent_id}/updates", report(task, 0.5, "x"), token=token)
     assert answer.status_code == 500
     assert rows(services)[task["task_id"]] == ("leased", 0.0)
+
+
+def test_the_reaper_counts_a_renewal_not_yet_committed(
+    farm: HttpFarm, services: Services, clock: FakeClock
+) -> None:
+    services.group_commit.defer()
+    farm.submit(frames="1")
+    node = farm.register("n1")
+    task = farm.lease(node)  # the lease runs 30 s
+    assert task is not None
+    clock.advance(29)
+    send(farm, node, {"task_ids": [task["task_id"]]})  # waits in the batch
+    clock.advance(2)
+    assert services.reaper.reap() == 0
+    assert rows(services)[task["task_id"]] == ("leased", 0.0)
