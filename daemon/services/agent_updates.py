@@ -123,6 +123,16 @@ class AgentUpdateService:
             batch.heard_from(agent_id, now)
             _progress(batch, agent_id, task_id, report.attempt, report.progress, holder, now)
 
+    def visited(self, agent_id: str, now: float) -> None:
+        """The agent was heard from (an idle poll that found nothing)."""
+        with self.group.writes() as batch:
+            batch.heard_from(agent_id, now)
+
+    def flush(self) -> None:
+        """Writes what agents sent so far: a task's end comes after its start, progress and
+        log lines."""
+        self.group.flush()
+
     # --- helpers -----------------------------------------------------------------------------
 
     def _known(self, agent_id: str) -> None:

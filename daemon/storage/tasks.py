@@ -231,28 +231,6 @@ def error_classes(db: sqlite_utils.Database, job_id: int) -> dict[str, int]:
     }
 
 
-def renew_leases(
-    db: sqlite_utils.Database, agent_id: str, task_ids: Sequence[int], expires_at: float
-) -> set[int]:
-    """Extends the leases the agent still holds; returns the ids it really holds."""
-    if not task_ids:
-        return set()
-    marks = ", ".join("?" * len(task_ids))
-    held = {
-        row["id"]
-        for row in db.query(
-            f"SELECT id FROM tasks WHERE id IN ({marks}) AND agent_id = ? AND state IN (?, ?)",
-            [*task_ids, agent_id, *ACTIVE],
-        )
-    }
-    if held:
-        db.execute(
-            f"UPDATE tasks SET lease_expires_at = ? WHERE id IN ({', '.join('?' * len(held))})",
-            [expires_at, *held],
-        )
-    return held
-
-
 class TaskHolder(NamedTuple):
     """A task's holder, attempt and state, as one read found them."""
 
