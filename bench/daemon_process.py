@@ -24,6 +24,15 @@ def free_port() -> int:
 @contextmanager
 def running_daemon(data_dir: Path, *extra: str) -> Iterator[str]:
     """Yields the URL of a daemon subprocess; stops it on exit."""
+    with running_daemon_process(data_dir, *extra) as (url, _process):
+        yield url
+
+
+@contextmanager
+def running_daemon_process(
+    data_dir: Path, *extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Yields the URL of a daemon subprocess and the process; stops it on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "CLOUDBURST_LOG_LEVEL": "WARNING"}
@@ -42,7 +51,21 @@ def running_daemon(data_dir: Path, *extra: str) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the daemon did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and of its live children (a daemon's worker processes),
+    from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total

@@ -1,8 +1,11 @@
 """Dispatch throughput: many simulated agents (a no-op runner) against one real daemon.
 
-Prints leases per second, lease latency p50/p99, the double-dispatch count, and the time to
-submit a 10,000-frame job. Usage: ``python bench/dispatch.py [--agents 500] [--frames 5000]
-[--mix]``.
+Prints leases per second, lease latency p50/p99, the double-dispatch count, the daemon's CPU
+(its worker processes included) and the time to submit a 10,000-frame job. The agents play in
+one asyncio process (``sim_http.py``), each with its own agent token, so that the simulator costs
+the machine little next to the daemon. Usage: ``python bench/dispatch.py [--agents 500]
+[--frames 5000] [--mix] [--daemon-arg ...]``; ``CLOUDBURST_SERVER_WORKERS=2`` in the environment
+serves the daemon from two processes.
 
 ``--mix`` puts what production jobs need into the load: the agents register with a pool, tags,
 memory and a Blender version, and the frames are shared by four kinds of job: plain; with
@@ -16,20 +19,20 @@ capacity).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import tempfile
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from pathlib import Path
 
-from daemon_process import running_daemon
+from daemon_process import cpu_seconds, running_daemon_process
+from sim_http import Connection
 
 from common.cli.local_admin import local_admin
 from common.client import DaemonClient
-from common.models import AgentRegistration, JobSpec, LimitChange, TaskDone
+from common.models import AgentRegistration, JobSpec, LimitChange
 
 #: What every agent has with ``--mix``, and what the jobs with requirements ask of it.
 NODE = {"pool": "bench", "tags": ["usd", "ocio"], "memory_mb": 65_536,
@@ -66,10 +69,16 @@ def main() -> int:
     parser.add_argument(
         "--mix", action="store_true", help="requirements, a limit and dependencies in the load"
     )
+    parser.add_argument(
+        "--daemon-arg", action="append", default=[], help="an argument for the daemon (repeat)"
+    )
     args = parser.parse_args()
     capacity = max(1, args.workers // 2)
 
-    with tempfile.TemporaryDirectory() as tmp, running_daemon(Path(tmp)) as url:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_daemon_process(Path(tmp), *args.daemon_arg) as (url, daemon),
+    ):
         client = DaemonClient(url, timeout=60, auth=local_admin(Path(tmp)))
         started = time.perf_counter()
         big = client.submit(spec("1-10000", chunk=1))
@@ -81,17 +90,17 @@ def main() -> int:
         else:
             client.submit(spec(f"1-{args.frames}"))
         facts = NODE if args.mix else {}
-        agents = [
-            client.register(
+        agents = []
+        for i in range(args.agents):
+            info = client.register(
                 AgentRegistration.model_validate(
                     {"name": f"sim{i:04d}", "hostname": "bench", **facts}
                 )
-            ).id
-            for i in range(args.agents)
-        ]
+            )
+            assert info.token is not None
+            agents.append((info.id, info.token))
         latencies: list[float] = []
         handed: Counter[tuple[int, int]] = Counter()
-        lock = threading.Lock()
         remaining = [args.frames]
         most_held = [0]  # the most units of the limit the daemon said were in use
         watching = threading.Event()
@@ -108,44 +117,45 @@ def main() -> int:
             finally:
                 watcher.close()
 
-        def agent_loop(agent_id: str) -> None:
-            with closing(DaemonClient(url, timeout=60, auth=client.auth)) as own:
-                play_agent(own, agent_id)
+        host, port = url.removeprefix("http://").split(":")
 
-        def play_agent(own: DaemonClient, agent_id: str) -> None:
-            while True:
-                with lock:
-                    if remaining[0] <= 0:
-                        return
-                t0 = time.perf_counter()
-                assignment = own.lease(agent_id)
-                elapsed = time.perf_counter() - t0
-                if assignment is None:
-                    with lock:
-                        if remaining[0] <= 0:
-                            return
-                    time.sleep(0.01)
-                    continue
-                with lock:
+        async def play_agent(agent_id: str, token: str) -> None:
+            """One agent: lease, complete at once (a no-op render), until no frame is left."""
+            conn = Connection(host, int(port), token, keepalive=True)
+            try:
+                while remaining[0] > 0:
+                    t0 = time.perf_counter()
+                    status, _, assignment = await conn.request("POST", f"/agents/{agent_id}/lease")
+                    elapsed = time.perf_counter() - t0
+                    if status == 204:
+                        await asyncio.sleep(0.01)
+                        continue
                     latencies.append(elapsed)
-                    handed[(assignment.task_id, assignment.attempt)] += 1
+                    handed[(assignment["task_id"], assignment["attempt"])] += 1
                     remaining[0] -= 1
-                own.complete(agent_id, assignment.task_id, TaskDone(attempt=1, outputs=[]))
+                    await conn.request(
+                        "POST", f"/agents/{agent_id}/tasks/{assignment['task_id']}/complete",
+                        {"attempt": assignment["attempt"], "outputs": []},
+                    )  # fmt: skip
+            finally:
+                await conn.close()
+
+        async def play_all() -> None:
+            # ``--workers`` requests in flight: each worker plays many agents in turn.
+            async def play(group: list[tuple[str, str]]) -> None:
+                for agent_id, token in group:
+                    await play_agent(agent_id, token)
+
+            await asyncio.gather(*(play(agents[i :: args.workers]) for i in range(args.workers)))
 
         watcher = threading.Thread(target=watch_limit, daemon=True)
         if args.mix:
             watcher.start()
         t0 = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=args.workers) as pool:
-            # Each worker thread plays many agents in turn.
-            per = [agents[i :: args.workers] for i in range(args.workers)]
-
-            def play(group: list[str]) -> None:
-                for agent_id in group:
-                    agent_loop(agent_id)
-
-            list(pool.map(play, per))
+        cpu0 = cpu_seconds(daemon.pid)
+        asyncio.run(play_all())
         wall = time.perf_counter() - t0
+        daemon_cpu = (cpu_seconds(daemon.pid) - cpu0) / wall
         watching.set()
         if args.mix:
             watcher.join()
@@ -162,6 +172,7 @@ def main() -> int:
     print(f"lease latency p50            {p50:.1f} ms")
     print(f"lease latency p99            {p99:.1f} ms")
     print(f"double dispatches            {doubles}")
+    print(f"daemon CPU                   {daemon_cpu * 100:.0f}%")
     print(f"submit 10,000-frame job      {submit_s * 1000:.0f} ms")
     mix = ""
     if args.mix:
@@ -170,7 +181,8 @@ def main() -> int:
         mix = f", mix: limit {capacity}, at most {most} in use ({max(0, most - capacity)} over)"
     print(
         f"summary: {rate:.0f} dispatches/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"{doubles} double, 10k-frame submit {submit_s:.2f} s{mix}"
+        f"{doubles} double, daemon CPU {daemon_cpu * 100:.0f}%, "
+        f"10k-frame submit {submit_s:.2f} s{mix}"
     )
     return 0
 

@@ -187,6 +187,11 @@ class Settings(BaseModel):
     server_threads: int | None = Field(default=None, ge=1, le=256)
     """Threads serving requests; empty: twice the CPUs, from 4 to 16. More threads than
     cores mostly wait for Python's interpreter lock (docs/performance.md)."""
+    server_workers: int = Field(default=1, ge=1, le=64)
+    """Processes serving requests: more than one lets the daemon use more cores than one
+    (each serves the whole API over the same database; the first runs the scheduler)."""
+    server_connections: int = Field(default=10_000, ge=100, le=1_000_000)
+    """Open connections served at once (an agent holds one or two)."""
     lease_ttl_s: float = Field(default=60.0, gt=0)
     """A lease not renewed by a heartbeat within this time is taken back."""
     heartbeat_interval_s: float = Field(default=10.0, gt=0)

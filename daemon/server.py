@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import signal
 from collections.abc import Callable
 from types import FrameType
@@ -21,6 +22,7 @@ from daemon.api.body import largest_body
 from daemon.app import create_app
 from daemon.container import services_of
 from daemon.services.logs import DatabaseLogHandler
+from daemon.workers import Workers, listening_socket
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +47,27 @@ def server_options(settings: Settings) -> dict[str, Any]:
     stops a chunked body there; each operation holds its body to less, ``api/body.py``)."""
     return {
         "threads": serving_threads(settings), "ident": "cloudburst",
-        "connection_limit": 1000, "channel_timeout": 60,
+        # poll(), not select(): no limit at 1,024 descriptors, for farms of thousands of nodes
+        "connection_limit": settings.server_connections, "asyncore_use_poll": True,
+        "channel_timeout": 60, "backlog": 2048,
         "max_request_body_size": largest_body(settings) + 1,  # waitress refuses >= this
     }  # fmt: skip
+
+
+def raise_open_files_limit(connections: int) -> None:
+    """Lets the process hold its connections (each a descriptor) and its files: the soft
+    limit of open files rises towards the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < wanted:
+            logger.warning(
+                "Open files are limited to %d: fewer than the %d connections of "
+                "server_connections; raise the limit (LimitNOFILE= in the systemd unit)",
+                target, connections,
+            )  # fmt: skip
 
 
 def serve(settings: Settings) -> None:
@@ -56,8 +76,14 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     services = services_of(app)
     services.auth.ensure_local_admin()
+    raise_open_files_limit(settings.server_connections)
+    workers: Workers | None = None
     try:
-        server = waitress.create_server(app, host=host, port=port, **server_options(settings))
+        if settings.server_workers > 1:
+            workers = Workers(settings, listening_socket(host, port))
+            server = waitress.create_server(app, sockets=[workers.sock], **server_options(settings))
+        else:
+            server = waitress.create_server(app, host=host, port=port, **server_options(settings))
     except OSError as exc:
         raise ConfigError(
             f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Is another daemon running "
@@ -102,6 +128,9 @@ def serve(settings: Settings) -> None:
         logger.info(
             "ShotGrid: %s as script %r", settings.shotgrid.site, settings.shotgrid.script_name
         )
+    if workers is not None:
+        workers.start()
+        every["workers"] = (workers.check, 5.0)
     for name, (call, seconds) in every.items():
         scheduler.add_job(
             call, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True
@@ -143,6 +172,8 @@ def serve(settings: Settings) -> None:
     finally:
         scheduler.shutdown(wait=False)
         services.group_commit.stop()  # writes what agents sent last
+        if workers is not None:
+            workers.stop()
         services.pool.close()
         logging.getLogger().removeHandler(log_handler)
         log_handler.close()

@@ -122,6 +122,9 @@ def unit_text(plan: ServicePlan) -> str:
         # finishes its requests. Past this, systemd kills what is left.
         f"TimeoutStopSec={60 if plan.role == 'agent' else 30}",
         "KillMode=mixed",
+        # Each agent holds a connection or two to the daemon: a farm of thousands needs more
+        # descriptors than the default 1,024 (``server_connections``).
+        *(["LimitNOFILE=65536"] if plan.role == "daemon" else []),
         "UMask=0027",
         f"ProtectSystem={'strict' if plan.strict else 'full'}",
         "ReadWritePaths=" + " ".join(_quoted(p) for p in (data, *plan.write_paths)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sqlite3
 import threading
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import sqlite_utils
 
@@ -37,10 +38,12 @@ class Database:
         self.path = path
         self._local = threading.local()
         # Writers of this process queue here rather than in SQLite's busy handler, which
-        # polls with sleeps of up to 100 ms and would dominate tail latency under load.
+        # polls with sleeps of up to 100 ms and would dominate tail latency under load; the
+        # daemon's other processes (``server_workers``) queue on a lock file beside it.
         self._write_lock = threading.Lock()
-        #: Transactions committed by this process; readers key caches on it (the daemon is
-        #: the only writer of its database).
+        self._process_lock: TextIO | None = None
+        #: Transactions committed by this process; readers key caches on it. The daemon's
+        #: other processes (``server_workers``) write too: such a cache also expires by time.
         self.commits = 0
 
     @property
@@ -71,7 +74,7 @@ class Database:
         if db.conn.in_transaction:  # nested: join the outer transaction
             yield db
             return
-        with self._write_lock:
+        with self._write_lock, self._between_processes():
             db.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -83,6 +86,20 @@ class Database:
                     db.conn.execute("ROLLBACK")
                 raise
             self.commits += 1
+
+    @contextmanager
+    def _between_processes(self) -> Iterator[None]:
+        """Holds the lock file while this process writes: a writer of another process waits
+        in the kernel, woken the moment the lock is free, not in SQLite's sleeping retries."""
+        if self._process_lock is None:
+            lock_path = self.path.with_name(self.path.name + "-lock")
+            create_private(lock_path)
+            self._process_lock = open(lock_path, "a")  # noqa: SIM115 (held for the process)
+        fcntl.flock(self._process_lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._process_lock, fcntl.LOCK_UN)
 
     def checkpoint(self) -> None:
         """Copies the WAL into the database file without blocking writers (PASSIVE).
