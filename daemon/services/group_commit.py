@@ -212,7 +212,10 @@ class GroupCommit:
     def _run(self) -> None:
         """The flusher thread: a flush every ``interval_s`` until ``stop``."""
         while not self._stop.wait(self.interval_s):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a hook that failed: the next batch goes on all the same
+                logger.exception("After a group commit")
 
     def _apply(self, db: sqlite_utils.Database, batch: WriteBatch) -> int:
         """Writes one batch inside the flush's transaction; returns the log pieces written."""
