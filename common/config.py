@@ -20,6 +20,7 @@ from typing import Any, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from common.agent_protocol_settings import AgentProtocolSettings
 from common.backup_settings import BackupSettings
 from common.cloud_settings import CloudSettings
 from common.daemon_address import daemon_url
@@ -229,6 +230,9 @@ class Settings(BaseModel):
     """The ``[limits]`` table: request bodies, frames and tasks per job, storage quotas."""
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     """The ``[webhooks]`` table: where notifications may go, their retries and outbox."""
+    agents: AgentProtocolSettings = Field(default_factory=AgentProtocolSettings)
+    """The ``[agents]`` table: how often agents send updates and idle agents poll, and how
+    often the daemon commits what they sent."""
     store: StoreSettings | None = None
     """The ``[store]`` table: the object store that carries jobs' files to render nodes away
     from studio storage, and their frames back. None: every job renders where studio storage

@@ -15,6 +15,7 @@ from daemon.container import Services, attach
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
 from daemon.services.agent_control import NodeControl
+from daemon.services.agent_updates import AgentUpdateService
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
@@ -25,8 +26,10 @@ from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
 from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
+from daemon.services.group_commit import GroupCommit
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.idle_wait import IdleWait
 from daemon.services.job_records import JobRecords
 from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
@@ -72,9 +75,12 @@ def build_services(
     jobs = JobService(context, ranking, client, projects, staging, fit=NodeFit(pool))
     burst = BurstService(context, pool, projects)
     failures = FailureService(context)
+    group_commit = GroupCommit(database, settings.agents.commit_interval_s)
+    agent_updates = AgentUpdateService(context, group_commit)
     agents = AgentService(
-        context, jobs, lease_gate=burst if burst.enabled else None, failures=failures
-    )
+        context, jobs, agent_updates, lease_gate=burst if burst.enabled else None,
+        failures=failures,
+    )  # fmt: skip
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     farm_history = FarmHistoryService(context, burst.books)
     outputs = OutputService(context, jobs)
@@ -83,7 +89,7 @@ def build_services(
         jobs=jobs,
         agents=agents,
         failures=failures,
-        reaper=Reaper(context, jobs),
+        reaper=Reaper(context, jobs, group_commit),
         ranking=ranking,
         shotgrid=shotgrid,
         shotgrid_choices=ShotGridChoicesService(context, client),
@@ -111,7 +117,9 @@ def build_services(
         limits=LimitService(context),
         webhooks=WebhookService(context),
         notifier=Notifier(context),
-        poll=settings.poll_interval_s,
+        group_commit=group_commit,
+        agent_updates=agent_updates,
+        idle_wait=IdleWait(context),
     )
 
 

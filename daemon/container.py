@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
 from daemon.services.agent_control import NodeControl
+from daemon.services.agent_updates import AgentUpdateService
 from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
@@ -22,8 +23,10 @@ from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
 from daemon.services.farm_history import FarmHistoryService
 from daemon.services.files import FileService
+from daemon.services.group_commit import GroupCommit
 from daemon.services.homecoming import Homecoming
 from daemon.services.idempotency import IdempotencyService
+from daemon.services.idle_wait import IdleWait
 from daemon.services.job_records import JobRecords
 from daemon.services.limits import LimitService
 from daemon.services.logs import LogService
@@ -79,7 +82,10 @@ class Services:
     limits: LimitService
     webhooks: WebhookService
     notifier: Notifier
-    poll: float
+    group_commit: GroupCommit
+    """Agents' small writes, committed together (started and stopped by ``daemon.server``)."""
+    agent_updates: AgentUpdateService
+    idle_wait: IdleWait
     """Seconds an idle agent should wait before asking again."""
 
 

@@ -1,7 +1,7 @@
-"""Runs the daemon: waitress serves the app; APScheduler triggers the reaper, the ranking pass,
-the ShotGrid sync and write-back, the webhooks' deliveries, the daily backup, the farm's
-samples, and the purges of what would grow without bound (stored files' trash, log records, old
-task logs, idempotency keys)."""
+"""Runs the daemon: waitress serves the app; the group commit writes agents' updates together;
+APScheduler triggers the reaper, the ranking pass, the ShotGrid sync and write-back, the
+webhooks' deliveries, the daily backup, the farm's samples, and the purges of what would grow
+without bound (stored files' trash, log records, old task logs, idempotency keys)."""
 
 from __future__ import annotations
 
@@ -146,6 +146,7 @@ def serve(settings: Settings) -> None:
         logger.info("Backing up to %s daily at %s %s (full on %s)", backup.destination,
                     backup.time, backup.timezone, backup.full_day)  # fmt: skip
     scheduler.start()
+    services.group_commit.start()  # agents' heartbeats, progress and logs: one commit per tick
     log_handler = DatabaseLogHandler(
         services.context.database, settings.logs.flush_interval_s,
         logging.getLevelName(settings.logs.level),
@@ -170,6 +171,7 @@ def serve(settings: Settings) -> None:
         pass  # the listening socket closed by stop()
     finally:
         scheduler.shutdown(wait=False)
+        services.group_commit.stop()  # writes what agents sent last
         if workers is not None:
             workers.stop()
         services.pool.close()

@@ -113,6 +113,7 @@ def worker_main() -> None:
     import waitress
 
     from daemon.app import create_app
+    from daemon.container import services_of
     from daemon.server import server_options
 
     settings: Settings = pickle.loads(sys.stdin.buffer.read())  # from the first process
@@ -131,5 +132,10 @@ def worker_main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the first process, which stops us
-    with contextlib.suppress(OSError):
-        server.run()
+    group_commit = services_of(app).group_commit
+    group_commit.start()  # this process's agents' updates, one commit per tick
+    try:
+        with contextlib.suppress(OSError):
+            server.run()
+    finally:
+        group_commit.stop()  # writes what agents sent last

@@ -21,11 +21,16 @@ public surface, and the submodules are where each noun lives:
 from __future__ import annotations
 
 from common.models.agents import (
+    AGENT_PROTOCOL_VERSION,
+    MAX_LOG_PIECES,
     AgentActivity,
     AgentControl,
     AgentInfo,
+    AgentProtocol,
     AgentRegistration,
     AgentTask,
+    AgentUpdate,
+    AgentUpdateReply,
     Heartbeat,
     HeartbeatReply,
     NodeLoad,
@@ -34,7 +39,9 @@ from common.models.agents import (
     TaskDone,
     TaskFailure,
     TaskLogChunk,
+    TaskLogPiece,
     TaskProgress,
+    TaskUpdate,
 )
 from common.models.backup import BackupInfo, BackupKind
 from common.models.base import (
@@ -156,11 +163,13 @@ from common.models.webhooks import (
 )
 
 __all__ = [
+    "AGENT_PROTOCOL_VERSION",
     "IDEMPOTENCY_HEADER",
     "MAX_DEPENDENCIES",
     "MAX_HISTORY_HOURS",
     "MAX_INTEGER",
     "MAX_LIMITS",
+    "MAX_LOG_PIECES",
     "MAX_REPORTED",
     "MAX_TAGS",
     "MAX_URL",
@@ -172,8 +181,11 @@ __all__ = [
     "AgentControl",
     "AgentInfo",
     "AgentLoad",
+    "AgentProtocol",
     "AgentRegistration",
     "AgentTask",
+    "AgentUpdate",
+    "AgentUpdateReply",
     "Attempt",
     "AuditPage",
     "AuditQuery",
@@ -265,8 +277,10 @@ __all__ = [
     "TaskFailure",
     "TaskLog",
     "TaskLogChunk",
+    "TaskLogPiece",
     "TaskPage",
     "TaskProgress",
+    "TaskUpdate",
     "UploadComplete",
     "UploadCreate",
     "UploadInfo",

@@ -206,3 +206,58 @@ class TaskFailure(WireModel):
     """The node went away (e.g. cloud preemption): requeue without spending the retry budget."""
     error_class: FailureClass | None = None
     """What kind of failure the agent read from the runner's log and exit; None: unknown."""
+
+
+AGENT_PROTOCOL_VERSION = 2
+"""The agent protocol this daemon speaks: 2 adds one update per few seconds
+(``POST /agents/{id}/updates``) to the heartbeat, progress and log calls of 1, which stay."""
+MAX_LOG_PIECES = 64
+"""The most log pieces one task's update carries (normally one)."""
+
+
+class TaskLogPiece(WireModel):
+    """Log text of one attempt since the agent's last update, contiguous."""
+
+    offset: Offset
+    """Character offset of ``text`` in the attempt's log stream: a resend is harmless."""
+    text: Annotated[str, Field(max_length=1_000_000)]
+
+
+class TaskUpdate(WireModel):
+    """What changed on one task since the agent's last update."""
+
+    task_id: RowId
+    attempt: Attempt
+    progress: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    """The newest progress, if any; the first one moves the task from leased to running."""
+    frames_done: Annotated[list[FrameNumber], Field(max_length=MAX_REPORTED)] = Field(
+        default_factory=list
+    )
+    log: Annotated[list[TaskLogPiece], Field(max_length=MAX_LOG_PIECES)] = Field(
+        default_factory=list
+    )
+    """The attempt's log lines since the last update, pieces in stream order."""
+
+
+class AgentUpdate(Heartbeat):
+    """Sent every few seconds by a rendering agent: its heartbeat and what changed on each
+    task (protocol 2)."""
+
+    tasks: Annotated[list[TaskUpdate], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
+
+
+class AgentUpdateReply(HeartbeatReply):
+    """The heartbeat's answer, and when to send the next update."""
+
+    update_interval_s: float
+
+
+class AgentProtocol(WireModel):
+    """The agent protocol this daemon speaks (``GET /agents/protocol``; a daemon without the
+    route speaks protocol 1: heartbeat, progress and log calls)."""
+
+    version: int
+    update_interval_s: float
+    """How often a rendering agent sends an update."""
+    max_log_chars_per_update: int
+    """The most log characters one update may carry, all its tasks' pieces together."""

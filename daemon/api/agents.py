@@ -9,7 +9,10 @@ from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours
 from common.models import (
     AgentChange,
     AgentInfo,
+    AgentProtocol,
     AgentRegistration,
+    AgentUpdate,
+    AgentUpdateReply,
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
@@ -105,15 +108,39 @@ def heartbeat(agent_id: str, body: Heartbeat) -> HeartbeatReply:
 
 
 @bp.operation(
+    "GET", "/agents/protocol",
+    "The agent protocol this daemon speaks (2: updates), and how often to send an update; "
+    "a daemon without this route speaks protocol 1 (heartbeat, progress and log calls)",
+    returns=AgentProtocol, permission=Permission.AGENT_PROTOCOL,
+)  # fmt: skip
+def protocol() -> AgentProtocol:
+    return services().agent_updates.protocol()
+
+
+@bp.operation(
+    "POST", "/agents/<agent_id>/updates",
+    "Renew leases and report each task's progress and log lines since the last update; "
+    "learn which tasks to stop (a task no longer yours is in cancel, never an error)",
+    body=AgentUpdate, returns=AgentUpdateReply, errors=(InvalidInput, NotFound),
+    permission=Permission.AGENT_PROTOCOL,
+)  # fmt: skip
+def update(agent_id: str, body: AgentUpdate) -> AgentUpdateReply:
+    return services().agent_updates.update(agent_id, body)
+
+
+@bp.operation(
     "POST", "/agents/<agent_id>/lease", "Take the best task this agent can run",
     returns=TaskAssignment, errors=(NotFound,), permission=Permission.AGENT_PROTOCOL,
-    extra_statuses={204: "No task now; poll again after the X-Poll-Interval seconds."},
+    extra_statuses={
+        204: "No task now; poll again after the X-Poll-Interval seconds (longer as the "
+        "farm grows)."
+    },
 )  # fmt: skip
 def lease(agent_id: str) -> TaskAssignment | Response:
     assignment = agents().lease(agent_id)
     if assignment is None:
         response = Response(status=204)
-        response.headers["X-Poll-Interval"] = str(services().poll)
+        response.headers["X-Poll-Interval"] = str(services().idle_wait.seconds())
         return response
     return assignment
 

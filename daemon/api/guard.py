@@ -59,8 +59,8 @@ def _check(
             "token as 'Authorization: Bearer <token>'."
         )
     if permission is Permission.AGENT_PROTOCOL:
-        if principal.kind == "agent":
-            if params.get("agent_id") != principal.agent_id:
+        if principal.kind == "agent":  # an operation naming no agent answers every agent
+            if "agent_id" in params and params["agent_id"] != principal.agent_id:
                 raise Forbidden(
                     f"This token belongs to agent {principal.agent_id}; it cannot act as agent "
                     f"{params.get('agent_id')}."

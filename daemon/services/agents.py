@@ -1,4 +1,5 @@
-"""The agent protocol: register, heartbeat, lease, progress, log, complete, fail."""
+"""The agent protocol: register, heartbeat, lease, progress, log, complete, fail (heartbeats
+and progress go through ``agent_updates.py``, as protocol 2's updates do)."""
 
 from __future__ import annotations
 
@@ -27,16 +28,15 @@ from common.states import TaskState
 from daemon.context import Context, to_datetime
 from daemon.scheduling.failures import last_line
 from daemon.services.agent_info import agent_infos, load_agent_info
+from daemon.services.agent_updates import AgentUpdateService
 from daemon.services.failures import FailureService
 from daemon.services.frame_files import FrameFiles
 from daemon.services.jobs import JobService
 from daemon.services.lease_gate import LeaseGate
-from daemon.services.monitoring import load_of
 from daemon.storage import agents as agent_store
 from daemon.storage import data as data_store
 from daemon.storage import jobs as job_store
 from daemon.storage import limits as limit_store
-from daemon.storage import monitoring as load_store
 from daemon.storage import queue as queue_store
 from daemon.storage import tasks as task_store
 
@@ -56,11 +56,14 @@ class AgentService:
         self,
         context: Context,
         jobs: JobService,
+        updates: AgentUpdateService,
         lease_gate: LeaseGate | None = None,
         failures: FailureService | None = None,
     ) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.updates = updates
+        """Heartbeats and progress, written by the group commit."""
         self.failures = failures or FailureService(context)
         """What a failed task does to itself, its job's nodes and its node."""
         self.frames = FrameFiles(context.paths)
@@ -82,20 +85,7 @@ class AgentService:
 
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
         """Renews the leases the agent still holds; tells it which tasks to stop."""
-        now = self.ctx.now()
-        expires = now + self.ctx.settings.lease_ttl_s
-        with self.ctx.database.transaction() as db:
-            self._touch(db, agent_id, now)
-            if beat.capabilities is not None:
-                agent_store.update_capabilities(db, agent_id, beat.capabilities)
-            held = task_store.renew_leases(db, agent_id, beat.task_ids, expires)
-            load = load_of(beat)
-            if load is not None:
-                load_store.record_load(db, agent_id, load, now)
-        cancel = sorted(set(beat.task_ids) - held)
-        if cancel:
-            logger.info("agent_id=%s must stop tasks %s", agent_id, cancel)
-        return HeartbeatReply(cancel=cancel, lease_expires_at=to_datetime(expires))
+        return self.updates.heartbeat(agent_id, beat)
 
     def lease(self, agent_id: str) -> TaskAssignment | None:
         """Hands the agent a queued task of the best-ranked job it can run, or None.
@@ -107,9 +97,13 @@ class AgentService:
         compare-and-set inside the write transaction that also counted the limits' units, so a
         task is never given to two agents and a limit never overdrawn, however many ask at once.
         A suspect, disabled or draining node gets nothing (``NodeFacts.takes_work``), asked
-        before any count is made.
+        before any count is made. When a read already shows nothing for the node (an idle
+        farm's polls), no write transaction is taken: its visit joins the group commit.
         """
         now = self.ctx.now()
+        if self._nothing_for(agent_id, now):
+            self.updates.visited(agent_id, now)
+            return None
         expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
@@ -147,16 +141,8 @@ class AgentService:
         return None
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
-        now = self.ctx.now()
-        with self.ctx.database.transaction() as db:
-            self._touch(db, agent_id, now)
-            task = self._held(db, agent_id, task_id, update.attempt)
-            if task["state"] == TaskState.LEASED.value:
-                task_store.move_task(
-                    db, task_id, TaskState.RUNNING,
-                    holder=agent_id, attempt=update.attempt, started_at=now,
-                )  # fmt: skip
-            task_store.set_progress(db, task_id, agent_id, update.attempt, update.progress)
+        """A running task's progress; the first moves it from leased to running."""
+        self.updates.progress(agent_id, task_id, update)
 
     def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None:
         """Appends to the attempt's log; accepted even just after the task ended. Only reads
@@ -169,6 +155,7 @@ class AgentService:
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()
         self._check_outputs(agent_id, task_id, done)  # before the write lock: it looks at the disk
+        self.updates.flush()  # the task's start, progress and log lines come first
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
@@ -195,6 +182,7 @@ class AgentService:
         """The agent's report that a task failed on it: the failure policy decides what
         follows (``services/failures.py``), then the job's state is derived again."""
         now = self.ctx.now()
+        self.updates.flush()  # the task's start, progress and log lines come first
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             task = self._held(db, agent_id, task_id, failure.attempt)
@@ -295,6 +283,26 @@ class AgentService:
         # Uploaded frames come home to these paths: the same rules as the files reported.
         reported = [*done.outputs, *(blob.path for blob in done.blobs)]
         self.frames.check_reported(task["job_id"], spec, reported)
+
+    def _nothing_for(self, agent_id: str, now: float) -> bool:
+        """Whether one read (no write lock) shows that a lease would find the agent nothing
+        now; False where only the lease's transaction can tell (a candidate job, a cloud
+        node's route).
+
+        Raises:
+            NotFound: there is no such agent (register again).
+        """
+        db = self.ctx.database.db
+        agent = agent_store.get_agent(db, agent_id)
+        if agent is None:
+            raise NotFound(f"Unknown agent {agent_id}; register again.")
+        node = queue_store.NodeFacts.of(agent)
+        if not node.takes_work:
+            return True
+        if not agent["studio_access"] and self.lease_gate is not None:
+            return False
+        full = limit_store.full_limits(db, agent_id)
+        return not queue_store.queue_candidates(db, node, 1, now=now, full_limits=full)
 
     def _touch(self, db: sqlite_utils.Database, agent_id: str, now: float) -> dict[str, Any]:
         if not agent_store.touch_agent(db, agent_id, now):

@@ -7,6 +7,7 @@ import logging
 from common.states import TaskState
 from daemon.context import Context
 from daemon.services.failures import requeue_failed_task
+from daemon.services.group_commit import GroupCommit
 from daemon.services.jobs import JobService
 from daemon.storage import agents as agent_store
 from daemon.storage import jobs as job_store
@@ -18,9 +19,13 @@ logger = logging.getLogger(__name__)
 class Reaper:
     """Requeues tasks whose lease expired; triggered by APScheduler in the daemon process."""
 
-    def __init__(self, context: Context, jobs: JobService) -> None:
+    def __init__(
+        self, context: Context, jobs: JobService, group: GroupCommit | None = None
+    ) -> None:
         self.ctx = context
         self.jobs = jobs
+        self.group = group
+        """Agents' writes not yet committed: flushed first, so a renewal just sent counts."""
 
     def reap(self, now: float | None = None) -> int:
         """One pass at time ``now``; returns how many tasks were taken back.
@@ -29,6 +34,8 @@ class Reaper:
         kills the node); one only leased, never started, does not.
         """
         now = self.ctx.now() if now is None else now
+        if self.group is not None:
+            self.group.flush()
         taken = 0
         with self.ctx.database.transaction() as db:
             for task in task_store.expired_leases(db, now):

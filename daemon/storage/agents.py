@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
@@ -48,6 +49,26 @@ def touch_agent(db: sqlite_utils.Database, agent_id: str, now: float) -> bool:
         "UPDATE agents SET last_seen = ?, state = 'online' WHERE id = ?", [now, agent_id]
     )
     return cursor.rowcount == 1
+
+
+def agent_exists(db: sqlite_utils.Database, agent_id: str) -> bool:
+    row = db.conn.execute("SELECT 1 FROM agents WHERE id = ?", [agent_id]).fetchone()
+    return row is not None
+
+
+def touch_agents(db: sqlite_utils.Database, seen: Iterable[tuple[str, float]]) -> None:
+    """Many agents heard from, each at its time (a group commit's): each is online, and its
+    ``last_seen`` never moves back (a lease may have written a later time meanwhile)."""
+    db.conn.executemany(
+        "UPDATE agents SET last_seen = max(last_seen, ?), state = 'online' WHERE id = ?",
+        [(now, agent_id) for agent_id, now in seen],
+    )
+
+
+def count_online(db: sqlite_utils.Database) -> int:
+    """How many agents are online (heard from within the lease time)."""
+    row = db.conn.execute("SELECT count(*) FROM agents WHERE state = 'online'").fetchone()
+    return int(row[0])
 
 
 def mark_silent_agents_offline(db: sqlite_utils.Database, silent_since: float) -> int:

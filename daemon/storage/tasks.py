@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -231,26 +231,61 @@ def error_classes(db: sqlite_utils.Database, job_id: int) -> dict[str, int]:
     }
 
 
-def renew_leases(
-    db: sqlite_utils.Database, agent_id: str, task_ids: Sequence[int], expires_at: float
-) -> set[int]:
-    """Extends the leases the agent still holds; returns the ids it really holds."""
-    if not task_ids:
-        return set()
-    marks = ", ".join("?" * len(task_ids))
-    held = {
-        row["id"]
-        for row in db.query(
-            f"SELECT id FROM tasks WHERE id IN ({marks}) AND agent_id = ? AND state IN (?, ?)",
-            [*task_ids, agent_id, *ACTIVE],
-        )
-    }
-    if held:
-        db.execute(
-            f"UPDATE tasks SET lease_expires_at = ? WHERE id IN ({', '.join('?' * len(held))})",
-            [expires_at, *held],
-        )
-    return held
+class TaskHolder(NamedTuple):
+    """A task's holder, attempt and state, as one read found them."""
+
+    agent_id: str | None
+    attempt: int
+    state: str
+    job_id: int
+
+    def holds(self, agent_id: str) -> bool:
+        """Whether ``agent_id`` holds the task now (its lease runs)."""
+        return self.agent_id == agent_id and self.state in ACTIVE
+
+    def holds_attempt(self, agent_id: str, attempt: int) -> bool:
+        return self.holds(agent_id) and self.attempt == attempt
+
+    def wrote(self, agent_id: str, attempt: int) -> bool:
+        """Whether the attempt is (or was, until it ended) ``agent_id``'s: its log may still
+        come in."""
+        return self.agent_id == agent_id and self.attempt == attempt
+
+
+def holders(db: sqlite_utils.Database, task_ids: Iterable[int]) -> dict[int, TaskHolder]:
+    """Who holds each of ``task_ids`` (absent: no such task): one read, outside any write."""
+    ids = sorted(set(task_ids))
+    if not ids:
+        return {}
+    rows = db.conn.execute(
+        "SELECT id, agent_id, attempts, state, job_id FROM tasks"
+        f" WHERE id IN ({', '.join('?' * len(ids))})",
+        ids,
+    )
+    return {row[0]: TaskHolder(row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def renew_held(db: sqlite_utils.Database, renewals: Iterable[tuple[int, str, float]]) -> None:
+    """Extends many leases at once, each ``(task_id, agent_id, expires_at)`` only while that
+    agent holds the task; a lease never gets shorter."""
+    db.conn.executemany(
+        "UPDATE tasks SET lease_expires_at = max(coalesce(lease_expires_at, 0), ?)"
+        " WHERE id = ? AND agent_id = ? AND state IN (?, ?)",
+        [(expires, task_id, agent_id, *ACTIVE) for task_id, agent_id, expires in renewals],
+    )
+
+
+def set_progresses(
+    db: sqlite_utils.Database, progress: Iterable[tuple[int, str, int, float]]
+) -> None:
+    """Many tasks' progress at once, each ``(task_id, agent_id, attempt, progress)`` only while
+    that agent holds that attempt (``set_progress`` for a group commit)."""
+    db.conn.executemany(
+        "UPDATE tasks SET progress = ? WHERE id = ? AND agent_id = ? AND attempts = ?"
+        " AND state IN (?, ?)",
+        [(value, task_id, agent_id, attempt, *ACTIVE)
+         for task_id, agent_id, attempt, value in progress],
+    )  # fmt: skip
 
 
 def expired_leases(db: sqlite_utils.Database, now: float) -> list[dict[str, Any]]:
