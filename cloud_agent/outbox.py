@@ -17,14 +17,24 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from common.errors import CloudburstError, NotFound, TaskNotYours, UserFacingError
-from common.models import TaskDone, TaskFailure, TaskLogChunk, TaskProgress
+from common.models import (
+    AgentUpdate,
+    AgentUpdateReply,
+    TaskDone,
+    TaskFailure,
+    TaskLogChunk,
+    TaskProgress,
+)
+
+if TYPE_CHECKING:
+    from cloud_agent.updates import Batch, QuietChannel
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +60,10 @@ _MODELS: dict[UpdateKind, type[UpdateBody]] = {
     UpdateKind.COMPLETE: TaskDone,
     UpdateKind.FAIL: TaskFailure,
 }
+
+
+NEWS = (UpdateKind.PROGRESS, UpdateKind.LOG)
+"""The kinds a version-2 update carries; complete and fail keep their own calls."""
 
 
 def kind_of(body: UpdateBody) -> UpdateKind:
@@ -81,7 +95,10 @@ class Update:
 
 
 class UpdateSink(Protocol):
-    """Where updates go: the agent-protocol half of ``DaemonClient``."""
+    """Where updates go: the agent-protocol half of ``DaemonClient`` (``updates`` is called
+    only when the daemon speaks version 2)."""
+
+    def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply: ...
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None: ...
 
@@ -161,6 +178,23 @@ class OutboxStore:
         with self._lock:
             self._db.execute("DELETE FROM updates WHERE seq = ?", (seq,))
 
+    def settle(self, seqs: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
+        """Forgets delivered updates and keeps what is left of one delivered in part, in one
+        transaction (a crash leaves both or neither)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM updates WHERE seq = ?", [(s,) for s in seqs])
+                if rest is not None:
+                    seq, body = rest
+                    self._db.execute(
+                        "UPDATE updates SET body = ? WHERE seq = ?", (body.model_dump_json(), seq)
+                    )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def drop_task(self, task_id: int, attempt: int | None = None) -> int:
         """Forgets every pending update of a task (of one attempt when given); returns how many."""
         with self._lock:
@@ -176,6 +210,15 @@ class OutboxStore:
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM updates").fetchone()
         return int(count)
+
+    def waiting(self) -> tuple[int, bool]:
+        """How many updates are pending, and whether a complete or fail is among them."""
+        with self._lock:
+            count, reports = self._db.execute(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE kind IN (?, ?)) FROM updates",
+                (UpdateKind.COMPLETE.value, UpdateKind.FAIL.value),
+            ).fetchone()
+        return int(count), bool(reports)
 
 
 def _update(row: tuple[int, str, int, str, str]) -> Update:
@@ -247,6 +290,9 @@ class Outbox:
         self._failures: dict[int, int] = {}
         self._backoff = Backoff(first=backoff_s, most=max_backoff_s)
         self.last_error: CloudburstError | Exception | None = None
+        self.quiet: QuietChannel | None = None
+        """Set when the daemon speaks version 2 (``cloud_agent.updates``): progress and log
+        rows then go as one update per interval; complete and fail as before."""
 
     # --- any thread --------------------------------------------------------------------------
 
@@ -258,6 +304,11 @@ class Outbox:
                 return
             self.store.put(agent_id, task_id, body)
             self._changed.notify_all()
+
+    def drop_all(self, task_id: int) -> int:
+        """Drops the pending updates of every attempt of a task the daemon took back."""
+        attempts = {u.attempt for u in self.store.pending() if u.task_id == task_id}
+        return sum(self.drop_task(task_id, attempt) for attempt in sorted(attempts))
 
     def drop_task(self, task_id: int, attempt: int) -> int:
         """Drops the pending updates of a task's attempt and ignores any later ones."""
@@ -306,41 +357,56 @@ class Outbox:
     def deliver_pending(self) -> bool:
         """Sends updates in order until the queue is empty or the daemon cannot take them.
 
+        With a ``quiet`` channel, progress and log rows wait for the channel's next update
+        (sent at once when a complete or fail waits behind them); reports go one by one.
         Runs on the sender thread (or a test's thread).
 
         Returns:
-            True when the queue was emptied; False when an update must wait to be resent (it
-            stays first in the queue).
+            True when nothing more can be sent now; False when an update must wait to be
+            resent (it stays first in the queue).
         """
         while not self._stop.is_set():
             update = self.store.first()
+            quiet = self.quiet
+            if quiet is not None and (update is None or update.kind in NEWS):
+                sent = quiet.send_due(self)
+                if sent is None:
+                    return True
+                if not sent:
+                    return False
+                continue
             if update is None:
                 return True
-            try:
-                self._send(update)
-            except (TaskNotYours, NotFound) as exc:
-                self._forget(update, exc)
-            except CloudburstError as exc:
-                if exc.retryable:
-                    self._note_retry(update, exc)
-                    return False
-                if isinstance(exc, UserFacingError):  # a 4xx: resending cannot help
-                    logger.warning(
-                        "task %s: the daemon refused %s (%s); giving it up",
-                        update.task_id,
-                        update.kind,
-                        exc,
-                    )
-                    self._done(update)
-                elif not self._count_failure(update, exc):
-                    return False
-            except Exception as exc:  # a bug or an unexpected transport error
-                logger.exception("task %s: sending %s failed", update.task_id, update.kind)
-                if not self._count_failure(update, exc):
-                    return False
-            else:
-                self._done(update)
+            if not self._deliver(update):
+                return False
         return False
+
+    def _deliver(self, update: Update) -> bool:
+        """Sends one update by its own call; False when it must wait to be resent."""
+        try:
+            self._send(update)
+        except (TaskNotYours, NotFound) as exc:
+            self._forget(update, exc)
+            return True
+        except CloudburstError as exc:
+            if exc.retryable:
+                self.note_retry(f"{update.kind} of task {update.task_id}", exc)
+                return False
+            if isinstance(exc, UserFacingError):  # a 4xx: resending cannot help
+                logger.warning(
+                    "task %s: the daemon refused %s (%s); giving it up",
+                    update.task_id,
+                    update.kind,
+                    exc,
+                )
+            elif not self._count_failure(update.seq, exc):
+                return False
+        except Exception as exc:  # a bug or an unexpected transport error
+            logger.exception("task %s: sending %s failed", update.task_id, update.kind)
+            if not self._count_failure(update.seq, exc):
+                return False
+        self._done(update)
+        return True
 
     def _send(self, update: Update) -> None:
         body, agent_id, task_id = update.body, update.agent_id, update.task_id
@@ -356,11 +422,19 @@ class Outbox:
             logger.info("task %s: agent %s reported %s", task_id, agent_id, update.kind)
 
     def _done(self, update: Update) -> None:
-        self._failures.pop(update.seq, None)
+        self._settle([update.seq])
+
+    def accepted(self, batch: Batch) -> None:
+        """Forgets the rows an update carried (and keeps the rest of one it carried in part)."""
+        self._settle(batch.carried, batch.rest)
+
+    def _settle(self, seqs: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
+        for seq in seqs:
+            self._failures.pop(seq, None)
         self._backoff.reset()
         self.last_error = None
         with self._changed:
-            self.store.remove(update.seq)
+            self.store.settle(seqs, rest)
             self._changed.notify_all()
 
     def _forget(self, update: Update, exc: CloudburstError) -> None:
@@ -376,32 +450,37 @@ class Outbox:
         if self.on_task_lost is not None:
             self.on_task_lost(update.task_id, update.attempt, exc.message)
 
-    def _note_retry(self, update: Update, exc: Exception) -> None:
+    def note_retry(self, what: str, exc: Exception) -> None:
+        """Notes a failed send that will be tried again (logged once per outage)."""
         if self.last_error is None:
             logger.warning(
-                "task %s: cannot deliver %s (%s); keeping it and the %d update(s) after it",
-                update.task_id,
-                update.kind,
+                "cannot deliver the %s (%s); keeping it and the %d update(s) after it",
+                what,
                 exc,
-                len(self.store) - 1,
+                len(self.store),
             )
         self.last_error = exc
 
-    def _count_failure(self, update: Update, exc: Exception) -> bool:
-        """Counts a failed send; gives the update up after too many. True if given up."""
-        count = self._failures.get(update.seq, 0) + 1
-        self._failures[update.seq] = count
+    def _count_failure(self, seq: int, exc: Exception) -> bool:
+        """Counts a failed send of the update at ``seq``; True once it must be given up."""
+        count = self._failures.get(seq, 0) + 1
+        self._failures[seq] = count
         if count < self.server_error_attempts:
-            self._note_retry(update, exc)
+            self.note_retry(f"update {seq}", exc)
             return False
-        logger.error(
-            "task %s: giving up %s after %d failed attempts (%s)",
-            update.task_id,
-            update.kind,
-            count,
-            exc,
-        )
-        self._done(update)
+        logger.error("giving up update %s after %d failed attempts (%s)", seq, count, exc)
+        return True
+
+    def count_failure(self, batch: Batch, exc: Exception) -> bool:
+        """Counts a failed send of a channel update; gives its rows up after too many.
+
+        Returns:
+            True when they were given up (the pass goes on); False: try again later.
+        """
+        seqs = batch.carried or ([batch.rest[0]] if batch.rest else [])
+        if seqs and not self._count_failure(seqs[0], exc):
+            return False
+        self.accepted(batch)
         return True
 
     def next_delay(self) -> float:
@@ -412,12 +491,19 @@ class Outbox:
         """The sender thread: delivers, waits for news, backs off after failures."""
         while not self._stop.is_set():
             with self._changed:
-                empty = len(self.store) == 0
-                if empty:
-                    self._changed.wait(1.0)
+                pause = self._pause()
+                if pause > 0:
+                    self._changed.wait(pause)
                     continue
             if not self.deliver_pending():
                 self._stop.wait(self.next_delay())
+
+    def _pause(self) -> float:
+        """How long the sender may sleep (woken by ``put``); 0: send now."""
+        quiet = self.quiet
+        if quiet is not None:
+            return quiet.pause(*self.store.waiting())
+        return 0.0 if len(self.store) else 1.0
 
 
 class LogBuffer:
