@@ -264,17 +264,17 @@ class Agent:
 
     def _speak(self, protocol: AgentProtocol | None) -> None:
         """Sends updates the way the daemon takes them: one per interval from version 2."""
-        quiet = protocol is not None and protocol.version >= 2
-        if quiet and protocol is not None:
-            self.outbox.quiet = QuietChannel(self.outbox.sink, self, protocol)
-            logger.info(
-                "agent %s: the daemon speaks agent protocol %d; one update every %g s",
-                self._id_or_name(),
-                protocol.version,
-                self.outbox.quiet.interval_s,
-            )
-        else:
+        if protocol is None or protocol.version < 2:
             self.outbox.quiet = None
+            return
+        channel = QuietChannel(self.outbox.sink, self, protocol)
+        self.outbox.quiet = channel
+        logger.info(
+            "agent %s: the daemon speaks agent protocol %d; one update every %g s",
+            self._id_or_name(),
+            protocol.version,
+            channel.interval_s,
+        )
 
     @property
     def quiet(self) -> bool:

@@ -17,11 +17,11 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import Protocol, TypeAlias
 
 from common.errors import CloudburstError, NotFound, TaskNotYours, UserFacingError
 from common.models import (
@@ -32,9 +32,6 @@ from common.models import (
     TaskLogChunk,
     TaskProgress,
 )
-
-if TYPE_CHECKING:
-    from cloud_agent.updates import Batch, QuietChannel
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +243,18 @@ class Backoff:
         self._next = 0.0
 
 
+class NewsChannel(Protocol):
+    """How progress and log rows go when not one call each (``cloud_agent.updates``)."""
+
+    def pause(self, pending: int, report_waits: bool) -> float:
+        """How long the sender may sleep, given how many rows wait and whether a report does."""
+        ...
+
+    def send_due(self, outbox: Outbox) -> bool | None:
+        """Sends what is due: None when nothing was, True when sent, False to try later."""
+        ...
+
+
 TaskLostCallback = Callable[[int, int, str], None]
 """Called with (task_id, attempt, reason) when the daemon says a task is no longer ours."""
 
@@ -290,7 +299,7 @@ class Outbox:
         self._failures: dict[int, int] = {}
         self._backoff = Backoff(first=backoff_s, most=max_backoff_s)
         self.last_error: CloudburstError | Exception | None = None
-        self.quiet: QuietChannel | None = None
+        self.quiet: NewsChannel | None = None
         """Set when the daemon speaks version 2 (``cloud_agent.updates``): progress and log
         rows then go as one update per interval; complete and fail as before."""
 
@@ -305,10 +314,11 @@ class Outbox:
             self.store.put(agent_id, task_id, body)
             self._changed.notify_all()
 
-    def drop_all(self, task_id: int) -> int:
-        """Drops the pending updates of every attempt of a task the daemon took back."""
-        attempts = {u.attempt for u in self.store.pending() if u.task_id == task_id}
-        return sum(self.drop_task(task_id, attempt) for attempt in sorted(attempts))
+    def drop_all(self, task_id: int, attempts: Iterable[int] = ()) -> int:
+        """Drops the pending updates of a task the daemon took back, of ``attempts`` and of
+        every attempt pending, and ignores any later ones."""
+        pending = {u.attempt for u in self.store.pending() if u.task_id == task_id}
+        return sum(self.drop_task(task_id, a) for a in sorted(pending.union(attempts)))
 
     def drop_task(self, task_id: int, attempt: int) -> int:
         """Drops the pending updates of a task's attempt and ignores any later ones."""
@@ -424,9 +434,9 @@ class Outbox:
     def _done(self, update: Update) -> None:
         self._settle([update.seq])
 
-    def accepted(self, batch: Batch) -> None:
+    def accepted(self, carried: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
         """Forgets the rows an update carried (and keeps the rest of one it carried in part)."""
-        self._settle(batch.carried, batch.rest)
+        self._settle(carried, rest)
 
     def _settle(self, seqs: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
         for seq in seqs:
@@ -471,16 +481,18 @@ class Outbox:
         logger.error("giving up update %s after %d failed attempts (%s)", seq, count, exc)
         return True
 
-    def count_failure(self, batch: Batch, exc: Exception) -> bool:
-        """Counts a failed send of a channel update; gives its rows up after too many.
+    def count_failure(
+        self, carried: Sequence[int], rest: tuple[int, UpdateBody] | None, exc: Exception
+    ) -> bool:
+        """Counts a failed send of a channel's update; gives its rows up after too many.
 
         Returns:
             True when they were given up (the pass goes on); False: try again later.
         """
-        seqs = batch.carried or ([batch.rest[0]] if batch.rest else [])
+        seqs = list(carried) or ([rest[0]] if rest else [])
         if seqs and not self._count_failure(seqs[0], exc):
             return False
-        self.accepted(batch)
+        self.accepted(carried, rest)
         return True
 
     def next_delay(self) -> float:

@@ -19,8 +19,9 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from cloud_agent.outbox import Outbox, Update
 from common.errors import CloudburstError, NotFound, UserFacingError
 from common.models import (
     AgentProtocol,
@@ -32,9 +33,6 @@ from common.models import (
     TaskProgress,
     TaskUpdate,
 )
-
-if TYPE_CHECKING:
-    from cloud_agent.outbox import Outbox, Update
 
 logger = logging.getLogger(__name__)
 
@@ -243,17 +241,17 @@ class QuietChannel:
                 return False
             if isinstance(exc, UserFacingError):  # a 4xx: resending cannot help
                 logger.warning("agent %s: the daemon refused an update (%s)", agent_id, exc)
-                outbox.accepted(batch)
+                outbox.accepted(batch.carried, batch.rest)
                 return True
-            return outbox.count_failure(batch, exc)
+            return outbox.count_failure(batch.carried, batch.rest, exc)
         except Exception as exc:  # a bug or an unexpected transport error
             logger.exception("agent %s: sending an update failed", agent_id)
-            return outbox.count_failure(batch, exc)
+            return outbox.count_failure(batch.carried, batch.rest, exc)
         self.sent += 1
         self.interval_s = _bounded(reply.update_interval_s)
-        outbox.accepted(batch)
+        outbox.accepted(batch.carried, batch.rest)
         for task_id in reply.cancel:
-            outbox.drop_all(task_id)
+            outbox.drop_all(task_id, [a for t, a in batch.attempts if t == task_id])
         if agent_id == current_id:
             self.peer.heard(beat, reply)
         return True

@@ -202,9 +202,7 @@ class TaskUpdate(WireModel):
 class AgentUpdate(Heartbeat):
     """A rendering agent's one request every few seconds: the heartbeat and its tasks' news."""
 
-    tasks: Annotated[list[TaskUpdate], Field(max_length=MAX_REPORTED)] = Field(
-        default_factory=list
-    )
+    tasks: Annotated[list[TaskUpdate], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
 
 
 class AgentUpdateReply(HeartbeatReply):
