@@ -5,10 +5,10 @@ outage nor an agent restart loses a ``complete``. A sender thread delivers the u
 in order: while the daemon is unreachable it waits, with growing pauses, and resends the same
 first update; nothing overtakes it. When the daemon answers that a task is no longer this
 agent's (``TaskNotYours``), every pending update of that attempt is dropped and the agent is told
-to stop working on it.
+to stop working on it. A daemon of agent protocol version 2 takes the progress and log rows
+together, one update per interval (``Outbox.quiet``, ``cloud_agent.updates``).
 
-``LogBuffer`` turns a render's output lines into log chunks (about every second, or every few
-kilobytes), each carrying its character offset in the attempt's log so that a resend is harmless.
+``cloud_agent.log_buffer`` turns a render's output lines into the log chunks queued here.
 """
 
 from __future__ import annotations
@@ -299,6 +299,8 @@ class Outbox:
         self._failures: dict[int, int] = {}
         self._backoff = Backoff(first=backoff_s, most=max_backoff_s)
         self.last_error: CloudburstError | Exception | None = None
+        self._generation = 0
+        """Counts the queue's changes, so the sender misses none while it decides to sleep."""
         self.quiet: NewsChannel | None = None
         """Set when the daemon speaks version 2 (``cloud_agent.updates``): progress and log
         rows then go as one update per interval; complete and fail as before."""
@@ -312,7 +314,7 @@ class Outbox:
                 logger.debug("task %s: dropping %s of a lost attempt", task_id, kind_of(body))
                 return
             self.store.put(agent_id, task_id, body)
-            self._changed.notify_all()
+            self._news()
 
     def drop_all(self, task_id: int, attempts: Iterable[int] = ()) -> int:
         """Drops the pending updates of a task the daemon took back, of ``attempts`` and of
@@ -325,7 +327,7 @@ class Outbox:
         with self._changed:
             self._lost.add((task_id, attempt))
             dropped = self.store.drop_task(task_id, attempt)
-            self._changed.notify_all()
+            self._news()
         if dropped:
             logger.info(
                 "task %s: dropped %d pending update(s) of attempt %s", task_id, dropped, attempt
@@ -353,11 +355,16 @@ class Outbox:
             self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
             self._thread.start()
 
+    def _news(self) -> None:
+        """Wakes whoever waits for the queue to change; the caller holds ``_changed``."""
+        self._generation += 1
+        self._changed.notify_all()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stops the sender thread; undelivered updates stay in the store for the next run."""
         self._stop.set()
         with self._changed:
-            self._changed.notify_all()
+            self._news()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -445,7 +452,7 @@ class Outbox:
         self.last_error = None
         with self._changed:
             self.store.settle(seqs, rest)
-            self._changed.notify_all()
+            self._news()
 
     def _forget(self, update: Update, exc: CloudburstError) -> None:
         logger.warning(
@@ -464,7 +471,7 @@ class Outbox:
         """Notes a failed send that will be tried again (logged once per outage)."""
         if self.last_error is None:
             logger.warning(
-                "cannot deliver the %s (%s); keeping it and the %d update(s) after it",
+                "cannot deliver the %s (%s); keeping the %d pending update(s) in order",
                 what,
                 exc,
                 len(self.store),
@@ -503,10 +510,13 @@ class Outbox:
         """The sender thread: delivers, waits for news, backs off after failures."""
         while not self._stop.is_set():
             with self._changed:
-                pause = self._pause()
-                if pause > 0:
-                    self._changed.wait(pause)
-                    continue
+                seen = self._generation
+            pause = self._pause()  # outside the lock: a quiet channel asks the agent
+            if pause > 0:
+                with self._changed:
+                    if self._generation == seen:
+                        self._changed.wait(pause)
+                continue
             if not self.deliver_pending():
                 self._stop.wait(self.next_delay())
 
@@ -516,72 +526,3 @@ class Outbox:
         if quiet is not None:
             return quiet.pause(*self.store.waiting())
         return 0.0 if len(self.store) else 1.0
-
-
-class LogBuffer:
-    """Batches one attempt's log lines into chunks queued in the outbox.
-
-    Used by the agent's main thread only (the process runner's line and tick callbacks).
-    """
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        agent_id: str,
-        task_id: int,
-        attempt: int,
-        *,
-        max_chars: int = 16 * 1024,
-        max_delay_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """Starts an empty log at offset 0.
-
-        Args:
-            max_chars: a chunk is queued once this much text is waiting.
-            max_delay_s: a chunk is queued once its first line has waited this long.
-        """
-        self.outbox = outbox
-        self.agent_id = agent_id
-        self.task_id = task_id
-        self.attempt = attempt
-        self.max_chars = max_chars
-        self.max_delay_s = max_delay_s
-        self._clock = clock
-        self._parts: list[str] = []
-        self._size = 0
-        self._since: float | None = None
-        self.offset = 0
-        """Characters of this attempt's log already queued."""
-
-    def add(self, line: str) -> None:
-        """Adds one line (its line ending is added here); queues a chunk when one is due."""
-        if self._since is None:
-            self._since = self._clock()
-        self._parts.append(line + "\n")
-        self._size += len(line) + 1
-        if self._size >= self.max_chars:
-            self.flush()
-        else:
-            self.flush_if_due()
-
-    def flush_if_due(self) -> None:
-        """Queues the waiting text if its first line has waited ``max_delay_s``."""
-        if self._since is not None and self._clock() - self._since >= self.max_delay_s:
-            self.flush()
-
-    def flush(self) -> None:
-        """Queues the waiting text now, in pieces that fit a log chunk."""
-        if not self._parts:
-            return
-        text = "".join(self._parts)
-        self._parts, self._size, self._since = [], 0, None
-        limit = max(self.max_chars, 1)
-        for start in range(0, len(text), limit):
-            piece = text[start : start + limit]
-            self.outbox.put(
-                self.agent_id,
-                self.task_id,
-                TaskLogChunk(attempt=self.attempt, offset=self.offset, text=piece),
-            )
-            self.offset += len(piece)

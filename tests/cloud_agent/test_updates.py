@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cloud_agent.outbox import LogBuffer, Outbox, OutboxStore, UpdateBody
+from cloud_agent.log_buffer import LogBuffer
+from cloud_agent.outbox import Outbox, OutboxStore, UpdateBody
 from cloud_agent.updates import QuietChannel, compose
 from common.errors import DaemonUnreachable, NotFound
 from common.models import (
