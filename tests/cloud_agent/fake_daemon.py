@@ -49,6 +49,9 @@ class FakeDaemon:
 
     version: int | None = 2
     """None: an old daemon (no ``/agents/protocol``)."""
+    old_status: int = 405
+    """What an old daemon answers there: 405 (this branch's daemon: ``PATCH /agents/<id>``
+    takes the path) or 404."""
     update_interval_s: float = 1.0
     max_log_chars: int = 65536
     poll_interval_s: float = 42.0
@@ -119,7 +122,8 @@ def make_app(fake: FakeDaemon) -> Flask:
     def protocol() -> Response:
         fake.record(Call("protocol", "", None))
         if fake.version is None:
-            return _error("method_not_allowed", 405, "No GET here.")
+            code = {404: "not_found", 405: "method_not_allowed"}[fake.old_status]
+            return _error(code, fake.old_status, "No such route here.")
         return _ok({"version": fake.version, "update_interval_s": fake.update_interval_s,
                     "max_log_chars_per_update": fake.max_log_chars})  # fmt: skip
 

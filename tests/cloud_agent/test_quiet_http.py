@@ -292,6 +292,9 @@ def test_the_real_daemon_of_the_old_protocol_gets_the_old_calls(
 
         wait_for(finished, "the task to end")
         assert not agent.quiet, "this daemon has no /agents/protocol"
+        asker = DaemonClient(live_url, auth=identity.credentials)
+        assert asker.agent_protocol() is None
+        asker.close()
     kinds = [kind for kind, _ in sender.sent]
     assert "updates" not in kinds
     assert {"progress", "log", "complete"} <= set(kinds)
@@ -300,6 +303,14 @@ def test_the_real_daemon_of_the_old_protocol_gets_the_old_calls(
     log = admin.task_log(job.id, task.id)
     assert "done 3" in log.text
     admin.close()
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_a_daemon_without_the_protocol_route_is_an_old_one(status: int) -> None:
+    with running(FakeDaemon(version=None, old_status=status)) as url:
+        client = DaemonClient(url)
+        assert client.agent_protocol() is None
+        client.close()
 
 
 def test_agent_replies_with_fields_this_agent_does_not_know_are_read(tmp_path: Path) -> None:
