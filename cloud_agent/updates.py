@@ -187,8 +187,6 @@ class QuietChannel:
         self.max_log_chars = max(1, min(protocol.max_log_chars_per_update, MAX_PIECE_CHARS))
         self._clock = clock
         self._sent_at = -math.inf
-        self.sent = 0
-        """Updates the daemon accepted (for logs and tests)."""
 
     def due_in(self) -> float:
         """Seconds until the next update is due (0 or less: due now)."""
@@ -247,7 +245,6 @@ class QuietChannel:
         except Exception as exc:  # a bug or an unexpected transport error
             logger.exception("agent %s: sending an update failed", agent_id)
             return outbox.count_failure(batch.carried, batch.rest, exc)
-        self.sent += 1
         self.interval_s = _bounded(reply.update_interval_s)
         outbox.accepted(batch.carried, batch.rest)
         for task_id in reply.cancel:
