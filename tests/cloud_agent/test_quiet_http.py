@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from cloud_agent.agent import Agent
 from cloud_agent.identity import AgentIdentity
@@ -33,7 +34,8 @@ from common.models import (
 )
 from common.states import TaskState
 from tests.cloud_agent.fake_daemon import FakeDaemon, running
-from tests.cloud_agent.test_agent import HANG, RENDER, ScriptRunner, gone
+from tests.cloud_agent.test_agent import HANG, ScriptRunner, gone
+from tests.serving import serve
 
 STEADY = """
 import os, sys, time
@@ -270,39 +272,81 @@ def test_an_idle_version_2_agent_sends_no_update_and_stops_at_once(
     assert len(fake.of("lease")) == 1, "it waits the daemon's 600 s, and a stop wakes it"
 
 
-def test_the_real_daemon_of_the_old_protocol_gets_the_old_calls(
-    live_url: str, admin_token: str, settings: Settings, tmp_path: Path
-) -> None:
-    admin = DaemonClient(live_url, auth=StaticToken(admin_token))
-    state_dir = tmp_path / "agent"
+def without_protocol_2(app: Flask) -> Callable[..., Any]:
+    """The real daemon as one older than protocol 2 answers: no ``/agents/protocol`` and no
+    ``/updates`` (404); every other route is the real one."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/api/v1/agents/protocol" or path.endswith("/updates"):
+            body = b'{"code": "not_found", "message": "No such endpoint."}'
+            start_response("404 NOT FOUND", [("Content-Type", "application/json"),
+                                             ("Content-Length", str(len(body)))])  # fmt: skip
+            return [body]
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def render_on_the_real_daemon(
+    url: str, admin_token: str, settings: Settings, tmp: Path
+) -> tuple[bool, list[str], str]:
+    """A real agent renders a 20-frame task on a real daemon at ``url``.
+
+    Returns:
+        Whether it spoke protocol 2, the calls its outbox made, and the task's stored log.
+    """
+    admin = DaemonClient(url, auth=StaticToken(admin_token))
+    state_dir = tmp / "agent"
     identity = AgentIdentity(state_dir, admin.enrollment_token().token)
-    out = tmp_path / "renders"
+    out = tmp / "renders"
     out.mkdir()
     job = admin.submit(
-        JobSpec(name="old", scene="/proj/shot010.blend", frames="1-3", chunk_size=3,
+        JobSpec(name="steady", scene="/proj/shot010.blend", frames="1-20", chunk_size=20,
                 output=f"{out}/f_####")
     )  # fmt: skip
-    with agent_at(
-        live_url, settings, state_dir, ScriptRunner(RENDER, out), identity=identity, dcc="blender"
-    ) as (agent, sender):
+    runner = ScriptRunner(STEADY, out)
+    with agent_at(url, settings, state_dir, runner, identity=identity, dcc="blender") as (
+        agent,
+        sender,
+    ):
 
         def finished() -> bool:
             [task] = admin.tasks(job.id)
             return task.state in (TaskState.DONE, TaskState.FAILED)
 
         wait_for(finished, "the task to end")
-        assert not agent.quiet, "this daemon has no /agents/protocol"
-        asker = DaemonClient(live_url, auth=identity.credentials)
-        assert asker.agent_protocol() is None
-        asker.close()
-    kinds = [kind for kind, _ in sender.sent]
+    [task] = admin.tasks(job.id)
+    assert task.state is TaskState.DONE, task.error
+    log = admin.task_log(job.id, task.id).text
+    admin.close()
+    return agent.quiet, [kind for kind, _ in sender.sent], log
+
+
+def test_the_real_daemon_without_protocol_2_gets_the_old_calls(
+    app: Flask, admin_token: str, settings: Settings, tmp_path: Path
+) -> None:
+    with serve(without_protocol_2(app), threads=8) as url:
+        quiet, kinds, log = render_on_the_real_daemon(url, admin_token, settings, tmp_path)
+    assert not quiet
     assert "updates" not in kinds
     assert {"progress", "log", "complete"} <= set(kinds)
-    [task] = admin.tasks(job.id)
-    assert task.state is TaskState.DONE
-    log = admin.task_log(job.id, task.id)
-    assert "done 3" in log.text
-    admin.close()
+    assert frame_lines(log) == EXPECTED
+
+
+def test_the_real_daemon_of_protocol_2_gets_updates(
+    live_url: str, admin_token: str, settings: Settings, tmp_path: Path
+) -> None:
+    probe = DaemonClient(live_url, auth=StaticToken(admin_token))
+    protocol = probe.agent_protocol()
+    probe.close()
+    if protocol is None:
+        pytest.skip("this daemon does not speak agent protocol 2 yet")
+    quiet, kinds, log = render_on_the_real_daemon(live_url, admin_token, settings, tmp_path)
+    assert quiet
+    assert set(kinds) == {"updates", "complete"}
+    assert kinds[-1] == "complete"
+    assert frame_lines(log) == EXPECTED, "the whole log, from the updates"
 
 
 @pytest.mark.parametrize("status", [404, 405])
