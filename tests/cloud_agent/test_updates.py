@@ -8,14 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from cloud_agent.agent import Agent
 from cloud_agent.log_buffer import LogBuffer
 from cloud_agent.outbox import Outbox, OutboxStore, UpdateBody
 from cloud_agent.updates import QuietChannel, compose
+from common.config import Settings
 from common.errors import DaemonUnreachable, NotFound
 from common.models import (
     AgentProtocol,
     AgentUpdate,
     AgentUpdateReply,
+    Capabilities,
     Heartbeat,
     HeartbeatReply,
     TaskDone,
@@ -25,6 +28,7 @@ from common.models import (
     TaskProgress,
     TaskUpdate,
 )
+from tests.cloud_agent.test_agent import RENDER, ScriptRunner, StubClient
 
 INTERVAL = 4.0
 
@@ -342,3 +346,53 @@ def test_an_unknown_agent_registers_again_and_drops_what_it_held(
     assert outbox.deliver_pending()
     assert peer.forgot == ["agent-1"]
     assert len(outbox) == 0
+
+
+# --- the agent as the channel's peer -----------------------------------------------------------
+
+
+class V2Client(StubClient):
+    """A daemon of protocol 2: the agent's updates reach ``updates_sent``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[AgentUpdate] = []
+
+    def agent_protocol(self) -> AgentProtocol | None:
+        return PROTOCOL
+
+    def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply:
+        self.sent.append(update)
+        return AgentUpdateReply(update_interval_s=INTERVAL)
+
+    def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None: ...
+    def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None: ...
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None: ...
+    def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None: ...
+
+
+def test_an_idle_agent_whose_node_changed_tells_the_daemon_in_an_update_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    client = V2Client()
+    now = Capabilities(dccs=["script"], cores=8, memory_mb=32768, os="linux")
+    agent = Agent(
+        settings, client, Outbox(OutboxStore(tmp_path / "o.sqlite3"), client),
+        {"script": ScriptRunner(RENDER, tmp_path)}, state_dir=tmp_path / "state",
+        capabilities=lambda: now, recheck_s=0.0,
+    )  # fmt: skip
+    agent.register()
+    assert agent.quiet
+    assert agent.outbox.deliver_pending() and client.sent == [], "idle and unchanged: silent"
+    assert agent.heartbeat_once() is not None and client.beats, "(the old call still works)"
+    client.beats.clear()
+
+    now = now.model_copy(update={"cores": 16})
+    assert agent.outbox.deliver_pending()
+    [update] = client.sent
+    assert update.capabilities == now and update.task_ids == []
+    assert agent.registration.cores == 16, "a later registration carries it too"
+    assert agent.outbox.quiet is not None
+    agent.outbox.quiet._sent_at = float("-inf")  # the interval has passed
+    assert agent.outbox.deliver_pending()
+    assert len(client.sent) == 1, "once told, an idle node is silent again"
