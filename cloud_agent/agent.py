@@ -10,6 +10,12 @@ Threads:
   the registration, and with a heartbeat when a re-check found it changed;
 * the **outbox sender thread** (``cloud_agent.outbox``) delivers updates in order.
 
+After registering, the agent asks which protocol the daemon speaks (``agent_protocol``). A
+daemon of version 2 takes one update every few seconds (``cloud_agent.updates``): the outbox's
+sender then carries the heartbeat's fields, the progress and the log in it, the heartbeat thread
+stays silent, and an idle agent waits the lease's ``X-Poll-Interval`` between polls. An older
+daemon (no such route) gets the heartbeat, progress and log calls as before.
+
 The daemon being unreachable never stops the agent: it backs off and keeps trying. A stop request
 (SIGTERM, SIGINT) stops leasing, kills the running render and reports it as preempted, so the
 daemon requeues it without spending a retry, then flushes the outbox briefly and returns.
@@ -31,11 +37,14 @@ from cloud_agent.outbox import Backoff, Outbox
 from cloud_agent.process import kill_recorded
 from cloud_agent.runners import Runner
 from cloud_agent.task_run import Outcome, ProgressThrottle, TaskRun
+from cloud_agent.updates import QuietChannel
+from common.client import LeaseAnswer
 from common.config import Settings
 from common.errors import CloudburstError, NotFound, Unauthenticated
 from common.job_paths import JobPaths
 from common.models import (
     AgentInfo,
+    AgentProtocol,
     AgentRegistration,
     Capabilities,
     Heartbeat,
@@ -59,9 +68,11 @@ class AgentClient(Protocol):
 
     def register(self, registration: AgentRegistration) -> AgentInfo: ...
 
+    def agent_protocol(self) -> AgentProtocol | None: ...
+
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply: ...
 
-    def lease(self, agent_id: str) -> TaskAssignment | None: ...
+    def lease_answer(self, agent_id: str) -> LeaseAnswer: ...
 
     def task_data(self, agent_id: str, task_id: int) -> TaskData: ...
 
@@ -240,6 +251,7 @@ class Agent:
             self.identity.accept(info)
         with self._lock:
             self._info = info
+        self._speak(self.client.agent_protocol())
         logger.info(
             "agent %s registered as %r on %s (dccs: %s; heartbeat every %g s)",
             info.id,
@@ -249,6 +261,25 @@ class Agent:
             info.heartbeat_interval_s,
         )
         return info
+
+    def _speak(self, protocol: AgentProtocol | None) -> None:
+        """Sends updates the way the daemon takes them: one per interval from version 2."""
+        if protocol is None or protocol.version < 2:
+            self.outbox.quiet = None
+            return
+        channel = QuietChannel(self.outbox.sink, self, protocol)
+        self.outbox.quiet = channel
+        logger.info(
+            "agent %s: the daemon speaks agent protocol %d; one update every %g s",
+            self._id_or_name(),
+            protocol.version,
+            channel.interval_s,
+        )
+
+    @property
+    def quiet(self) -> bool:
+        """Whether the daemon takes one update per interval (protocol version 2 or later)."""
+        return self.outbox.quiet is not None
 
     def _register_until_done(self) -> bool:
         """Registers, waiting out an unreachable daemon. False if stopped first."""
@@ -296,11 +327,7 @@ class Agent:
         Returns:
             The daemon's reply, or None when it could not be had.
         """
-        agent_id = self.agent_id
-        with self._lock:
-            task_ids = [self._current.assignment.task_id] if self._current else []
-        changed = self._capabilities.changed()
-        beat = heartbeat_with_load(task_ids, self.state_dir, changed)
+        agent_id, beat = self.beat()
         try:
             reply = self.client.heartbeat(agent_id, beat)
         except NotFound:
@@ -312,14 +339,40 @@ class Agent:
         except Exception:
             logger.exception("agent %s: heartbeat failed", agent_id)
             return None
+        self.heard(beat, reply)
+        return reply
+
+    # What the quiet channel (``cloud_agent.updates.UpdatePeer``) asks, on the outbox's thread.
+
+    def busy(self) -> bool:
+        """Whether the daemon must hear from this agent each interval: it holds a task, or what
+        the node has changed."""
+        return self.current_task() is not None or self._capabilities.changed() is not None
+
+    def beat(self) -> tuple[str, Heartbeat]:
+        """The agent's id and a heartbeat: the task it holds, its load, what changed."""
+        agent_id = self.agent_id
+        with self._lock:
+            task_ids = [self._current.assignment.task_id] if self._current else []
+        changed = self._capabilities.changed()
+        return agent_id, heartbeat_with_load(task_ids, self.state_dir, changed)
+
+    def heard(self, beat: Heartbeat, reply: HeartbeatReply) -> None:
+        """The daemon took ``beat``: it knows what changed; stop the tasks it cancels."""
+        changed = beat.capabilities
         if changed is not None:
-            logger.info("agent %s: the node changed; the daemon was told: %s", agent_id, changed)
+            logger.info(
+                "agent %s: the node changed; the daemon was told: %s", self._id_or_name(), changed
+            )
             self._capabilities.sent(changed)
             with self._lock:  # a later registration carries it too
                 self.registration = self.registration.model_copy(update=_facts(changed))
         for task_id in reply.cancel:
             self.cancel_task(task_id, "the daemon cancelled or reassigned it")
-        return reply
+
+    def forgotten(self, agent_id: str) -> None:
+        """The daemon does not know ``agent_id`` (an update said so): register again."""
+        self.reregister(agent_id)
 
     def _heartbeat_loop(self) -> None:
         """The heartbeat thread."""
@@ -327,7 +380,8 @@ class Agent:
             interval = self._info.heartbeat_interval_s if self._info else None
             if self._heartbeat_stop.wait(interval or self.settings.heartbeat_interval_s):
                 return
-            self.heartbeat_once()
+            if not self.quiet:  # version 2: the updates carry the heartbeat
+                self.heartbeat_once()
 
     def _start_heartbeats(self) -> None:
         self._heartbeat_stop.clear()
@@ -385,7 +439,7 @@ class Agent:
             return None  # earlier reports first: the daemon must know before new work comes
         agent_id = self.agent_id
         try:
-            assignment = self.client.lease(agent_id)
+            answer = self.client.lease_answer(agent_id)
         except NotFound:
             self.reregister(agent_id)
             return None
@@ -399,10 +453,12 @@ class Agent:
             self._stop.wait(self._backoff.next())
             return None
         self._backoff.reset()
-        if assignment is None:
-            self._stop.wait(poll)
+        if answer.assignment is None:
+            # Version 2: the daemon's wait, which grows with the farm; else as it always was.
+            hint = answer.poll_interval_s if self.quiet else None
+            self._stop.wait(hint or poll)
             return None
-        return self.run_task(assignment, agent_id)
+        return self.run_task(answer.assignment, agent_id)
 
     def run_task(self, assignment: TaskAssignment, agent_id: str) -> Outcome:
         """Runs one leased task to its end and queues its updates. Main thread.

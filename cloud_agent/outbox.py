@@ -5,10 +5,10 @@ outage nor an agent restart loses a ``complete``. A sender thread delivers the u
 in order: while the daemon is unreachable it waits, with growing pauses, and resends the same
 first update; nothing overtakes it. When the daemon answers that a task is no longer this
 agent's (``TaskNotYours``), every pending update of that attempt is dropped and the agent is told
-to stop working on it.
+to stop working on it. A daemon of agent protocol version 2 takes the progress and log rows
+together, one update per interval (``Outbox.quiet``, ``cloud_agent.updates``).
 
-``LogBuffer`` turns a render's output lines into log chunks (about every second, or every few
-kilobytes), each carrying its character offset in the attempt's log so that a resend is harmless.
+``cloud_agent.log_buffer`` turns a render's output lines into the log chunks queued here.
 """
 
 from __future__ import annotations
@@ -17,14 +17,21 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
 from common.errors import CloudburstError, NotFound, TaskNotYours, UserFacingError
-from common.models import TaskDone, TaskFailure, TaskLogChunk, TaskProgress
+from common.models import (
+    AgentUpdate,
+    AgentUpdateReply,
+    TaskDone,
+    TaskFailure,
+    TaskLogChunk,
+    TaskProgress,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +57,10 @@ _MODELS: dict[UpdateKind, type[UpdateBody]] = {
     UpdateKind.COMPLETE: TaskDone,
     UpdateKind.FAIL: TaskFailure,
 }
+
+
+NEWS = (UpdateKind.PROGRESS, UpdateKind.LOG)
+"""The kinds a version-2 update carries; complete and fail keep their own calls."""
 
 
 def kind_of(body: UpdateBody) -> UpdateKind:
@@ -81,7 +92,10 @@ class Update:
 
 
 class UpdateSink(Protocol):
-    """Where updates go: the agent-protocol half of ``DaemonClient``."""
+    """Where updates go: the agent-protocol half of ``DaemonClient`` (``updates`` is called
+    only when the daemon speaks version 2)."""
+
+    def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply: ...
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None: ...
 
@@ -161,6 +175,23 @@ class OutboxStore:
         with self._lock:
             self._db.execute("DELETE FROM updates WHERE seq = ?", (seq,))
 
+    def settle(self, seqs: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
+        """Forgets delivered updates and keeps what is left of one delivered in part, in one
+        transaction (a crash leaves both or neither)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM updates WHERE seq = ?", [(s,) for s in seqs])
+                if rest is not None:
+                    seq, body = rest
+                    self._db.execute(
+                        "UPDATE updates SET body = ? WHERE seq = ?", (body.model_dump_json(), seq)
+                    )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def drop_task(self, task_id: int, attempt: int | None = None) -> int:
         """Forgets every pending update of a task (of one attempt when given); returns how many."""
         with self._lock:
@@ -176,6 +207,15 @@ class OutboxStore:
         with self._lock:
             (count,) = self._db.execute("SELECT COUNT(*) FROM updates").fetchone()
         return int(count)
+
+    def waiting(self) -> tuple[int, bool]:
+        """How many updates are pending, and whether a complete or fail is among them."""
+        with self._lock:
+            count, reports = self._db.execute(
+                "SELECT COUNT(*), COUNT(*) FILTER (WHERE kind IN (?, ?)) FROM updates",
+                (UpdateKind.COMPLETE.value, UpdateKind.FAIL.value),
+            ).fetchone()
+        return int(count), bool(reports)
 
 
 def _update(row: tuple[int, str, int, str, str]) -> Update:
@@ -201,6 +241,18 @@ class Backoff:
     def reset(self) -> None:
         """Starts again from ``first`` after a success."""
         self._next = 0.0
+
+
+class NewsChannel(Protocol):
+    """How progress and log rows go when not one call each (``cloud_agent.updates``)."""
+
+    def pause(self, pending: int, report_waits: bool) -> float:
+        """How long the sender may sleep, given how many rows wait and whether a report does."""
+        ...
+
+    def send_due(self, outbox: Outbox) -> bool | None:
+        """Sends what is due: None when nothing was, True when sent, False to try later."""
+        ...
 
 
 TaskLostCallback = Callable[[int, int, str], None]
@@ -247,6 +299,11 @@ class Outbox:
         self._failures: dict[int, int] = {}
         self._backoff = Backoff(first=backoff_s, most=max_backoff_s)
         self.last_error: CloudburstError | Exception | None = None
+        self._generation = 0
+        """Counts the queue's changes, so the sender misses none while it decides to sleep."""
+        self.quiet: NewsChannel | None = None
+        """Set when the daemon speaks version 2 (``cloud_agent.updates``): progress and log
+        rows then go as one update per interval; complete and fail as before."""
 
     # --- any thread --------------------------------------------------------------------------
 
@@ -257,14 +314,20 @@ class Outbox:
                 logger.debug("task %s: dropping %s of a lost attempt", task_id, kind_of(body))
                 return
             self.store.put(agent_id, task_id, body)
-            self._changed.notify_all()
+            self._news()
+
+    def drop_all(self, task_id: int, attempts: Iterable[int] = ()) -> int:
+        """Drops the pending updates of a task the daemon took back, of ``attempts`` and of
+        every attempt pending, and ignores any later ones."""
+        pending = {u.attempt for u in self.store.pending() if u.task_id == task_id}
+        return sum(self.drop_task(task_id, a) for a in sorted(pending.union(attempts)))
 
     def drop_task(self, task_id: int, attempt: int) -> int:
         """Drops the pending updates of a task's attempt and ignores any later ones."""
         with self._changed:
             self._lost.add((task_id, attempt))
             dropped = self.store.drop_task(task_id, attempt)
-            self._changed.notify_all()
+            self._news()
         if dropped:
             logger.info(
                 "task %s: dropped %d pending update(s) of attempt %s", task_id, dropped, attempt
@@ -292,11 +355,16 @@ class Outbox:
             self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
             self._thread.start()
 
+    def _news(self) -> None:
+        """Wakes whoever waits for the queue to change; the caller holds ``_changed``."""
+        self._generation += 1
+        self._changed.notify_all()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stops the sender thread; undelivered updates stay in the store for the next run."""
         self._stop.set()
         with self._changed:
-            self._changed.notify_all()
+            self._news()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -306,41 +374,56 @@ class Outbox:
     def deliver_pending(self) -> bool:
         """Sends updates in order until the queue is empty or the daemon cannot take them.
 
+        With a ``quiet`` channel, progress and log rows wait for the channel's next update
+        (sent at once when a complete or fail waits behind them); reports go one by one.
         Runs on the sender thread (or a test's thread).
 
         Returns:
-            True when the queue was emptied; False when an update must wait to be resent (it
-            stays first in the queue).
+            True when nothing more can be sent now; False when an update must wait to be
+            resent (it stays first in the queue).
         """
         while not self._stop.is_set():
             update = self.store.first()
+            quiet = self.quiet
+            if quiet is not None and (update is None or update.kind in NEWS):
+                sent = quiet.send_due(self)
+                if sent is None:
+                    return True
+                if not sent:
+                    return False
+                continue
             if update is None:
                 return True
-            try:
-                self._send(update)
-            except (TaskNotYours, NotFound) as exc:
-                self._forget(update, exc)
-            except CloudburstError as exc:
-                if exc.retryable:
-                    self._note_retry(update, exc)
-                    return False
-                if isinstance(exc, UserFacingError):  # a 4xx: resending cannot help
-                    logger.warning(
-                        "task %s: the daemon refused %s (%s); giving it up",
-                        update.task_id,
-                        update.kind,
-                        exc,
-                    )
-                    self._done(update)
-                elif not self._count_failure(update, exc):
-                    return False
-            except Exception as exc:  # a bug or an unexpected transport error
-                logger.exception("task %s: sending %s failed", update.task_id, update.kind)
-                if not self._count_failure(update, exc):
-                    return False
-            else:
-                self._done(update)
+            if not self._deliver(update):
+                return False
         return False
+
+    def _deliver(self, update: Update) -> bool:
+        """Sends one update by its own call; False when it must wait to be resent."""
+        try:
+            self._send(update)
+        except (TaskNotYours, NotFound) as exc:
+            self._forget(update, exc)
+            return True
+        except CloudburstError as exc:
+            if exc.retryable:
+                self.note_retry(f"{update.kind} of task {update.task_id}", exc)
+                return False
+            if isinstance(exc, UserFacingError):  # a 4xx: resending cannot help
+                logger.warning(
+                    "task %s: the daemon refused %s (%s); giving it up",
+                    update.task_id,
+                    update.kind,
+                    exc,
+                )
+            elif not self._count_failure(update.seq, exc):
+                return False
+        except Exception as exc:  # a bug or an unexpected transport error
+            logger.exception("task %s: sending %s failed", update.task_id, update.kind)
+            if not self._count_failure(update.seq, exc):
+                return False
+        self._done(update)
+        return True
 
     def _send(self, update: Update) -> None:
         body, agent_id, task_id = update.body, update.agent_id, update.task_id
@@ -356,12 +439,20 @@ class Outbox:
             logger.info("task %s: agent %s reported %s", task_id, agent_id, update.kind)
 
     def _done(self, update: Update) -> None:
-        self._failures.pop(update.seq, None)
+        self._settle([update.seq])
+
+    def accepted(self, carried: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
+        """Forgets the rows an update carried (and keeps the rest of one it carried in part)."""
+        self._settle(carried, rest)
+
+    def _settle(self, seqs: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
+        for seq in seqs:
+            self._failures.pop(seq, None)
         self._backoff.reset()
         self.last_error = None
         with self._changed:
-            self.store.remove(update.seq)
-            self._changed.notify_all()
+            self.store.settle(seqs, rest)
+            self._news()
 
     def _forget(self, update: Update, exc: CloudburstError) -> None:
         logger.warning(
@@ -376,32 +467,39 @@ class Outbox:
         if self.on_task_lost is not None:
             self.on_task_lost(update.task_id, update.attempt, exc.message)
 
-    def _note_retry(self, update: Update, exc: Exception) -> None:
+    def note_retry(self, what: str, exc: Exception) -> None:
+        """Notes a failed send that will be tried again (logged once per outage)."""
         if self.last_error is None:
             logger.warning(
-                "task %s: cannot deliver %s (%s); keeping it and the %d update(s) after it",
-                update.task_id,
-                update.kind,
+                "cannot deliver the %s (%s); keeping the %d pending update(s) in order",
+                what,
                 exc,
-                len(self.store) - 1,
+                len(self.store),
             )
         self.last_error = exc
 
-    def _count_failure(self, update: Update, exc: Exception) -> bool:
-        """Counts a failed send; gives the update up after too many. True if given up."""
-        count = self._failures.get(update.seq, 0) + 1
-        self._failures[update.seq] = count
+    def _count_failure(self, seq: int, exc: Exception) -> bool:
+        """Counts a failed send of the update at ``seq``; True once it must be given up."""
+        count = self._failures.get(seq, 0) + 1
+        self._failures[seq] = count
         if count < self.server_error_attempts:
-            self._note_retry(update, exc)
+            self.note_retry(f"update {seq}", exc)
             return False
-        logger.error(
-            "task %s: giving up %s after %d failed attempts (%s)",
-            update.task_id,
-            update.kind,
-            count,
-            exc,
-        )
-        self._done(update)
+        logger.error("giving up update %s after %d failed attempts (%s)", seq, count, exc)
+        return True
+
+    def count_failure(
+        self, carried: Sequence[int], rest: tuple[int, UpdateBody] | None, exc: Exception
+    ) -> bool:
+        """Counts a failed send of a channel's update; gives its rows up after too many.
+
+        Returns:
+            True when they were given up (the pass goes on); False: try again later.
+        """
+        seqs = list(carried) or ([rest[0]] if rest else [])
+        if seqs and not self._count_failure(seqs[0], exc):
+            return False
+        self.accepted(carried, rest)
         return True
 
     def next_delay(self) -> float:
@@ -412,78 +510,19 @@ class Outbox:
         """The sender thread: delivers, waits for news, backs off after failures."""
         while not self._stop.is_set():
             with self._changed:
-                empty = len(self.store) == 0
-                if empty:
-                    self._changed.wait(1.0)
-                    continue
+                seen = self._generation
+            pause = self._pause()  # outside the lock: a quiet channel asks the agent
+            if pause > 0:
+                with self._changed:
+                    if self._generation == seen:
+                        self._changed.wait(pause)
+                continue
             if not self.deliver_pending():
                 self._stop.wait(self.next_delay())
 
-
-class LogBuffer:
-    """Batches one attempt's log lines into chunks queued in the outbox.
-
-    Used by the agent's main thread only (the process runner's line and tick callbacks).
-    """
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        agent_id: str,
-        task_id: int,
-        attempt: int,
-        *,
-        max_chars: int = 16 * 1024,
-        max_delay_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """Starts an empty log at offset 0.
-
-        Args:
-            max_chars: a chunk is queued once this much text is waiting.
-            max_delay_s: a chunk is queued once its first line has waited this long.
-        """
-        self.outbox = outbox
-        self.agent_id = agent_id
-        self.task_id = task_id
-        self.attempt = attempt
-        self.max_chars = max_chars
-        self.max_delay_s = max_delay_s
-        self._clock = clock
-        self._parts: list[str] = []
-        self._size = 0
-        self._since: float | None = None
-        self.offset = 0
-        """Characters of this attempt's log already queued."""
-
-    def add(self, line: str) -> None:
-        """Adds one line (its line ending is added here); queues a chunk when one is due."""
-        if self._since is None:
-            self._since = self._clock()
-        self._parts.append(line + "\n")
-        self._size += len(line) + 1
-        if self._size >= self.max_chars:
-            self.flush()
-        else:
-            self.flush_if_due()
-
-    def flush_if_due(self) -> None:
-        """Queues the waiting text if its first line has waited ``max_delay_s``."""
-        if self._since is not None and self._clock() - self._since >= self.max_delay_s:
-            self.flush()
-
-    def flush(self) -> None:
-        """Queues the waiting text now, in pieces that fit a log chunk."""
-        if not self._parts:
-            return
-        text = "".join(self._parts)
-        self._parts, self._size, self._since = [], 0, None
-        limit = max(self.max_chars, 1)
-        for start in range(0, len(text), limit):
-            piece = text[start : start + limit]
-            self.outbox.put(
-                self.agent_id,
-                self.task_id,
-                TaskLogChunk(attempt=self.attempt, offset=self.offset, text=piece),
-            )
-            self.offset += len(piece)
+    def _pause(self) -> float:
+        """How long the sender may sleep (woken by ``put``); 0: send now."""
+        quiet = self.quiet
+        if quiet is not None:
+            return quiet.pause(*self.store.waiting())
+        return 0.0 if len(self.store) else 1.0

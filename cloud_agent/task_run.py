@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cloud_agent.failure_class import FailureWatch, classify, lines_for, oom_kills
-from cloud_agent.outbox import LogBuffer, Outbox, UpdateBody
+from cloud_agent.log_buffer import LogBuffer
+from cloud_agent.outbox import Outbox, UpdateBody
 from cloud_agent.process import ManagedProcess, ProcessResult
 from cloud_agent.runners import Runner, TaskRender
 from common.data.outputs import is_frame_of, output_folder

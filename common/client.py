@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
@@ -24,11 +25,15 @@ from common.accounts import (
 from common.credentials import Credentials
 from common.envelope import decode, never_sent
 from common.errors import CloudburstError, DaemonUnreachable, Unauthenticated
+from common.lenient import lenient
 from common.models import (
     IDEMPOTENCY_HEADER,
     TASK_PAGE_MAX,
     AgentInfo,
+    AgentProtocol,
     AgentRegistration,
+    AgentUpdate,
+    AgentUpdateReply,
     AuditPage,
     Heartbeat,
     HeartbeatReply,
@@ -79,6 +84,29 @@ def new_idempotency_key() -> str:
 
 API = "/api/v1"
 
+STATUS_KEY = ":status"
+"""Where ``headers_out`` holds an answer's status (as HTTP/2 names it: no header is so named)."""
+
+POLL_INTERVAL_HEADER = "X-Poll-Interval"
+"""The header of a lease's 204: how many seconds to wait before asking again."""
+
+
+@dataclass(frozen=True)
+class LeaseAnswer:
+    """What a lease request got: a task, or none and how long the daemon asks to wait."""
+
+    assignment: TaskAssignment | None
+    poll_interval_s: float | None = None
+    """The 204's ``X-Poll-Interval`` in seconds; None when absent or unreadable."""
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 < seconds < 3600 else None
+
 
 class DaemonClient:
     """Talks to one daemon over HTTP; safe to share between threads of one process.
@@ -88,6 +116,10 @@ class DaemonClient:
     ``retries`` times. A request that may have reached the daemon and timed out is retried only
     when it is idempotent (GET, PUT, DELETE, or a submission under its ``Idempotency-Key``), so a
     submission is never made twice.
+
+    The agent protocol's replies are read tolerantly (``common.lenient``): keys the agent's
+    models do not know are dropped before validating, so a later daemon may add fields to
+    them without breaking agents that are upgraded after it.
     """
 
     def __init__(
@@ -316,24 +348,55 @@ class DaemonClient:
         return self._call("DELETE", f"/webhooks/{webhook_id}", Webhook)
 
     # --- the agent protocol ----------------------------------------------------------------
+    #
+    # Replies here are read with ``common.lenient``: fields this agent does not know are left
+    # out before validating, so a daemon upgraded before its agents may add fields to them.
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
-        return self._call("POST", "/agents", AgentInfo, body=registration)
+        return lenient(AgentInfo, self._request("POST", "/agents", body=registration))
+
+    def agent_protocol(self) -> AgentProtocol | None:
+        """What the daemon speaks to agents; None from an old daemon, which has no such route
+        (404 or 405): it takes the heartbeat, progress and log calls, not ``updates``."""
+        answer: dict[str, str] = {}
+        try:
+            data = self._request("GET", "/agents/protocol", headers_out=answer)
+        except CloudburstError:
+            # No such route: 404, or 405 where another method's route takes the path (an old
+            # daemon has ``PATCH /agents/<agent_id>``).
+            if answer.get(STATUS_KEY) in ("404", "405"):
+                return None
+            raise
+        return lenient(AgentProtocol, data)
 
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
-        return self._call("POST", f"/agents/{agent_id}/heartbeat", HeartbeatReply, body=beat)
+        data = self._request("POST", f"/agents/{agent_id}/heartbeat", body=beat)
+        return lenient(HeartbeatReply, data)
+
+    def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply:
+        """Sends one update: the heartbeat and each task's progress and log since the last
+        (a daemon whose ``agent_protocol`` is version 2 or later)."""
+        data = self._request("POST", f"/agents/{agent_id}/updates", body=update)
+        return lenient(AgentUpdateReply, data)
 
     def lease(self, agent_id: str) -> TaskAssignment | None:
         """Asks for a task; None when the daemon has nothing for this agent now (204)."""
-        data = self._request("POST", f"/agents/{agent_id}/lease")
-        return None if data is None else TaskAssignment.model_validate(data, strict=False)
+        return self.lease_answer(agent_id).assignment
+
+    def lease_answer(self, agent_id: str) -> LeaseAnswer:
+        """Asks for a task; with none, the answer carries the daemon's ``X-Poll-Interval``."""
+        headers: dict[str, str] = {}
+        data = self._request("POST", f"/agents/{agent_id}/lease", headers_out=headers)
+        if data is None:
+            return LeaseAnswer(None, _seconds(headers.get(POLL_INTERVAL_HEADER.lower())))
+        return LeaseAnswer(lenient(TaskAssignment, data))
 
     def task_data(self, agent_id: str, task_id: int) -> TaskData:
         """The files of a held task, for a node away from studio storage (needs ``data``)."""
         from common.data.task_data import TaskData
 
         data = self._request("GET", f"/agents/{agent_id}/tasks/{task_id}/data")
-        return TaskData.model_validate(data, strict=False)
+        return lenient(TaskData, data)
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
         self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/progress", body=update)
@@ -375,19 +438,22 @@ class DaemonClient:
         retries: int | None = None,
         authenticate: bool = True,
         headers: Mapping[str, str] | None = None,
+        headers_out: dict[str, str] | None = None,
     ) -> Any:
         """Sends one request, retrying what may be retried; returns the envelope's data.
 
         When the daemon says the credentials are not valid (401) and they can be renewed
         (an expired access token and a refresh token), renews them and sends it once more.
+        ``headers_out``, when given, receives the headers of the answer read (names in
+        lower case) and its status under ``STATUS_KEY``.
         """
         auth = self.auth if authenticate else None
         try:
-            return self._send(method, path, body, params, retries, auth, headers)
+            return self._send(method, path, body, params, retries, auth, headers, headers_out)
         except Unauthenticated:
             if auth is None or not auth.refresh(self):
                 raise
-        return self._send(method, path, body, params, retries, auth, headers)
+        return self._send(method, path, body, params, retries, auth, headers, headers_out)
 
     def _send(
         self,
@@ -398,6 +464,7 @@ class DaemonClient:
         retries: int | None,
         auth: Credentials | None,
         extra_headers: Mapping[str, str] | None = None,
+        headers_out: dict[str, str] | None = None,
     ) -> Any:
         url = f"{self.base_url}{API}{path}"
         payload = body.model_dump_json() if body is not None else None
@@ -430,6 +497,9 @@ class DaemonClient:
                 if not idempotent:
                     raise error from None
             else:
+                if headers_out is not None:
+                    headers_out.update((k.lower(), v) for k, v in response.headers.items())
+                    headers_out[STATUS_KEY] = str(response.status_code)
                 if response.status_code == 204:
                     return None
                 error_or_data = decode(response)

@@ -23,11 +23,15 @@ from cloud_agent.agent import RUNNING_FILE, Agent, describe_host
 from cloud_agent.outbox import Outbox, OutboxStore, UpdateBody
 from cloud_agent.runners.base import LineReport
 from cloud_agent.task_run import Outcome, ProgressThrottle
+from common.client import LeaseAnswer
 from common.config import Settings
 from common.errors import DaemonUnreachable, NotFound, RenderError
 from common.models import (
     AgentInfo,
+    AgentProtocol,
     AgentRegistration,
+    AgentUpdate,
+    AgentUpdateReply,
     Capabilities,
     FailureClass,
     Gpu,
@@ -156,10 +160,16 @@ class NullSink:
     def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None: ...
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None: ...
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None: ...
+    def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply:
+        raise AssertionError("an old daemon is never sent updates")
 
 
 class StubClient:
-    """Answers register, heartbeat and lease with what a test sets; records the calls."""
+    """Answers register, heartbeat and lease with what a test sets; records the calls.
+
+    It speaks the old agent protocol (no ``agent_protocol``), like a daemon older than the
+    quiet updates.
+    """
 
     def __init__(self) -> None:
         self.registrations: list[AgentRegistration] = []
@@ -187,10 +197,13 @@ class StubClient:
             raise self.heartbeat_reply
         return self.heartbeat_reply
 
-    def lease(self, agent_id: str) -> TaskAssignment | None:
+    def agent_protocol(self) -> AgentProtocol | None:
+        return None
+
+    def lease_answer(self, agent_id: str) -> LeaseAnswer:
         if isinstance(self.lease_reply, Exception):
             raise self.lease_reply
-        return self.lease_reply
+        return LeaseAnswer(self.lease_reply, poll_interval_s=600.0)
 
 
 def task(

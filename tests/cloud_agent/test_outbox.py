@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cloud_agent.outbox import Backoff, LogBuffer, Outbox, OutboxStore, UpdateBody, UpdateKind
+from cloud_agent.log_buffer import LogBuffer
+from cloud_agent.outbox import Backoff, Outbox, OutboxStore, UpdateBody, UpdateKind
 from common.errors import (
     CloudburstError,
     DaemonUnreachable,

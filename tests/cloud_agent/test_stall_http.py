@@ -13,18 +13,20 @@ from typing import Any
 from cloud_agent.agent import Agent
 from cloud_agent.identity import AgentIdentity
 from cloud_agent.outbox import Outbox, OutboxStore
-from common.client import DaemonClient
+from common.client import DaemonClient, LeaseAnswer
 from common.config import Settings
 from common.credentials import StaticToken
 from common.models import (
     AgentInfo,
+    AgentProtocol,
     AgentRegistration,
+    AgentUpdate,
+    AgentUpdateReply,
     FailureClass,
     Heartbeat,
     HeartbeatReply,
     JobSpec,
     Task,
-    TaskAssignment,
     TaskDone,
     TaskFailure,
     TaskLogChunk,
@@ -47,12 +49,15 @@ class OneLease:
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
         return self.client.heartbeat(agent_id, beat)
 
-    def lease(self, agent_id: str) -> TaskAssignment | None:
+    def agent_protocol(self) -> AgentProtocol | None:
+        return self.client.agent_protocol()
+
+    def lease_answer(self, agent_id: str) -> LeaseAnswer:
         if self.leased:
-            return None
-        assignment = self.client.lease(agent_id)
-        self.leased += assignment is not None
-        return assignment
+            return LeaseAnswer(None)
+        answer = self.client.lease_answer(agent_id)
+        self.leased += answer.assignment is not None
+        return answer
 
     def task_data(self, agent_id: str, task_id: int) -> Any:
         return self.client.task_data(agent_id, task_id)
@@ -77,6 +82,9 @@ class Recorder:
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
         self.client.fail(agent_id, task_id, failure)
         self.failures.append(failure)
+
+    def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply:
+        return self.client.updates(agent_id, update)
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
