@@ -177,51 +177,6 @@ class TaskLogChunk(WireModel):
     text: Annotated[str, Field(max_length=1_000_000)]
 
 
-class TaskLogPiece(WireModel):
-    """Log text since the last update, contiguous."""
-
-    offset: Offset
-    """The character offset of ``text`` in the attempt's log stream."""
-    text: Annotated[str, Field(max_length=1_000_000)]
-
-
-class TaskUpdate(WireModel):
-    """One task's news in an ``AgentUpdate``: its newest progress and its log since the last."""
-
-    task_id: RowId
-    attempt: Attempt
-    progress: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    """The newest progress, if any."""
-    frames_done: Annotated[list[FrameNumber], Field(max_length=MAX_REPORTED)] = Field(
-        default_factory=list
-    )
-    log: Annotated[list[TaskLogPiece], Field(max_length=64)] = Field(default_factory=list)
-    """Normally one piece; pieces in stream order."""
-
-
-class AgentUpdate(Heartbeat):
-    """A rendering agent's one request every few seconds: the heartbeat and its tasks' news."""
-
-    tasks: Annotated[list[TaskUpdate], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
-
-
-class AgentUpdateReply(HeartbeatReply):
-    """The heartbeat's reply and when to send the next update."""
-
-    update_interval_s: float
-    """When to send the next update (the daemon's setting)."""
-
-
-class AgentProtocol(WireModel):
-    """What the daemon speaks to agents (``GET /agents/protocol``; an old daemon has no such
-    route, and its agents speak the heartbeat, progress and log calls)."""
-
-    version: int
-    """2: the daemon takes ``AgentUpdate``."""
-    update_interval_s: float
-    max_log_chars_per_update: int
-
-
 class OutputBlob(WireModel):
     """A frame a node away from studio storage wrote, stored in the object store by its hash."""
 
