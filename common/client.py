@@ -42,6 +42,7 @@ from common.models import (
     JobPage,
     JobRoute,
     JobSpec,
+    LinkedEntity,
     OverrideRecord,
     PinChange,
     PriorityChange,
@@ -67,7 +68,6 @@ from common.models import (
     WebhookCreate,
     WebhookCreated,
 )
-from common.models.shotgrid import LinkedEntity
 
 if TYPE_CHECKING:
     from common.data.task_data import TaskData

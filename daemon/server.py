@@ -6,21 +6,19 @@ without bound (stored files' trash, log records, old task logs, idempotency keys
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 import waitress
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from common.config import Settings
 from common.errors import ConfigError
-from daemon.api.body import largest_body
 from daemon.app import create_app
 from daemon.container import services_of
+from daemon.server_options import server_options
 from daemon.services.logs import DatabaseLogHandler
 from daemon.workers import Workers, listening_socket
 
@@ -32,26 +30,6 @@ def parse_bind(bind: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"bind must be HOST:PORT, such as 127.0.0.1:8642 (got {bind!r}).")
     return host.strip("[]"), int(port)
-
-
-def serving_threads(settings: Settings) -> int:
-    """The configured number of request threads, else twice the CPUs, from 4 to 16."""
-    if settings.server_threads is not None:
-        return settings.server_threads
-    return min(16, max(4, 2 * (os.cpu_count() or 2)))
-
-
-def server_options(settings: Settings) -> dict[str, Any]:
-    """waitress's options besides the address: threads, connections, and the largest body
-    (waitress answers 413 to a longer ``Content-Length`` before reading a byte of it, and
-    stops a chunked body there; each operation holds its body to less, ``api/body.py``)."""
-    return {
-        "threads": serving_threads(settings), "ident": "cloudburst",
-        # poll(), not select(): no limit at 1,024 descriptors, for farms of thousands of nodes
-        "connection_limit": settings.server_connections, "asyncore_use_poll": True,
-        "channel_timeout": 60, "backlog": 2048,
-        "max_request_body_size": largest_body(settings) + 1,  # waitress refuses >= this
-    }  # fmt: skip
 
 
 def raise_open_files_limit(connections: int) -> None:

@@ -114,7 +114,7 @@ def worker_main() -> None:
 
     from daemon.app import create_app
     from daemon.container import services_of
-    from daemon.server import server_options
+    from daemon.server_options import server_options
 
     settings: Settings = pickle.loads(sys.stdin.buffer.read())  # from the first process
     logging.basicConfig(

@@ -23,7 +23,7 @@ def serve(app: Any, threads: int = 4, **options: Any) -> Iterator[str]:
     Args:
         app: the WSGI application.
         threads: waitress's worker threads.
-        **options: other waitress options (``daemon.server.server_options``).
+        **options: other waitress options (``daemon.server_options``).
     """
     options.setdefault("threads", threads)
     server: Any = waitress.create_server(app, host="127.0.0.1", port=0, **options)

@@ -133,6 +133,8 @@ from common.models.requirements import (
 )
 from common.models.shotgrid import (
     PICK_MAX,
+    LinkedEntity,
+    NamedEntity,
     ShotGridChoices,
     ShotGridEntry,
     ShotGridLink,
@@ -229,11 +231,13 @@ __all__ = [
     "Label",
     "Limit",
     "LimitChange",
+    "LinkedEntity",
     "LogEntry",
     "LogPage",
     "LogQuery",
     "LogSource",
     "Name",
+    "NamedEntity",
     "NodeLoad",
     "Offset",
     "OsName",

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from common.accounts import Role
 from common.jobspec import PanelSettings
-from common.models.shotgrid import LinkedEntity
+from common.models import LinkedEntity
 
 #: The roles that may set the render's environment (the daemon checks it again).
 ENV_ROLES = frozenset({Role.TD, Role.ADMIN})

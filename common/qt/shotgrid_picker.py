@@ -21,8 +21,7 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from common.client import DaemonClient
-from common.models import ShotGridChoices, ShotGridStatus
-from common.models.shotgrid import LinkedEntity
+from common.models import LinkedEntity, ShotGridChoices, ShotGridStatus
 from common.qt.workers import Call, describe_error, start_call
 
 NO_SITE = (

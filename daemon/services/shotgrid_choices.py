@@ -17,8 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common.errors import InvalidInput, NotFound
-from common.models import PICK_MAX, ShotGridChoices, ShotGridEntry, ShotGridQuery
-from common.models.shotgrid import LinkedEntity
+from common.models import PICK_MAX, LinkedEntity, ShotGridChoices, ShotGridEntry, ShotGridQuery
 from daemon.context import Context, to_datetime
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridNotConfigured, ShotGridUnavailable

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.config import ShotGridSettings
-from common.models import ShotGridLink
-from common.models.shotgrid import NamedEntity
+from common.models import NamedEntity, ShotGridLink
 from daemon.shotgun.client import ShotGridClient
 from daemon.shotgun.errors import ShotGridNotConfigured, ShotGridUnavailable, UnknownShotGridLink
 from daemon.shotgun.mapping import fields_for, name_field, to_record

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.errors import InvalidInput
-from common.models.base import MAX_INTEGER
+from common.models import MAX_INTEGER
 from common.ops_settings import LogSettings
 from daemon.storage import log_records as records_file
 from daemon.storage.log_records import FILE_HEADER_SIZE, RECORD_CHARS, Record

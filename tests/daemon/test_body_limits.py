@@ -1,5 +1,5 @@
 """Request bodies are held to their operation's limit, over real HTTP on the daemon's own
-waitress options (``daemon.server.server_options``): 413 ``too_large`` and nothing changes."""
+waitress options (``daemon.server_options``): 413 ``too_large`` and nothing changes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from daemon.api.body import BodySize, largest_body
 from daemon.api.routing import OPEN, ApiBlueprint
 from daemon.app import Services
 from daemon.auth import Permission
-from daemon.server import server_options
+from daemon.server_options import server_options
 from tests.daemon.calls import job_body, snapshot
 from tests.daemon.web.helpers import ROOT
 from tests.serving import serve

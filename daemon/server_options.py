@@ -1,0 +1,29 @@
+"""waitress's options for the daemon's serving processes (``server.py``, ``workers.py``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from common.config import Settings
+from daemon.api.body import largest_body
+
+
+def serving_threads(settings: Settings) -> int:
+    """The configured number of request threads, else twice the CPUs, from 4 to 16."""
+    if settings.server_threads is not None:
+        return settings.server_threads
+    return min(16, max(4, 2 * (os.cpu_count() or 2)))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """waitress's options besides the address: threads, connections, and the largest body
+    (waitress answers 413 to a longer ``Content-Length`` before reading a byte of it, and
+    stops a chunked body there; each operation holds its body to less, ``api/body.py``)."""
+    return {
+        "threads": serving_threads(settings), "ident": "cloudburst",
+        # poll(), not select(): no limit at 1,024 descriptors, for farms of thousands of nodes
+        "connection_limit": settings.server_connections, "asyncore_use_poll": True,
+        "channel_timeout": 60, "backlog": 2048,
+        "max_request_body_size": largest_body(settings) + 1,  # waitress refuses >= this
+    }  # fmt: skip
