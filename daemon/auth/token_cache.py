@@ -7,11 +7,13 @@ lives ``ttl_s`` at most, never past the expiry of the token itself, and never wh
 went back since it was stored.
 
 Revoking drops the entries at once in this process (``forget_user``, ``forget_session``,
-``forget_agent``), called after the revocation commits. A lookup that ran while a revocation
-committed may have read the old rows: ``put`` refuses what a lookup started before the last
-``forget_*`` found (the generation counter), so a revoked principal is never stored again
-after its revocation. Another process with its own cache stops accepting the token within
-``ttl_s``.
+``forget_agent``, called after the revocation commits) and marks the data folder's revocation
+file (``revocations.py``), on which every other process of the daemon drops its whole cache
+before its next answer. A lookup that ran while a revocation committed may have read the old
+rows: ``put`` refuses what a lookup started before the last revocation found (the generation
+counter; the mark counts as one), so a revoked principal is never stored after its revocation.
+Were the mark lost (a file that cannot be written), ``ttl_s`` bounds how long another process
+still accepts the token; a mark that cannot be read keeps nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from common.config import AuthSettings
 from daemon.auth.principal import Principal
+from daemon.auth.revocations import RevocationMark, Stamp
 
 
 @dataclass(frozen=True)
@@ -34,23 +39,33 @@ class _Entry:
 class CredentialCache:
     """Principals by token hash, for at most ``ttl_s`` seconds (0: nothing is kept)."""
 
-    def __init__(self, ttl_s: float, max_entries: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        ttl_s: float,
+        max_entries: int,
+        clock: Callable[[], float],
+        mark: RevocationMark | None = None,
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.mark = mark
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._generation = 0
+        self._stamp: Stamp | object = object()  # not read yet: the first look drops nothing
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, digest: str) -> Principal | None:
-        """The principal stored for ``digest``, if still fresh."""
+        """The principal stored for ``digest``, if still fresh and nothing was revoked since."""
         if self.ttl_s <= 0:
             return None
         now = self._clock()
         with self._lock:
+            if not self._up_to_date():
+                return None
             entry = self._entries.get(digest)
             if entry is None:
                 return None
@@ -74,7 +89,7 @@ class CredentialCache:
         now = self._clock()
         until = now + self.ttl_s if expires_at is None else min(now + self.ttl_s, expires_at)
         with self._lock:
-            if generation != self._generation:
+            if not self._up_to_date() or generation != self._generation:
                 return  # a revocation committed while this lookup ran: it may be stale
             self._entries[digest] = _Entry(principal, now, until)
             self._entries.move_to_end(digest)
@@ -98,3 +113,32 @@ class CredentialCache:
             self._generation += 1
             for digest in [d for d, e in self._entries.items() if matches(e.principal)]:
                 del self._entries[digest]
+        if self.mark is not None:
+            self.mark.mark()
+
+    def _up_to_date(self) -> bool:
+        """Drops everything when another process (or this one) marked a revocation since the
+        last look; False (keep nothing) when the mark cannot be read. Under ``_lock``."""
+        if self.mark is None:
+            return True
+        stamp: Stamp | object
+        try:
+            stamp = self.mark.stamp()
+        except OSError:
+            stamp = object()  # unknown: never equal, so nothing is kept
+        if stamp != self._stamp:
+            self._entries.clear()
+            self._generation += 1
+            self._stamp = stamp
+        return isinstance(stamp, tuple) or stamp is None
+
+
+def credential_cache(
+    settings: AuthSettings, data_dir: Path, clock: Callable[[], float]
+) -> CredentialCache:
+    """The cache of one daemon process, or of a command that changes accounts from outside
+    it (which never keeps an entry but marks its revocations for the daemon's processes)."""
+    return CredentialCache(
+        settings.token_cache_ttl_s, settings.token_cache_max_entries, clock,
+        RevocationMark(data_dir),
+    )  # fmt: skip

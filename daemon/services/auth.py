@@ -25,7 +25,7 @@ from daemon.auth.keys import (
 from daemon.auth.limiter import LoginLimiter
 from daemon.auth.passwords import hash_password, verify_password
 from daemon.auth.principal import ANONYMOUS, Principal
-from daemon.auth.token_cache import CredentialCache
+from daemon.auth.token_cache import credential_cache
 from daemon.context import Context
 from daemon.services.users import user_from_row
 from daemon.storage import enrollment as enrollment_store
@@ -41,7 +41,8 @@ LOCAL_ADMIN_FILE = "local-admin.json"
 class AuthService:
     """Issues and checks credentials. ``limiter`` counts failed sign-ins (fake-clock testable);
     ``credentials`` keeps who recent tokens stand for (``[auth] token_cache_ttl_s``): whatever
-    revokes a credential in this process tells it (``forget_*``) once the change commits."""
+    revokes a credential tells it (``forget_*``) once the change commits, which tells the
+    daemon's other processes too (``daemon/auth/revocations.py``)."""
 
     def __init__(self, context: Context) -> None:
         self.ctx = context
@@ -51,9 +52,7 @@ class AuthService:
             context.clock, auth.login_tracked_keys,
         )  # fmt: skip
         self._key = signing_key(context.settings.data_dir)
-        self.credentials = CredentialCache(
-            auth.token_cache_ttl_s, auth.token_cache_max_entries, context.clock
-        )
+        self.credentials = credential_cache(auth, context.settings.data_dir, context.clock)
 
     # --- sign-in --------------------------------------------------------------------------
 

@@ -37,11 +37,10 @@ def user_from_row(row: dict[str, Any]) -> User:
 class UserService:
     """What admins do with accounts (and the ``cloudburst user`` command).
 
-    ``credentials`` is the daemon's cache of checked tokens, told once a change of a user
-    commits; the ``cloudburst user`` command runs in its own process and has none (the
-    daemon stops accepting the user's tokens within ``[auth] token_cache_ttl_s``)."""
+    ``credentials`` is the cache of checked tokens, told once a change of a user commits (the
+    ``cloudburst user`` command's own tells the daemon's processes through the data folder)."""
 
-    def __init__(self, context: Context, credentials: CredentialCache | None = None) -> None:
+    def __init__(self, context: Context, credentials: CredentialCache) -> None:
         self.ctx = context
         self.credentials = credentials
 
@@ -89,7 +88,7 @@ class UserService:
                 user_store.update_user(db, user_id, now, **fields)
             if change.password is not None or change.active is False:
                 session_store.revoke_user_sessions(db, user_id, now)
-        self._forget(user_id)  # a new role or active flag changes who its tokens stand for
+        self.credentials.forget_user(user_id)  # a new role or flag: its tokens mean otherwise
         logger.info("user %s updated: %s", row["name"], sorted(fields))
         return self.get(user_id)
 
@@ -106,7 +105,7 @@ class UserService:
                 self._keep_an_admin(db, row, {**row, "deleted_at": now})
                 user_store.update_user(db, user_id, now, deleted_at=now)
                 session_store.revoke_user_sessions(db, user_id, now)
-        self._forget(user_id)
+        self.credentials.forget_user(user_id)
         logger.info("user %s deleted (recoverable)", row["name"])
         return self.get(user_id)
 
@@ -119,11 +118,6 @@ class UserService:
             user_store.update_user(db, user_id, now, deleted_at=None)
         logger.info("user %s restored", row["name"])
         return self.get(user_id)
-
-    def _forget(self, user_id: int) -> None:
-        """After a change of ``user_id`` commits: its tokens are checked again."""
-        if self.credentials is not None:
-            self.credentials.forget_user(user_id)
 
     @staticmethod
     def _keep_an_admin(

@@ -1,5 +1,6 @@
 """Through real HTTP (waitress on 127.0.0.1): a token the daemon has just accepted, and so keeps
-in its cache of checked tokens, stops working at the very next request once it is revoked.
+in its cache of checked tokens, stops working at the very next request once it is revoked, in
+the process that revoked it and in another process of the same daemon.
 
 The app's clock is a fake one that does not move: no cache entry ever ages out here, so each
 401 (or 403) comes from the revocation dropping the entry, not from its time running out.
@@ -14,8 +15,12 @@ import pytest
 import requests
 
 from common.accounts import Role, UserCreate
-from daemon.app import Services
+from common.config import Settings
+from daemon.app import Services, create_app
 from daemon.auth.keys import token_hash
+from daemon.container import services_of
+from tests.conftest import FakeClock
+from tests.serving import serve
 
 PASSWORD = "pat-password-1"
 
@@ -142,3 +147,39 @@ def test_a_demoted_user_loses_the_role_at_once(
     assert caller.call("PUT", f"/users/{pat}", admin_token, json={"role": "artist"}).ok
     refused(caller.call("POST", "/agents/enrollment-tokens", key), 403)
     assert caller.call("GET", "/auth/me", key).json()["data"]["role"] == "artist"
+
+
+@pytest.fixture
+def second(settings: Settings, clock: FakeClock) -> Iterator[tuple[Caller, Services]]:
+    """Another process of the same daemon (``server_workers``): its own app, services and
+    cache of checked tokens over the same data folder and database."""
+    app = create_app(settings, clock=clock)
+    found = services_of(app)
+    with serve(app, threads=4) as url:
+        caller = Caller(url)
+        yield caller, found
+        caller.http.close()
+    found.context.database.close()
+
+
+def test_logout_in_one_process_ends_the_token_in_another_at_once(
+    caller: Caller, services: Services, second: tuple[Caller, Services], pat: int
+) -> None:
+    other, other_services = second
+    access = caller.login("pat")["access_token"]
+    accepted_and_kept(other, other_services, access)
+    accepted_and_kept(caller, services, access)
+    assert caller.call("POST", "/auth/logout", access, json={}).status_code == 200
+    refused(other.call("GET", "/auth/me", access))
+    refused(caller.call("GET", "/auth/me", access))
+
+
+def test_a_user_deactivated_in_one_process_is_refused_by_another_at_once(
+    caller: Caller, second: tuple[Caller, Services], admin_token: str, services: Services,
+    pat: int,
+) -> None:  # fmt: skip
+    other, other_services = second
+    key = services.auth.create_api_key(pat, "script")
+    accepted_and_kept(other, other_services, key)
+    assert caller.call("PUT", f"/users/{pat}", admin_token, json={"active": False}).ok
+    refused(other.call("GET", "/auth/me", key))

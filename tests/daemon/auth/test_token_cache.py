@@ -6,9 +6,11 @@ same revocations through real HTTP.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 from common.accounts import LoginRequest, Role, UserCreate, UserUpdate
@@ -18,9 +20,11 @@ from common.models import AgentRegistration
 from daemon.app import Services, create_app
 from daemon.auth.keys import token_hash
 from daemon.auth.principal import Principal
-from daemon.auth.token_cache import CredentialCache
+from daemon.auth.revocations import REVOCATIONS_FILE, RevocationMark
+from daemon.auth.token_cache import CredentialCache, credential_cache
 from daemon.context import Context
 from daemon.services.users import UserService
+from daemon.users_cli import user_group
 from tests.conftest import FakeClock
 
 ANA = Principal(kind="user", name="ana", role=Role.ARTIST, user_id=1, session_id="s1")
@@ -136,17 +140,52 @@ def test_bad_tokens_are_never_kept(services: Services) -> None:
     assert len(services.auth.credentials) == 0
 
 
-def test_a_token_revoked_by_another_process_works_at_most_the_ttl(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    """``cloudburst user`` (or a second daemon process) has no way to reach this cache."""
-    services = daemon(tmp_path, clock, token_cache_ttl_s=5)
+def elsewhere(services: Services, credentials: CredentialCache) -> UserService:
+    """Another process's user service over the same database (``cloudburst user``, or another
+    process of the daemon), with its own cache of checked tokens."""
+    context = services.context
+    return UserService(Context(database=context.database, settings=context.settings), credentials)
+
+
+def tess_and_her_key(services: Services) -> tuple[int, str]:
     user = services.users.create(UserCreate(name="tess", role=Role.TD))
     key = services.auth.create_api_key(user.id, "test")
-    assert services.auth.authenticate(bearer(key)).name == "tess"
-    context = services.context
-    elsewhere = UserService(Context(database=context.database, settings=context.settings))
-    elsewhere.update(user.id, UserUpdate(active=False))
+    assert services.auth.authenticate(bearer(key)).name == "tess"  # now kept
+    assert len(services.auth.credentials) == 1
+    return user.id, key
+
+
+def test_a_revocation_in_another_process_is_seen_at_once(tmp_path: Path, clock: FakeClock) -> None:
+    services = daemon(tmp_path, clock, token_cache_ttl_s=60)
+    user_id, key = tess_and_her_key(services)
+    other = credential_cache(services.context.settings.auth, tmp_path / "data", clock)
+    elsewhere(services, other).update(user_id, UserUpdate(active=False))
+    with pytest.raises(Unauthenticated):
+        services.auth.authenticate(bearer(key))
+
+
+def test_another_processs_cache_drops_everything_on_a_mark(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    one = CredentialCache(5, 10, clock, RevocationMark(tmp_path))
+    two = CredentialCache(5, 10, clock, RevocationMark(tmp_path))
+    for kept in (one, two):
+        assert kept.get("h2") is None  # the first look
+        kept.put("h2", BEN, kept.generation())
+        assert kept.get("h2") == BEN
+    started = two.generation()
+    one.forget_user(1)  # not BEN's: the other process cannot know whose tokens changed
+    two.put("h3", NODE, started)  # a lookup of the other process that raced the revocation
+    assert two.get("h2") is None and two.get("h3") is None and len(two) == 0
+
+
+def test_without_the_mark_the_ttl_bounds_another_processs_revocation(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """A mark that could not be written (logged): the other processes learn within the TTL."""
+    services = daemon(tmp_path, clock, token_cache_ttl_s=5)
+    user_id, key = tess_and_her_key(services)
+    elsewhere(services, CredentialCache(5, 10, clock)).update(user_id, UserUpdate(active=False))
     clock.advance(4.9)
     assert services.auth.authenticate(bearer(key)).name == "tess"  # the documented window
     clock.advance(0.1)
@@ -154,18 +193,41 @@ def test_a_token_revoked_by_another_process_works_at_most_the_ttl(
         services.auth.authenticate(bearer(key))
 
 
-def test_without_the_cache_another_process_revokes_at_once(
+def test_without_the_cache_a_revocation_elsewhere_holds_at_once(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     services = daemon(tmp_path, clock, token_cache_ttl_s=0)
     user = services.users.create(UserCreate(name="tess", role=Role.TD))
     key = services.auth.create_api_key(user.id, "test")
     services.auth.authenticate(bearer(key))
-    context = services.context
-    elsewhere = UserService(Context(database=context.database, settings=context.settings))
-    elsewhere.update(user.id, UserUpdate(active=False))
+    assert len(services.auth.credentials) == 0
+    elsewhere(services, CredentialCache(0, 10, clock)).update(user.id, UserUpdate(active=False))
     with pytest.raises(Unauthenticated):
         services.auth.authenticate(bearer(key))
+
+
+def test_a_mark_that_cannot_be_read_keeps_nothing(
+    services: Services, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mark = services.auth.credentials.mark
+    assert mark is not None
+
+    def unreadable() -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(mark, "stamp", unreadable)
+    for _ in range(2):
+        assert services.auth.authenticate(bearer(admin_token)).name == "admin"
+    assert len(services.auth.credentials) == 0
+
+
+def test_a_mark_that_cannot_be_written_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / REVOCATIONS_FILE).mkdir()  # in the way of the file
+    with caplog.at_level(logging.WARNING):
+        RevocationMark(tmp_path).mark()
+    assert "token_cache_ttl_s" in caplog.text
 
 
 def test_a_kept_access_token_ends_when_the_token_expires(tmp_path: Path, clock: FakeClock) -> None:
@@ -186,3 +248,21 @@ def test_an_agent_registering_again_is_known_by_its_new_name(services: Services)
     assert me.name == "n1"
     services.enrollment.register(AgentRegistration(name="n2", hostname="h1"), me)
     assert services.auth.authenticate(bearer(agent.token)).name == "n2"
+
+
+def test_a_new_password_set_with_the_user_command_ends_the_daemons_kept_session(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """``cloudburst user passwd`` runs beside the daemon, with its own services."""
+    services = daemon(tmp_path, clock, token_cache_ttl_s=60)
+    services.users.create(UserCreate(name="pat", role=Role.TD, password="pat-password-1"))
+    pair = services.auth.login(LoginRequest(username="pat", password="pat-password-1"), "h")
+    assert services.auth.authenticate(bearer(pair.access_token)).name == "pat"
+    result = CliRunner().invoke(
+        user_group,
+        ["passwd", "pat", "--password-stdin", "--data-dir", str(tmp_path / "data")],
+        input="new-password-2\n",
+    )
+    assert result.exit_code == 0, result.output
+    with pytest.raises(Unauthenticated, match="signed out"):
+        services.auth.authenticate(bearer(pair.access_token))
