@@ -70,7 +70,8 @@ def build_services(
     projects = ProjectService(context)
     plane = DataPlane(settings, open_store)
     staging = StagingService(context, plane)
-    enrollment = EnrollmentService(context)
+    auth = AuthService(context)
+    enrollment = EnrollmentService(context, auth.credentials)
     pool = CloudPool(context, enrollment, cloud_backend)
     jobs = JobService(context, ranking, client, projects, staging, fit=NodeFit(pool))
     burst = BurstService(context, pool, projects)
@@ -94,8 +95,8 @@ def build_services(
         shotgrid=shotgrid,
         shotgrid_choices=ShotGridChoicesService(context, client),
         writeback=WriteBack(context, client),
-        auth=AuthService(context),
-        users=UserService(context),
+        auth=auth,
+        users=UserService(context, auth.credentials),
         projects=projects,
         enrollment=enrollment,
         farm=FarmService(context, agents, farm_history),

@@ -10,6 +10,7 @@ import click
 from common.accounts import Role, UserCreate, UserUpdate
 from common.config import load_settings
 from common.errors import UserFacingError
+from daemon.auth.token_cache import credential_cache
 from daemon.context import Context
 from daemon.services.users import UserService
 from daemon.storage import open_database
@@ -18,7 +19,10 @@ from daemon.storage import open_database
 def _service(data_dir: Path | None) -> UserService:
     settings = load_settings({"data_dir": data_dir})
     database = open_database(settings.data_dir / "cloudburst.sqlite3")
-    return UserService(Context(database=database, settings=settings))
+    context = Context(database=database, settings=settings)
+    # Marks each revocation in the data folder: the running daemon's processes drop the
+    # user's tokens before their next answer.
+    return UserService(context, credential_cache(settings.auth, settings.data_dir, context.clock))
 
 
 def _password(from_stdin: bool, name: str) -> str:

@@ -16,11 +16,12 @@ and agents' reports more. It is checked before the caller is authenticated.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel
 
 from common.errors import CloudburstError, TooLarge
@@ -105,7 +106,7 @@ class ApiBlueprint(Blueprint):
 
         def decorate(view: View) -> View:
             @functools.wraps(view)
-            def endpoint(**params: Any) -> Response | tuple[Response, int]:
+            def endpoint(**params: Any) -> Response:
                 hold_to(op.body_size)  # before anyone is authenticated or anything is read
                 authorize(op.method, op.path, op.permission, op.owner_may, params)
                 if op.body is not None:
@@ -124,7 +125,7 @@ class ApiBlueprint(Blueprint):
                 result = view(**params)
                 if isinstance(result, Response):
                     return result
-                return envelope(result, summary_message(op, result)), op.status
+                return envelope(result, summary_message(op, result), op.status)
 
             self.add_url_rule(path, view.__name__, endpoint, methods=[method])
             return view
@@ -143,16 +144,21 @@ def default_body_size(body: type[BaseModel] | None, permission: Permission) -> B
     return BodySize.AGENT if permission is Permission.AGENT_PROTOCOL else BodySize.JSON
 
 
-def to_data(result: Any) -> Any:
+def to_json(result: Any) -> str:
+    """``result`` as JSON text: models as pydantic writes them (``mode="json"``), lists of
+    them, and anything else as Flask's JSON provider writes it."""
     if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
+        return result.model_dump_json()
     if isinstance(result, list):
-        return [to_data(item) for item in result]
-    return result
+        return "[" + ",".join(to_json(item) for item in result) + "]"
+    text: str = current_app.json.dumps(result)
+    return text
 
 
-def envelope(result: Any, message: str = "") -> Response:
-    return jsonify({"data": to_data(result), "message": message})
+def envelope(result: Any, message: str = "", status: int = 200) -> Response:
+    """The ``{"data", "message"}`` answer, written once (no dict of the result in between)."""
+    body = f'{{"data":{to_json(result)},"message":{json.dumps(message)}}}\n'
+    return Response(body, status=status, mimetype="application/json")
 
 
 def summary_message(op: Operation, result: Any) -> str:

@@ -108,6 +108,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+_GRANTED = {role: granted | {Permission.PUBLIC} for role, granted in ROLE_PERMISSIONS.items()}
+
+
 def permissions_of(role: Role) -> frozenset[Permission]:
-    """Every permission ``role`` grants (``public`` is implied for everyone)."""
-    return ROLE_PERMISSIONS[role] | {Permission.PUBLIC}
+    """Every permission ``role`` grants (``public`` is implied for everyone); asked on every
+    request, so made once."""
+    return _GRANTED[role]

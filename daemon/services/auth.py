@@ -25,6 +25,7 @@ from daemon.auth.keys import (
 from daemon.auth.limiter import LoginLimiter
 from daemon.auth.passwords import hash_password, verify_password
 from daemon.auth.principal import ANONYMOUS, Principal
+from daemon.auth.token_cache import credential_cache
 from daemon.context import Context
 from daemon.services.users import user_from_row
 from daemon.storage import enrollment as enrollment_store
@@ -38,7 +39,10 @@ LOCAL_ADMIN_FILE = "local-admin.json"
 
 
 class AuthService:
-    """Issues and checks credentials. ``limiter`` counts failed sign-ins (fake-clock testable)."""
+    """Issues and checks credentials. ``limiter`` counts failed sign-ins (fake-clock testable);
+    ``credentials`` keeps who recent tokens stand for (``[auth] token_cache_ttl_s``): whatever
+    revokes a credential tells it (``forget_*``) once the change commits, which tells the
+    daemon's other processes too (``daemon/auth/revocations.py``)."""
 
     def __init__(self, context: Context) -> None:
         self.ctx = context
@@ -48,6 +52,7 @@ class AuthService:
             context.clock, auth.login_tracked_keys,
         )  # fmt: skip
         self._key = signing_key(context.settings.data_dir)
+        self.credentials = credential_cache(auth, context.settings.data_dir, context.clock)
 
     # --- sign-in --------------------------------------------------------------------------
 
@@ -102,6 +107,7 @@ class AuthService:
                 user = self._active_user(db, session["user_id"])
                 pair = self._issue(db, user, row["session_id"])
         if reused:  # outside the transaction, so that the revocation commits
+            self.credentials.forget_session(row["session_id"])
             raise Unauthenticated(
                 "That refresh token was already used; the session is revoked. Sign in again."
             )
@@ -110,15 +116,20 @@ class AuthService:
     def logout(self, principal: Principal, refresh_token: str | None) -> None:
         """Revokes the caller's session (and the one of ``refresh_token``, if given)."""
         now = self.ctx.now()
+        revoked: list[str] = []
         with self.ctx.database.transaction() as db:
             if principal.session_id:
                 session_store.revoke_session(db, principal.session_id, now)
+                revoked.append(principal.session_id)
             if refresh_token:
                 row = session_store.get_refresh(db, token_hash(refresh_token))
                 if row is not None:
                     session = session_store.get_session(db, row["session_id"])
                     if session is not None and session["user_id"] == principal.user_id:
                         session_store.revoke_session(db, row["session_id"], now)
+                        revoked.append(row["session_id"])
+        for session_id in revoked:  # committed: no request of this process accepts them now
+            self.credentials.forget_session(session_id)
         logger.info("user %s signed out", principal.name)
 
     def register(self, request: RegisterRequest) -> User:
@@ -153,22 +164,34 @@ class AuthService:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        digest = token_hash(token)
+        cached = self.credentials.get(digest)
+        if cached is not None:
+            return cached
+        generation = self.credentials.generation()
+        principal, expires_at = self._look_up(token, digest)
+        self.credentials.put(digest, principal, generation, expires_at)
+        return principal
+
+    def _look_up(self, token: str, digest: str) -> tuple[Principal, float | None]:
+        """Who ``token`` stands for, from the database, and when the token itself expires."""
         db = self.ctx.database.db
         if token.startswith(AGENT_PREFIX):
-            agent = enrollment_store.agent_by_token(db, token_hash(token))
+            agent = enrollment_store.agent_by_token(db, digest)
             if agent is None:
                 raise Unauthenticated("Unknown agent token; enroll the agent again.")
-            return Principal(kind="agent", name=agent["name"], agent_id=agent["id"])
+            return Principal(kind="agent", name=agent["name"], agent_id=agent["id"]), None
         if token.startswith(API_KEY_PREFIX):
-            user_id = session_store.api_key_user(db, token_hash(token))
+            user_id = session_store.api_key_user(db, digest)
             if user_id is None:
                 raise Unauthenticated("Unknown or revoked API key.")
-            return self._principal(self._active_user(db, user_id), None)
+            return self._principal(self._active_user(db, user_id), None), None
         claims = jwt_tokens.verify(self._key, token, self.ctx.now())
         session = session_store.get_session(db, claims.session_id)
         if session is None or session["revoked_at"] is not None:
             raise Unauthenticated("This session was signed out. Sign in again.")
-        return self._principal(self._active_user(db, claims.user_id), claims.session_id)
+        user = self._active_user(db, claims.user_id)
+        return self._principal(user, claims.session_id), claims.expires_at
 
     # --- the local admin ------------------------------------------------------------------
 

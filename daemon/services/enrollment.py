@@ -10,6 +10,7 @@ from common.errors import Forbidden, Unauthenticated
 from common.models import AgentInfo, AgentRegistration
 from daemon.auth import Permission, Principal
 from daemon.auth.keys import AGENT_PREFIX, ENROLLMENT_PREFIX, new_token, token_hash
+from daemon.auth.token_cache import CredentialCache
 from daemon.context import Context, to_datetime
 from daemon.services.agent_info import load_agent_info
 from daemon.storage import agents as agent_store
@@ -19,10 +20,12 @@ logger = logging.getLogger(__name__)
 
 
 class EnrollmentService:
-    """Mints enrollment tokens and turns them into agent identities."""
+    """Mints enrollment tokens and turns them into agent identities; ``credentials`` (the
+    daemon's cache of checked tokens) is told when an agent's identity changes."""
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, credentials: CredentialCache) -> None:
         self.ctx = context
+        self.credentials = credentials
 
     def mint(self, by: str) -> EnrollmentToken:
         """A token one agent can register with once, before it expires."""
@@ -50,6 +53,7 @@ class EnrollmentService:
             with self.ctx.database.transaction() as db:
                 agent_store.update_agent(db, caller.agent_id, clean, now)
                 info = load_agent_info(db, self.ctx.settings, caller.agent_id)
+            self.credentials.forget_agent(caller.agent_id)  # its principal names it anew
             logger.info("agent_id=%s registered again as %s", caller.agent_id, clean.name)
             return info
         agent_id = uuid.uuid4().hex

@@ -12,6 +12,7 @@ from common.errors import Conflict, InvalidInput, NotFound
 from daemon.auth.passwords import hash_password
 from daemon.auth.roles import permissions_of
 from daemon.auth.rules import check_an_admin_remains, runs_the_farm
+from daemon.auth.token_cache import CredentialCache
 from daemon.context import Context, to_datetime
 from daemon.storage import sessions as session_store
 from daemon.storage import users as user_store
@@ -34,10 +35,14 @@ def user_from_row(row: dict[str, Any]) -> User:
 
 
 class UserService:
-    """What admins do with accounts (and the ``cloudburst user`` command)."""
+    """What admins do with accounts (and the ``cloudburst user`` command).
 
-    def __init__(self, context: Context) -> None:
+    ``credentials`` is the cache of checked tokens, told once a change of a user commits (the
+    ``cloudburst user`` command's own tells the daemon's processes through the data folder)."""
+
+    def __init__(self, context: Context, credentials: CredentialCache) -> None:
         self.ctx = context
+        self.credentials = credentials
 
     def create(self, request: UserCreate) -> User:
         now = self.ctx.now()
@@ -83,6 +88,7 @@ class UserService:
                 user_store.update_user(db, user_id, now, **fields)
             if change.password is not None or change.active is False:
                 session_store.revoke_user_sessions(db, user_id, now)
+        self.credentials.forget_user(user_id)  # a new role or flag: its tokens mean otherwise
         logger.info("user %s updated: %s", row["name"], sorted(fields))
         return self.get(user_id)
 
@@ -99,6 +105,7 @@ class UserService:
                 self._keep_an_admin(db, row, {**row, "deleted_at": now})
                 user_store.update_user(db, user_id, now, deleted_at=now)
                 session_store.revoke_user_sessions(db, user_id, now)
+        self.credentials.forget_user(user_id)
         logger.info("user %s deleted (recoverable)", row["name"])
         return self.get(user_id)
 

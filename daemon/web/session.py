@@ -96,11 +96,12 @@ def _refresh(old: str) -> TokenPair:
 
 def _load() -> None:
     """Before each request: the cookie's principal, and its bearer token for the guard."""
+    if "Authorization" in request.headers or "HTTP_COOKIE" not in request.environ:
+        return  # an agent or a client with its own token: no cookie to read
     raw = request.cookies.get(SESSION_COOKIE)
-    is_api = request.path.startswith("/api/")
-    if not raw or "Authorization" in request.headers:
+    if not raw:
         return
-    if is_api and request.method not in ("GET", "HEAD"):
+    if request.path.startswith("/api/") and request.method not in ("GET", "HEAD"):
         return  # state changes through the API need a bearer token, never the cookie
     auth = services().auth
     access, _, refresh = raw.partition("|")
@@ -123,6 +124,8 @@ def _load() -> None:
 
 def _store(response: Response) -> Response:
     """After each request: writes the cookies that changed."""
+    if "web_session" not in g and "web_csrf" not in g:
+        return response  # nothing changed (every API call with its own token)
     secure = request.is_secure
     options: dict[str, Any] = {"httponly": True, "samesite": "Strict", "secure": secure}
     if "web_session" in g:
