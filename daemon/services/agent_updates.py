@@ -122,7 +122,7 @@ class AgentUpdateService:
             )
         with self.group.writes() as batch:
             batch.heard_from(agent_id, now)
-            _progress(batch, agent_id, task_id, report.attempt, report.progress, holder, now)
+            _progress(batch, agent_id, task_id, report.attempt, report.progress, holder)
 
     def visited(self, agent_id: str, now: float) -> None:
         """The agent was heard from (an idle poll that found nothing)."""
@@ -199,7 +199,7 @@ class AgentUpdateService:
         if holder is None:
             return False
         if holder.holds_attempt(agent_id, task.attempt):
-            _progress(batch, agent_id, task.task_id, task.attempt, task.progress, holder, now)
+            _progress(batch, agent_id, task.task_id, task.attempt, task.progress, holder)
         return holder.holds(agent_id)
 
 
@@ -210,10 +210,9 @@ def _progress(
     attempt: int,
     progress: float | None,
     holder: TaskHolder,
-    now: float,
 ) -> None:
     """A held attempt's progress; the first report moves a leased task to running."""
     if holder.state == TaskState.LEASED.value:
-        batch.start(task_id, agent_id, attempt, now)
+        batch.start(task_id, agent_id, attempt)
     if progress is not None:
         batch.set_progress(task_id, agent_id, attempt, progress)

@@ -65,7 +65,7 @@ class WriteBatch:
     loads: dict[str, tuple[dict[str, Any], float]] = field(default_factory=dict)
     renewals: dict[int, tuple[str, float]] = field(default_factory=dict)
     """Per task, its holder and the lease's new expiry."""
-    starts: dict[Attempt, float] = field(default_factory=dict)
+    starts: set[Attempt] = field(default_factory=set)
     """Attempts to move from leased to running, with when they started (the first report)."""
     progress: dict[Attempt, float] = field(default_factory=dict)
 
@@ -76,8 +76,8 @@ class WriteBatch:
         for task_id in task_ids:
             self.renewals[task_id] = (agent_id, expires_at)
 
-    def start(self, task_id: int, agent_id: str, attempt: int, now: float) -> None:
-        self.starts.setdefault((task_id, agent_id, attempt), now)
+    def start(self, task_id: int, agent_id: str, attempt: int) -> None:
+        self.starts.add((task_id, agent_id, attempt))
 
     def set_progress(self, task_id: int, agent_id: str, attempt: int, progress: float) -> None:
         self.progress[(task_id, agent_id, attempt)] = progress
@@ -195,11 +195,8 @@ class GroupCommit:
         task_store.renew_held(
             db, ((task, agent, expires) for task, (agent, expires) in batch.renewals.items())
         )
-        for (task_id, agent_id, attempt), started_at in batch.starts.items():
-            task_store.move_task(
-                db, task_id, TaskState.RUNNING, holder=agent_id, attempt=attempt,
-                started_at=started_at,
-            )  # fmt: skip
+        for task_id, agent_id, attempt in batch.starts:  # started_at: when it was leased
+            task_store.move_task(db, task_id, TaskState.RUNNING, holder=agent_id, attempt=attempt)
         task_store.set_progresses(
             db, ((task, agent, attempt, value) for (task, agent, attempt), value
                  in batch.progress.items()),

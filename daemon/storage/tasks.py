@@ -8,6 +8,7 @@ names the states a move starts from.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -113,7 +114,10 @@ def claim_first_queued(
     claimed = move_task(
         db, task_id, TaskState.LEASED, attempt=attempts,
         agent_id=agent_id, last_agent_id=agent_id, lease_expires_at=expires_at,
-        attempts=attempts + 1, progress=0, started_at=None, finished_at=None,
+        attempts=attempts + 1, progress=0, finished_at=None,
+        # The node's time on the task counts from here (its duration, a cloud node's cost):
+        # its first report may come an update interval later.
+        started_at=time.time() if now is None else now,
     )  # fmt: skip
     return get_task(db, task_id) if claimed else None
 
