@@ -20,6 +20,11 @@ class AgentProtocolSettings(BaseModel):
     max_poll_interval_s: float = Field(default=15.0, gt=0)
     """The longest an idle agent is told to wait; never more than half of ``lease_ttl_s``, so
     an agent waiting that long never shows offline."""
+    keep_alive: bool = False
+    """Whether protocol-2 agents keep their connection open between calls. Off: each call (one
+    every few seconds) brings its own connection, because the daemon's server looks at every
+    open connection on each turn of its loop, and thousands of idle ones cost it more than a
+    connection per call (docs/performance.md, "A farm's chatter")."""
     commit_interval_s: float = Field(default=0.05, ge=0.005, le=1.0)
     """The daemon writes agents' heartbeats, progress and log lines in one transaction this
     often (a group commit), not one per request."""

@@ -139,6 +139,9 @@ class DaemonClient:
         self.backoff = backoff
         self._sleep = sleep
         self._session = requests.Session()
+        self.keep_alive = True
+        """Whether calls share a kept connection; False: each call closes its own (what a
+        protocol-2 daemon may ask of its agents, ``agent_protocol``)."""
 
     def close(self) -> None:
         self._session.close()
@@ -367,7 +370,9 @@ class DaemonClient:
             if answer.get(STATUS_KEY) in ("404", "405"):
                 return None
             raise
-        return lenient(AgentProtocol, data)
+        protocol = lenient(AgentProtocol, data)
+        self.keep_alive = protocol.keep_alive  # as the daemon asks its agents to connect
+        return protocol
 
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
         data = self._request("POST", f"/agents/{agent_id}/heartbeat", body=beat)
@@ -469,6 +474,8 @@ class DaemonClient:
         url = f"{self.base_url}{API}{path}"
         payload = body.model_dump_json() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload is not None else {}
+        if not self.keep_alive:
+            headers["Connection"] = "close"
         headers.update(extra_headers or {})
         token = auth.bearer() if auth is not None else None
         if token:

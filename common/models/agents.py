@@ -261,3 +261,6 @@ class AgentProtocol(WireModel):
     """How often a rendering agent sends an update."""
     max_log_chars_per_update: int
     """The most log characters one update may carry, all its tasks' pieces together."""
+    keep_alive: bool = False
+    """Whether the agent keeps its connection open between calls; False: a connection per
+    call (see ``[agents] keep_alive``)."""

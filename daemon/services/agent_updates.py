@@ -51,6 +51,7 @@ class AgentUpdateService:
             version=AGENT_PROTOCOL_VERSION,
             update_interval_s=self.ctx.settings.agents.update_interval_s,
             max_log_chars_per_update=self.max_log_chars(),
+            keep_alive=self.ctx.settings.agents.keep_alive,
         )
 
     def max_log_chars(self) -> int:

@@ -340,8 +340,7 @@ def test_the_real_daemon_of_protocol_2_gets_updates(
     probe = DaemonClient(live_url, auth=StaticToken(admin_token))
     protocol = probe.agent_protocol()
     probe.close()
-    if protocol is None:
-        pytest.skip("this daemon does not speak agent protocol 2 yet")
+    assert protocol is not None and protocol.version == 2
     quiet, kinds, log = render_on_the_real_daemon(live_url, admin_token, settings, tmp_path)
     assert quiet
     assert set(kinds) == {"updates", "complete"}
