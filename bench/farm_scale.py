@@ -354,14 +354,17 @@ async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> 
         f"{'quiet ' + json.dumps(quiet) if quiet else 'legacy'}",
         file=sys.stderr,
     )
+    if args.keepalive == "auto":  # as the real agent: protocol 2 connects as the daemon asks
+        args.keepalive = "on" if quiet is None or quiet.get("keep_alive", True) else "off"
+    keep = args.keepalive == "on"
     stats = Stats()
     stop = asyncio.Event()
     sims = [
         Agent(
             agent_id,
             (
-                Connection(host, int(port), token, args.keepalive),
-                Connection(host, int(port), token, args.keepalive),
+                Connection(host, int(port), token, keep),
+                Connection(host, int(port), token, keep),
             ),
             args,
             stats,
@@ -398,7 +401,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"agents {args.agents}, tasks {args.task_s:g} s, protocol "
         f"{'quiet' if result['quiet'] else 'legacy'}, "
-        f"keep-alive {'on' if args.keepalive else 'off'}, window {seconds:g} s"
+        f"keep-alive {args.keepalive}, window {seconds:g} s"
     )
     print(f"{'kind':<10} {'count':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for kind, values in sorted(stats.latency.items()):
@@ -427,7 +430,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         stats.latency.get("update" if result["quiet"] else "heartbeat", []),
     )
     print(
-        f"summary: {args.agents} agents ({'quiet' if result['quiet'] else 'legacy'}), "
+        f"summary: {args.agents} agents ({'quiet' if result['quiet'] else 'legacy'}, "
+        f"keep-alive {args.keepalive}), "
         f"offered {stats.offered / seconds:.0f}/s served {stats.served / seconds:.0f}/s, "
         f"lease p99 {pct(lease, 0.99) * 1000:.0f} ms, "
         f"{'update' if result['quiet'] else 'heartbeat'} p99 {pct(beat, 0.99) * 1000:.0f} ms, "
@@ -451,7 +455,10 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=2.0, help="the legacy agent's poll")
     parser.add_argument("--request-timeout", type=float, default=10.0)
     parser.add_argument(
-        "--no-keepalive", dest="keepalive", action="store_false", help="a connection per request"
+        "--keepalive",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="auto: as the real agent (legacy: kept; quiet: as the daemon's protocol says)",
     )
     parser.add_argument(
         "--daemon-arg", action="append", default=[], help="an argument for the daemon (repeat)"
