@@ -161,11 +161,12 @@ class AuthSettings(BaseModel):
     login_tracked_keys: int = Field(default=10_000, ge=10)
     """Most (name, address) and address counts the sign-in limiter keeps; the least recently
     failed is forgotten first."""
-    token_cache_ttl_s: float = Field(default=5.0, ge=0, le=60)
+    token_cache_ttl_s: float = Field(default=30.0, ge=0, le=60)
     """How long a daemon process remembers who a valid bearer token stands for instead of
     looking it up again (0: never). A revocation ends it at once in every process of the
     daemon (``auth-revocations`` in the data folder); were that file not writable, another
-    process accepts the revoked token this long at most."""
+    process accepts the revoked token this long at most. Longer than an agent's update
+    interval, so that an agent's token is looked up about once per this time, not per call."""
     token_cache_max_entries: int = Field(default=10_000, ge=1)
     """Most tokens remembered; the least recently used is forgotten first."""
     local_admin_file: bool = True
