@@ -70,6 +70,9 @@ class AgentService:
         """What a report may name as the files a task wrote."""
         self.lease_gate = lease_gate
         """Given when the daemon bursts: routes then decide what cloud nodes may take."""
+        self._work_found = False
+        """Whether the last lease of this process found a task (a hint: a lost race on it
+        only costs a read or a transaction)."""
 
     def register(self, registration: AgentRegistration) -> AgentInfo:
         agent_id = uuid.uuid4().hex
@@ -98,10 +101,12 @@ class AgentService:
         task is never given to two agents and a limit never overdrawn, however many ask at once.
         A suspect, disabled or draining node gets nothing (``NodeFacts.takes_work``), asked
         before any count is made. When a read already shows nothing for the node (an idle
-        farm's polls), no write transaction is taken: its visit joins the group commit.
+        farm's polls), no write transaction is taken: its visit joins the group commit. While
+        leases find work (a busy farm) that read is skipped: it would only be made again in
+        the transaction.
         """
         now = self.ctx.now()
-        if self._nothing_for(agent_id, now):
+        if not self._work_found and self._nothing_for(agent_id, now):
             self.updates.visited(agent_id, now)
             return None
         expires = now + self.ctx.settings.lease_ttl_s
@@ -136,8 +141,10 @@ class AgentService:
                         )  # fmt: skip
                         spec = job_store.job_spec(row)
                         stall = spec.stall_timeout_s or self.ctx.settings.failures.stall_timeout_s
+                        self._work_found = True
                         return _assignment(task, spec, stall)
                 offset += len(candidates)
+        self._work_found = False  # the next polls ask a read first
         return None
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
