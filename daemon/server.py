@@ -18,18 +18,11 @@ from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
 from daemon.container import services_of
-from daemon.server_options import server_options
+from daemon.server_options import parse_bind, server_options
 from daemon.services.logs import DatabaseLogHandler
 from daemon.workers import Workers, listening_socket
 
 logger = logging.getLogger(__name__)
-
-
-def parse_bind(bind: str) -> tuple[str, int]:
-    host, sep, port = bind.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"bind must be HOST:PORT, such as 127.0.0.1:8642 (got {bind!r}).")
-    return host.strip("[]"), int(port)
 
 
 def raise_open_files_limit(connections: int) -> None:
@@ -58,7 +51,7 @@ def serve(settings: Settings) -> None:
     workers: Workers | None = None
     try:
         if settings.server_workers > 1:
-            workers = Workers(settings, listening_socket(host, port))
+            workers = Workers(settings, listening_socket(host, port, first=True))
             server = waitress.create_server(app, sockets=[workers.sock], **server_options(settings))
         else:
             server = waitress.create_server(app, host=host, port=port, **server_options(settings))

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from common.config import Settings
+from common.errors import ConfigError
 from daemon.api.body import largest_body
 
 
@@ -27,3 +28,10 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "channel_timeout": 60, "backlog": 2048,
         "max_request_body_size": largest_body(settings) + 1,  # waitress refuses >= this
     }  # fmt: skip
+
+
+def parse_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"bind must be HOST:PORT, such as 127.0.0.1:8642 (got {bind!r}).")
+    return host.strip("[]"), int(port)

@@ -1,10 +1,11 @@
-"""More processes serving one daemon's requests (``server_workers``), over one socket and one
+"""More processes serving one daemon's requests (``server_workers``), on one address and one
 database.
 
 One Python process serves requests on one core at a time (the interpreter lock): a daemon for a
 farm of thousands of nodes needs more. The daemon's first process binds the listening socket and
-starts ``server_workers - 1`` worker processes that inherit it; the kernel hands each new
-connection to one of them. Every process serves the whole API with its own connections to the
+starts ``server_workers - 1`` worker processes that bind the same address
+(``SO_REUSEPORT``: only processes of the same user may); the kernel spreads new connections
+evenly over them. Every process serves the whole API with its own connections to the
 same SQLite file (writers queue for one lock across the processes, ``storage/db.py``); only the
 first process runs the scheduler (reaper, ranking, ShotGrid, backups), so no periodic job runs
 twice.
@@ -32,18 +33,26 @@ from common.config import Settings
 
 logger = logging.getLogger(__name__)
 
-#: The file descriptor a worker finds the listening socket on.
-LISTEN_FD = 3
 
+def listening_socket(host: str, port: int, *, first: bool = False) -> socket.socket:
+    """A listening socket of the daemon on ``host:port``, one per process: the processes of
+    one daemon bind the same address (``SO_REUSEPORT``) and the kernel spreads connections
+    over them. The ``first`` process makes sure nobody listens there yet, so that a second
+    daemon started by mistake fails rather than shares the address.
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """The daemon's listening socket, bound and listening (shared with the workers)."""
+    Raises:
+        OSError: the address is taken (``first``) or cannot be bound.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if first:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:  # no SO_REUSEPORT: exclusive
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
+    sock.listen(2048)
     return sock
 
 
@@ -95,13 +104,10 @@ class Workers:
                 process.wait()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        fd = self.sock.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-c",
-             f"import os; os.dup2({fd}, {LISTEN_FD}); "
-             "from daemon.workers import worker_main; worker_main()"],
-            stdin=subprocess.PIPE, pass_fds=(fd,),
-        )  # fmt: skip
+            [sys.executable, "-c", "from daemon.workers import worker_main; worker_main()"],
+            stdin=subprocess.PIPE,
+        )
         assert process.stdin is not None
         process.stdin.write(pickle.dumps(self.settings))  # the settings, secrets included
         process.stdin.close()
@@ -109,19 +115,20 @@ class Workers:
 
 
 def worker_main() -> None:
-    """A worker process: serves requests on the inherited socket until SIGTERM."""
+    """A worker process: serves requests on its own socket on the daemon's address until
+    SIGTERM."""
     import waitress
 
     from daemon.app import create_app
     from daemon.container import services_of
-    from daemon.server_options import server_options
+    from daemon.server_options import parse_bind, server_options
 
     settings: Settings = pickle.loads(sys.stdin.buffer.read())  # from the first process
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s",
     )
-    sock = socket.socket(fileno=LISTEN_FD)
+    sock = listening_socket(*parse_bind(settings.bind))
     app = create_app(settings)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server = waitress.create_server(app, sockets=[sock], **server_options(settings))

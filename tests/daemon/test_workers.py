@@ -91,6 +91,15 @@ def test_two_processes_serve_one_database_and_stop_together(tmp_path: Path) -> N
         assert listed.json()["data"]["total"] == 160
         assert _cpu_ticks(worker) > before + 5  # the worker served its share
 
+        second = subprocess.run(  # a daemon started again by mistake fails, shares nothing
+            [sys.executable, "-m", "daemon", "--bind", f"127.0.0.1:{port}", "--data-dir",
+             str(tmp_path / "other")],
+            env={**os.environ, "CLOUDBURST_LOG_LEVEL": "WARNING",
+                 "CLOUDBURST_SERVER_WORKERS": "2"},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode != 0 and "Cannot listen" in second.stderr
+
         os.kill(worker, signal.SIGKILL)  # a worker that dies is started again
         _wait_for(lambda: [p for p in _children(daemon.pid) if p != worker])
         (second,) = _children(daemon.pid)
