@@ -396,3 +396,12 @@ def test_an_idle_agent_whose_node_changed_tells_the_daemon_in_an_update_once(
     agent.outbox.quiet._sent_at = float("-inf")  # the interval has passed
     assert agent.outbox.deliver_pending()
     assert len(client.sent) == 1, "once told, an idle node is silent again"
+
+
+@pytest.mark.parametrize(("asked", "kept"), [(0.01, 0.5), (2.5, 2.5), (3600.0, 30.0)])
+def test_the_daemons_interval_is_held_between_half_a_second_and_30_s(
+    asked: float, kept: float, daemon: Daemon, peer: Peer, clock: Clock
+) -> None:
+    """A daemon can make its agents neither hammer it nor fall silent past their leases."""
+    protocol = PROTOCOL.model_copy(update={"update_interval_s": asked})
+    assert QuietChannel(daemon, peer, protocol, clock=clock).interval_s == kept
