@@ -51,8 +51,9 @@ def serve(settings: Settings) -> None:
     workers: Workers | None = None
     try:
         if settings.server_workers > 1:
-            workers = Workers(settings, listening_socket(host, port, first=True))
-            server = waitress.create_server(app, sockets=[workers.sock], **server_options(settings))
+            sock = listening_socket(host, port, first=True)
+            server = waitress.create_server(app, sockets=[sock], **server_options(settings))
+            workers = Workers(settings)
         else:
             server = waitress.create_server(app, host=host, port=port, **server_options(settings))
     except OSError as exc:

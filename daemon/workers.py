@@ -59,9 +59,8 @@ def listening_socket(host: str, port: int, *, first: bool = False) -> socket.soc
 class Workers:
     """The worker processes of a daemon: started, kept alive, stopped."""
 
-    def __init__(self, settings: Settings, sock: socket.socket) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.sock = sock
         self.processes: list[subprocess.Popen[bytes]] = []
         self._stopping = False
 

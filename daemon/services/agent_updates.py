@@ -130,11 +130,6 @@ class AgentUpdateService:
         with self.group.writes() as batch:
             batch.heard_from(agent_id, now)
 
-    def flush(self) -> None:
-        """Writes what agents sent so far: a task's end comes after its start, progress and
-        log lines."""
-        self.group.flush()
-
     # --- helpers -----------------------------------------------------------------------------
 
     def _known(self, agent_id: str) -> None:

@@ -162,7 +162,6 @@ class AgentService:
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
         now = self.ctx.now()
         self._check_outputs(agent_id, task_id, done)  # before the write lock: it looks at the disk
-        self.updates.flush()  # the task's start, progress and log lines come first
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
@@ -189,7 +188,6 @@ class AgentService:
         """The agent's report that a task failed on it: the failure policy decides what
         follows (``services/failures.py``), then the job's state is derived again."""
         now = self.ctx.now()
-        self.updates.flush()  # the task's start, progress and log lines come first
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             task = self._held(db, agent_id, task_id, failure.attempt)

@@ -17,16 +17,17 @@ which takes no database lock, before the agent hears its update was taken.
 Each write is a compare-and-set on who holds the task and which attempt (checked again where
 used, whatever the request read), merged by key: a batch keeps the newest progress and the
 newest time per agent and lease, and the first start of a task, so a start is applied exactly
-once. ``flush`` applies one batch at a time, in the
-order they filled, so a caller that flushes (a task's completion) finds every write added
-before it committed.
+once. A write that comes after its task ended changes nothing (the task is no longer
+active), so a task's completion does not wait for the batch; its time counts from its lease.
+``flush`` applies one batch at a time, in the order they filled, so a caller that flushes (the
+reaper) finds every write added before it committed.
 
 Until ``start`` (an app that does not serve: tests, the CLI) each request's writes are applied
 at once, in the request, as they were before the group commit, and a failure is the
 request's.
 
-Threads: requests add from waitress's threads; the flusher thread, the reaper and a task's
-completion flush; ``start`` and ``stop`` run on the server's thread.
+Threads: requests add from waitress's threads; the flusher thread and the reaper flush;
+``start`` and ``stop`` run on the server's thread.
 """
 
 from __future__ import annotations
