@@ -5,6 +5,7 @@ without bound (stored files' trash, log records, old task logs, idempotency keys
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import resource
 import signal
@@ -18,8 +19,8 @@ from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
 from daemon.container import services_of
+from daemon.process_services import process_services
 from daemon.server_options import parse_bind, server_options
-from daemon.services.logs import DatabaseLogHandler
 from daemon.workers import Workers, listening_socket
 
 logger = logging.getLogger(__name__)
@@ -117,14 +118,6 @@ def serve(settings: Settings) -> None:
         )  # fmt: skip
         logger.info("Backing up to %s daily at %s %s (full on %s)", backup.destination,
                     backup.time, backup.timezone, backup.full_day)  # fmt: skip
-    scheduler.start()
-    services.group_commit.start()  # agents' heartbeats, progress and logs: one commit per tick
-    log_handler = DatabaseLogHandler(
-        services.context.database, settings.logs.flush_interval_s,
-        logging.getLevelName(settings.logs.level),
-    )  # fmt: skip
-    log_handler.start()
-    logging.getLogger().addHandler(log_handler)  # stored, searchable at /api/v1/logging/logs
 
     def stop(signum: int, frame: FrameType | None) -> None:
         """Stops at once, however many agents keep idle connections open: the serving loop
@@ -136,17 +129,19 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logger.info("Cloudburst daemon on http://%s:%d (data in %s)", host, port, settings.data_dir)
     try:
-        server.run()
-    except OSError:
-        pass  # the listening socket closed by stop()
+        with process_services(services, settings):  # stopped after the scheduler and workers
+            scheduler.start()
+            logger.info(
+                "Cloudburst daemon on http://%s:%d (data in %s)", host, port, settings.data_dir
+            )
+            try:
+                with contextlib.suppress(OSError):  # the listening socket closed by stop()
+                    server.run()
+            finally:
+                scheduler.shutdown(wait=False)
+                if workers is not None:
+                    workers.stop()
     finally:
-        scheduler.shutdown(wait=False)
-        services.group_commit.stop()  # writes what agents sent last
-        if workers is not None:
-            workers.stop()
         services.pool.close()
-        logging.getLogger().removeHandler(log_handler)
-        log_handler.close()
         logger.info("Daemon stopped")

@@ -120,6 +120,7 @@ def worker_main() -> None:
 
     from daemon.app import create_app
     from daemon.container import services_of
+    from daemon.process_services import process_services
     from daemon.server_options import parse_bind, server_options
 
     settings: Settings = pickle.loads(sys.stdin.buffer.read())  # from the first process
@@ -138,10 +139,5 @@ def worker_main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the first process, which stops us
-    group_commit = services_of(app).group_commit
-    group_commit.start()  # this process's agents' updates, one commit per tick
-    try:
-        with contextlib.suppress(OSError):
-            server.run()
-    finally:
-        group_commit.stop()  # writes what agents sent last
+    with process_services(services_of(app), settings), contextlib.suppress(OSError):
+        server.run()
