@@ -149,21 +149,25 @@ class CloudSettings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _nested_keys(cls, value: Any) -> Any:
-        """Turns ``oci__shape`` keys (from ``CLOUDBURST_CLOUD__OCI__SHAPE``) into sub-tables."""
-        if not isinstance(value, dict):
-            return value
-        nested = {
-            k: v
-            for k, v in value.items()
-            if isinstance(k, str) and "__" in k and k.partition("__")[0] in _TABLES
-        }
-        if not nested:
-            return value
-        out = {k: v for k, v in value.items() if k not in nested}
-        for key, item in nested.items():
-            table, _, sub = str(key).partition("__")
-            current = out.get(table)
-            if isinstance(current, BaseModel):
-                current = current.model_dump()
-            out[table] = {**(current if isinstance(current, dict) else {}), sub: item}
-        return out
+        return nest_sub_tables(value, _TABLES)
+
+
+def nest_sub_tables(value: Any, tables: tuple[str, ...]) -> Any:
+    """Turns ``oci__shape`` keys (from ``CLOUDBURST_CLOUD__OCI__SHAPE``) into sub-tables."""
+    if not isinstance(value, dict):
+        return value
+    nested = {
+        k: v
+        for k, v in value.items()
+        if isinstance(k, str) and "__" in k and k.partition("__")[0] in tables
+    }
+    if not nested:
+        return value
+    out = {k: v for k, v in value.items() if k not in nested}
+    for key, item in nested.items():
+        table, _, sub = str(key).partition("__")
+        current = out.get(table)
+        if isinstance(current, BaseModel):
+            current = current.model_dump()
+        out[table] = {**(current if isinstance(current, dict) else {}), sub: item}
+    return out

@@ -26,6 +26,7 @@ from common.cloud_settings import CloudSettings
 from common.daemon_address import daemon_url
 from common.data.pathmap import PathRule
 from common.data.store_config import StagingSettings, StoreSettings
+from common.desktop_settings import DesktopProfile, SessionSettings, parse_profiles
 from common.errors import ConfigError
 from common.failure_settings import FailureSettings
 from common.limits_settings import LimitSettings
@@ -255,6 +256,11 @@ class Settings(BaseModel):
     path_rules: list[PathRule] = Field(default_factory=list)
     """``[[path_rules]]``: each studio storage root as Windows, UNC, Linux and macOS name it
     (``CLOUDBURST_PATH_RULES`` takes a JSON list)."""
+    desktops: list[DesktopProfile] = Field(default_factory=list)
+    """``[[desktops]]``: the desktop profiles artists may start sessions of
+    (``CLOUDBURST_DESKTOPS`` takes a JSON list)."""
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    """The ``[sessions]`` table: artists' desktop sessions in the cloud and their snapshots."""
     studio_access: bool = True
     """The agent reads and writes studio storage; false: it renders from the object store
     (cloud nodes), in a workspace in its node cache."""
@@ -281,6 +287,20 @@ class Settings(BaseModel):
     @classmethod
     def _json_rules(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("desktops", mode="before")
+    @classmethod
+    def _desktop_profiles(cls, value: object) -> object:
+        return parse_profiles(value)
+
+    def desktop_profile(self, name: str) -> DesktopProfile | None:
+        """The ``[[desktops]]`` profile of this name, if any."""
+        return next((p for p in self.desktops if p.name == name), None)
+
+    @property
+    def desktop_backend(self) -> str:
+        """Where desktops run: ``[sessions] backend``, else the ``[cloud]`` backend."""
+        return self.sessions.backend or self.cloud.backend
 
 
 def config_file(env: Mapping[str, str]) -> Path | None:

@@ -13,6 +13,8 @@ public surface, and the submodules are where each noun lives:
 - ``agents``: the agent protocol (registration, heartbeats, leases, task reports);
 - ``data``: just-in-time data (a job's files in the object store, the audit log);
 - ``cloud``: bursting (routes, render nodes, the pool by hand, spend);
+- ``desktops``: artists' desktops in the cloud (sessions, connections, snapshots, and what a
+  desktop tells the daemon);
 - ``ops``: stored files, monitoring and logs;
 - ``backup``: the daemon's backups;
 - ``webhooks``: notifications (webhooks and their deliveries).
@@ -68,6 +70,26 @@ from common.models.cloud import (
     SpendReport,
 )
 from common.models.data import AuditPage, AuditQuery, AuditRecord, DataState, JobData
+from common.models.desktops import (
+    LIVE_SESSION_STATES,
+    MAX_SESSION_HOURS,
+    Connection,
+    Description,
+    DesktopProfileInfo,
+    DesktopReport,
+    DesktopReportReply,
+    DesktopSession,
+    SessionCreate,
+    SessionEnd,
+    SessionState,
+    Snapshot,
+    SnapshotCreate,
+    SnapshotDelete,
+    SnapshotKind,
+    SnapshotState,
+    TokenRedeem,
+    TokenRedeemed,
+)
 from common.models.farm import MAX_HISTORY_HOURS, FarmHistory, FarmPoint, HistoryQuery, SpendSeries
 from common.models.jobs import (
     IDEMPOTENCY_HEADER,
@@ -167,12 +189,14 @@ from common.models.webhooks import (
 __all__ = [
     "AGENT_PROTOCOL_VERSION",
     "IDEMPOTENCY_HEADER",
+    "LIVE_SESSION_STATES",
     "MAX_DEPENDENCIES",
     "MAX_HISTORY_HOURS",
     "MAX_INTEGER",
     "MAX_LIMITS",
     "MAX_LOG_PIECES",
     "MAX_REPORTED",
+    "MAX_SESSION_HOURS",
     "MAX_TAGS",
     "MAX_URL",
     "NO_NEGATIVE_FRAMES",
@@ -197,11 +221,17 @@ __all__ = [
     "BudgetChange",
     "Capabilities",
     "ChecksumAlgorithm",
+    "Connection",
     "DataState",
     "Delivery",
     "DeliveryState",
     "DependsOn",
     "DependsOnChange",
+    "Description",
+    "DesktopProfileInfo",
+    "DesktopReport",
+    "DesktopReportReply",
+    "DesktopSession",
     "DiskSpace",
     "EntityId",
     "Events",
@@ -259,6 +289,9 @@ __all__ = [
     "RowId",
     "ScaleRequest",
     "ScaleResult",
+    "SessionCreate",
+    "SessionEnd",
+    "SessionState",
     "ShotGridChoices",
     "ShotGridEntry",
     "ShotGridLink",
@@ -269,6 +302,11 @@ __all__ = [
     "ShowPolicy",
     "ShowShareChange",
     "ShowSpend",
+    "Snapshot",
+    "SnapshotCreate",
+    "SnapshotDelete",
+    "SnapshotKind",
+    "SnapshotState",
     "Spend",
     "SpendReport",
     "SpendSeries",
@@ -285,6 +323,8 @@ __all__ = [
     "TaskPage",
     "TaskProgress",
     "TaskUpdate",
+    "TokenRedeem",
+    "TokenRedeemed",
     "UploadComplete",
     "UploadCreate",
     "UploadInfo",
