@@ -11,6 +11,7 @@ from flask import Flask
 from common.config import Settings, config_file
 from daemon import api, web
 from daemon.api import converters
+from daemon.backends.desktops import DesktopBackend, configured_desktop_backend
 from daemon.container import Services, attach
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
@@ -56,10 +57,12 @@ def build_services(
     shotgrid_connect: Connect | None = None,
     open_store: StoreFactory | None = None,
     cloud_backend: BackendFactory | None = None,
+    desktop_backend: DesktopBackend | None = None,
 ) -> Services:
     """Wires the services, each built after those it uses (none is wired to another later);
     ``shotgrid_connect`` replaces shotgun_api3's connection, ``open_store`` the configured
-    object store and ``cloud_backend`` the configured cloud backend (tests)."""
+    object store, ``cloud_backend`` the configured cloud backend and ``desktop_backend`` the
+    configured desktop backend (tests)."""
     context = Context(database=database, settings=settings, clock=clock)
     client = (
         ShotGridClient(settings.shotgrid, shotgrid_connect)
@@ -85,6 +88,7 @@ def build_services(
     shotgrid = ShotGridSync(context, client, on_change=ranking.run_pass)
     farm_history = FarmHistoryService(context, burst.books)
     outputs = OutputService(context, jobs)
+    desktops = desktop_backend or configured_desktop_backend(settings)
     return Services(
         context=context,
         jobs=jobs,
@@ -121,6 +125,7 @@ def build_services(
         group_commit=group_commit,
         agent_updates=agent_updates,
         idle_wait=IdleWait(context),
+        desktop_backend=desktops,
     )
 
 
@@ -131,6 +136,7 @@ def create_app(
     shotgrid_connect: Connect | None = None,
     open_store: StoreFactory | None = None,
     cloud_backend: BackendFactory | None = None,
+    desktop_backend: DesktopBackend | None = None,
 ) -> Flask:
     """A daemon app on ``settings.data_dir`` (or the given database)."""
     if database is None:
@@ -141,7 +147,10 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.small_body_bytes
     converters.init_app(app)  # before the blueprints: their <int:...> ids are bounded
     attach(
-        app, build_services(settings, database, clock, shotgrid_connect, open_store, cloud_backend)
+        app,
+        build_services(
+            settings, database, clock, shotgrid_connect, open_store, cloud_backend, desktop_backend
+        ),
     )
     api.init_app(app)
     web.init_app(app)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
+from daemon.backends.desktops import DesktopBackend
 from daemon.context import Context
 from daemon.services import AgentService, JobService, RankingService, Reaper
 from daemon.services.agent_control import NodeControl
@@ -87,6 +88,8 @@ class Services:
     agent_updates: AgentUpdateService
     idle_wait: IdleWait
     """Seconds an idle agent should wait before asking again."""
+    desktop_backend: DesktopBackend | None
+    """Where artists' desktops run (``[sessions] backend``); None: desktops are off."""
 
 
 def attach(app: Flask, found: Services) -> None:

@@ -19,10 +19,12 @@ volume a folder). Their modules are imported only when asked for.
 from __future__ import annotations
 
 import enum
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from common.config import Settings
 from common.desktop_settings import DesktopProfile
 from common.errors import UserFacingError
 
@@ -170,3 +172,24 @@ class DesktopRefused(UserFacingError):
     code = "desktop_refused"
     status = 503
     retryable = True
+
+
+#: The desktop backends by name: (module, class); imported only when configured.
+DESKTOP_BACKENDS: dict[str, tuple[str, str]] = {
+    "simcloud": ("daemon.backends.sim_desktops", "SimDesktops"),
+    "oci": ("daemon.backends.oci_desktops", "OciDesktops"),
+}
+
+
+def configured_desktop_backend(settings: Settings, **options: Any) -> DesktopBackend | None:
+    """The backend ``[sessions] backend`` (else ``[cloud] backend``) names; None for ``none``.
+
+    ``options`` go to the backend's constructor (SDK clients, clocks, for tests).
+    """
+    found = DESKTOP_BACKENDS.get(settings.desktop_backend)
+    if found is None:
+        return None
+    module, name = found
+    factory = getattr(importlib.import_module(module), name)
+    backend: DesktopBackend = factory(settings, **options)
+    return backend
