@@ -299,7 +299,10 @@ class Settings(BaseModel):
 
     @property
     def desktop_backend(self) -> str:
-        """Where desktops run: ``[sessions] backend``, else the ``[cloud]`` backend."""
+        """Where desktops run: ``none`` without ``[[desktops]]`` profiles, else ``[sessions]
+        backend``, else the ``[cloud]`` backend."""
+        if not self.desktops:
+            return "none"
         return self.sessions.backend or self.cloud.backend
 
 

@@ -111,7 +111,7 @@ class SessionSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     backend: Literal["", "none", "oci", "simcloud"] = ""
-    """Where desktops run; empty: the ``[cloud]`` backend's cloud."""
+    """Where desktops run; empty: the ``[cloud]`` backend's cloud (none without profiles)."""
     default_duration_h: float = Field(default=8.0, gt=0)
     max_duration_h: float = Field(default=12.0, gt=0, le=24 * 14)
     max_sessions_per_user: int = Field(default=2, ge=1, le=100)
