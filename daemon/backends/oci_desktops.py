@@ -343,7 +343,7 @@ class OciDesktops:
         """A new boot volume made from ``request.restore_backup_id``, once it is AVAILABLE.
 
         Raises:
-            NotFound: the backup is not one of this farm's.
+            NotFound: the backup is not one of this farm's made of the same user's desktop.
             CloudError: the volume failed, or was not ready within ``volume_wait_s`` (it is
                 deleted then).
         """
@@ -353,8 +353,9 @@ class OciDesktops:
         )
 
         backup_id = request.restore_backup_id or ""
-        if self._backup(backup_id) is None:
-            raise NotFound(f"No boot volume backup {backup_id} of this farm to restore.")
+        backup = self._backup(backup_id)
+        if backup is None or (backup.freeform_tags or {}).get(TAG_USER) != request.user:
+            raise NotFound(f"No boot volume backup {backup_id} of {request.user}'s to restore.")
         answer = self._call(
             "CreateBootVolume",
             self._volumes.create_boot_volume,

@@ -256,6 +256,7 @@ def test_a_desktop_launches_from_its_profiles_image_as_oci_expects(
     assert (desktop.backend, desktop.port, desktop.tags) == ("oci", 8443, our_tags())
     (volume,) = volumes.volumes.values()
     assert volume["sizeInGBs"] == 200
+    assert volume["freeformTags"] == our_tags()  # OCI gives a launch's boot volume its tags
     endpoint.advance()
     again = backend.desktop(desktop.id)
     assert again is not None and again.state is DesktopState.RUNNING
@@ -410,12 +411,14 @@ def test_a_refused_launch_after_a_restore_deletes_the_restored_volume(
     assert endpoint.count("DeleteBootVolume") == 1
 
 
-def test_restoring_a_backup_that_is_not_ours_is_refused(
+def test_restoring_a_backup_of_another_farm_or_person_is_refused(
     backend: OciDesktops, endpoint: ComputeEndpoint, volumes: BlockStorage
 ) -> None:
-    foreign = volumes.add_backup(tags={**our_tags(), "cloudburst-farm": "otherfarm"})
-    with pytest.raises(NotFound):
-        backend.launch(launch(restore=foreign))
+    other_farm = volumes.add_backup(tags={**our_tags(), "cloudburst-farm": "otherfarm"})
+    someone_elses = volumes.add_backup(tags={**our_tags(), "cloudburst-user": "bo"})
+    for backup_id in (other_farm, someone_elses, "ocid1.bootvolumebackup.oc1..nosuch"):
+        with pytest.raises(NotFound, match="ana's"):
+            backend.launch(launch(restore=backup_id))
     assert endpoint.count("CreateBootVolume") == endpoint.count("LaunchInstance") == 0
 
 
@@ -625,3 +628,107 @@ def test_the_session_secret_never_reaches_a_log_or_a_repr(
     # on the desktop it is only in the 0600 file, never on a command line
     for body in endpoint.bodies("LaunchInstance")[:2]:
         assert SECRET not in " ".join(exec_start(cloud_config(body)))
+
+
+# --- the stand-in refuses what OCI would -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "wrong", "status"),
+    [
+        ("CreateBootVolumeBackup", {"freeform_tags": {}}, 400),
+        ("CreateBootVolumeBackup", {"type": "DIFFERENTIAL"}, 400),
+        ("CreateBootVolumeBackup", {"boot_volume_id": "ocid1.bootvolume.oc1..nosuch"}, 404),
+        ("CreateBootVolume", {"compartment_id": "ocid1.compartment.oc1..other"}, 404),
+        ("CreateBootVolume", {"availability_domain": "Uocm:US-ASHBURN-AD-9"}, 400),
+        ("CreateBootVolume", {"freeform_tags": {"cloudburst-farm": FARM}}, 400),
+    ],
+)
+def test_the_block_storage_stand_in_refuses_requests_oci_would_refuse(
+    backend: OciDesktops,
+    endpoint: ComputeEndpoint,
+    volumes: BlockStorage,
+    config_file: Path,
+    tmp_path: Path,
+    operation: str,
+    wrong: dict[str, Any],
+    status: int,
+) -> None:
+    from daemon.backends.oci_client import make_blockstorage_client
+
+    sdk = oci.core.models
+    backup_id = available_backup(backend, endpoint)
+    (volume_id,) = volumes.volumes
+    made = (len(volumes.volumes), len(volumes.backups))
+    settings = settings_for(endpoint, config_file, tmp_path)
+    client = make_blockstorage_client(settings.cloud.oci, endpoint.url)
+    details: Any
+    if operation == "CreateBootVolume":
+        method = client.create_boot_volume
+        details = sdk.CreateBootVolumeDetails(
+            compartment_id=COMPARTMENT,
+            availability_domain=AD2,
+            freeform_tags=our_tags(),
+            source_details=sdk.BootVolumeSourceFromBootVolumeBackupDetails(id=backup_id),
+        )
+    else:
+        method = client.create_boot_volume_backup
+        details = sdk.CreateBootVolumeBackupDetails(
+            boot_volume_id=volume_id,
+            type="FULL",
+            freeform_tags={**our_tags(3), "cloudburst-snapshot-kind": "full"},
+        )
+    method(details)  # as it is, it is taken
+    for name, value in wrong.items():
+        setattr(details, f"_{name}", value)  # past the SDK's own checks, as another client
+    try:
+        with pytest.raises(oci.exceptions.ServiceError) as refused:
+            method(details)
+    finally:
+        client.base_client.session.close()
+    assert refused.value.status == status
+    assert refused.value.code in ("InvalidParameter", "NotAuthorizedOrNotFound")
+    one_volume, one_backup = (1, 0) if operation == "CreateBootVolume" else (0, 1)
+    assert (len(volumes.volumes), len(volumes.backups)) == (
+        made[0] + one_volume,
+        made[1] + one_backup,
+    )
+
+
+def test_the_compute_stand_in_refuses_a_desktop_launch_with_a_public_ip_or_without_its_agent(
+    backend: OciDesktops, endpoint: ComputeEndpoint, config_file: Path, tmp_path: Path
+) -> None:
+    from common.data.store_config import StoreSettings
+    from daemon.backends.cloud_init import AgentBootstrap, encode_user_data, render_user_data
+    from daemon.backends.oci_client import make_compute_client
+
+    backend.launch(launch())
+    desktop_data = endpoint.bodies("LaunchInstance")[0]["metadata"]["user_data"]
+    store = StoreSettings(kind="oci", bucket="renders")
+    bootstrap = AgentBootstrap(daemon_url="http://d:1", store=store)
+    node_data = encode_user_data(
+        render_user_data(bootstrap, name="n", pool="p", enrollment_token="t")
+    )
+    sdk = oci.core.models
+
+    def details(public_ip: bool, user_data: str) -> Any:
+        return sdk.LaunchInstanceDetails(
+            compartment_id=COMPARTMENT, availability_domain=AD2, shape="VM.GPU.A10.1",
+            display_name="d", freeform_tags=our_tags(),
+            source_details=sdk.InstanceSourceViaImageDetails(
+                image_id=IMAGE, boot_volume_size_in_gbs=100),
+            create_vnic_details=sdk.CreateVnicDetails(
+                subnet_id=DESKTOP_SUBNET, assign_public_ip=public_ip, freeform_tags=our_tags()),
+            metadata={"user_data": user_data},
+        )  # fmt: skip
+
+    client = make_compute_client(settings_for(endpoint, config_file, tmp_path).cloud.oci)
+    try:
+        for public_ip, user_data in ((True, desktop_data), (False, node_data)):
+            with pytest.raises(oci.exceptions.ServiceError) as refused:
+                client.launch_instance(details(public_ip, user_data), opc_retry_token="x1")
+            assert refused.value.status == 400
+        client.launch_instance(details(False, desktop_data), opc_retry_token="x2")
+    finally:
+        client.base_client.session.close()
+    assert len(endpoint.instances) == 2  # the backend's and the good one
