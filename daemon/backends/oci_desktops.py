@@ -16,6 +16,10 @@ What OCI answers and what the backend raises:
 * 401 NotAuthenticated -- ``ConfigError`` naming the configuration to fix.
 * 404 on terminate and delete -- nothing to do (they are idempotent).
 * anything else -- ``CloudError`` with OCI's status, code and message.
+
+What the backend itself refuses is ``DesktopRefused`` too, as every desktop backend's: a backup
+of a desktop that has ended, a restore from a backup that is not of this farm or not of the
+same person's desktop, an archive of a backup that is not available yet.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common.config import Settings
-from common.errors import CloudburstError, ConfigError, Conflict, NotFound
+from common.errors import CloudburstError, ConfigError
 from daemon.backends.base import TAG_FARM, CloudError, NodeState
 from daemon.backends.cloud_init import DesktopStart, encode_user_data, render_desktop_user_data
 from daemon.backends.desktops import (
@@ -192,10 +196,13 @@ class OciDesktops:
 
         instance = self._instance(desktop_id)
         if instance is None or instance.lifecycle_state in ("TERMINATING", "TERMINATED"):
-            raise NotFound(f"No desktop {desktop_id} of this farm to back up: it has ended.")
+            raise DesktopRefused(
+                f"Desktop {desktop_id} is not a running desktop of this farm, so it has no boot "
+                "volume to back up: take snapshots while the session is live."
+            )
         volume_id = self._boot_volume_of(instance)
         if not volume_id:
-            raise Conflict(
+            raise DesktopRefused(
                 f"Desktop {desktop_id} has no boot volume attached yet: back it up once it runs."
             )
         tags = {**_our_tags(instance.freeform_tags), TAG_SNAPSHOT_KIND: kind.value}
@@ -244,9 +251,12 @@ class OciDesktops:
             )
         found = self._backup(backup_id)
         if found is None or found.lifecycle_state == "TERMINATED":
-            raise NotFound(f"No boot volume backup {backup_id} of this farm to archive.")
+            raise DesktopRefused(
+                f"Boot volume backup {backup_id} is not one of this farm's (or was deleted): "
+                "there is nothing to archive."
+            )
         if found.lifecycle_state != "AVAILABLE":
-            raise Conflict(
+            raise DesktopRefused(
                 f"Boot volume backup {backup_id} is {str(found.lifecycle_state).lower()}: "
                 "archive it once it is available."
             )
@@ -343,7 +353,7 @@ class OciDesktops:
         """A new boot volume made from ``request.restore_backup_id``, once it is AVAILABLE.
 
         Raises:
-            NotFound: the backup is not one of this farm's made of the same user's desktop.
+            DesktopRefused: the backup is not one of this farm's made of the same user's desktop.
             CloudError: the volume failed, or was not ready within ``volume_wait_s`` (it is
                 deleted then).
         """
@@ -355,7 +365,10 @@ class OciDesktops:
         backup_id = request.restore_backup_id or ""
         backup = self._backup(backup_id)
         if backup is None or (backup.freeform_tags or {}).get(TAG_USER) != request.user:
-            raise NotFound(f"No boot volume backup {backup_id} of {request.user}'s to restore.")
+            raise DesktopRefused(
+                f"Boot volume backup {backup_id} is not one of {request.user}'s snapshots on this "
+                "farm: restore one of theirs (GET /api/v1/snapshots lists them)."
+            )
         answer = self._call(
             "CreateBootVolume",
             self._volumes.create_boot_volume,

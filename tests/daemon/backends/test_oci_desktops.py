@@ -28,7 +28,7 @@ from common.desktop_settings import (  # noqa: E402
     OciDesktopSettings,
     SessionSettings,
 )
-from common.errors import ConfigError, Conflict, NotFound  # noqa: E402
+from common.errors import ConfigError  # noqa: E402
 from daemon.backends.base import CloudError  # noqa: E402
 from daemon.backends.cloud_init import SECRET_PATH  # noqa: E402
 from daemon.backends.desktops import (  # noqa: E402
@@ -341,7 +341,7 @@ def test_a_backup_of_a_desktop_that_is_not_ours_is_refused(
     backend: OciDesktops, endpoint: ComputeEndpoint
 ) -> None:
     foreign = endpoint.add_instance(tags={**our_tags(), "cloudburst-farm": "otherfarm"})
-    with pytest.raises(NotFound):
+    with pytest.raises(DesktopRefused, match="take snapshots while the session is live"):
         backend.backup(foreign, BackupKind.FULL, "x")
     assert endpoint.count("CreateBootVolumeBackup") == 0
 
@@ -417,7 +417,7 @@ def test_restoring_a_backup_of_another_farm_or_person_is_refused(
     other_farm = volumes.add_backup(tags={**our_tags(), "cloudburst-farm": "otherfarm"})
     someone_elses = volumes.add_backup(tags={**our_tags(), "cloudburst-user": "bo"})
     for backup_id in (other_farm, someone_elses, "ocid1.bootvolumebackup.oc1..nosuch"):
-        with pytest.raises(NotFound, match="ana's"):
+        with pytest.raises(DesktopRefused, match="not one of ana's snapshots"):
             backend.launch(launch(restore=backup_id))
     assert endpoint.count("CreateBootVolume") == endpoint.count("LaunchInstance") == 0
 
@@ -486,7 +486,7 @@ def test_archive_copies_an_available_backup_to_the_archive_region(
     desktop = backend.launch(launch())
     endpoint.advance()
     backup = backend.backup(desktop.id, BackupKind.FULL, "before the move")
-    with pytest.raises(Conflict, match="once it is available"):
+    with pytest.raises(DesktopRefused, match="once it is available"):
         backend.archive_backup(backup.id)
     endpoint.advance()
 
