@@ -396,6 +396,23 @@ def test_a_restored_volume_not_ready_in_time_is_deleted_and_nothing_launches(
     assert endpoint.refused == []
 
 
+def test_a_restored_volume_that_fails_is_deleted_and_nothing_launches(
+    backend: OciDesktops, endpoint: ComputeEndpoint, volumes: BlockStorage, waits: Waits
+) -> None:
+    backup_id = available_backup(backend, endpoint)
+    launches = endpoint.count("LaunchInstance")
+
+    def fault() -> None:
+        restored = next(v for v in volumes.volumes.values() if v.get("sourceDetails"))
+        restored["lifecycleState"] = "FAULTY"
+
+    waits.then, waits.then_after = fault, 1
+    with pytest.raises(CloudError, match="is faulty"):
+        backend.launch(launch(session_id=8, restore=backup_id))
+    assert len(waits) == 1 and endpoint.count("LaunchInstance") == launches
+    assert endpoint.count("DeleteBootVolume") == 1
+
+
 def test_a_refused_launch_after_a_restore_deletes_the_restored_volume(
     backend: OciDesktops, endpoint: ComputeEndpoint, volumes: BlockStorage, waits: Waits
 ) -> None:
