@@ -92,6 +92,9 @@ class OciDesktopSettings(BaseModel):
     original is removed (OCI keeps backups in Object Storage); empty: archiving is refused."""
     volume_wait_s: float = Field(default=600.0, gt=0)
     """How long a restore waits for the boot volume made from a backup to become available."""
+    agent_package: str = Field(default="cloudburst[agent]", min_length=1, max_length=500)
+    """What a desktop ``pip install``s to run the desktop agent (``[cloud] pip_index_url`` and
+    ``node_python`` say from where and with which Python)."""
 
 
 class SimDesktopSettings(BaseModel):

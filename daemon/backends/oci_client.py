@@ -1,4 +1,4 @@
-"""The OCI Compute client, and what OCI's error answers mean to a backend.
+"""The OCI Compute and Block Storage clients, and what OCI's error answers mean to a backend.
 
 Authentication is the same as the object store's (``common.oci_auth.oci_client``):
 instance principals on an OCI host, else an OCI config file and its API key. The SDK's own
@@ -92,13 +92,32 @@ def make_compute_client(settings: OciComputeSettings) -> Any:
     Raises:
         ConfigError: the credentials cannot be had (``common.oci_auth.oci_client``).
     """
+    return _client(lambda sdk: sdk.core.ComputeClient, settings, settings.endpoint)
+
+
+def make_blockstorage_client(settings: OciComputeSettings, endpoint: str | None = None) -> Any:
+    """An SDK ``BlockstorageClient`` (boot volumes and their backups), signed as Compute's is.
+
+    Args:
+        settings: the ``[cloud.oci]`` table (authentication, region).
+        endpoint: overrides the Block Storage endpoint (``[sessions.oci] blockstorage_endpoint``).
+
+    Raises:
+        ConfigError: the credentials cannot be had (``common.oci_auth.oci_client``).
+    """
+    return _client(lambda sdk: sdk.core.BlockstorageClient, settings, endpoint)
+
+
+def _client(
+    client_class: Callable[[Any], Any], settings: OciComputeSettings, endpoint: str | None
+) -> Any:
     import oci
 
     try:
         return oci_client(
-            lambda sdk: sdk.core.ComputeClient,
+            client_class,
             auth=settings.auth, config_file=settings.config_file, profile=settings.profile,
-            region=settings.region, endpoint=settings.endpoint,
+            region=settings.region, endpoint=endpoint,
             retry_strategy=oci.retry.NoneRetryStrategy(),
             circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
         )  # fmt: skip
@@ -137,7 +156,7 @@ class Caller:
                     if type(exc).__module__.startswith(("oci", "requests", "urllib3")) or (
                         isinstance(exc, OSError)
                     ):
-                        raise CloudError(f"Cannot reach OCI Compute ({operation}): {exc}") from exc
+                        raise CloudError(f"Cannot reach OCI ({operation}): {exc}") from exc
                     raise
                 if refusal is Refusal.NOT_AUTHENTICATED:
                     raise ConfigError(

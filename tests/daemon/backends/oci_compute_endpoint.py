@@ -8,6 +8,12 @@ image, the (private) subnet with no public IP, a flex shape's OCPUs and memory, 
 preemption action that drops the boot volume when preemptible, our freeform tags on the instance
 and its VNIC, and base64 ``#cloud-config`` user data. Instances live in memory.
 
+With ``volumes`` (``oci_blockstorage_endpoint.BlockStorage``) the same server answers Block
+Storage's boot volume and backup operations, and launches of desktops (tagged with a session)
+are checked as a desktop's: the desktop tags (farm, session, user, profile) on the instance and
+its VNIC, an image source with a boot volume size, or a restored boot volume of the same domain,
+and ``#cloud-config`` that starts the desktop agent with its secret in a 0600 file.
+
 Routes (base path ``/20160918``)::
 
     POST   /instances                  LaunchInstance (opc-retry-token)
@@ -34,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 import yaml
@@ -47,6 +53,7 @@ from tests.common.data.oci_signature import ApiKey, SignatureRefused, verify
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 BASE = "/20160918"
 OUR_TAGS = ("cloudburst-farm", "cloudburst-pool", "cloudburst-node")
+DESKTOP_TAGS = ("cloudburst-farm", "cloudburst-session", "cloudburst-user", "cloudburst-desktop")
 LAUNCH_FIELDS = {
     "availabilityDomain",
     "compartmentId",
@@ -97,6 +104,24 @@ class Seen:
     key_id: str
 
 
+class Volumes(Protocol):
+    """What the compute endpoint asks of Block Storage (``BlockStorage``), under its lock."""
+
+    def route(self, method: str, path: str) -> tuple[str, str] | None: ...
+
+    def answer(
+        self, operation: str, ident: str, query: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, bytes, dict[str, str]]: ...
+
+    def boot(self, source: dict[str, Any], domain: str, name: str, tags: dict[str, str]) -> str: ...
+
+    def attach(self, instance_id: str, volume_id: str) -> None: ...
+
+    def detach(self, instance_id: str, *, delete: bool) -> None: ...
+
+    def advance(self) -> None: ...
+
+
 class ComputeEndpoint:
     """OCI Compute's instance API for one compartment. A WSGI app; thread-safe."""
 
@@ -109,6 +134,7 @@ class ComputeEndpoint:
         subnet_id: str,
         page_size: int = 50,
         region: str = "us-ashburn-1",
+        volumes: Volumes | None = None,
     ) -> None:
         self.compartment_id = compartment_id
         self.availability_domains = list(availability_domains)
@@ -116,6 +142,7 @@ class ComputeEndpoint:
         self.subnet_id = subnet_id
         self.page_size = page_size
         self.region = region
+        self.volumes = volumes
         self.url = ""
         """Where ``serve`` serves it."""
         self.keys: dict[str, rsa.RSAPublicKey] = {}
@@ -178,6 +205,8 @@ class ComputeEndpoint:
             for instance in self.instances.values():
                 state = instance["lifecycleState"]
                 instance["lifecycleState"] = moves.get(state, state)
+            if self.volumes is not None:
+                self.volumes.advance()
 
     # --- WSGI ------------------------------------------------------------------------------
 
@@ -218,7 +247,8 @@ class ComputeEndpoint:
             ) from None
         path, _, query_text = target.partition("?")
         query = {k: v[0] for k, v in parse_qs(query_text, keep_blank_values=True).items()}
-        operation, instance_id = _route(method, path)
+        routed = self.volumes.route(method, path) if self.volumes is not None else None
+        operation, instance_id = routed or _route(method, path)
         body: dict[str, Any] | None = None
         if raw:
             try:
@@ -230,6 +260,8 @@ class ComputeEndpoint:
             faults = self._faults.get(operation)
             if faults:
                 raise faults.pop(0)
+            if routed is not None and self.volumes is not None:
+                return self.volumes.answer(operation, instance_id, query, body or {})
             if operation == "LaunchInstance":
                 return self._launch(body or {}, headers)
             if operation == "ListInstances":
@@ -266,11 +298,10 @@ class ComputeEndpoint:
             raise Refusal(
                 400, "InvalidParameter", f"{shape} needs shapeConfig ocpus and memoryInGBs."
             )
+        tags = body.get("freeformTags") or {}
+        desktop = "cloudburst-session" in tags
         source = body.get("sourceDetails") or {}
-        if source.get("sourceType") != "image" or source.get("imageId") != self.image_id:
-            raise Refusal(
-                404, "NotAuthorizedOrNotFound", f"Image {source.get('imageId')} not found."
-            )
+        _check_source(source, self.image_id, desktop=desktop, volumes=self.volumes is not None)
         vnic = body.get("createVnicDetails") or {}
         if set(vnic) - VNIC_FIELDS:
             raise Refusal(400, "InvalidParameter", f"Unexpected VNIC fields {sorted(vnic)}.")
@@ -285,14 +316,14 @@ class ComputeEndpoint:
                 "The subnet is private: a VNIC in it cannot "
                 "have a public IP (assignPublicIp must be false).",
             )
-        tags = body.get("freeformTags") or {}
-        missing = [t for t in OUR_TAGS if not tags.get(t)]
+        required = DESKTOP_TAGS if desktop else OUR_TAGS
+        missing = [t for t in required if not tags.get(t)]
         if missing or vnic.get("freeformTags") != tags:
             raise Refusal(
                 400,
                 "InvalidParameter",
                 f"The instance and its VNIC must carry the "
-                f"tags {list(OUR_TAGS)} (missing {missing}).",
+                f"tags {list(required)} (missing {missing}).",
             )
         preemptible = body.get("preemptibleInstanceConfig")
         if preemptible is not None and preemptible.get("preemptionAction") != {
@@ -301,6 +332,8 @@ class ComputeEndpoint:
         }:
             raise Refusal(400, "InvalidParameter", f"Bad preemption action {preemptible}.")
         config = _cloud_config((body.get("metadata") or {}).get("user_data"))
+        if desktop:
+            _check_desktop_config(config, tags["cloudburst-session"])
         if domain in self.full_domains:
             raise Refusal(500, "InternalError", "Out of host capacity.")
         live = sum(1 for i in self.instances.values() if i["lifecycleState"] != "TERMINATED")
@@ -313,6 +346,9 @@ class ComputeEndpoint:
                 "Availability Domain or Region, or try using a different shape.",
             )
         instance_id = f"ocid1.instance.oc1..{uuid.uuid4().hex}"
+        if self.volumes is not None:
+            volume_id = self.volumes.boot(source, domain, body.get("displayName") or "", tags)
+            self.volumes.attach(instance_id, volume_id)
         instance = _instance(
             instance_id,
             compartment=self.compartment_id,
@@ -364,6 +400,8 @@ class ComputeEndpoint:
         if instance["lifecycleState"] == "TERMINATING":
             raise Refusal(409, "IncorrectState", "The instance is already terminating.")
         instance["lifecycleState"] = "TERMINATING"
+        if self.volumes is not None:
+            self.volumes.detach(instance_id, delete=True)
         return 204, b"", {}
 
 
@@ -378,6 +416,48 @@ def _route(method: str, path: str) -> tuple[str, str]:
     if operation is None:
         raise Refusal(405, "MethodNotAllowed", f"{method} is not allowed on {path}.")
     return operation, unquote(rest)
+
+
+def _check_source(source: dict[str, Any], image_id: str, *, desktop: bool, volumes: bool) -> None:
+    """Refuses a launch source that is not the image (with a boot volume size, for a desktop)
+    or, where Block Storage is mounted, a boot volume (``BlockStorage.boot`` checks it)."""
+    if volumes and source.get("sourceType") == "bootVolume":
+        if set(source) != {"sourceType", "bootVolumeId"}:
+            raise Refusal(400, "InvalidParameter", f"Unexpected boot volume source {source}.")
+        return
+    if source.get("sourceType") != "image" or source.get("imageId") != image_id:
+        raise Refusal(404, "NotAuthorizedOrNotFound", f"Image {source.get('imageId')} not found.")
+    size = source.get("bootVolumeSizeInGBs")
+    if desktop and not (isinstance(size, int) and 50 <= size <= 32768):
+        raise Refusal(
+            400, "InvalidParameter", f"bootVolumeSizeInGBs must be 50 to 32768, not {size}."
+        )
+
+
+def _check_desktop_config(config: dict[str, Any], session: str) -> None:
+    """Refuses a desktop's cloud-config unless it starts the desktop agent of its session with
+    the secret in a 0600 file (and nowhere on the command line)."""
+    files = {f.get("path"): f for f in config.get("write_files") or [] if isinstance(f, dict)}
+    units = [f["content"] for f in files.values() if "cloud_agent.desktop" in f.get("content", "")]
+    if len(units) != 1:
+        raise Refusal(400, "InvalidParameter", "user_data does not start the desktop agent.")
+    start = next(line for line in units[0].splitlines() if line.startswith("ExecStart="))
+    words = start.split()
+
+    def option(name: str) -> str:
+        return words[words.index(name) + 1] if name in words[:-1] else ""
+
+    secret = files.get(option("--secret-file")) or {}
+    if (
+        option("--session") != session
+        or secret.get("permissions") != "0600"
+        or not secret.get("content")
+        or secret["content"] in start
+    ):
+        raise Refusal(
+            400, "InvalidParameter", "The desktop agent must run for its session with the "
+            "secret in a 0600 file.",
+        )  # fmt: skip
 
 
 def _cloud_config(user_data: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import configparser
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,15 @@ from common.data.store_config import StoreSettings
 from common.errors import ConfigError
 from daemon.backends.cloud_init import (
     CONFIG_PATH,
+    DESKTOP_UNIT_NAME,
+    GUARD_UNIT_NAME,
+    SECRET_PATH,
     UNIT_NAME,
     UNIT_PATH,
     AgentBootstrap,
+    DesktopStart,
     encode_user_data,
+    render_desktop_user_data,
     render_user_data,
     toml_text,
 )
@@ -169,3 +175,78 @@ def test_the_agent_config_is_one_the_agent_accepts(tmp_path: Path) -> None:
     assert settings.studio_access is False
     assert settings.store is not None and settings.store.oci_auth == "instance_principal"
     assert settings.store.kind == "oci" and settings.store.prefix == "farm/"
+
+
+# --- desktops --------------------------------------------------------------------------------
+
+DESKTOP = DesktopStart(
+    daemon_url="10.20.0.5:8642", session_id=12, secret="cbs_desk-secret", port=8443,
+    protocol="dcv", package="cloudburst[agent]==0.1.0",
+    pip_index_url="https://pypi.studio.internal/simple",
+)  # fmt: skip
+
+
+def desktop_parsed(start: DesktopStart = DESKTOP) -> dict[str, Any]:
+    document = yaml.safe_load(render_desktop_user_data(start))
+    assert isinstance(document, dict)
+    return document
+
+
+def test_the_desktop_agent_runs_as_its_own_user_with_the_secret_in_a_0600_file() -> None:
+    document = desktop_parsed()
+    secret = written(document, SECRET_PATH)
+    assert (secret["content"], secret["permissions"], secret["owner"]) == (
+        "cbs_desk-secret", "0600", "cloudburst:cloudburst",
+    )  # fmt: skip
+    assert secret["defer"] is True  # written once the user exists
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.read_string(written(document, f"/etc/systemd/system/{DESKTOP_UNIT_NAME}")["content"])
+    service = unit["Service"]
+    assert (service["User"], service["SupplementaryGroups"]) == ("cloudburst", "artist")
+    words = service["ExecStart"].split()
+    assert words[words.index("--daemon-url") + 1] == "http://10.20.0.5:8642"
+    assert words[words.index("--secret-file") + 1] == SECRET_PATH
+    assert "cbs_desk-secret" not in service["ExecStart"]
+    assert service["Restart"] == "on-failure"  # an agent told to end stays ended
+    assert "AmbientCapabilities" not in service
+    assert GUARD_UNIT_NAME in unit["Unit"]["Requires"]
+    assert ["systemctl", "enable", "--now", DESKTOP_UNIT_NAME] in document["runcmd"]
+    assert "cbs_desk-secret" not in repr(DESKTOP)
+
+
+def test_the_artist_cannot_read_the_secret_from_the_instance_metadata() -> None:
+    document = desktop_parsed()
+    guard = configparser.ConfigParser(interpolation=None, strict=False)
+    guard.read_string(written(document, f"/etc/systemd/system/{GUARD_UNIT_NAME}")["content"])
+    rule = guard["Service"]["ExecStart"]
+    assert "-d 169.254.169.254/32 -m owner --uid-owner artist -j REJECT" in rule
+    runcmd = document["runcmd"]
+    enable = ["systemctl", "enable", "--now"]
+    assert runcmd.index([*enable, GUARD_UNIT_NAME]) < runcmd.index([*enable, DESKTOP_UNIT_NAME])
+
+
+def test_a_display_port_below_1024_may_be_bound() -> None:
+    unit = written(
+        desktop_parsed(replace(DESKTOP, port=443)), f"/etc/systemd/system/{DESKTOP_UNIT_NAME}"
+    )
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in unit["content"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://farm:8642/%h",  # a systemd specifier
+        "http://farm:8642/$HOME",
+        "http://farm:8642/a b",
+        "http://farm:8642/\nExecStartPre=/bin/sh",
+        "ftp://farm:8642",
+    ],
+)
+def test_a_daemon_address_a_unit_cannot_hold_is_a_config_error(url: str) -> None:
+    with pytest.raises(ConfigError, match="daemon"):
+        render_desktop_user_data(replace(DESKTOP, daemon_url=url))
+
+
+def test_a_desktop_without_a_secret_is_refused() -> None:
+    with pytest.raises(ConfigError, match="secret"):
+        render_desktop_user_data(replace(DESKTOP, secret=""))
