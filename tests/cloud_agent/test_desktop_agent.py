@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,18 +21,11 @@ from cloud_agent.desktop.files import HomeFiles, check_name
 from common.errors import ConfigError, InvalidPath, TooLarge
 from tests.cloud_agent.desktop_client import DesktopClient, DesktopRefusal
 from tests.cloud_agent.desktop_daemon import StandInDaemon, refused_sentence, stand_in_daemon
+from tests.waiting import wait_until
 
 SESSION = 12
 SECRET = "cbs_" + "s" * 43
 TIMEOUT = 20.0
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
 
 
 @dataclass
