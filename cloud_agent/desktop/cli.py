@@ -122,12 +122,12 @@ def desktop_command(
     )
     try:
         secret = read_secret(secret_file)
+        home.mkdir(parents=True, exist_ok=True)
+        broker = Broker(daemon_url, session_id, secret)
+        presence = Presence()
+        listener = Listener(Display(broker, HomeFiles(home), presence), bind, port)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
-    home.mkdir(parents=True, exist_ok=True)
-    broker = Broker(daemon_url, session_id, secret)
-    presence = Presence()
-    listener = Listener(Display(broker, HomeFiles(home), presence), bind, port)
     if port_file is not None:
         write_private(port_file, f"{listener.port}\n", private_folder=False)
     loop = ReportLoop(

@@ -33,6 +33,7 @@ from cloud_agent.desktop.files import HomeFiles
 from cloud_agent.desktop.presence import Presence
 from common.errors import (
     CloudburstError,
+    ConfigError,
     DaemonUnreachable,
     InvalidInput,
     ServiceUnavailable,
@@ -178,7 +179,25 @@ class Listener:
     """``Display`` served by waitress on ``host:port`` (0: a free port) on a thread of its own."""
 
     def __init__(self, app: Display, host: str, port: int, threads: int = 4) -> None:
-        self._server: Any = waitress.create_server(app, host=host, port=port, threads=threads)
+        """Binds at once (the port is known from here on).
+
+        Raises:
+            ConfigError: the address cannot be bound (taken, or not this machine's).
+        """
+        try:
+            self._server: Any = waitress.create_server(
+                app,
+                host=host,
+                port=port,
+                threads=threads,
+                # waitress keeps a body before the app sees it: no larger than a file may be
+                max_request_body_size=app.files.max_bytes + MAX_SMALL_BODY,
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"The display cannot listen on {host}:{port} ({exc.strerror or exc}): free the "
+                "port, or give another with --port (0: any free one)."
+            ) from None
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name="display", daemon=True)
 

@@ -207,7 +207,7 @@ class SimDesktops:
                     f"The desktop {desktop_id} is gone, and its boot volume with it: snapshot "
                     "a running desktop."
                 )
-            backup_id = f"simbackup-{uuid.uuid4().hex[:12]}"
+            backup_id = f"simbackup-{uuid.uuid4().hex[:12]}"  # sim_volumes.BACKUP_ID
             record = self.shelf.start_backup(
                 backup_id, instance.volume_id, kind, name, self._clock()
             )
@@ -261,11 +261,16 @@ class SimDesktops:
             for instance in self._instances.values():
                 if instance.timer is not None:
                     instance.timer.cancel()
-                if instance.state is not DesktopState.TERMINATED:
+                if not _ending(instance):
                     self._set(instance, DesktopState.TERMINATING, "closed")
                     running.append(instance)
         for instance in running:
             self._stop(instance, "closed")
+        with self._cond:  # and those a terminate was stopping meanwhile
+            self._cond.wait_for(
+                lambda: all(i.state is DesktopState.TERMINATED for i in self._instances.values()),
+                timeout=STOP_GRACE_S + 2 * _KILL_WAIT_S,
+            )
 
     # --- inside ----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import tarfile
@@ -37,6 +38,7 @@ from common.private_files import private_dir
 from daemon.backends.desktops import BackupKind, BackupState
 
 RECORD = "backup.json"
+BACKUP_ID = re.compile(r"simbackup-[0-9a-f]{12}")
 PREVIOUS = "previous-backup"
 
 
@@ -170,7 +172,7 @@ class VolumeShelf:
 
     def record(self, backup_id: str) -> BackupRecord | None:
         """The backup's record; None when unknown (or its folder is gone)."""
-        if "/" in backup_id or backup_id in ("", ".", ".."):
+        if not BACKUP_ID.fullmatch(backup_id):  # it names a folder: ours, or none
             return None
         try:
             text = (self.backups / backup_id / RECORD).read_text(encoding="utf-8")

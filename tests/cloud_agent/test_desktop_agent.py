@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import io
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cloud_agent.desktop import dcv_auth
-from cloud_agent.desktop.cli import read_secret
+from cloud_agent.desktop.cli import read_secret, reported_host
 from cloud_agent.desktop.files import HomeFiles, check_name
 from common.errors import ConfigError, InvalidPath, TooLarge
 from tests.cloud_agent.desktop_client import DesktopClient, DesktopRefusal
@@ -312,3 +313,29 @@ def test_a_file_over_the_bound_or_cut_short_leaves_nothing(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
     assert files.write("ok.bin", io.BytesIO(b"1234"), 4) == 4
     assert (tmp_path / "ok.bin").read_bytes() == b"1234"
+
+
+def test_the_reported_host_is_the_bound_one_or_the_way_to_the_daemon() -> None:
+    assert reported_host("10.0.4.7", "http://10.0.0.2:8000") == "10.0.4.7"
+    assert reported_host("0.0.0.0", "http://127.0.0.1:8000") == "127.0.0.1"
+
+
+def test_a_taken_port_is_said_plainly(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    secret.chmod(0o600)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "cloud_agent.desktop", "--daemon-url",
+                "http://127.0.0.1:9", "--session", "1", "--secret-file", str(secret),
+                "--home", str(tmp_path / "home"), "--bind", "127.0.0.1",
+                "--port", str(taken.getsockname()[1]),
+            ],
+            capture_output=True, timeout=30,
+        )  # fmt: skip
+    assert done.returncode != 0
+    assert b"free the port" in done.stderr
+    assert b"Traceback" not in done.stderr

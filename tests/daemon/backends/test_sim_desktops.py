@@ -292,3 +292,16 @@ def test_close_leaves_no_process(tmp_path: Path) -> None:
     assert backend.desktops() == []
     with pytest.raises(CloudError):
         world.launch()
+
+
+def test_backup_ids_that_are_not_ours_name_no_folder(tmp_path: Path) -> None:
+    backend = SimDesktops(make_settings(tmp_path))
+    outside = backend.shelf.root / "backups" / ".." / "volumes"
+    outside.mkdir(parents=True)
+    for wrong in ("../volumes", "simbackup-../../x", "simbackup-ABC", "a\x00b", ""):
+        assert backend.backup_info(wrong) is None
+        backend.delete_backup(wrong)
+        with pytest.raises(DesktopRefused):
+            backend.archive_backup(wrong)
+    assert outside.is_dir()
+    backend.close()
