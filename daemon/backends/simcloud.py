@@ -62,6 +62,33 @@ def billed_cost(start: float, end: float, price_per_hour: float, minimum_s: floa
     return seconds * price_per_hour / 3600.0
 
 
+def clean_environment() -> dict[str, str]:
+    """This process's environment without its ``CLOUDBURST_*`` settings: what a simulated
+    machine starts from, so nothing of this machine's configuration leaks into it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+
+
+def start_machine(
+    command: Sequence[str], env: Mapping[str, str], folder: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """Starts ``command`` as a simulated machine's program: in ``folder``, its output appended
+    to ``log``, in a process group of its own, so that the whole "machine" can be killed.
+
+    Raises:
+        OSError: it could not start.
+    """
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            list(command),
+            env=dict(env),
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def default_agent_command() -> list[str]:
     """The agent a node runs: this interpreter's ``python -m cloud_agent``."""
     return [sys.executable, "-m", "cloud_agent"]
@@ -227,7 +254,7 @@ class SimCloud:
                 continue
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            _kill_group(process)  # the agent, or what it left in its group
+            kill_group(process)  # the agent, or what it left in its group
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=_KILL_WAIT_S)
             if node.watcher is not None:
@@ -281,7 +308,7 @@ class SimCloud:
     # --- inside (called with the condition held, unless said) ------------------------------
 
     def _environment(self, node: _Node) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+        env = clean_environment()
         env.update(self._extra_env)
         env.update(
             {
@@ -314,16 +341,9 @@ class SimCloud:
                 (node.folder / "config.toml").write_text(
                     "# A simulated cloud node: its settings come from the environment.\n"
                 )
-                with open(node.folder / "agent.log", "ab") as log:
-                    node.process = subprocess.Popen(
-                        self._command,
-                        env=self._environment(node),
-                        cwd=node.folder,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its own group: the whole "machine" dies
-                    )
+                node.process = start_machine(
+                    self._command, self._environment(node), node.folder, node.folder / "agent.log"
+                )
             except OSError as exc:
                 logger.error("simcloud: node %s cannot start its agent: %s", node.name, exc)
                 self._set(node, NodeState.TERMINATED, f"failed to start: {exc}")
@@ -346,7 +366,7 @@ class SimCloud:
     def _watch(self, node: _Node, process: subprocess.Popen[bytes]) -> None:
         """Notes when the node's agent is gone: billing ends. On the node's watcher thread."""
         code = process.wait()
-        _kill_group_of(process.pid)  # what it left in its group dies with the "machine"
+        kill_group_of(process.pid)  # what it left in its group dies with the "machine"
         with self._cond:
             node.ended_at = self._clock()
             for timer in node.timers:
@@ -371,7 +391,7 @@ class SimCloud:
         with contextlib.suppress(ProcessLookupError):
             node.process.send_signal(signal.SIGTERM)
         if grace is not None:
-            self._later(node, grace, _kill_group, node.process)
+            self._later(node, grace, kill_group, node.process)
 
     def _set(self, node: _Node, state: NodeState, detail: str) -> None:
         node.state, node.detail = state, detail
@@ -414,13 +434,13 @@ class SimCloud:
         )
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
+def kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILLs the process's group (its "machine") while the process is not yet reaped (so
     its id cannot belong to another process)."""
     if process.returncode is None:
-        _kill_group_of(process.pid)
+        kill_group_of(process.pid)
 
 
-def _kill_group_of(pgid: int) -> None:
+def kill_group_of(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)

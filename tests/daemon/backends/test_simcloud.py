@@ -9,10 +9,8 @@ against a real daemon is the end-to-end tests' business.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 from daemon.backends import NodeState, ProvisionProblem, ProvisionRequest, SimCloudSettings
 from daemon.backends.simcloud import SimCloud, billed_cost
 from tests.conftest import FakeClock
+from tests.waiting import gone, wait_until
 
 STAND_IN = """\
 import json, os, signal, subprocess, sys, time
@@ -62,27 +61,6 @@ STORE = {
 REPORTED = "stopping: running task reported as preempted"
 TIMEOUT = 20.0
 ENDED = (NodeState.TERMINATED,)
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
-
-
-def gone(pid: int) -> bool:
-    """The process is dead: no such process, or a zombie waiting for init to reap it."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
 
 
 def started(cloud: SimCloud, node_id: str) -> Path:
