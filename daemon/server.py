@@ -149,4 +149,6 @@ def serve(settings: Settings) -> None:
                     workers.stop()
     finally:
         services.pool.close()
+        if services.desktop_backend is not None:
+            services.desktop_backend.close()
         logger.info("Daemon stopped")

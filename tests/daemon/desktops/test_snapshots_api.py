@@ -151,6 +151,10 @@ def test_a_td_sees_and_acts_on_anyones_snapshots(farm: Farm) -> None:
     assert {s["id"] for s in everyone} == {mine["id"], his["id"]}
     anas = farm.call("tess", "GET", "/snapshots", params={"user": "ana"}).json()["data"]
     assert [s["id"] for s in anas] == [mine["id"]]
+    by_session = {"session_id": his["session_id"]}
+    assert [s["id"] for s in farm.call("tess", "GET", "/snapshots", params=by_session)
+            .json()["data"]] == [his["id"]]  # fmt: skip
+    assert farm.call("ana", "GET", "/snapshots", params=by_session).json()["data"] == []
     deleted = farm.call("tess", "DELETE", f"/snapshots/{mine['id']}")
     assert deleted.json()["data"]["state"] == "deleted"
     assert audit(farm.services)[-1] == ("tess", "snapshot.delete", mine["id"])
@@ -275,6 +279,18 @@ def test_a_snapshot_being_made_is_neither_archived_nor_deleted(farm: Farm) -> No
     for params in ({}, {"archive": "true"}):
         response = farm.call("ana", "DELETE", f"/snapshots/{made['id']}", params=params)
         assert response.status_code == 409 and "creating" in response.json()["message"]
+    assert farm.unchanged() == before
+
+
+def test_a_snapshot_being_archived_is_not_archived_twice(farm: Farm) -> None:
+    made = take(farm, session_id=start_session(farm.services, farm.backend, "ana")["id"])
+    with farm.services.context.database.transaction() as tx:  # another request is archiving it
+        tx.execute("UPDATE desktop_snapshots SET state = 'archiving' WHERE id = ?", [made["id"]])
+    before = farm.unchanged()
+    for params in ({}, {"archive": "true"}):
+        response = farm.call("ana", "DELETE", f"/snapshots/{made['id']}", params=params)
+        assert response.status_code == 409 and response.json()["code"] == "snapshot_unavailable"
+        assert "archiving" in response.json()["message"]
     assert farm.unchanged() == before
 
 
