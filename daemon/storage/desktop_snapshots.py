@@ -103,14 +103,15 @@ def add_schedule(db: sqlite_utils.Database, session_id: int, at: float, by: str)
 
 def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The scheduled sessions whose desktop runs, as ``session_facts`` with ``scheduled_at``
-    (when the schedule began) and ``last_at`` (its newest scheduled snapshot not failed)."""
+    (when the schedule began) and ``last_at`` (its newest scheduled snapshot, failed ones
+    too: one try a day, the failure being in the audit log)."""
     marks = ", ".join("?" for _ in SCHEDULED_SESSION_STATES)
     return list(
         db.query(
             "SELECT s.id, s.user_id, s.user_name, s.project, s.profile, s.instance_id, s.state,"
             " k.created_at AS scheduled_at,"
             " (SELECT max(p.created_at) FROM desktop_snapshots p WHERE p.session_id = s.id"
-            "  AND p.scheduled = 1 AND p.state != 'failed') AS last_at"
+            "  AND p.scheduled = 1) AS last_at"
             " FROM snapshot_schedules k JOIN desktop_sessions s ON s.id = k.session_id"
             f" WHERE s.state IN ({marks}) AND s.instance_id IS NOT NULL ORDER BY s.id",
             list(SCHEDULED_SESSION_STATES),

@@ -164,3 +164,16 @@ def test_without_a_schedule_nothing_is_taken(tmp_path: Path) -> None:
     start_session(month.services, month.backend, "ana")
     assert month.run_hours(48) == 0
     assert month.rows() == []
+
+
+def test_a_failed_daily_snapshot_is_tried_again_the_next_day_not_the_same(tmp_path: Path) -> None:
+    month = Month(tmp_path)
+    month.backend.backups_finish_at_once = False
+    month.schedule()
+    assert month.run_hours(17) == 1  # Wednesday 10:00 to Thursday 03:00: Thursday's slot
+    first = month.rows("scheduled = 1")[0]
+    month.backend.finish_backup(first["backup_id"], BackupState.FAULTY)
+    assert month.services.snapshots.refresh(first["id"]).state == "failed"
+    assert month.run_hours(22) == 0  # to Friday 01:00
+    assert month.run_hours(1) == 1  # Friday's slot
+    assert [row["state"] for row in month.rows("scheduled = 1")] == ["failed", "creating"]
