@@ -41,6 +41,7 @@ from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.shotgrid_choices import ShotGridChoicesService
+from daemon.services.snapshots import SnapshotService
 from daemon.services.staging import StagingService
 from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
@@ -89,6 +90,7 @@ def build_services(
     farm_history = FarmHistoryService(context, burst.books)
     outputs = OutputService(context, jobs)
     desktops = desktop_backend or configured_desktop_backend(settings)
+    snapshots = SnapshotService(context, desktops)
     return Services(
         context=context,
         jobs=jobs,
@@ -126,6 +128,7 @@ def build_services(
         agent_updates=agent_updates,
         idle_wait=IdleWait(context),
         desktop_backend=desktops,
+        snapshots=snapshots,
     )
 
 

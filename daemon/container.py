@@ -37,6 +37,7 @@ from daemon.services.outputs import OutputService
 from daemon.services.projects import ProjectService
 from daemon.services.resources import ResourceService
 from daemon.services.shotgrid_choices import ShotGridChoicesService
+from daemon.services.snapshots import SnapshotService
 from daemon.services.staging import StagingService
 from daemon.services.task_control import TaskControl
 from daemon.services.users import UserService
@@ -90,6 +91,8 @@ class Services:
     """Seconds an idle agent should wait before asking again."""
     desktop_backend: DesktopBackend | None
     """Where artists' desktops run (``[sessions] backend``); None: desktops are off."""
+    snapshots: SnapshotService
+    """Boot volume snapshots of desktop sessions, and their daily schedule."""
 
 
 def attach(app: Flask, found: Services) -> None:

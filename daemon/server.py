@@ -101,6 +101,11 @@ def serve(settings: Settings) -> None:
         logger.info(
             "ShotGrid: %s as script %r", settings.shotgrid.site, settings.shotgrid.script_name
         )
+    if services.desktop_backend is not None:
+        every["desktop-snapshots"] = (
+            services.snapshots.run_schedules,
+            settings.sessions.snapshot_interval_s,
+        )
     if workers is not None:
         workers.start()
         every["workers"] = (workers.check, 5.0)
@@ -144,4 +149,6 @@ def serve(settings: Settings) -> None:
                     workers.stop()
     finally:
         services.pool.close()
+        if services.desktop_backend is not None:
+            services.desktop_backend.close()
         logger.info("Daemon stopped")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from common.models.base import EntityId, Name, WireModel
 
@@ -112,6 +112,24 @@ class SnapshotCreate(WireModel):
     schedule: bool = False
     """Also snapshot it every day while the session lives, by its profile's policy (daily
     incremental, weekly full, keep 7 daily and 4 weekly)."""
+
+    @model_validator(mode="after")
+    def _one_desktop(self) -> SnapshotCreate:
+        if (self.session_id is None) == (self.instance_id is None):
+            raise ValueError(
+                "name the desktop to snapshot with exactly one of session_id (a session's id) "
+                "or instance_id (its desktop instance's id)"
+            )
+        return self
+
+
+class SnapshotQuery(WireModel):
+    """``GET /snapshots`` query."""
+
+    session_id: EntityId | None = None
+    """Only the snapshots of this session."""
+    user: Name | None = None
+    """Only this person's snapshots (TDs and admins; others see only their own)."""
 
 
 class Snapshot(WireModel):

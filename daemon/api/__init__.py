@@ -21,6 +21,7 @@ from daemon.api import (
     queue,
     resources,
     shotgrid,
+    snapshots,
     storage_api,
     tasks,
     users,
@@ -50,6 +51,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     backups.bp,
     limits.bp,
     webhooks.bp,
+    snapshots.bp,
 )
 
 

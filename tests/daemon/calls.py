@@ -57,6 +57,10 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
             "webhooks",
             "webhook_deliveries",
             "budget_alerts",
+            "desktop_sessions",
+            "desktop_snapshots",
+            "snapshot_schedules",
+            "desktop_audit",
         )
     }
 

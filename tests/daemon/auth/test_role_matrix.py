@@ -121,6 +121,10 @@ ALLOWED: dict[str, set[str]] = {
     "GET /webhooks": USERS,
     "GET /webhooks/<int:webhook_id>": USERS,
     "DELETE /webhooks/<int:webhook_id>": USERS,
+    "POST /snapshots": USERS,
+    "GET /snapshots": USERS,
+    "GET /snapshots/<int:snapshot_id>": USERS,
+    "DELETE /snapshots/<int:snapshot_id>": USERS,
 }
 
 
@@ -246,6 +250,33 @@ def _webhook(world: World, caller: str) -> None:
     world.extra["webhook_id"] = world.services.webhooks.add(create, owner).id
 
 
+def _desktop_session(world: World, caller: str) -> dict[str, Any]:
+    """Desktops on an in-memory cloud, and a running session of the caller's (ana's for
+    callers who are not people)."""
+    from daemon.services.snapshots import SnapshotService
+    from tests.daemon.desktops.memory_backend import MemoryDesktops
+    from tests.daemon.desktops.snapshot_helpers import start_session
+
+    backend = MemoryDesktops(world.services.context.clock)
+    world.services.snapshots = SnapshotService(world.services.context, backend)
+    session = start_session(world.services, backend, NAMES.get(caller, "ana"))
+    return {"session_id": session["id"]}
+
+
+def _desktop_snapshot(world: World, caller: str) -> None:
+    """A snapshot of the caller's session."""
+    from common.models import SnapshotCreate
+    from daemon.auth.principal import Principal
+
+    body = _desktop_session(world, caller)
+    name = NAMES.get(caller, "ana")
+    user = next(u for u in world.services.users.list_users() if u.name == name)
+    owner = Principal(kind="user", name=name, role=user.role, user_id=user.id)
+    world.extra["snapshot_id"] = world.services.snapshots.create(
+        SnapshotCreate(session_id=body["session_id"]), owner
+    ).id
+
+
 def _shotgrid(world: World, caller: str) -> None:
     """A ShotGrid site (Mockgun) with project alpha, its shot sh010 and a task, for the lists."""
     from common.config import ShotGridSettings
@@ -306,6 +337,7 @@ BODIES: dict[str, Body] = {
     "PUT /storage/upload/<upload_id>": _upload_part,
     "POST /storage/upload/<upload_id>/complete": _upload_done,
     "POST /webhooks": {"url": "https://93.184.216.34/hook", "events": ["job.succeeded"]},
+    "POST /snapshots": _desktop_session,
 }
 
 PREPARE: dict[str, Callable[[World, str], None]] = {
@@ -330,6 +362,8 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "DELETE /jobs/<int:job_id>/kept-off/<agent_id>": _kept_off,
     "GET /webhooks/<int:webhook_id>": _webhook,
     "DELETE /webhooks/<int:webhook_id>": _webhook,
+    "GET /snapshots/<int:snapshot_id>": _desktop_snapshot,
+    "DELETE /snapshots/<int:snapshot_id>": _desktop_snapshot,
     "GET /shotgrid/projects": _shotgrid,
     "GET /shotgrid/shots": _shotgrid_shot,
     "GET /shotgrid/assets": _shotgrid_shot,
