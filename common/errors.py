@@ -169,6 +169,36 @@ class EnvNotAllowed(Forbidden):
     code = "env_not_allowed"
 
 
+class DesktopUnauthorized(Unauthenticated):
+    """A desktop's report or redeem without its session's secret (or with another's)."""
+
+    code = "unauthorized"
+
+
+class ConnectionRefused(Forbidden):
+    """A one-time connection token already used, expired, or of another session."""
+
+    code = "connection_refused"
+
+
+class DesktopsOff(Conflict):
+    """The daemon runs no desktops (``[sessions] backend`` is none, or no profile is set)."""
+
+    code = "desktops_off"
+
+
+class TooManySessions(Conflict):
+    """A user already has ``[sessions] max_sessions_per_user`` sessions that have not ended."""
+
+    code = "too_many_sessions"
+
+
+class SnapshotsUnavailable(Conflict):
+    """A session asked to start from a snapshot, or to end with one, where none can be taken."""
+
+    code = "snapshots_unavailable"
+
+
 class RateLimited(UserFacingError):
     """Too many attempts (sign-ins) in a short time; wait and try again."""
 
@@ -234,6 +264,11 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         Unauthenticated,
         Forbidden,
         EnvNotAllowed,
+        DesktopUnauthorized,
+        ConnectionRefused,
+        DesktopsOff,
+        TooManySessions,
+        SnapshotsUnavailable,
         RateLimited,
         ServiceUnavailable,
         DiskFull,

@@ -61,6 +61,10 @@ class Permission(StrEnum):
     """Add a webhook told of a whole show's jobs and its cloud budget."""
     WEBHOOKS_ANY = "webhooks.any"
     """List and remove anyone's webhooks."""
+    SESSIONS = "sessions"
+    """Start, list, see and end one's own desktop sessions and snapshots."""
+    SESSIONS_MANAGE = "sessions.manage"
+    """See and end anyone's desktop sessions and snapshots; start one for another person."""
 
 
 #: What lets an artist act on their own jobs where the operation needs more.
@@ -75,6 +79,7 @@ _EVERYONE = frozenset(
         Permission.AGENTS_READ,
         Permission.PROJECTS_READ,
         Permission.WEBHOOKS,
+        Permission.SESSIONS,
     }
 )
 
@@ -94,6 +99,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.LOGS_READ,
         Permission.AUDIT_READ,
         Permission.WEBHOOKS_SHOWS,
+        Permission.SESSIONS_MANAGE,
     },
     Role.PRODUCER: _EVERYONE
     | {
