@@ -22,6 +22,7 @@ from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import BackendFactory, CloudPool
 from daemon.services.data_plane import DataPlane, StoreFactory
+from daemon.services.desktop_sessions import SessionService
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
@@ -89,6 +90,7 @@ def build_services(
     farm_history = FarmHistoryService(context, burst.books)
     outputs = OutputService(context, jobs)
     desktops = desktop_backend or configured_desktop_backend(settings)
+    sessions = SessionService(context, desktops, None, projects)
     return Services(
         context=context,
         jobs=jobs,
@@ -117,7 +119,7 @@ def build_services(
         homecoming=Homecoming(context, plane, jobs),
         pool=pool,
         burst=burst,
-        resources=ResourceService(context, pool),
+        resources=ResourceService(context, pool, sessions),
         backups=BackupService(settings, clock, config=config_file(os.environ)),
         limits=LimitService(context),
         webhooks=WebhookService(context),
@@ -126,6 +128,7 @@ def build_services(
         agent_updates=agent_updates,
         idle_wait=IdleWait(context),
         desktop_backend=desktops,
+        sessions=sessions,
     )
 
 

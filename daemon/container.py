@@ -19,6 +19,7 @@ from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import CloudPool
+from daemon.services.desktop_sessions import SessionService
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
@@ -90,6 +91,8 @@ class Services:
     """Seconds an idle agent should wait before asking again."""
     desktop_backend: DesktopBackend | None
     """Where artists' desktops run (``[sessions] backend``); None: desktops are off."""
+    sessions: SessionService
+    """Artists' desktop sessions (and the broker their desktops call)."""
 
 
 def attach(app: Flask, found: Services) -> None:

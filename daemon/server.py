@@ -1,7 +1,8 @@
 """Runs the daemon: waitress serves the app; the group commit writes agents' updates together;
 APScheduler triggers the reaper, the ranking pass, the ShotGrid sync and write-back, the
-webhooks' deliveries, the daily backup, the farm's samples, and the purges of what would grow
-without bound (stored files' trash, log records, old task logs, idempotency keys)."""
+webhooks' deliveries, the desktop sessions pass, the daily backup, the farm's samples, and the
+purges of what would grow without bound (stored files' trash, log records, old task logs,
+idempotency keys)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,11 @@ def serve(settings: Settings) -> None:
             logger.info("Staging %d job(s) again after the restart", resumed)
         every["staging"] = (services.staging.stage_pending, settings.staging.interval_s)
         every["frames-home"] = (services.homecoming.bring_home, settings.staging.interval_s)
+    if services.desktop_backend is not None:
+        ended = services.sessions.run_pass()
+        logger.info("Desktops on %s: the sessions pass moved %d session(s) at the start",
+                    services.desktop_backend.name, ended)  # fmt: skip
+        every["desktop-sessions"] = (services.sessions.run_pass, settings.sessions.interval_s)
     if services.burst.enabled:
         every["burst"] = (services.burst.run_pass, settings.cloud.interval_s)
         logger.info("Bursting to %s (pool %s)", settings.cloud.backend, settings.cloud.pool)
@@ -144,4 +150,7 @@ def serve(settings: Settings) -> None:
                     workers.stop()
     finally:
         services.pool.close()
+        services.sessions.close()
+        if services.desktop_backend is not None:
+            services.desktop_backend.close()
         logger.info("Daemon stopped")

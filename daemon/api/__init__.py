@@ -20,6 +20,7 @@ from daemon.api import (
     projects,
     queue,
     resources,
+    sessions,
     shotgrid,
     storage_api,
     tasks,
@@ -50,6 +51,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     backups.bp,
     limits.bp,
     webhooks.bp,
+    sessions.bp,
 )
 
 

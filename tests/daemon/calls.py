@@ -57,6 +57,11 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
             "webhooks",
             "webhook_deliveries",
             "budget_alerts",
+            "desktop_sessions",
+            "connection_tokens",
+            "desktop_usage",
+            "project_members",
+            "desktop_audit",
         )
     }
 
