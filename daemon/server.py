@@ -19,7 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
-from daemon.container import services_of
+from daemon.container import Services, services_of
 from daemon.process_services import process_services
 from daemon.server_options import parse_bind, server_options
 from daemon.workers import Workers, listening_socket
@@ -41,6 +41,19 @@ def raise_open_files_limit(connections: int) -> None:
                 "server_connections; raise the limit (LimitNOFILE= in the systemd unit)",
                 target, connections,
             )  # fmt: skip
+
+
+def desktop_passes(
+    services: Services, settings: Settings
+) -> dict[str, tuple[Callable[..., object], float]]:
+    """The desktop sessions pass, run once now (sessions that ended or were lost while the
+    daemon was down), and its entry in the scheduler's table; none while desktops are off."""
+    if services.desktop_backend is None:
+        return {}
+    moved = services.sessions.run_pass()
+    logger.info("Desktops on %s: the sessions pass moved %d session(s) at the start",
+                services.desktop_backend.name, moved)  # fmt: skip
+    return {"desktop-sessions": (services.sessions.run_pass, settings.sessions.interval_s)}
 
 
 def serve(settings: Settings) -> None:
@@ -90,11 +103,7 @@ def serve(settings: Settings) -> None:
             logger.info("Staging %d job(s) again after the restart", resumed)
         every["staging"] = (services.staging.stage_pending, settings.staging.interval_s)
         every["frames-home"] = (services.homecoming.bring_home, settings.staging.interval_s)
-    if services.desktop_backend is not None:
-        ended = services.sessions.run_pass()
-        logger.info("Desktops on %s: the sessions pass moved %d session(s) at the start",
-                    services.desktop_backend.name, ended)  # fmt: skip
-        every["desktop-sessions"] = (services.sessions.run_pass, settings.sessions.interval_s)
+    every.update(desktop_passes(services, settings))
     if services.burst.enabled:
         every["burst"] = (services.burst.run_pass, settings.cloud.interval_s)
         logger.info("Bursting to %s (pool %s)", settings.cloud.backend, settings.cloud.pool)
