@@ -113,7 +113,7 @@ def end_session(session_id: int, query: SessionEnd) -> DesktopSession:
     "POST", "/sessions/<int:session_id>/desktop/report",
     "A desktop reports (with its session's secret); the answer says when it ends",
     body=DesktopReport, headers=DesktopHeaders, returns=DesktopReportReply,
-    errors=(DesktopUnauthorized,), permission=Permission.PUBLIC,
+    errors=(DesktopUnauthorized, NotFound), permission=Permission.PUBLIC,
 )  # fmt: skip
 def desktop_report(
     session_id: int, body: DesktopReport, headers: DesktopHeaders
@@ -125,7 +125,7 @@ def desktop_report(
     "POST", "/sessions/<int:session_id>/desktop/redeem",
     "A desktop asks whether a client's one-time connection token is good (once)",
     body=TokenRedeem, headers=DesktopHeaders, returns=TokenRedeemed,
-    errors=(DesktopUnauthorized, ConnectionRefused), permission=Permission.PUBLIC,
+    errors=(DesktopUnauthorized, ConnectionRefused, NotFound), permission=Permission.PUBLIC,
 )  # fmt: skip
 def desktop_redeem(session_id: int, body: TokenRedeem, headers: DesktopHeaders) -> TokenRedeemed:
     return broker().redeem(session_id, bearer(headers.authorization), body)

@@ -96,8 +96,10 @@ class SessionService:
     # --- profiles -------------------------------------------------------------------------
 
     def profiles(self, principal: Principal) -> list[DesktopProfileInfo]:
-        """The profiles offered to the caller."""
+        """The profiles offered to the caller (none while desktops are off)."""
         settings = self.ctx.settings
+        if self.backend is None:
+            return []
         confidential, mine = self._access(principal.name)
         return [
             DesktopProfileInfo(

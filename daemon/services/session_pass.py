@@ -19,7 +19,7 @@ from datetime import UTC
 from typing import Any
 
 from common.desktop_settings import DesktopProfile
-from daemon.backends.desktops import Desktop, DesktopBackend
+from daemon.backends.desktops import Desktop, DesktopBackend, DesktopState
 from daemon.context import Context
 from daemon.scheduling import desktop_sessions as policy
 from daemon.scheduling.desktop_sessions import SessionFacts, Step
@@ -172,8 +172,10 @@ class SessionPass:
         count = 0
         for desktop_id, desktop in listed.items():
             row = sessions.get(desktop_id)
-            if row is not None and row["state"] in LIVE:
-                continue
+            if desktop.state is DesktopState.TERMINATING or (
+                row is not None and row["state"] in LIVE
+            ):
+                continue  # going already, or held
             if row is None and desktop.session_id is not None:
                 owner = store.get_session(self.ctx.database.db, desktop.session_id)
                 if owner is not None and owner["state"] in LIVE and owner["instance_id"] is None:

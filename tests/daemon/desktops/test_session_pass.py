@@ -6,10 +6,12 @@ would, with the fake clock moved by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from common.desktop_settings import DesktopProfile
-from daemon.backends.desktops import DesktopLaunch
+from daemon.backends.desktops import DesktopLaunch, DesktopState
 from tests.daemon.desktops.desk import Desk
 
 
@@ -143,6 +145,20 @@ def test_instances_no_live_session_holds_are_terminated(desk: Desk) -> None:
     record = desk.data("GET", "/audit/desktops?limit=1", as_="root")[0]
     assert record["action"] == "session.terminate_orphan" and record["detail"] == stray.id
     assert session_of(desk, session["id"])["state"] == "ready"
+
+
+def test_an_orphan_already_terminating_is_not_terminated_again(desk: Desk) -> None:
+    session = desk.ready()
+    desk.data("DELETE", f"/sessions/{session['id']}")
+    desk.clock.advance(120)
+    desk.services.sessions.run_pass()
+    instance = desk.instance(session["id"])
+    desk.cloud.instances[instance] = replace(
+        desk.cloud.instances[instance], state=DesktopState.TERMINATING
+    )  # the cloud takes its time
+    assert desk.services.sessions.run_pass() == 0
+    assert desk.cloud.calls.count(("terminate", instance)) == 1
+    assert "session.terminate_orphan" not in desk.audit(session["id"])
 
 
 def test_a_cloud_that_cannot_list_judges_nothing_lost(desk: Desk) -> None:

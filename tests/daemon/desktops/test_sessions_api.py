@@ -121,6 +121,9 @@ def test_desktops_off_answer_409_with_the_setting_to_change(tmp_path: Path) -> N
         answer = http.post(f"{url}/api/v1/sessions", json={"profile": "std"},
                            headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
         refused(answer, 409, "desktops_off", "[sessions] backend")
+        offered = http.get(f"{url}/api/v1/sessions/profiles",
+                           headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+        assert offered.json()["data"] == []
         rows = services.context.database.db.execute("SELECT COUNT(*) FROM desktop_sessions")
         assert rows.fetchone()[0] == 0
     services.sessions.close()
