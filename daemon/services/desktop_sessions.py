@@ -208,8 +208,9 @@ class SessionService:
         wait(list(self._launches), timeout=timeout)
 
     def close(self) -> None:
-        """Waits for the launches under way and stops the launch workers."""
-        self._launcher.shutdown(wait=True)
+        """Waits for the launches under way and stops the launch workers; launches not begun
+        are dropped (their sessions fail at the boot timeout)."""
+        self._launcher.shutdown(wait=True, cancel_futures=True)
 
     # --- read -----------------------------------------------------------------------------
 

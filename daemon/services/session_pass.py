@@ -19,6 +19,7 @@ from datetime import UTC
 from typing import Any
 
 from common.desktop_settings import DesktopProfile
+from common.errors import NotFound
 from daemon.backends.desktops import Desktop, DesktopBackend, DesktopState
 from daemon.context import Context
 from daemon.scheduling import desktop_sessions as policy
@@ -222,7 +223,9 @@ class SessionPass:
             return False
         try:
             state = self.snapshots.refresh(row["end_snapshot_id"]).state
-        except Exception:
+        except NotFound:
+            return False  # deleted meanwhile: nothing to wait for
+        except Exception:  # the cloud failed: wait for the next pass
             logger.exception("session %d: could not read its end snapshot", row["id"])
             return True
         return state not in ("available", "failed", "deleted", "archived")

@@ -43,7 +43,9 @@ class StandInSnapshots:
         return snapshot
 
     def refresh(self, snapshot_id: int) -> Snapshot:
-        snapshot = self.snapshots[snapshot_id]
+        snapshot = self.snapshots.get(snapshot_id)
+        if snapshot is None:
+            raise NotFound(f"No snapshot {snapshot_id}.")
         backup = self.desk.cloud.backup_info(snapshot.backup_id)
         state = "available" if backup and backup.state is BackupState.AVAILABLE else "creating"
         return snapshot.model_copy(update={"state": state})
@@ -105,3 +107,13 @@ def test_a_session_starts_from_ones_own_snapshot(desk: Desk) -> None:
     answer = desk.call("POST", "/sessions", "ben", json={"profile": "std", "snapshot_id": 1})
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     assert desk.state() == before
+
+
+def test_an_end_snapshot_deleted_meanwhile_is_not_waited_for(desk: Desk) -> None:
+    desk.cloud.backups_finish_at_once = False
+    session = desk.ready()
+    desk.data("DELETE", f"/sessions/{session['id']}?snapshot=true")
+    snapshots(desk).snapshots.clear()  # its refresh now answers 404
+    desk.clock.advance(120)
+    desk.services.sessions.run_pass()
+    assert desk.data("GET", f"/sessions/{session['id']}")["state"] == "ended"
