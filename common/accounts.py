@@ -103,3 +103,18 @@ class Project(WireModel):
 
 class ConfidentialChange(WireModel):
     confidential: bool
+
+
+class ProjectMembers(WireModel):
+    """Who belongs to a project: a confidential project's desktop profiles are offered to its
+    members only."""
+
+    project: str
+    members: list[str]
+
+
+class MembersChange(WireModel):
+    """``PUT /projects/{project}/members``: the whole list of the project's members (each an
+    active user's name)."""
+
+    members: Annotated[list[UserName], Field(max_length=1000)]

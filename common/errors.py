@@ -169,6 +169,42 @@ class EnvNotAllowed(Forbidden):
     code = "env_not_allowed"
 
 
+class DesktopUnauthorized(Unauthenticated):
+    """A desktop's report or redeem without its session's secret (or with another's)."""
+
+    code = "unauthorized"
+
+
+class ConnectionRefused(Forbidden):
+    """A one-time connection token already used, expired, or of another session."""
+
+    code = "connection_refused"
+
+
+class DesktopsOff(Conflict):
+    """The daemon runs no desktops (``[sessions] backend`` is none, or no profile is set)."""
+
+    code = "desktops_off"
+
+
+class TooManySessions(Conflict):
+    """A user already has ``[sessions] max_sessions_per_user`` sessions that have not ended."""
+
+    code = "too_many_sessions"
+
+
+class NoRunningDesktop(Conflict):
+    """The session named has no desktop running now (not started yet, ended, or lost)."""
+
+    code = "no_running_desktop"
+
+
+class SnapshotUnavailable(Conflict):
+    """The snapshot is not in a state that allows this (still being made, failed, deleted)."""
+
+    code = "snapshot_unavailable"
+
+
 class RateLimited(UserFacingError):
     """Too many attempts (sign-ins) in a short time; wait and try again."""
 
@@ -234,6 +270,12 @@ _BY_CODE: dict[str, type[CloudburstError]] = {
         Unauthenticated,
         Forbidden,
         EnvNotAllowed,
+        DesktopUnauthorized,
+        ConnectionRefused,
+        DesktopsOff,
+        TooManySessions,
+        NoRunningDesktop,
+        SnapshotUnavailable,
         RateLimited,
         ServiceUnavailable,
         DiskFull,

@@ -22,6 +22,7 @@ from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import BackendFactory, CloudPool
 from daemon.services.data_plane import DataPlane, StoreFactory
+from daemon.services.desktop_sessions import SessionService
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
@@ -91,6 +92,7 @@ def build_services(
     outputs = OutputService(context, jobs)
     desktops = desktop_backend or configured_desktop_backend(settings)
     snapshots = SnapshotService(context, desktops)
+    sessions = SessionService(context, desktops, snapshots, projects)
     return Services(
         context=context,
         jobs=jobs,
@@ -119,7 +121,7 @@ def build_services(
         homecoming=Homecoming(context, plane, jobs),
         pool=pool,
         burst=burst,
-        resources=ResourceService(context, pool),
+        resources=ResourceService(context, pool, sessions),
         backups=BackupService(settings, clock, config=config_file(os.environ)),
         limits=LimitService(context),
         webhooks=WebhookService(context),
@@ -129,6 +131,7 @@ def build_services(
         idle_wait=IdleWait(context),
         desktop_backend=desktops,
         snapshots=snapshots,
+        sessions=sessions,
     )
 
 

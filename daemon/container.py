@@ -19,6 +19,7 @@ from daemon.services.auth import AuthService
 from daemon.services.backup import BackupService
 from daemon.services.burst import BurstService
 from daemon.services.cloud_pool import CloudPool
+from daemon.services.desktop_sessions import SessionService
 from daemon.services.enrollment import EnrollmentService
 from daemon.services.failures import FailureService
 from daemon.services.farm import FarmService
@@ -93,6 +94,8 @@ class Services:
     """Where artists' desktops run (``[sessions] backend``); None: desktops are off."""
     snapshots: SnapshotService
     """Boot volume snapshots of desktop sessions, and their daily schedule."""
+    sessions: SessionService
+    """Artists' desktop sessions (and the broker their desktops call)."""
 
 
 def attach(app: Flask, found: Services) -> None:

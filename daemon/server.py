@@ -1,7 +1,8 @@
 """Runs the daemon: waitress serves the app; the group commit writes agents' updates together;
 APScheduler triggers the reaper, the ranking pass, the ShotGrid sync and write-back, the
-webhooks' deliveries, the daily backup, the farm's samples, and the purges of what would grow
-without bound (stored files' trash, log records, old task logs, idempotency keys)."""
+webhooks' deliveries, the desktop sessions pass, the daily backup, the farm's samples, and the
+purges of what would grow without bound (stored files' trash, log records, old task logs,
+idempotency keys)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
-from daemon.container import services_of
+from daemon.container import Services, services_of
 from daemon.process_services import process_services
 from daemon.server_options import parse_bind, server_options
 from daemon.workers import Workers, listening_socket
@@ -40,6 +41,26 @@ def raise_open_files_limit(connections: int) -> None:
                 "server_connections; raise the limit (LimitNOFILE= in the systemd unit)",
                 target, connections,
             )  # fmt: skip
+
+
+def desktop_passes(
+    services: Services, settings: Settings
+) -> dict[str, tuple[Callable[..., object], float]]:
+    """The desktop sessions pass, run once now (sessions that ended or were lost while the
+    daemon was down), and the scheduler's entries of it and of the scheduled snapshots; none
+    while desktops are off."""
+    if services.desktop_backend is None:
+        return {}
+    moved = services.sessions.run_pass()
+    logger.info("Desktops on %s: the sessions pass moved %d session(s) at the start",
+                services.desktop_backend.name, moved)  # fmt: skip
+    return {
+        "desktop-sessions": (services.sessions.run_pass, settings.sessions.interval_s),
+        "desktop-snapshots": (
+            services.snapshots.run_schedules,
+            settings.sessions.snapshot_interval_s,
+        ),
+    }
 
 
 def serve(settings: Settings) -> None:
@@ -89,6 +110,7 @@ def serve(settings: Settings) -> None:
             logger.info("Staging %d job(s) again after the restart", resumed)
         every["staging"] = (services.staging.stage_pending, settings.staging.interval_s)
         every["frames-home"] = (services.homecoming.bring_home, settings.staging.interval_s)
+    every.update(desktop_passes(services, settings))
     if services.burst.enabled:
         every["burst"] = (services.burst.run_pass, settings.cloud.interval_s)
         logger.info("Bursting to %s (pool %s)", settings.cloud.backend, settings.cloud.pool)
@@ -100,11 +122,6 @@ def serve(settings: Settings) -> None:
         )
         logger.info(
             "ShotGrid: %s as script %r", settings.shotgrid.site, settings.shotgrid.script_name
-        )
-    if services.desktop_backend is not None:
-        every["desktop-snapshots"] = (
-            services.snapshots.run_schedules,
-            settings.sessions.snapshot_interval_s,
         )
     if workers is not None:
         workers.start()
@@ -149,6 +166,7 @@ def serve(settings: Settings) -> None:
                     workers.stop()
     finally:
         services.pool.close()
+        services.sessions.close()
         if services.desktop_backend is not None:
             services.desktop_backend.close()
         logger.info("Daemon stopped")

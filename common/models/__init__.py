@@ -70,6 +70,7 @@ from common.models.cloud import (
     SpendReport,
 )
 from common.models.data import AuditPage, AuditQuery, AuditRecord, DataState, JobData
+from common.models.desktop_records import DesktopAuditQuery, DesktopAuditRecord, SessionQuery
 from common.models.desktops import (
     LIVE_SESSION_STATES,
     MAX_SESSION_HOURS,
@@ -229,6 +230,8 @@ __all__ = [
     "DependsOn",
     "DependsOnChange",
     "Description",
+    "DesktopAuditQuery",
+    "DesktopAuditRecord",
     "DesktopProfileInfo",
     "DesktopReport",
     "DesktopReportReply",
@@ -292,6 +295,7 @@ __all__ = [
     "ScaleResult",
     "SessionCreate",
     "SessionEnd",
+    "SessionQuery",
     "SessionState",
     "ShotGridChoices",
     "ShotGridEntry",

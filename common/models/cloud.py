@@ -31,10 +31,10 @@ class JobRoute(WireModel):
 
 
 class Resource(WireModel):
-    """One render node, local or in the cloud."""
+    """One render node, local or in the cloud, or an artist's desktop in the cloud."""
 
     id: str
-    kind: Literal["local", "cloud"]
+    kind: Literal["local", "cloud", "desktop"]
     name: str
     state: str
     pool: str
@@ -51,6 +51,12 @@ class Resource(WireModel):
     """Spent on the node so far (cloud nodes)."""
     launched_at: datetime | None = None
     detail: str = ""
+    user: str = ""
+    """Whose desktop (desktops)."""
+    profile: str = ""
+    """The desktop profile it runs (desktops)."""
+    session_id: int | None = None
+    """The desktop's session (desktops)."""
 
 
 class ScaleRequest(WireModel):

@@ -20,6 +20,7 @@ from daemon.api import (
     projects,
     queue,
     resources,
+    sessions,
     shotgrid,
     snapshots,
     storage_api,
@@ -52,6 +53,7 @@ BLUEPRINTS: tuple[ApiBlueprint, ...] = (
     limits.bp,
     webhooks.bp,
     snapshots.bp,
+    sessions.bp,
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.accounts import ConfidentialChange, Project
+from common.accounts import ConfidentialChange, MembersChange, Project, ProjectMembers
 from common.errors import InvalidInput
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
@@ -33,3 +33,22 @@ def list_projects() -> list[Project]:
 )  # fmt: skip
 def set_confidential(project: str, body: ConfidentialChange) -> Project:
     return projects().set_confidential(project, body, current_principal().name)
+
+
+@bp.operation(
+    "GET", "/projects/<project>/members",
+    "Who belongs to the project (a confidential one's desktops are offered to them only)",
+    returns=ProjectMembers, errors=(InvalidInput,), permission=Permission.PROJECTS_READ,
+)  # fmt: skip
+def get_members(project: str) -> ProjectMembers:
+    return projects().members(project)
+
+
+@bp.operation(
+    "PUT", "/projects/<project>/members",
+    "Set the project's whole list of members (each an active user)",
+    body=MembersChange, returns=ProjectMembers, errors=(InvalidInput,),
+    permission=Permission.PROJECTS_MANAGE,
+)  # fmt: skip
+def set_members(project: str, body: MembersChange) -> ProjectMembers:
+    return projects().set_members(project, body, current_principal().name)

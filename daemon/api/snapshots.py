@@ -3,7 +3,14 @@ and admins): take one (and every day), list, see, archive or delete."""
 
 from __future__ import annotations
 
-from common.errors import Forbidden, InvalidInput, NotFound
+from common.errors import (
+    DesktopsOff,
+    Forbidden,
+    InvalidInput,
+    NoRunningDesktop,
+    NotFound,
+    SnapshotUnavailable,
+)
 from common.models import Snapshot, SnapshotCreate, SnapshotDelete, SnapshotQuery
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
@@ -11,12 +18,7 @@ from daemon.auth import Permission
 from daemon.backends.base import CloudError
 from daemon.backends.desktops import DesktopRefused
 from daemon.container import services
-from daemon.services.snapshots import (
-    DesktopsOff,
-    NoRunningDesktop,
-    SnapshotService,
-    SnapshotUnavailable,
-)
+from daemon.services.snapshots import SnapshotService
 
 bp = ApiBlueprint("snapshots", __name__, tag="snapshots")
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from common.private_files import make_private, write_private
 
 __all__ = [
-    "AGENT_PREFIX", "API_KEY_PREFIX", "ENROLLMENT_PREFIX", "REFRESH_PREFIX", "SIGNING_KEY_FILE",
+    "AGENT_PREFIX", "API_KEY_PREFIX", "CONNECTION_PREFIX", "DESKTOP_PREFIX", "ENROLLMENT_PREFIX",
+    "REFRESH_PREFIX", "SIGNING_KEY_FILE",
     "make_private", "new_token", "signing_key", "token_hash", "write_private",
 ]  # fmt: skip
 
@@ -22,6 +23,10 @@ REFRESH_PREFIX = "cbr_"
 API_KEY_PREFIX = "cbk_"
 ENROLLMENT_PREFIX = "cbe_"
 AGENT_PREFIX = "cba_"
+DESKTOP_PREFIX = "cbs_"
+"""A desktop session's own secret: its desktop agent reports and redeems with it."""
+CONNECTION_PREFIX = "cbc_"
+"""A one-time connection token the broker hands a session's user."""
 
 
 def new_token(prefix: str) -> str:

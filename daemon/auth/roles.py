@@ -64,7 +64,7 @@ class Permission(StrEnum):
     SESSIONS = "sessions"
     """Start, list, see and end one's own desktop sessions and snapshots."""
     SESSIONS_MANAGE = "sessions.manage"
-    """Anyone's desktop sessions and snapshots; start a session for another person."""
+    """See and end anyone's desktop sessions and snapshots; start one for another person."""
 
 
 #: What lets an artist act on their own jobs where the operation needs more.

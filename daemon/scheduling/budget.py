@@ -96,6 +96,14 @@ class EgressUsage:
 
 
 @dataclass(frozen=True)
+class DesktopUsage:
+    """What artists' desktop sessions of a show cost (booked as each ended), as compute."""
+
+    project: str
+    cost: float
+
+
+@dataclass(frozen=True)
 class Spend:
     """Money spent, by kind."""
 
@@ -153,8 +161,9 @@ def build_ledger(
     nodes: Iterable[NodeUsage] = (),
     storage: Iterable[StorageUsage] = (),
     egress: Iterable[EgressUsage] = (),
+    desktops: Iterable[DesktopUsage] = (),
 ) -> Ledger:
-    """Adds up every record into spend per show and per job."""
+    """Adds up every record into spend per show and per job (desktops: per show only)."""
     shows: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     jobs: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
 
@@ -169,6 +178,8 @@ def build_ledger(
         charge(s.project, s.job_id, 1, storage_cost(s, prices))
     for e in egress:
         charge(e.project, e.job_id, 2, egress_cost(e, prices))
+    for d in desktops:
+        charge(d.project, None, 0, max(0.0, d.cost))
     return Ledger(
         shows={project: Spend(*parts) for project, parts in shows.items()},
         jobs={job_id: Spend(*parts) for job_id, parts in jobs.items()},

@@ -15,6 +15,7 @@ from daemon.auth import jwt_tokens
 from daemon.auth.keys import (
     AGENT_PREFIX,
     API_KEY_PREFIX,
+    DESKTOP_PREFIX,
     REFRESH_PREFIX,
     make_private,
     new_token,
@@ -164,6 +165,10 @@ class AuthService:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        if token.startswith(DESKTOP_PREFIX):
+            # A desktop's session secret names no person: the two desktop endpoints (open to
+            # anyone) check it against their session; everywhere else it is nobody.
+            return ANONYMOUS
         digest = token_hash(token)
         cached = self.credentials.get(digest)
         if cached is not None:

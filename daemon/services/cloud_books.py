@@ -3,7 +3,8 @@
 Every cloud task's render seconds are booked when it ends (done, failed or preempted), split
 between its show and the shows whose local-only jobs it made room for (the route's payers).
 A show's spend is those seconds at its nodes' price plus storage and egress estimates
-(``daemon.scheduling.budget``, pure); what running cloud tasks will still cost is committed.
+(``daemon.scheduling.budget``, pure) plus its artists' ended desktop sessions; what running
+cloud tasks will still cost, and what live desktop sessions have cost so far, is committed.
 Budgets come from the API (``PUT /shows/{show}/budget``), else ``[cloud] budgets``, else
 ``[cloud] default_budget``.
 """
@@ -20,7 +21,9 @@ from common.config import Settings
 from common.models import JobSpend, ShowSpend, Spend, SpendReport
 from daemon.context import Context
 from daemon.scheduling import budget
+from daemon.services.session_pass import live_cost
 from daemon.storage import cloud as cloud_store
+from daemon.storage import desktop_sessions as desktop_store
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +85,11 @@ class CloudBooks:
             )
             for row in cloud_store.frames_home_bytes(db)
         ]
-        return budget.build_ledger(prices, nodes, storage, egress)
+        desktops = [
+            budget.DesktopUsage(project=project, cost=cost)
+            for project, cost in desktop_store.booked_by_project(db).items()
+        ]
+        return budget.build_ledger(prices, nodes, storage, egress, desktops)
 
     def owed(self, db: sqlite_utils.Database, now: float) -> dict[str, float]:
         price = self.shape_price()
@@ -104,7 +111,10 @@ class CloudBooks:
                     expected_end=start + row["frame_count"] * frame_s,
                 )
             )
-        return budget.committed(running, self.prices(), now)
+        owed = budget.committed(running, self.prices(), now)
+        for session in desktop_store.launched_live_sessions(db):  # their cost so far
+            owed[session["project"]] = owed.get(session["project"], 0.0) + live_cost(session, now)
+        return owed
 
     def budget_of(self, project: str, budgets: dict[str, float]) -> float:
         cloud = self.settings.cloud
@@ -117,6 +127,9 @@ class CloudBooks:
         price = budget.price_per_cloud_s(self.shape_price())
         projects = {row["project"] for row in db.query("SELECT DISTINCT project FROM jobs")}
         projects |= set(stored) | set(self.settings.cloud.budgets)
+        projects |= set(desktop_store.booked_by_project(db)) | {
+            row["project"] for row in desktop_store.launched_live_sessions(db)
+        }
         return {
             p: budget.show_budget(p, self.budget_of(p, stored), ledger, owed, price)
             for p in projects

@@ -6,12 +6,13 @@ import logging
 
 import sqlite_utils
 
-from common.accounts import ConfidentialChange, Project
-from common.errors import Forbidden
+from common.accounts import ConfidentialChange, MembersChange, Project, ProjectMembers
+from common.errors import Forbidden, InvalidInput
 from common.models import JobSpec, Placement
 from daemon.context import Context, to_optional_datetime
 from daemon.storage import jobs as job_store
 from daemon.storage import projects as project_store
+from daemon.storage import users as user_store
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,42 @@ class ProjectService:
         assert row is not None
         return self._model(db, row)
 
+    def confidential_projects(self) -> set[str]:
+        """Every confidential project: the configured ones and those marked so."""
+        db = self.ctx.database.db
+        marked = {row["name"] for row in project_store.list_projects(db) if row["confidential"]}
+        return marked | set(self.ctx.settings.auth.confidential_projects)
+
+    def projects_of(self, user_name: str) -> set[str]:
+        """The projects ``user_name`` is a member of."""
+        return project_store.projects_of(self.ctx.database.db, user_name)
+
+    def members(self, project: str) -> ProjectMembers:
+        _check_name(project)
+        return ProjectMembers(
+            project=project, members=project_store.members(self.ctx.database.db, project)
+        )
+
+    def set_members(self, project: str, change: MembersChange, by: str) -> ProjectMembers:
+        """Makes ``change.members`` the project's whole list of members.
+
+        Raises:
+            InvalidInput: a name is no active user's (nothing changes).
+        """
+        _check_name(project)
+        with self.ctx.database.transaction() as db:
+            unknown = sorted(
+                {name for name in change.members if not _active(user_store.user_by_name(db, name))}
+            )
+            if unknown:
+                raise InvalidInput(
+                    f"No active user named {', '.join(unknown)}: name existing people "
+                    "(GET /api/v1/users lists them)."
+                )
+            project_store.replace_members(db, project, change.members, by, self.ctx.now())
+        logger.info("members of project %s set by %s: %s", project, by, change.members)
+        return self.members(project)
+
     def _model(self, db: sqlite_utils.Database, row: dict[str, object]) -> Project:
         name = str(row["name"])
         updated = row["updated_at"]
@@ -80,3 +117,16 @@ class ProjectService:
             updated_by=str(row["updated_by"]),
             updated_at=to_optional_datetime(float(updated) if updated is not None else None),  # type: ignore[arg-type]
         )
+
+
+#: The longest project name a path may give (a job's project is a ``Name``).
+MAX_PROJECT = 200
+
+
+def _check_name(project: str) -> None:
+    if not project.strip() or len(project) > MAX_PROJECT:
+        raise InvalidInput(f"Name a project of 1 to {MAX_PROJECT} characters.")
+
+
+def _active(row: dict[str, object] | None) -> bool:
+    return row is not None and row["deleted_at"] is None and bool(row["active"])

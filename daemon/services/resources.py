@@ -6,18 +6,23 @@ from common.errors import ConfigError
 from common.models import Resource, ScaleRequest, ScaleResult
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.services.cloud_pool import CloudPool
+from daemon.services.desktop_sessions import SessionService
 from daemon.storage import cloud as cloud_store
 
 
 class ResourceService:
     """Lists the farm's nodes and lets admins set the cloud pool's floor."""
 
-    def __init__(self, context: Context, pool: CloudPool) -> None:
+    def __init__(
+        self, context: Context, pool: CloudPool, sessions: SessionService | None = None
+    ) -> None:
         self.ctx = context
         self.pool = pool
+        self.sessions = sessions
 
     def resources(self) -> list[Resource]:
-        """Every node: the agents (local, or cloud ones started by hand) and the cloud pool's."""
+        """Every node: the agents (local, or cloud ones started by hand), the cloud pool's, and
+        artists' live desktops."""
         db = self.ctx.database.db
         nodes = {row["name"]: row for row in cloud_store.list_nodes(db, live_only=True)}
         listed = [
@@ -33,7 +38,8 @@ class ResourceService:
             for row in cloud_store.agents_for_resources(db)
             if row["studio_access"] or row["name"] not in nodes
         ]  # fmt: skip
-        return listed + self.cloud_resources()
+        desktops = self.sessions.resources() if self.sessions is not None else []
+        return listed + self.cloud_resources() + desktops
 
     def cloud_resources(self) -> list[Resource]:
         """The cloud pool's nodes, ended ones included, with their cost."""

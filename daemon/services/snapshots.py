@@ -22,7 +22,14 @@ from typing import Any
 import sqlite_utils
 
 from common.backup_settings import WEEKDAYS
-from common.errors import CloudburstError, Conflict, Forbidden, NotFound
+from common.errors import (
+    CloudburstError,
+    DesktopsOff,
+    Forbidden,
+    NoRunningDesktop,
+    NotFound,
+    SnapshotUnavailable,
+)
 from common.models import BackupKind as PolicyKind
 from common.models import Snapshot, SnapshotCreate, SnapshotQuery
 from daemon.auth import Permission, Principal
@@ -44,24 +51,6 @@ _STATES = {
     BackupState.FAULTY: "failed",
     BackupState.TERMINATED: "failed",
 }
-
-
-class DesktopsOff(Conflict):
-    """No desktop backend is configured: nothing can be snapshotted, archived or deleted."""
-
-    code = "desktops_off"
-
-
-class NoRunningDesktop(Conflict):
-    """The session named has no desktop running now (not started yet, ended, or lost)."""
-
-    code = "no_running_desktop"
-
-
-class SnapshotUnavailable(Conflict):
-    """The snapshot is not in a state that allows this (still being made, failed, deleted)."""
-
-    code = "snapshot_unavailable"
 
 
 class SnapshotService:

@@ -36,3 +36,46 @@ def unfinished_jobs_of(db: sqlite_utils.Database, project: str) -> list[dict[str
             [project],
         )
     )
+
+
+def members(db: sqlite_utils.Database, project: str) -> list[str]:
+    """The names of ``project``'s members, sorted."""
+    rows = db.query(
+        "SELECT user_name FROM project_members WHERE project = ? ORDER BY user_name", [project]
+    )
+    return [row["user_name"] for row in rows]
+
+
+def is_member(db: sqlite_utils.Database, project: str, user_name: str) -> bool:
+    row = one_row(
+        db,
+        "SELECT 1 AS yes FROM project_members WHERE project = ? AND user_name = ?",
+        [project, user_name],
+    )
+    return row is not None
+
+
+def projects_of(db: sqlite_utils.Database, user_name: str) -> set[str]:
+    """The projects ``user_name`` is a member of."""
+    rows = db.query("SELECT project FROM project_members WHERE user_name = ?", [user_name])
+    return {row["project"] for row in rows}
+
+
+def replace_members(
+    db: sqlite_utils.Database, project: str, names: list[str], by: str, now: float
+) -> None:
+    """Makes ``names`` the whole list of ``project``'s members (those kept keep their date)."""
+    keep = sorted(set(names))
+    marks = ", ".join("?" for _ in keep)
+    if keep:
+        db.conn.execute(
+            f"DELETE FROM project_members WHERE project = ? AND user_name NOT IN ({marks})",
+            [project, *keep],
+        )
+    else:
+        db.conn.execute("DELETE FROM project_members WHERE project = ?", [project])
+    db.conn.executemany(
+        "INSERT INTO project_members (project, user_name, added_by, added_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (project, user_name) DO NOTHING",
+        [(project, name, by, now) for name in keep],
+    )

@@ -60,6 +60,9 @@ def snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
             "desktop_sessions",
             "desktop_snapshots",
             "snapshot_schedules",
+            "connection_tokens",
+            "desktop_usage",
+            "project_members",
             "desktop_audit",
         )
     }

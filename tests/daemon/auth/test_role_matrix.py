@@ -125,6 +125,17 @@ ALLOWED: dict[str, set[str]] = {
     "GET /snapshots": USERS,
     "GET /snapshots/<int:snapshot_id>": USERS,
     "DELETE /snapshots/<int:snapshot_id>": USERS,
+    "GET /sessions/profiles": USERS,
+    "POST /sessions": USERS,
+    "GET /sessions": USERS,
+    "GET /sessions/<int:session_id>": USERS,
+    "DELETE /sessions/<int:session_id>": USERS,
+    "POST /sessions/<int:session_id>/desktop/report": EVERYONE,
+    "POST /sessions/<int:session_id>/desktop/redeem": EVERYONE,
+    "GET /users/<int:user_id>/sessions": {"td", "admin"},
+    "GET /audit/desktops": {"td", "producer", "admin"},
+    "GET /projects/<project>/members": USERS,
+    "PUT /projects/<project>/members": {"admin"},
 }
 
 
@@ -251,14 +262,13 @@ def _webhook(world: World, caller: str) -> None:
 
 
 def _desktop_session(world: World, caller: str) -> dict[str, Any]:
-    """Desktops on an in-memory cloud, and a running session of the caller's (ana's for
-    callers who are not people)."""
-    from daemon.services.snapshots import SnapshotService
+    """A running session of the caller's on the world's in-memory cloud (ana's for callers who
+    are not people)."""
     from tests.daemon.desktops.memory_backend import MemoryDesktops
     from tests.daemon.desktops.snapshot_helpers import start_session
 
-    backend = MemoryDesktops(world.services.context.clock)
-    world.services.snapshots = SnapshotService(world.services.context, backend)
+    backend = world.services.desktop_backend
+    assert isinstance(backend, MemoryDesktops)
     session = start_session(world.services, backend, NAMES.get(caller, "ana"))
     return {"session_id": session["id"]}
 
@@ -304,6 +314,41 @@ def _shotgrid_shot(world: World, caller: str) -> None:
     world.extra["query"] = world.extra.pop("sg_query")
 
 
+def _session(world: World, caller: str) -> None:
+    """A launched session of the caller's own (of ana's for callers who are not people)."""
+    from common.models import SessionCreate
+    from daemon.auth.principal import Principal
+
+    name = NAMES.get(caller, "ana")
+    user = next(u for u in world.services.users.list_users() if u.name == name)
+    owner = Principal(kind="user", name=name, role=user.role, user_id=user.id)
+    world.extra["owner"] = owner
+    world.extra["session_id"] = world.services.sessions.create(
+        SessionCreate(profile="std"), owner
+    ).id
+    world.services.sessions.settle()
+
+
+def _desktop(world: World, caller: str) -> None:
+    """The session's desktop calls with its own secret, whoever the caller."""
+    _session(world, caller)
+    backend = world.services.desktop_backend
+    world.extra["bearer"] = backend.launches[-1].secret  # type: ignore[union-attr]
+
+
+def _desktop_ready(world: World, caller: str) -> None:
+    """A ready session and a one-time token its user was given."""
+    from common.models import DesktopReport
+
+    _desktop(world, caller)
+    session_id = world.extra["session_id"]
+    report = DesktopReport(host="10.0.0.7", port=8443)
+    world.services.sessions.broker.report(session_id, world.extra["bearer"], report)
+    session = world.services.sessions.get(session_id, world.extra.pop("owner"))
+    assert session.connection is not None
+    world.extra["token"] = session.connection.token
+
+
 Body = dict[str, Any] | Callable[[World, str], dict[str, Any]]
 
 #: A body that makes each operation succeed when allowed (a callable may also prepare).
@@ -338,6 +383,12 @@ BODIES: dict[str, Body] = {
     "POST /storage/upload/<upload_id>/complete": _upload_done,
     "POST /webhooks": {"url": "https://93.184.216.34/hook", "events": ["job.succeeded"]},
     "POST /snapshots": _desktop_session,
+    "POST /sessions": {"profile": "std"},
+    "POST /sessions/<int:session_id>/desktop/report": {"host": "10.0.0.7", "port": 8443},
+    "POST /sessions/<int:session_id>/desktop/redeem": lambda world, caller: {
+        "token": world.extra.pop("token")
+    },
+    "PUT /projects/<project>/members": {"members": ["ana"]},
 }
 
 PREPARE: dict[str, Callable[[World, str], None]] = {
@@ -368,6 +419,10 @@ PREPARE: dict[str, Callable[[World, str], None]] = {
     "GET /shotgrid/shots": _shotgrid_shot,
     "GET /shotgrid/assets": _shotgrid_shot,
     "GET /shotgrid/tasks": _shotgrid_shot,
+    "GET /sessions/<int:session_id>": _session,
+    "DELETE /sessions/<int:session_id>": _session,
+    "POST /sessions/<int:session_id>/desktop/report": _desktop,
+    "POST /sessions/<int:session_id>/desktop/redeem": _desktop_ready,
 }
 
 
@@ -392,7 +447,8 @@ def test_every_operation_declares_a_permission() -> None:
     public = sorted(key(op) for op in operations() if op.permission is Permission.PUBLIC)
     assert public == [
         "GET /health", "GET /openapi.json", "POST /auth/login", "POST /auth/refresh",
-        "POST /auth/register",
+        "POST /auth/register", "POST /sessions/<int:session_id>/desktop/redeem",
+        "POST /sessions/<int:session_id>/desktop/report",
     ]  # fmt: skip
 
 
@@ -412,7 +468,8 @@ def test_who_may_call_what(op: Operation, tmp_path: Path) -> None:
         if op.body is not None:
             assert payload is not None, f"add an example body for {key(op)} to BODIES"
         client = world.app.test_client()
-        token = world.tokens[caller]
+        token = world.extra.pop("bearer", None) or world.tokens[caller]  # a desktop's secret
+        world.extra.pop("owner", None)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         before = snapshot(world.services)
         response = client.open(url(op, world), method=op.method, json=payload, headers=headers)

@@ -9,11 +9,13 @@ from typing import Any
 from common.accounts import Role, UserCreate
 from common.backup_settings import BackupSettings
 from common.config import Settings
+from common.desktop_settings import DesktopProfile
 from common.models import AgentRegistration, JobSpec, TaskFailure
 from daemon.app import Services, create_app
 from daemon.auth.principal import Principal
 from daemon.backends.registry import NullBackend
 from tests.conftest import FakeClock, user_token
+from tests.daemon.desktops.memory_backend import MemoryDesktops
 
 #: The callers of the matrix; ``artist`` owns the job, ``other`` is another artist.
 CALLERS = ("anonymous", "artist", "other", "td", "producer", "admin", "agent")
@@ -44,9 +46,13 @@ class World:
 
 def build_world(tmp_path: Path) -> World:
     backup = BackupSettings(destination=str(tmp_path / "backups"))
+    clock = FakeClock()
+    desktops = [DesktopProfile(name="std", projects=["show"], price_per_hour=1.5)]
     app = create_app(
-        Settings(data_dir=tmp_path / "data", lease_ttl_s=30, backup=backup), clock=FakeClock(),
+        Settings(data_dir=tmp_path / "data", lease_ttl_s=30, backup=backup, desktops=desktops),
+        clock=clock,
         cloud_backend=NullBackend,  # bursting on, to a cloud that never has a node
+        desktop_backend=MemoryDesktops(clock),
     )  # fmt: skip
     services: Services = app.extensions["cloudburst"]
     tokens: dict[str, str | None] = {"anonymous": None}

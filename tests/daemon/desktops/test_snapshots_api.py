@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from common.accounts import Role
+from common.errors import SnapshotUnavailable
 from daemon.app import create_app
 from daemon.backends.desktops import BackupKind, BackupState
 from daemon.container import Services
-from daemon.services.snapshots import SnapshotUnavailable
 from tests.conftest import FakeClock, user_token
 from tests.daemon.desktops.memory_backend import MemoryDesktops
 from tests.daemon.desktops.snapshot_helpers import (
