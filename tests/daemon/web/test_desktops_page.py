@@ -9,59 +9,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from common.accounts import Role
 from common.config import Settings
-from common.models import DesktopSession, SessionQuery, Snapshot, SnapshotQuery
-from daemon.app import Services, create_app
+from daemon.app import create_app
 from daemon.container import services_of
 from tests.conftest import FakeClock
 from tests.daemon.calls import snapshot
-from tests.daemon.desktops.desk import desk_settings
-from tests.daemon.desktops.memory_backend import MemoryDesktops
-from tests.daemon.web.helpers import ROOT, csrf, sign_in
-
-
-class Desks:
-    """A dashboard app whose desktops run on a ``MemoryDesktops``."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.clock = FakeClock()
-        self.cloud = MemoryDesktops(self.clock)
-        self.app = create_app(desk_settings(tmp_path), clock=self.clock, desktop_backend=self.cloud)
-        self.services: Services = services_of(self.app)
-
-    def start(self, browser: FlaskClient, **form: str) -> int:
-        """Starts a session through the page's form; returns its id (launched)."""
-        form.setdefault("profile", "std")
-        answer = browser.post("/sessions", data={"csrf": csrf(browser), **form})
-        assert answer.status_code == 303, answer.data
-        self.services.sessions.settle()
-        return max(s.id for s in self.all_sessions())
-
-    def ready(self, session_id: int) -> None:
-        """The session's desktop boots and reports (over the API, with its own secret)."""
-        launch = next(x for x in self.cloud.launches if x.session_id == session_id)
-        self.cloud.run(self.instance(session_id))
-        answer = self.app.test_client().post(
-            f"/api/v1/sessions/{session_id}/desktop/report",
-            json={"host": "10.0.0.7", "port": 8443},
-            headers={"Authorization": f"Bearer {launch.secret}"},
-        )
-        assert answer.status_code == 200, answer.data
-
-    def instance(self, session_id: int) -> str:
-        return next(s.instance_id for s in self.all_sessions() if s.id == session_id) or ""
-
-    def all_sessions(self) -> list[DesktopSession]:
-        return self.services.sessions.list_sessions(SessionQuery(), ROOT)
-
-    def session(self, session_id: int) -> DesktopSession:
-        return next(s for s in self.all_sessions() if s.id == session_id)
-
-    def snapshots(self) -> list[Snapshot]:
-        return self.services.snapshots.list(SnapshotQuery(), ROOT)
+from tests.daemon.web.desks import Desks
+from tests.daemon.web.helpers import csrf, sign_in
 
 
 @pytest.fixture
@@ -93,10 +49,9 @@ def test_start_connect_and_end_from_the_page(desks: Desks) -> None:
     assert opened.headers["Cache-Control"] == "no-store"
     token = opened.data.decode().split('data-field="token">')[1].split("<")[0]
     assert token.startswith("cbc_")
-    launch = next(x for x in desks.cloud.launches if x.session_id == session_id)
     redeem = desks.app.test_client().post(
         f"/api/v1/sessions/{session_id}/desktop/redeem", json={"token": token},
-        headers={"Authorization": f"Bearer {launch.secret}"},
+        headers={"Authorization": f"Bearer {desks.secret(session_id)}"},
     )  # fmt: skip
     assert redeem.status_code == 200 and redeem.get_json()["data"]["user"] == "ana"
     assert token not in ana.get("/sessions").data.decode()
