@@ -217,3 +217,62 @@ def test_the_pages_need_signing_in_and_the_nav_links_them(desks: Desks) -> None:
     pam = sign_in(desks.app, "pam", Role.PRODUCER)
     assert b'href="/sessions" class="active">Desktops</a>' in pam.get("/sessions").data
     assert b'href="/sessions"' in pam.get("/webhooks").data
+
+
+def test_connect_before_ready_and_ending_what_has_ended_are_refused(desks: Desks) -> None:
+    ana = sign_in(desks.app, "ana")
+    ana.get("/sessions")
+    session_id = desks.start(ana)
+    before = snapshot(desks.services)
+    early = ana.post(f"/sessions/{session_id}/connect", data={"csrf": csrf(ana)})
+    assert early.status_code == 409
+    assert f"Session {session_id} is provisioning: connect once it is ready" in early.data.decode()
+    assert snapshot(desks.services) == before  # no token minted, nothing audited
+    assert ana.post(f"/sessions/{session_id}/end", data={"csrf": csrf(ana)}).status_code == 303
+    desks.clock.advance(desks.services.context.settings.sessions.end_grace_s + 1)
+    desks.services.sessions.run_pass()
+    assert desks.session(session_id).state == "ended"
+    again = ana.post(f"/sessions/{session_id}/end", data={"csrf": csrf(ana)})
+    assert again.status_code == 409
+    assert f"Session {session_id} has ended already" in again.data.decode()
+    assert "ended 20" in ana.get("/sessions").data.decode()  # when, not when it would have
+
+
+def test_a_td_starts_a_desktop_for_an_artist(desks: Desks) -> None:
+    sign_in(desks.app, "ana")
+    tess = sign_in(desks.app, "tess", Role.TD)
+    assert b'name="user"' in tess.get("/sessions").data
+    session_id = desks.start(tess, user="ana")
+    assert desks.session(session_id).user == "ana"
+    assert desks.audit_actions(session_id) == ["session.start"]
+
+
+def test_a_snapshot_of_anothers_is_never_offered_to_start_from(desks: Desks) -> None:
+    ana = sign_in(desks.app, "ana")
+    ana.get("/sessions")
+    session_id = desks.start(ana)
+    desks.ready(session_id)
+    ana.post("/snapshots", data={"csrf": csrf(ana), "session_id": str(session_id)})
+    [taken] = desks.snapshots()
+    ben = sign_in(desks.app, "ben")
+    page = ben.get(f"/sessions?snapshot={taken.id}").data.decode()
+    assert f'<option value="{taken.id}"' not in page
+    assert f'data-snapshot="{taken.id}"' not in ben.get("/snapshots").data.decode()
+    before = snapshot(desks.services)
+    answer = ben.post("/sessions", data={"csrf": csrf(ben), "profile": "std",
+                                         "snapshot_id": str(taken.id)})  # fmt: skip
+    assert (
+        answer.status_code == 404 and f"No snapshot {taken.id} of ben&#39;s" in answer.data.decode()
+    )
+    refused = ben.post(f"/snapshots/{taken.id}/delete", data={"csrf": csrf(ben)})
+    assert refused.status_code == 404
+    assert snapshot(desks.services) == before
+
+
+def test_a_form_after_the_sign_in_expired_leads_to_signing_in(desks: Desks) -> None:
+    anonymous = desks.app.test_client()
+    anonymous.get("/login")
+    before = snapshot(desks.services)
+    answer = anonymous.post("/sessions", data={"csrf": csrf(anonymous), "profile": "std"})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/login?next=/sessions"
+    assert snapshot(desks.services) == before
