@@ -87,6 +87,7 @@ def _snapshots_page(error: str = "", status: int = 200) -> tuple[str, int]:
         "snapshots.html", error=error, off=found.sessions.desktops_off(),
         snapshots=found.snapshots.list(SnapshotQuery(), who),
         live=[s for s in mine if s.state in RUNNING and s.instance_id],
+        daily=found.snapshots.scheduled(who),
         manager=who.may(Permission.SESSIONS_MANAGE),
     ), status  # fmt: skip
 

@@ -160,6 +160,8 @@ def test_take_delete_archive_and_start_from_a_snapshot(desks: Desks) -> None:
     ).fetchall()
     assert [row[0] for row in schedules] == [session_id]  # only the first asked every day
     page = ana.get("/snapshots").data.decode()
+    assert f"Snapshotted every day: session {session_id} " in page
+    assert "Snapshotted every day" not in sign_in(desks.app, "ben").get("/snapshots").data.decode()
     assert f'data-snapshot="{first.id}"' in page and "before lighting" in page
     assert f"/sessions?snapshot={first.id}#start" in page
 
