@@ -278,3 +278,20 @@ def test_a_form_after_the_sign_in_expired_leads_to_signing_in(desks: Desks) -> N
     answer = anonymous.post("/sessions", data={"csrf": csrf(anonymous), "profile": "std"})
     assert answer.status_code == 303 and answer.headers["Location"] == "/login?next=/sessions"
     assert snapshot(desks.services) == before
+
+
+def test_a_snapshot_being_made_is_asked_of_the_cloud_when_listed(desks: Desks) -> None:
+    desks.cloud.backups_finish_at_once = False
+    ana = sign_in(desks.app, "ana")
+    ana.get("/sessions")
+    session_id = desks.start(ana)
+    desks.ready(session_id)
+    ana.post("/snapshots", data={"csrf": csrf(ana), "session_id": str(session_id)})
+    [taken] = desks.snapshots()
+    page = ana.get("/snapshots").data.decode()
+    assert f'data-snapshot="{taken.id}" data-state="creating"' in page
+    assert f'<option value="{taken.id}"' not in ana.get("/sessions").data.decode()
+    desks.cloud.finish_backup(taken.backup_id)
+    page = ana.get("/snapshots").data.decode()
+    assert f'data-snapshot="{taken.id}" data-state="available"' in page
+    assert f'<option value="{taken.id}"' in ana.get("/sessions").data.decode()
