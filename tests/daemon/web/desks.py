@@ -14,7 +14,7 @@ from daemon.container import services_of
 from tests.conftest import FakeClock
 from tests.daemon.desktops.desk import desk_settings
 from tests.daemon.desktops.memory_backend import MemoryDesktops
-from tests.daemon.web.helpers import ROOT, csrf
+from tests.daemon.web.helpers import ROOT, csrf, sign_in
 
 
 class Desks:
@@ -33,6 +33,21 @@ class Desks:
         assert answer.status_code == 303, answer.data
         self.services.sessions.settle()
         return max(s.id for s in self.all_sessions())
+
+    def at_work(self, name: str = "ana") -> tuple[FlaskClient, int]:
+        """``name`` signed in (an artist), with a session of theirs whose desktop is ready."""
+        browser = sign_in(self.app, name)
+        browser.get("/sessions")
+        session_id = self.start(browser)
+        self.ready(session_id)
+        return browser, session_id
+
+    def take(self, browser: FlaskClient, session_id: int) -> Snapshot:
+        """A snapshot of the session through the snapshots page's form."""
+        answer = browser.post("/snapshots", data={"csrf": csrf(browser),
+                                                  "session_id": str(session_id)})  # fmt: skip
+        assert answer.status_code == 303, answer.data
+        return max(self.snapshots(), key=lambda s: s.id)
 
     def secret(self, session_id: int) -> str:
         """The secret the daemon gave the session's desktop (through the launch)."""

@@ -85,10 +85,7 @@ def test_refused_starts_show_the_sentence_and_change_nothing(desks: Desks) -> No
 
 
 def test_forms_without_the_csrf_token_change_nothing(desks: Desks) -> None:
-    ana = sign_in(desks.app, "ana")
-    ana.get("/sessions")
-    session_id = desks.start(ana)
-    desks.ready(session_id)
+    ana, session_id = desks.at_work()
     before = snapshot(desks.services)
     for path, form in [
         ("/sessions", {"profile": "std"}),
@@ -106,10 +103,7 @@ def test_forms_without_the_csrf_token_change_nothing(desks: Desks) -> None:
 
 
 def test_an_artist_cannot_touch_anothers_session_from_the_page(desks: Desks) -> None:
-    ana = sign_in(desks.app, "ana")
-    ana.get("/sessions")
-    session_id = desks.start(ana)
-    desks.ready(session_id)
+    _, session_id = desks.at_work()
     ben = sign_in(desks.app, "ben")
     page = ben.get("/sessions").data.decode()
     assert f'data-session="{session_id}"' not in page
@@ -125,10 +119,7 @@ def test_an_artist_cannot_touch_anothers_session_from_the_page(desks: Desks) -> 
 
 
 def test_a_td_sees_everyones_sessions_but_gets_no_token_of_theirs(desks: Desks) -> None:
-    ana = sign_in(desks.app, "ana")
-    ana.get("/sessions")
-    session_id = desks.start(ana)
-    desks.ready(session_id)
+    _, session_id = desks.at_work()
     tess = sign_in(desks.app, "tess", Role.TD)
     page = tess.get("/sessions").data.decode()
     assert "<th>User</th>" in page and f'data-session="{session_id}"' in page
@@ -250,12 +241,8 @@ def test_a_td_starts_a_desktop_for_an_artist(desks: Desks) -> None:
 
 
 def test_a_snapshot_of_anothers_is_never_offered_to_start_from(desks: Desks) -> None:
-    ana = sign_in(desks.app, "ana")
-    ana.get("/sessions")
-    session_id = desks.start(ana)
-    desks.ready(session_id)
-    ana.post("/snapshots", data={"csrf": csrf(ana), "session_id": str(session_id)})
-    [taken] = desks.snapshots()
+    ana, session_id = desks.at_work()
+    taken = desks.take(ana, session_id)
     ben = sign_in(desks.app, "ben")
     page = ben.get(f"/sessions?snapshot={taken.id}").data.decode()
     assert f'<option value="{taken.id}"' not in page
@@ -282,12 +269,8 @@ def test_a_form_after_the_sign_in_expired_leads_to_signing_in(desks: Desks) -> N
 
 def test_a_snapshot_being_made_is_asked_of_the_cloud_when_listed(desks: Desks) -> None:
     desks.cloud.backups_finish_at_once = False
-    ana = sign_in(desks.app, "ana")
-    ana.get("/sessions")
-    session_id = desks.start(ana)
-    desks.ready(session_id)
-    ana.post("/snapshots", data={"csrf": csrf(ana), "session_id": str(session_id)})
-    [taken] = desks.snapshots()
+    ana, session_id = desks.at_work()
+    taken = desks.take(ana, session_id)
     page = ana.get("/snapshots").data.decode()
     assert f'data-snapshot="{taken.id}" data-state="creating"' in page
     assert f'<option value="{taken.id}"' not in ana.get("/sessions").data.decode()
