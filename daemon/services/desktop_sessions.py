@@ -53,6 +53,10 @@ from daemon.storage import users as user_store
 logger = logging.getLogger(__name__)
 
 LAUNCH_WORKERS = 4
+DESKTOPS_OFF = (
+    'Desktops are off: set [sessions] backend (or [cloud] backend) to "oci" or "simcloud" and '
+    "add a [[desktops]] profile to the daemon's configuration."
+)
 
 
 class SnapshotTaker(Protocol):
@@ -95,6 +99,10 @@ class SessionService:
 
     # --- profiles -------------------------------------------------------------------------
 
+    def desktops_off(self) -> str | None:
+        """The sentence every start meets while desktops are off; None while they are on."""
+        return DESKTOPS_OFF if self.backend is None else None
+
     def profiles(self, principal: Principal) -> list[DesktopProfileInfo]:
         """The profiles offered to the caller (none while desktops are off)."""
         settings = self.ctx.settings
@@ -134,10 +142,7 @@ class SessionService:
         """
         settings = self.ctx.settings
         if self.backend is None:
-            raise DesktopsOff(
-                'Desktops are off: set [sessions] backend (or [cloud] backend) to "oci" or '
-                '"simcloud" and add a [[desktops]] profile to the daemon\'s configuration.'
-            )
+            raise DesktopsOff(DESKTOPS_OFF)
         user = request.user or principal.name
         if user != principal.name and not principal.may(Permission.SESSIONS_MANAGE):
             raise Forbidden(

@@ -136,6 +136,12 @@ class SnapshotService:
             return self._archive(row, backend, caller.name)
         return self._delete(row, backend, caller.name, "deleted")
 
+    def scheduled(self, caller: Principal) -> tuple[int, ...]:
+        """The ids of the running sessions snapshotted every day that ``caller`` may touch (their
+        own; anyone's, for TDs and admins), in order."""
+        rows = store.scheduled_sessions(self.ctx.database.db)
+        return tuple(row["id"] for row in rows if _may_touch(caller, row))
+
     # --- what the sessions service calls ------------------------------------------------------
 
     def take(

@@ -3,8 +3,9 @@
 ``init_app`` registers the pages and the cookie session (``session.py``); ``pages.py`` holds the
 queue and job pages, ``actions.py`` the forms that change jobs, ``farm.py`` the farm page and
 its node buttons (``charts.py`` its charts, drawn as SVG on the server), ``admin.py`` the users
-page, ``notifications.py`` one's webhooks, ``headers.py`` the Content Security Policy every
-answer carries. Every page and every action is checked against the same declared API operations.
+page, ``notifications.py`` one's webhooks, ``desktops.py`` one's desktop sessions and their
+snapshots, ``headers.py`` the Content Security Policy every answer carries. Every page and
+every action is checked against the same declared API operations.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Flask
 from daemon.web import (  # noqa: F401 (they join bp)
     actions,
     admin,
+    desktops,
     farm,
     headers,
     notifications,

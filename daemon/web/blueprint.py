@@ -54,18 +54,19 @@ _TASK_BUTTONS: dict[TaskAction, tuple[TaskState, ...]] = {
 }
 
 
-def _declared(blueprint: ApiBlueprint, method: str, path: str) -> Operation:
+def declared(blueprint: ApiBlueprint, method: str, path: str) -> Operation:
+    """The operation ``blueprint`` declares for ``method`` and ``path`` (the guard's rule)."""
     return next(op for op in blueprint.operations if (op.method, op.path) == (method, path))
 
 
 def job_operation(action: str) -> Operation:
     """The declared API operation a job button stands for."""
-    return _declared(jobs_api.bp, *JOB_ACTIONS[action])
+    return declared(jobs_api.bp, *JOB_ACTIONS[action])
 
 
 def task_operation(action: TaskAction) -> Operation:
     """The declared API operation a task button stands for."""
-    return _declared(tasks_api.bp, *TASK_ACTIONS[action])
+    return declared(tasks_api.bp, *TASK_ACTIONS[action])
 
 
 def applies(action: str, job: Job) -> bool:
