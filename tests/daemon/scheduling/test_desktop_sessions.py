@@ -70,6 +70,11 @@ def test_cost_is_per_second_with_a_minimum_minute() -> None:
         ({"idle_s": 3500.0, "last_report_at": NOW - 100}, Step.END_IDLE),
         ({"idle_s": 3500.0, "last_report_at": NOW - 100, "connected": True}, Step.NOTHING),
         ({"last_report_at": NOW - 180}, Step.FAIL_SILENT),
+        # silent only while the daemon was down (it started 100 s ago): not held against it
+        ({"last_report_at": NOW - 900, "listening_since": NOW - 100}, Step.NOTHING),
+        ({"last_report_at": NOW - 900, "listening_since": NOW - 180}, Step.FAIL_SILENT),
+        ({"state": "provisioning", "last_report_at": None, "created_at": NOW - 2000,
+          "listening_since": NOW - 100}, Step.NOTHING),
         ({"state": "provisioning", "last_report_at": None, "created_at": NOW - 900},
          Step.FAIL_BOOT),
         ({"state": "provisioning", "last_report_at": None, "created_at": NOW - 899},
