@@ -116,11 +116,11 @@ def idle_now(facts: SessionFacts, now: float) -> float:
 
 def next_step(facts: SessionFacts, settings: SessionSettings, now: float) -> Step:
     """The one thing to do to a live session now; the most serious first."""
-    if facts.instance_gone:
-        return Step.LOST
-    if facts.state == "ending":
+    if facts.state == "ending":  # told to end: an instance gone meanwhile ends it as asked
         grace_over = now >= (facts.end_requested_at or now) + settings.end_grace_s
         return Step.TERMINATE if grace_over and not facts.end_snapshot_pending else Step.NOTHING
+    if facts.instance_gone:
+        return Step.LOST
     since = facts.listening_since
     if facts.state == "provisioning":
         if now - max(facts.created_at, since) >= settings.boot_timeout_s:

@@ -141,6 +141,17 @@ def test_a_desktop_lost_behind_the_daemons_back_ends_its_session(desk: Desk) -> 
     assert desk.report(session["id"]).json()["data"]["end_now"] is True
 
 
+def test_a_session_told_to_end_whose_desktop_went_meanwhile_ends_as_asked(desk: Desk) -> None:
+    session = desk.ready()
+    desk.data("DELETE", f"/sessions/{session['id']}")
+    desk.cloud.forget("memdesk-1")  # gone while the daemon was down, say
+    desk.clock.advance(120)
+    assert desk.services.sessions.run_pass() == 1
+    ended = session_of(desk, session["id"])
+    assert ended["state"] == "ended" and ended["cost"] > 0
+    assert desk.audit(session["id"])[-1] == "session.ended"
+
+
 def test_instances_no_live_session_holds_are_terminated(desk: Desk) -> None:
     session = desk.ready()
     stray = desk.cloud.launch(

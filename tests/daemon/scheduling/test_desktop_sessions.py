@@ -80,6 +80,8 @@ def test_cost_is_per_second_with_a_minimum_minute() -> None:
         ({"state": "provisioning", "last_report_at": None, "created_at": NOW - 899},
          Step.NOTHING),
         ({"instance_gone": True}, Step.LOST),
+        ({"state": "ending", "end_requested_at": NOW - 120, "instance_gone": True},
+         Step.TERMINATE),
         ({"state": "ending", "end_requested_at": NOW - 119}, Step.NOTHING),
         ({"state": "ending", "end_requested_at": NOW - 120}, Step.TERMINATE),
         ({"state": "ending", "end_requested_at": NOW - 500, "end_snapshot_pending": True},
