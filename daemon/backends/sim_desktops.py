@@ -314,7 +314,10 @@ class SimDesktops:
                 return
             pid = instance.process.pid
             started = records.process_start(pid)
-            records.save(folder, self._record(instance, pid=pid, started=started))
+            try:
+                records.save(folder, self._record(instance, pid=pid, started=started))
+            except OSError as exc:  # it runs on; a daemon started again will not find it
+                logger.error("simcloud: desktop %s: its record was not kept: %s", desktop_id, exc)
             self._running(instance, instance.process)
             logger.info("simcloud: desktop %s booted (pid %d)", desktop_id, pid)
 
