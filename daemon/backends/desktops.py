@@ -161,7 +161,9 @@ class DesktopBackend(Protocol):
         ...
 
     def close(self) -> None:
-        """Lets go of clients and threads (the simulated cloud stops its desktops)."""
+        """Lets go of clients and threads. Desktops keep running, as a cloud's instances
+        outlive the daemon: a daemon started again finds them (the simulated cloud adopts its
+        processes)."""
         ...
 
 

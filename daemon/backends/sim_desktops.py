@@ -11,7 +11,15 @@ As a cloud instance outlives the programs on it, a desktop whose agent exited (t
 or crashed) stays listed, with the exit in ``detail``, until it is terminated: the daemon
 then sees it silent and ends its session. ``terminate`` waits for the volume's backups in
 progress, SIGTERMs the agent's group, SIGKILLs it after ``STOP_GRACE_S`` and removes the
-volume. ``close`` terminates every desktop and waits for every process and copy.
+volume. ``terminate_all`` does it to every desktop and waits for every process and copy.
+
+As a cloud's instances outlive the daemon, desktops outlive this object: ``close`` (the
+daemon's stop) leaves them running, and each volume keeps its desktop's record
+(``sim_desktop_records``). A new ``SimDesktops`` over the same folder adopts the desktops whose
+agent still runs (the very process: same id, same start time, its volume's command line),
+boots those asked for and not booted yet, cleans up those whose agent is gone (the volume goes,
+its backups stay: the daemon's sessions pass then ends their sessions), and finishes the
+backup copies that were under way.
 
 Backups are copies of home taken on a thread of their own (``creating`` until done).
 ``archive_backup`` writes a backup as a tar.gz to the farm's object store (``[store]``) under
@@ -38,6 +46,7 @@ from pathlib import Path
 from common.config import Settings
 from common.data.errors import DataError
 from common.private_files import private_dir, write_private
+from daemon.backends import sim_desktop_records as records
 from daemon.backends.base import TAG_FARM, CloudError
 from daemon.backends.desktops import (
     TAG_PROFILE,
@@ -52,13 +61,15 @@ from daemon.backends.desktops import (
     VolumeBackup,
 )
 from daemon.backends.sim_archive import upload_archive
+from daemon.backends.sim_desktop_records import AdoptedProcess, DesktopRecord
 from daemon.backends.sim_volumes import BackupRecord, VolumeShelf
 from daemon.backends.simcloud import (
     clean_environment,
-    kill_group,
     kill_group_of,
     start_machine,
 )
+
+Agent = subprocess.Popen[bytes] | AdoptedProcess
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +91,7 @@ class _Instance:
     state: DesktopState = DesktopState.PROVISIONING
     detail: str = ""
     port: int = 0
-    process: subprocess.Popen[bytes] | None = None
+    process: Agent | None = None
     timer: threading.Timer | None = None
     watcher: threading.Thread | None = None
 
@@ -107,6 +118,7 @@ class SimDesktops:
         self._instances: dict[str, _Instance] = {}
         self._copies: dict[str, _Copy] = {}
         self._closed = False
+        self._adopt()
 
     # --- DesktopBackend: instances ---------------------------------------------------------
 
@@ -129,6 +141,7 @@ class SimDesktops:
             try:
                 folder = self.shelf.new_volume(instance.volume_id, from_backup=restore)
                 write_private(folder / SECRET_FILE, request.secret + "\n")
+                records.save(folder, self._record(instance))
             except OSError as exc:
                 self.shelf.remove_volume(instance.volume_id)
                 raise CloudError(f"The simulated cloud cannot make a boot volume: {exc}") from exc
@@ -211,11 +224,7 @@ class SimDesktops:
             record = self.shelf.start_backup(
                 backup_id, instance.volume_id, kind, name, self._clock()
             )
-            thread = threading.Thread(
-                target=self._copy, args=(backup_id,), name=f"simdesk-{backup_id}", daemon=True
-            )
-            self._copies[backup_id] = _Copy(instance.volume_id, thread)
-            thread.start()
+            self._start_copy(backup_id, instance.volume_id)
         return _backup(record)
 
     def backup_info(self, backup_id: str) -> VolumeBackup | None:
@@ -253,8 +262,25 @@ class SimDesktops:
             part.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Terminates every desktop (volumes go with them; backups stay) and waits for every
-        process and copy."""
+        """Launches no more and lets go, leaving the desktops running for the next
+        ``SimDesktops`` over this folder (desktops not booted yet boot then). Waits for the
+        terminations under way and the backup copies."""
+        with self._cond:
+            self._closed = True
+            for instance in self._instances.values():
+                if instance.timer is not None:
+                    instance.timer.cancel()
+            self._cond.wait_for(
+                lambda: (
+                    not any(i.state is DesktopState.TERMINATING for i in self._instances.values())
+                ),
+                timeout=STOP_GRACE_S + 2 * _KILL_WAIT_S,
+            )
+        self._join_copies(lambda bid, copy: True)
+
+    def terminate_all(self) -> None:
+        """Terminates every desktop (volumes go with them; backups stay), waits for every
+        process and copy, and closes."""
         with self._cond:
             self._closed = True
             running = []
@@ -266,11 +292,7 @@ class SimDesktops:
                     running.append(instance)
         for instance in running:
             self._stop(instance, "closed")
-        with self._cond:  # and those a terminate was stopping meanwhile
-            self._cond.wait_for(
-                lambda: all(i.state is DesktopState.TERMINATED for i in self._instances.values()),
-                timeout=STOP_GRACE_S + 2 * _KILL_WAIT_S,
-            )
+        self.close()  # and those a terminate was stopping meanwhile
 
     # --- inside ----------------------------------------------------------------------------
 
@@ -290,15 +312,26 @@ class SimDesktops:
                 logger.error("simcloud: desktop %s cannot start its agent: %s", desktop_id, exc)
                 self._set(instance, DesktopState.RUNNING, f"its desktop agent did not start: {exc}")
                 return
-            self._set(instance, DesktopState.RUNNING, "")
-            instance.watcher = threading.Thread(
-                target=self._watch,
-                args=(instance, instance.process),
-                name=f"simcloud-{desktop_id}",
-                daemon=True,
-            )
-            instance.watcher.start()
-            logger.info("simcloud: desktop %s booted (pid %d)", desktop_id, instance.process.pid)
+            pid = instance.process.pid
+            started = records.process_start(pid)
+            try:
+                records.save(folder, self._record(instance, pid=pid, started=started))
+            except OSError as exc:  # it runs on; a daemon started again will not find it
+                logger.error("simcloud: desktop %s: its record was not kept: %s", desktop_id, exc)
+            self._running(instance, instance.process)
+            logger.info("simcloud: desktop %s booted (pid %d)", desktop_id, pid)
+
+    def _running(self, instance: _Instance, process: Agent) -> None:
+        """Marks the desktop running and watches its agent. Under the condition."""
+        instance.process = process
+        self._set(instance, DesktopState.RUNNING, "")
+        instance.watcher = threading.Thread(
+            target=self._watch,
+            args=(instance, process),
+            name=f"simcloud-{instance.id}",
+            daemon=True,
+        )
+        instance.watcher.start()
 
     def _command(self, instance: _Instance, folder: Path) -> list[str]:
         request = instance.launch
@@ -315,13 +348,15 @@ class SimDesktops:
             "--report-interval-s", str(request.report_interval_s),
         ]  # fmt: skip
 
-    def _watch(self, instance: _Instance, process: subprocess.Popen[bytes]) -> None:
+    def _watch(self, instance: _Instance, process: Agent) -> None:
         """Notes when the agent is gone. On the desktop's watcher thread."""
         code = process.wait()
         kill_group_of(process.pid)  # what it left in its group
         with self._cond:
             if instance.state is DesktopState.RUNNING:
-                instance.detail = f"its desktop agent exited ({code})"
+                instance.detail = "its desktop agent exited" + (
+                    "" if code is None else f" ({code})"
+                )
             self._cond.notify_all()
         logger.info("simcloud: desktop %s: agent exited (%s)", instance.id, code)
 
@@ -333,7 +368,8 @@ class SimDesktops:
                 process.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_GRACE_S)
-            kill_group(process)
+            if process.returncode is None:  # not reaped: its id is still its own
+                kill_group_of(process.pid)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=_KILL_WAIT_S)
         if instance.watcher is not None:
@@ -342,6 +378,60 @@ class SimDesktops:
         with self._cond:
             self.shelf.remove_volume(instance.volume_id)
             self._set(instance, DesktopState.TERMINATED, detail)
+
+    def _adopt(self) -> None:
+        """Takes on what a ``SimDesktops`` before this one left in the folder (see the
+        module's docstring). At construction."""
+        with self._cond:
+            for backup in self.shelf.unfinished():
+                if self.shelf.volume(backup.volume_id).is_dir():
+                    self._start_copy(backup.id, backup.volume_id)
+                else:
+                    self.shelf.fail(backup.id, "its copy broke off and its boot volume is gone")
+        for folder in self.shelf.volume_folders():
+            record = records.load(folder)
+            if record is None:  # a launch cut short before it was recorded
+                self.shelf.remove_volume(folder.name)
+                continue
+            instance = _Instance(
+                id=record.id,
+                launch=record.request(),
+                volume_id=record.volume_id,
+                launched_at=record.launched_at,
+            )
+            self._instances[instance.id] = instance
+            if record.pid is None:  # asked for, not booted yet: it boots, as in a cloud
+                delay = max(0.0, record.launched_at + self.sim.boot_delay_s - self._clock())
+                instance.timer = threading.Timer(delay, self._boot, (instance.id,))
+                instance.timer.daemon = True
+                instance.timer.start()
+                logger.info("simcloud: desktop %s found not booted: it boots", instance.id)
+                continue
+            agent = AdoptedProcess.find(record, folder / SECRET_FILE)
+            if agent is not None:
+                with self._cond:
+                    self._running(instance, agent)
+                logger.info("simcloud: desktop %s adopted (pid %d)", instance.id, agent.pid)
+                continue
+            instance.state = DesktopState.TERMINATING
+            self._stop(instance, "its desktop agent was gone when the daemon started")
+            logger.warning("simcloud: desktop %s found with its agent gone: removed", record.id)
+
+    def _record(
+        self, instance: _Instance, *, pid: int | None = None, started: str | None = None
+    ) -> DesktopRecord:
+        record = DesktopRecord.of(
+            instance.id, instance.volume_id, instance.launched_at, instance.launch
+        )
+        return record.model_copy(update={"pid": pid, "started": started})
+
+    def _start_copy(self, backup_id: str, volume_id: str) -> None:
+        """Copies the volume into the backup on a thread of its own. Under the condition."""
+        thread = threading.Thread(
+            target=self._copy, args=(backup_id,), name=f"simdesk-{backup_id}", daemon=True
+        )
+        self._copies[backup_id] = _Copy(volume_id, thread)
+        thread.start()
 
     def _copy(self, backup_id: str) -> None:
         """Copies a volume into its backup. On the backup's own thread."""

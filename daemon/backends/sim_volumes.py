@@ -94,6 +94,13 @@ class VolumeShelf:
             (folder / PREVIOUS).write_text(record.id)
         return folder
 
+    def volume_folders(self) -> list[Path]:
+        """Every volume's folder (named by its id)."""
+        try:
+            return sorted(p for p in self.volumes.iterdir() if p.is_dir() and not p.is_symlink())
+        except FileNotFoundError:
+            return []
+
     def remove_volume(self, volume_id: str) -> None:
         shutil.rmtree(self.volume(volume_id), ignore_errors=True)
 
@@ -169,6 +176,11 @@ class VolumeShelf:
         record = self.record(backup_id)
         if record is not None and record.state is BackupState.CREATING:
             self.finish(record.model_copy(update={"state": BackupState.FAULTY, "detail": detail}))
+
+    def unfinished(self) -> list[BackupRecord]:
+        """The backups still ``creating`` (their copy broke off when the daemon stopped)."""
+        found = (self.record(backup_id) for backup_id in self._backup_ids())
+        return [r for r in found if r is not None and r.state is BackupState.CREATING]
 
     def record(self, backup_id: str) -> BackupRecord | None:
         """The backup's record; None when unknown (or its folder is gone)."""

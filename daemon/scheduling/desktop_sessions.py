@@ -102,6 +102,9 @@ class SessionFacts:
     instance_gone: bool = False
     """It has one and the cloud no longer lists it."""
     end_snapshot_pending: bool = False
+    listening_since: float = 0.0
+    """When this daemon started taking reports: a desktop's silence before (the daemon was
+    down) is not held against it, nor a boot that ended then."""
 
 
 def idle_now(facts: SessionFacts, now: float) -> float:
@@ -113,15 +116,16 @@ def idle_now(facts: SessionFacts, now: float) -> float:
 
 def next_step(facts: SessionFacts, settings: SessionSettings, now: float) -> Step:
     """The one thing to do to a live session now; the most serious first."""
-    if facts.instance_gone:
-        return Step.LOST
-    if facts.state == "ending":
+    if facts.state == "ending":  # told to end: an instance gone meanwhile ends it as asked
         grace_over = now >= (facts.end_requested_at or now) + settings.end_grace_s
         return Step.TERMINATE if grace_over and not facts.end_snapshot_pending else Step.NOTHING
+    if facts.instance_gone:
+        return Step.LOST
+    since = facts.listening_since
     if facts.state == "provisioning":
-        if now - facts.created_at >= settings.boot_timeout_s:
+        if now - max(facts.created_at, since) >= settings.boot_timeout_s:
             return Step.FAIL_BOOT
-    elif now - (facts.last_report_at or facts.created_at) >= settings.report_timeout_s:
+    elif now - max(facts.last_report_at or facts.created_at, since) >= settings.report_timeout_s:
         return Step.FAIL_SILENT
     if now >= facts.ends_at:
         return Step.END_AT_DURATION

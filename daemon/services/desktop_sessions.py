@@ -194,6 +194,12 @@ class SessionService:
                 session_id=session_id,
                 detail=f"profile {profile.name}, project {project}, {hours:g} h",
             )  # fmt: skip
+            if request.snapshot_id is not None:
+                desktop_audit.append(
+                    db, at=now, actor=principal.name, action="snapshot.restore", user_name=user,
+                    session_id=session_id, snapshot_id=request.snapshot_id,
+                    detail=f"session {session_id} starts from it ({backup_id})",
+                )  # fmt: skip
         logger.info("session %d: %s starts %s for %s", session_id, principal.name, profile.name,
                     user)  # fmt: skip
         launch = DesktopLaunch(

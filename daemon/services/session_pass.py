@@ -4,9 +4,11 @@ Every ``[sessions] interval_s`` (and once at the daemon's start) each live sessi
 step ``daemon.scheduling.desktop_sessions.next_step`` decides: a warning before its end, the
 end at its duration or after its idle timeout (the desktop is told; its instance terminated
 after ``end_grace_s`` and the end snapshot), ``failed`` for a desktop that never reported or
-went silent (terminated) or whose instance vanished. Instances tagged ours that no live session
-holds are terminated. An ended or failed session's cost (per second from its launch, at least a
-minute, at its profile's price) is booked in the transaction that ends it.
+went silent (terminated) or whose instance vanished. Silence is counted from the daemon's
+start at the earliest: a desktop cannot report to a daemon that is down. Instances tagged
+ours that no live session holds are terminated. An ended or failed session's cost (per second
+from its launch, at least a minute, at its profile's price) is booked in the transaction that
+ends it.
 
 Runs on APScheduler's thread (and the launch workers, for ``fail``).
 """
@@ -49,6 +51,9 @@ class SessionPass:
         self.ctx = context
         self.backend = backend
         self.snapshots = snapshots
+        self.listening_since = context.now()
+        """Built at the daemon's start: desktops silent only while it was down are not
+        failed before they could report again."""
 
     def facts(self, row: dict[str, Any], profile: DesktopProfile | None) -> SessionFacts:
         settings = self.ctx.settings.sessions
@@ -59,6 +64,7 @@ class SessionPass:
             warned_at=row["warned_at"], end_requested_at=row["end_requested_at"],
             last_report_at=row["last_report_at"], connected=bool(row["connected"]),
             idle_s=row["idle_s"], instance_known=row["instance_id"] is not None,
+            listening_since=self.listening_since,
         )  # fmt: skip
 
     def run(self, now: float | None = None) -> int:

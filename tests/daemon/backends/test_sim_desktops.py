@@ -5,6 +5,7 @@ SeaweedFS S3 server."""
 from __future__ import annotations
 
 import os
+import signal
 import tarfile
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 
 from common.config import Settings
 from common.desktop_settings import DesktopProfile
+from daemon.backends import sim_desktop_records as records
 from daemon.backends.base import TAG_FARM, CloudError
 from daemon.backends.desktops import (
     TAG_SESSION,
@@ -27,6 +29,7 @@ from daemon.backends.desktops import (
     DesktopState,
     configured_desktop_backend,
 )
+from daemon.backends.sim_desktop_records import DesktopRecord
 from daemon.backends.sim_desktops import SimDesktops
 from tests.cloud_agent.desktop_client import DesktopClient
 from tests.cloud_agent.desktop_daemon import StandInDaemon, stand_in_daemon
@@ -51,6 +54,13 @@ class World:
     def __init__(self, backend: SimDesktops, daemon: StandInDaemon, url: str) -> None:
         self.backend, self.daemon, self.url = backend, daemon, url
         self.sessions = 0
+        self.others: list[SimDesktops] = []
+
+    def restarted(self, settings: Settings) -> SimDesktops:
+        """A second backend over the same folder, as a daemon started again makes."""
+        backend = SimDesktops(settings)
+        self.others.append(backend)
+        return backend
 
     def launch(self, restore: str | None = None) -> Desktop:
         self.sessions += 1
@@ -106,10 +116,12 @@ def world(tmp_path: Path) -> Iterator[World]:
     daemon = StandInDaemon()
     with stand_in_daemon(daemon) as url:
         backend = SimDesktops(make_settings(tmp_path))
+        world = World(backend, daemon, url)
         try:
-            yield World(backend, daemon, url)
+            yield world
         finally:
-            backend.close()
+            for other in (*world.others, backend):
+                other.terminate_all()
 
 
 def test_the_settings_name_it(tmp_path: Path) -> None:
@@ -254,7 +266,7 @@ def test_archive_to_the_object_store(tmp_path: Path, weed: Any) -> None:
             world.available(full.id)
             uri = backend.archive_backup(full.id)
         finally:
-            backend.close()
+            backend.terminate_all()
     key = f"desktop-archives/{full.id}.tar.gz"
     assert uri == f"s3://{seaweed.BUCKET}/{prefix}{key}"
     archive = tmp_path / "back.tar.gz"
@@ -280,14 +292,14 @@ def test_deleted_backups_leave_no_files_once_nothing_needs_them(world: World) ->
     assert world.backend.backup_info(incremental.id) is None
 
 
-def test_close_leaves_no_process(tmp_path: Path) -> None:
+def test_terminate_all_leaves_no_process(tmp_path: Path) -> None:
     daemon = StandInDaemon()
     with stand_in_daemon(daemon) as url:
         backend = SimDesktops(make_settings(tmp_path))
         world = World(backend, daemon, url)
         desktops = [world.running(world.launch()) for _ in range(2)]
         pids = [backend.pid(d.id) for d in desktops]
-        backend.close()
+        backend.terminate_all()
     assert all(pid is not None and gone(pid) for pid in pids)
     assert backend.desktops() == []
     with pytest.raises(CloudError):
@@ -305,3 +317,121 @@ def test_backup_ids_that_are_not_ours_name_no_folder(tmp_path: Path) -> None:
             backend.archive_backup(wrong)
     assert outside.is_dir()
     backend.close()
+
+
+# --- a daemon started again: desktops left behind --------------------------------------------
+
+
+def test_close_leaves_desktops_running_and_a_new_backend_adopts_them(
+    world: World, tmp_path: Path
+) -> None:
+    desktop = world.running(world.launch())
+    world.client(desktop).put("shots/a.nk", b"kept")
+    pid = world.backend.pid(desktop.id)
+    assert pid is not None
+    world.backend.close()  # the daemon stops: the artist's desktop goes on
+    assert not gone(pid)
+
+    again = world.restarted(make_settings(tmp_path))
+    adopted = again.desktop(desktop.id)
+    assert adopted is not None
+    assert (adopted.state, adopted.session_id, adopted.port) == (
+        DesktopState.RUNNING,
+        desktop.session_id,
+        desktop.port,
+    )
+    assert [d.id for d in again.desktops()] == [desktop.id]
+    assert again.pid(desktop.id) == pid
+    assert world.client(adopted).get("shots/a.nk") == b"kept"  # a new token, redeemed
+    backup = again.backup(desktop.id, BackupKind.FULL, "after the restart")
+    world.backend = again
+    world.available(backup.id)
+
+    volume = again.volume_folder(desktop.id)
+    again.terminate(desktop.id)
+    assert gone(pid)
+    assert not volume.exists()
+    assert again.desktops() == []
+
+
+def test_a_desktop_whose_agent_is_gone_is_cleaned_up_and_its_backups_stay(
+    world: World, tmp_path: Path
+) -> None:
+    desktop = world.running(world.launch())
+    world.client(desktop).put("a.txt", b"a")
+    backup = world.backend.backup(desktop.id, BackupKind.FULL, "f")
+    world.available(backup.id)
+    pid = world.backend.pid(desktop.id)
+    assert pid is not None
+    volume = world.backend.volume_folder(desktop.id)
+    os.killpg(pid, signal.SIGKILL)  # the machine died with the daemon
+    wait_until(lambda: gone(pid))
+
+    again = world.restarted(make_settings(tmp_path))
+    assert again.desktops() == [] and again.desktop(desktop.id) is None
+    assert not volume.exists()
+    info = again.backup_info(backup.id)
+    assert info is not None and info.state is BackupState.AVAILABLE
+
+
+def test_a_recorded_process_id_that_is_another_process_is_neither_adopted_nor_signalled(
+    tmp_path: Path,
+) -> None:
+    """The recorded id names this test's own process: once with another start time (a reused
+    id), once with its true start time but a command line that is not the volume's agent."""
+    settings = make_settings(tmp_path)
+    volumes = settings.data_dir / "simcloud-desktops" / "volumes"
+    launch = DesktopLaunch(
+        session_id=1, name="d", profile=PROFILE, user="alice", project="show",
+        daemon_url="http://127.0.0.1:9", secret="cbs_s",
+    )  # fmt: skip
+    for n, started in enumerate(("1", records.process_start(os.getpid()))):
+        folder = volumes / f"simvol-00000000000{n}"
+        folder.mkdir(parents=True)
+        record = DesktopRecord.of(f"simdesk-00000000000{n}", folder.name, time.time(), launch)
+        records.save(folder, record.model_copy(update={"pid": os.getpid(), "started": started}))
+
+    backend = SimDesktops(settings)  # adopted, this very process would be terminated with it
+    assert backend.desktops() == []
+    assert list(volumes.iterdir()) == []
+    backend.close()
+
+
+def test_a_desktop_asked_for_and_not_booted_boots_under_the_new_backend(
+    world: World, tmp_path: Path
+) -> None:
+    slow = SimDesktops(
+        Settings(
+            data_dir=tmp_path / "data",
+            desktops=[PROFILE],
+            sessions={"backend": "simcloud", "simcloud": {"boot_delay_s": 3600}},
+        )
+    )
+    world.others.append(slow)
+    world.backend = slow
+    asked = world.launch()
+    slow.close()  # stopped before it booted
+
+    again = world.restarted(make_settings(tmp_path))
+    world.backend = again
+    desktop = world.running(asked)
+    assert desktop.state is DesktopState.RUNNING and again.pid(desktop.id) is not None
+    assert world.client(desktop).status()["connected"] is True
+
+
+def test_a_backup_copy_cut_short_is_finished_by_the_new_backend(
+    world: World, tmp_path: Path
+) -> None:
+    desktop = world.running(world.launch())
+    world.client(desktop).put("scene.blend", b"work")
+    volume_id = world.backend.volume_folder(desktop.id).name
+    cut = world.backend.shelf.start_backup(  # as a daemon killed in the middle of its copy
+        "simbackup-0123456789ab", volume_id, BackupKind.FULL, "end", time.time()
+    )
+    assert world.state(cut.id) is BackupState.CREATING
+
+    again = world.restarted(make_settings(tmp_path))
+    world.backend = again
+    world.available(cut.id)
+    restored = world.running(world.launch(restore=cut.id))
+    assert world.client(restored).get("scene.blend") == b"work"

@@ -12,6 +12,7 @@ import pytest
 
 from common.desktop_settings import DesktopProfile
 from daemon.backends.desktops import DesktopLaunch, DesktopState
+from daemon.services.session_pass import SessionPass
 from tests.daemon.desktops.desk import Desk
 
 
@@ -115,6 +116,20 @@ def test_a_desktop_gone_silent_fails_and_is_terminated(desk: Desk) -> None:
     assert ("terminate", "memdesk-1") in desk.cloud.calls
 
 
+def test_a_desktop_silent_only_while_the_daemon_was_down_is_not_failed(desk: Desk) -> None:
+    session = desk.ready()
+    desk.clock.advance(600)  # the daemon is down ten minutes; it starts again
+    restarted = SessionPass(desk.services.context, desk.cloud, desk.services.snapshots)
+    assert restarted.run() == 0
+    assert session_of(desk, session["id"])["state"] == "ready"
+    desk.clock.advance(179)
+    assert restarted.run() == 0
+    desk.clock.advance(1)  # and silent as long again since the start: it has failed
+    assert restarted.run() == 1
+    failed = session_of(desk, session["id"])
+    assert failed["state"] == "failed" and "stopped reporting" in str(failed["detail"])
+
+
 def test_a_desktop_lost_behind_the_daemons_back_ends_its_session(desk: Desk) -> None:
     session = desk.ready()
     desk.cloud.forget("memdesk-1")
@@ -124,6 +139,17 @@ def test_a_desktop_lost_behind_the_daemons_back_ends_its_session(desk: Desk) -> 
     assert ("terminate", "memdesk-1") not in desk.cloud.calls
     assert desk.audit(session["id"])[-1] == "session.failed"
     assert desk.report(session["id"]).json()["data"]["end_now"] is True
+
+
+def test_a_session_told_to_end_whose_desktop_went_meanwhile_ends_as_asked(desk: Desk) -> None:
+    session = desk.ready()
+    desk.data("DELETE", f"/sessions/{session['id']}")
+    desk.cloud.forget("memdesk-1")  # gone while the daemon was down, say
+    desk.clock.advance(120)
+    assert desk.services.sessions.run_pass() == 1
+    ended = session_of(desk, session["id"])
+    assert ended["state"] == "ended" and ended["cost"] > 0
+    assert desk.audit(session["id"])[-1] == "session.ended"
 
 
 def test_instances_no_live_session_holds_are_terminated(desk: Desk) -> None:

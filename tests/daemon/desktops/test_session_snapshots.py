@@ -46,6 +46,11 @@ def test_a_session_starts_from_ones_own_snapshot(desk: Desk) -> None:
     second = desk.start(snapshot_id=taken["id"])
     assert second["snapshot_id"] == taken["id"]
     assert desk.cloud.launches[-1].restore_backup_id == taken["backup_id"]
+    restored = desk.data("GET", f"/audit/desktops?snapshot_id={taken['id']}", "tess")
+    assert [(r["action"], r["actor"], r["session_id"]) for r in restored] == [
+        ("snapshot.restore", "ana", second["id"]),  # newest first
+        ("snapshot.create", "ana", first["id"]),
+    ]
     before = desk.state()
     answer = desk.call("POST", "/sessions", "ben",
                        json={"profile": "std", "snapshot_id": taken["id"]})  # fmt: skip
