@@ -153,6 +153,13 @@ class Snapshot(WireModel):
     detail: str = ""
 
 
+class SnapshotSchedule(WireModel):
+    """Whether a session's boot volume is snapshotted every day."""
+
+    session_id: int
+    scheduled: bool
+
+
 class SnapshotDelete(WireModel):
     """``DELETE /snapshots/{id}`` query: copy it to the archive before removing it."""
 

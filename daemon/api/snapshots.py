@@ -11,7 +11,13 @@ from common.errors import (
     NotFound,
     SnapshotUnavailable,
 )
-from common.models import Snapshot, SnapshotCreate, SnapshotDelete, SnapshotQuery
+from common.models import (
+    Snapshot,
+    SnapshotCreate,
+    SnapshotDelete,
+    SnapshotQuery,
+    SnapshotSchedule,
+)
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
@@ -70,3 +76,13 @@ def get_snapshot(snapshot_id: int) -> Snapshot:
 )  # fmt: skip
 def delete_snapshot(snapshot_id: int, query: SnapshotDelete) -> Snapshot:
     return snapshots().delete(snapshot_id, query.archive, current_principal())
+
+
+@bp.operation(
+    "DELETE", "/snapshots/schedules/<int:session_id>",
+    "Stop the daily snapshots of one of your desktop sessions (those taken stay)",
+    returns=SnapshotSchedule, errors=(NotFound,), permission=Permission.SESSIONS,
+)  # fmt: skip
+def stop_schedule(session_id: int) -> SnapshotSchedule:
+    snapshots().unschedule(session_id, current_principal())
+    return SnapshotSchedule(session_id=session_id, scheduled=False)

@@ -136,6 +136,29 @@ class SnapshotService:
             return self._archive(row, backend, caller.name)
         return self._delete(row, backend, caller.name, "deleted")
 
+    def unschedule(self, session_id: int, caller: Principal) -> bool:
+        """Stops the daily snapshots of one of the caller's sessions (anyone's, for TDs and
+        admins); the snapshots taken stay. Returns whether it was scheduled.
+
+        Raises:
+            NotFound: no such session, or someone else's.
+        """
+        db = self.ctx.database.db
+        session = store.session_facts(db, session_id)
+        if session is None or not _may_touch(caller, session):
+            raise NotFound(
+                f"No session {session_id} of yours: GET /api/v1/sessions lists your sessions."
+            )
+        with self.ctx.database.transaction() as tx:
+            removed = store.remove_schedule(tx, session_id)
+            if removed:
+                desktop_audit.append(
+                    tx, at=self.ctx.now(), actor=caller.name, action="snapshot.unscheduled",
+                    user_name=session["user_name"], session_id=session_id,
+                    detail="no more daily snapshots; those taken stay",
+                )  # fmt: skip
+        return removed
+
     def scheduled(self, caller: Principal) -> tuple[int, ...]:
         """The ids of the running sessions snapshotted every day that ``caller`` may touch (their
         own; anyone's, for TDs and admins), in order."""

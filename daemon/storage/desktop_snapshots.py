@@ -101,6 +101,12 @@ def add_schedule(db: sqlite_utils.Database, session_id: int, at: float, by: str)
     return cursor.rowcount == 1
 
 
+def remove_schedule(db: sqlite_utils.Database, session_id: int) -> bool:
+    """Snapshots the session no more every day; False when it was not."""
+    cursor = db.execute("DELETE FROM snapshot_schedules WHERE session_id = ?", [session_id])
+    return cursor.rowcount == 1
+
+
 def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The scheduled sessions whose desktop runs, as ``session_facts`` with ``scheduled_at``
     (when the schedule began) and ``last_at`` (its newest scheduled snapshot, failed ones

@@ -45,6 +45,7 @@ ACTIONS: dict[str, tuple[ApiBlueprint, str, str]] = {
     "end": (sessions_api.bp, "DELETE", "/sessions/<int:session_id>"),
     "take": (snapshots_api.bp, "POST", "/snapshots"),
     "delete": (snapshots_api.bp, "DELETE", "/snapshots/<int:snapshot_id>"),
+    "unschedule": (snapshots_api.bp, "DELETE", "/snapshots/schedules/<int:session_id>"),
 }
 
 #: Sessions whose desktop takes connections (and may be snapshotted by hand).
@@ -233,4 +234,14 @@ def delete_snapshot(snapshot_id: int) -> Any:
         "delete", "web.snapshots", _snapshots_page,
         lambda who: services().snapshots.delete(snapshot_id, archive, who),
         snapshot_id=snapshot_id,
+    )  # fmt: skip
+
+
+@bp.post("/snapshots/schedules/<int:session_id>/stop")
+def stop_daily_snapshots(session_id: int) -> Any:
+    """Stops a session's daily snapshots (those taken stay)."""
+    return _form(
+        "unschedule", "web.snapshots", _snapshots_page,
+        lambda who: services().snapshots.unschedule(session_id, who),
+        session_id=session_id,
     )  # fmt: skip

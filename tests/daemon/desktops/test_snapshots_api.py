@@ -346,3 +346,25 @@ def test_desktops_off_lists_but_takes_nothing(tmp_path: Path) -> None:
     assert refused.status_code == 409 and refused.json()["code"] == "desktops_off"
     assert "[sessions] backend" in refused.json()["message"]
     assert services.snapshots.run_schedules() == 0
+
+
+def test_daily_snapshots_stop_when_their_owner_says_so(farm: Farm) -> None:
+    session = start_session(farm.services, farm.backend, "ana")
+    take(farm, session_id=session["id"], schedule=True)
+    path = f"/snapshots/schedules/{session['id']}"
+    before = farm.unchanged()
+    answer = farm.call("ben", "DELETE", path)
+    assert answer.status_code == 404 and "of yours" in answer.json()["message"]
+    assert farm.unchanged() == before
+
+    stopped = farm.call("ana", "DELETE", path)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["data"] == {"session_id": session["id"], "scheduled": False}
+    assert snapshot_rows(farm.services)["snapshot_schedules"] == []
+    clock = farm.services.context.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(2 * 86400)  # two days' slots pass: nothing is taken
+    assert farm.services.snapshots.run_schedules() == 0
+    assert [r[1] for r in audit(farm.services)] == ["snapshot.create", "snapshot.unscheduled"]
+    again = farm.call("ana", "DELETE", path)  # asking again changes nothing
+    assert again.status_code == 200 and len(audit(farm.services)) == 2

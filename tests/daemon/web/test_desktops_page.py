@@ -152,7 +152,8 @@ def test_take_delete_archive_and_start_from_a_snapshot(desks: Desks) -> None:
     assert [row[0] for row in schedules] == [session_id]  # only the first asked every day
     page = ana.get("/snapshots").data.decode()
     assert f"Snapshotted every day: session {session_id} " in page
-    assert "Snapshotted every day" not in sign_in(desks.app, "ben").get("/snapshots").data.decode()
+    ben = sign_in(desks.app, "ben")
+    assert "Snapshotted every day" not in ben.get("/snapshots").data.decode()
     assert f'data-snapshot="{first.id}"' in page and "before lighting" in page
     assert f"/sessions?snapshot={first.id}#start" in page
 
@@ -174,6 +175,15 @@ def test_take_delete_archive_and_start_from_a_snapshot(desks: Desks) -> None:
     assert desks.session(restored).snapshot_id == first.id
     launch = next(x for x in desks.cloud.launches if x.session_id == restored)
     assert launch.restore_backup_id == first.backup_id
+
+    stop = f"/snapshots/schedules/{session_id}/stop"
+    assert stop in ana.get("/snapshots").data.decode()
+    assert ben.post(stop, data={"csrf": csrf(ben)}).status_code == 404
+    assert desks.services.context.database.db.execute(
+        "SELECT count(*) FROM snapshot_schedules"
+    ).fetchone() == (1,)
+    assert ana.post(stop, data={"csrf": csrf(ana)}).status_code == 303
+    assert "Snapshotted every day" not in ana.get("/snapshots").data.decode()
 
 
 def test_snapshot_refusals_show_the_sentence(desks: Desks) -> None:
