@@ -98,6 +98,13 @@ def reported_host(bind: str, daemon_url: str) -> str:
     help="Where to write the port the display listens on, once it does.",
 )
 @click.option(
+    "--display-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="The port of the desktop's own display server (NICE DCV, PCoIP, RDP), as clients are "
+    "told; empty: this agent's, which serves the stand-in display.",
+)
+@click.option(
     "--report-interval-s",
     type=click.FloatRange(min=0.05, max=300),
     default=10.0,
@@ -112,6 +119,7 @@ def desktop_command(
     port: int,
     protocol: str,
     port_file: Path | None,
+    display_port: int | None,
     report_interval_s: float,
 ) -> None:
     """Runs the desktop agent of one session until the daemon ends it, or SIGTERM."""
@@ -133,8 +141,9 @@ def desktop_command(
     loop = ReportLoop(
         broker,
         presence,
-        host=reported_host(bind, daemon_url),
-        port=listener.port,
+        # A real display server listens on every address; this agent only for it (loopback).
+        host=reported_host("0.0.0.0" if display_port else bind, daemon_url),
+        port=display_port or listener.port,
         interval_s=report_interval_s,
     )
 

@@ -215,6 +215,8 @@ def _value(value: Any) -> str:
 DESKTOP_UNIT_NAME = "cloudburst-desktop.service"
 GUARD_UNIT_NAME = "cloudburst-metadata-guard.service"
 SECRET_PATH = "/etc/cloudburst/desktop-session.secret"
+#: The desktop agent's own port, on the loopback: the display server asks it about tokens.
+AGENT_PORT = 8790
 ARTIST = "artist"
 ARTIST_HOME = "/home/artist"
 #: The instance metadata service (it serves the user data, and so the session's secret).
@@ -271,8 +273,12 @@ def desktop_agent_command(start: DesktopStart) -> list[str]:
         "--session", str(start.session_id),
         "--secret-file", SECRET_PATH,
         "--home", ARTIST_HOME,
-        "--bind", "0.0.0.0",  # the display server, reached over the VPN
-        "--port", str(start.port),
+        # The image's display server (DCV, PCoIP, RDP) listens on the profile's port, reached
+        # over the VPN; the agent listens on the loopback only, for the display server's
+        # token checks (DCV's external authenticator: http://127.0.0.1:8790/dcv/auth).
+        "--bind", "127.0.0.1",
+        "--port", str(AGENT_PORT),
+        "--display-port", str(start.port),
         "--protocol", start.protocol,
     ]  # fmt: skip
     for word in command:
@@ -288,7 +294,6 @@ def desktop_agent_command(start: DesktopStart) -> list[str]:
 def desktop_unit(start: DesktopStart) -> str:
     """The ``cloudburst-desktop`` systemd unit: the agent as ``cloudburst`` in the artist's
     group, restarted when it fails (not when it ends because its session ended)."""
-    bind = "AmbientCapabilities=CAP_NET_BIND_SERVICE\n" if start.port < 1024 else ""
     return f"""\
 [Unit]
 Description=Cloudburst desktop agent (session {start.session_id})
@@ -310,7 +315,7 @@ TimeoutStopSec={STOP_TIMEOUT_S}
 StateDirectory=cloudburst
 WorkingDirectory={DATA_DIR}
 NoNewPrivileges=yes
-{bind}
+
 [Install]
 WantedBy=multi-user.target
 """

@@ -43,7 +43,9 @@ class Desktop:
         return DesktopClient(self.url)
 
 
-def start_agent(tmp_path: Path, daemon_url: str, secret: str = SECRET) -> Desktop:
+def start_agent(
+    tmp_path: Path, daemon_url: str, secret: str = SECRET, extra: tuple[str, ...] = ()
+) -> Desktop:
     secret_file = tmp_path / "secret"
     secret_file.write_text(secret + "\n")
     secret_file.chmod(0o600)
@@ -56,7 +58,7 @@ def start_agent(tmp_path: Path, daemon_url: str, secret: str = SECRET) -> Deskto
                 "--session", str(SESSION), "--secret-file", str(secret_file),
                 "--home", str(tmp_path / "home"), "--bind", "127.0.0.1", "--port", "0",
                 "--protocol", "dcv", "--port-file", str(port_file),
-                "--report-interval-s", "0.1",
+                "--report-interval-s", "0.1", *extra,
             ],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -97,6 +99,21 @@ def test_it_reports_at_once_with_where_clients_reach_it(desktop: Desktop) -> Non
     first = desktop.daemon.reports_of(SESSION)[0]
     assert (first.host, f"http://127.0.0.1:{first.port}") == ("127.0.0.1", desktop.url)
     assert first.connected is False
+
+
+def test_beside_a_real_display_server_it_reports_the_displays_port(tmp_path: Path) -> None:
+    """On an OCI image the display server (DCV on 8443) is the image's: the agent listens on the
+    loopback for its token checks and tells the daemon where clients reach the display."""
+    daemon = StandInDaemon(secrets={SESSION: SECRET})
+    with stand_in_daemon(daemon) as url:
+        found = start_agent(tmp_path, url, extra=("--display-port", "8443"))
+        try:
+            wait_until(lambda: len(daemon.reports_of(SESSION)) >= 1)
+            report = daemon.reports_of(SESSION)[0]
+            assert report.port == 8443 and found.url != "http://127.0.0.1:8443"
+            assert report.host != "0.0.0.0"
+        finally:
+            stop(found.process)
 
 
 def test_a_token_works_once_and_the_second_use_gets_the_daemons_sentence(

@@ -17,6 +17,7 @@ from common.config import load_settings
 from common.data.store_config import StoreSettings
 from common.errors import ConfigError
 from daemon.backends.cloud_init import (
+    AGENT_PORT,
     CONFIG_PATH,
     DESKTOP_UNIT_NAME,
     GUARD_UNIT_NAME,
@@ -25,6 +26,7 @@ from daemon.backends.cloud_init import (
     UNIT_PATH,
     AgentBootstrap,
     DesktopStart,
+    desktop_agent_command,
     encode_user_data,
     render_desktop_user_data,
     render_user_data,
@@ -225,11 +227,17 @@ def test_the_artist_cannot_read_the_secret_from_the_instance_metadata() -> None:
     assert runcmd.index([*enable, GUARD_UNIT_NAME]) < runcmd.index([*enable, DESKTOP_UNIT_NAME])
 
 
-def test_a_display_port_below_1024_may_be_bound() -> None:
+def test_the_agent_listens_on_the_loopback_beside_the_display_server() -> None:
+    """The image's display server keeps the profile's port (443 here, with no privilege for
+    the agent); the agent answers it on the loopback and reports the display's port."""
+    command = desktop_agent_command(replace(DESKTOP, port=443))
+    assert command[command.index("--bind") + 1] == "127.0.0.1"
+    assert command[command.index("--port") + 1] == str(AGENT_PORT)
+    assert command[command.index("--display-port") + 1] == "443"
     unit = written(
         desktop_parsed(replace(DESKTOP, port=443)), f"/etc/systemd/system/{DESKTOP_UNIT_NAME}"
     )
-    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in unit["content"]
+    assert "CAP_NET_BIND_SERVICE" not in unit["content"]
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,7 @@ def test_a_desktop_launches_from_its_profiles_image_as_oci_expects(
         "/opt/cloudburst/bin/python", "-m", "cloud_agent.desktop",
         "--daemon-url", "http://10.0.0.5:8642", "--session", "7",
         "--secret-file", SECRET_PATH, "--home", "/home/artist",
-        "--bind", "0.0.0.0", "--port", "8443", "--protocol", "dcv",
+        "--bind", "127.0.0.1", "--port", "8790", "--display-port", "8443", "--protocol", "dcv",
     ]  # fmt: skip
     (secret_file,) = [f for f in config["write_files"] if f["path"] == SECRET_PATH]
     assert (secret_file["content"], secret_file["permissions"]) == (SECRET, "0600")
