@@ -73,6 +73,8 @@ class Step(enum.StrEnum):
     """Its time is up: tell the desktop to end (terminated after the grace)."""
     END_IDLE = "end_idle"
     """Nobody used it for its idle timeout: tell it to end."""
+    END_USER_GONE = "end_user_gone"
+    """Its user was deactivated or deleted: tell it to end."""
     FAIL_BOOT = "fail_boot"
     """Its desktop never reported within ``boot_timeout_s``: failed, terminated."""
     FAIL_SILENT = "fail_silent"
@@ -102,6 +104,8 @@ class SessionFacts:
     instance_gone: bool = False
     """It has one and the cloud no longer lists it."""
     end_snapshot_pending: bool = False
+    user_active: bool = True
+    """Its user is active and not deleted."""
     listening_since: float = 0.0
     """When this daemon started taking reports: a desktop's silence before (the daemon was
     down) is not held against it, nor a boot that ended then."""
@@ -127,6 +131,8 @@ def next_step(facts: SessionFacts, settings: SessionSettings, now: float) -> Ste
             return Step.FAIL_BOOT
     elif now - max(facts.last_report_at or facts.created_at, since) >= settings.report_timeout_s:
         return Step.FAIL_SILENT
+    if not facts.user_active:
+        return Step.END_USER_GONE
     if now >= facts.ends_at:
         return Step.END_AT_DURATION
     if facts.state in ("ready", "idle") and idle_now(facts, now) >= facts.idle_timeout_s:

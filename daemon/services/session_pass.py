@@ -64,7 +64,7 @@ class SessionPass:
             warned_at=row["warned_at"], end_requested_at=row["end_requested_at"],
             last_report_at=row["last_report_at"], connected=bool(row["connected"]),
             idle_s=row["idle_s"], instance_known=row["instance_id"] is not None,
-            listening_since=self.listening_since,
+            user_active=bool(row.get("user_active", 1)), listening_since=self.listening_since,
         )  # fmt: skip
 
     def run(self, now: float | None = None) -> int:
@@ -122,16 +122,18 @@ class SessionPass:
             return self._note(row, now, "session.warn", ["provisioning", "ready", "idle"],
                               warned_at=now,
                               detail=f"ends at {clock(row['ends_at'], now, UTC)} UTC")  # fmt: skip
-        if step in (Step.END_AT_DURATION, Step.END_IDLE):
-            idle = step is Step.END_IDLE
-            reason = (
-                f"idle for {duration(policy.idle_now(self._plain(row), now))}"
-                if idle
-                else "its time is up"
-            )
+        if step in (Step.END_AT_DURATION, Step.END_IDLE, Step.END_USER_GONE):
+            why, reason = {
+                Step.END_AT_DURATION: ("duration", "its time is up"),
+                Step.END_IDLE: (
+                    "idle",
+                    f"idle for {duration(policy.idle_now(self._plain(row), now))}",
+                ),
+                Step.END_USER_GONE: ("user", f"{row['user_name']} was deactivated or deleted"),
+            }[step]
             return self._note(row, now, "session.end_requested", ["provisioning", "ready", "idle"],
                               state="ending", end_requested_at=now,
-                              end_reason="idle" if idle else "duration", detail=reason)  # fmt: skip
+                              end_reason=why, detail=reason)  # fmt: skip
         if step is Step.LOST:
             return self.fail(row["id"], "its desktop instance is gone", now)
         if step in (Step.FAIL_BOOT, Step.FAIL_SILENT):

@@ -53,8 +53,15 @@ def list_sessions(
 
 
 def live_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Sessions that have not ended (or failed), oldest first."""
-    return list(db.query(f"SELECT * FROM desktop_sessions WHERE state IN ({_LIVE}) ORDER BY id"))
+    """Sessions that have not ended (or failed), oldest first, with ``user_active`` (their
+    user is active and not deleted)."""
+    return list(
+        db.query(
+            "SELECT s.*, (u.active = 1 AND u.deleted_at IS NULL) AS user_active"
+            f" FROM desktop_sessions s JOIN users u ON u.id = s.user_id"
+            f" WHERE s.state IN ({_LIVE}) ORDER BY s.id"
+        )
+    )
 
 
 def count_live(db: sqlite_utils.Database, user_name: str) -> int:

@@ -196,3 +196,18 @@ def test_a_cloud_that_cannot_list_judges_nothing_lost(desk: Desk) -> None:
     desk.cloud.desktops = broken  # type: ignore[method-assign]
     desk.services.sessions.run_pass()
     assert session_of(desk, session["id"])["state"] == "ready"
+
+
+def test_a_deactivated_users_session_ends(desk: Desk) -> None:
+    session = desk.ready()
+    ana = next(u for u in desk.data("GET", "/users", as_="root") if u["name"] == "ana")
+    desk.services.sessions.run_pass()
+    assert session_of(desk, session["id"])["state"] == "ready"  # active: nothing happens
+    desk.data("PUT", f"/users/{ana['id']}", as_="root", json={"active": False})
+    desk.services.sessions.run_pass()
+    ending = session_of(desk, session["id"])
+    assert ending["state"] == "ending" and ending["detail"] == "ana was deactivated or deleted"
+    desk.clock.advance(120)
+    desk.services.sessions.run_pass()
+    assert session_of(desk, session["id"])["state"] == "ended"
+    assert desk.cloud.desktops() == []
