@@ -51,6 +51,9 @@ def desktop_passes(
     while desktops are off."""
     if services.desktop_backend is None:
         return {}
+    recovered = services.snapshots.recover_archives()
+    if recovered:
+        logger.warning("%d snapshot(s) were being archived when the daemon stopped", recovered)
     moved = services.sessions.run_pass()
     logger.info("Desktops on %s: the sessions pass moved %d session(s) at the start",
                 services.desktop_backend.name, moved)  # fmt: skip

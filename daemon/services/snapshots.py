@@ -218,6 +218,31 @@ class SnapshotService:
 
     # --- the scheduled pass -------------------------------------------------------------------
 
+    def recover_archives(self) -> int:
+        """At the daemon's start: snapshots left ``archiving`` by a daemon that stopped mid-way
+        go back to ``available`` while their backup exists (archive them again), else to
+        ``failed`` (the copy may exist; the backup is gone). Returns how many it moved."""
+        if self.backend is None:
+            return 0
+        moved = 0
+        for row in store.in_state(self.ctx.database.db, "archiving"):
+            try:
+                backup = self.backend.backup_info(row["backup_id"])
+            except Exception as exc:  # the cloud cannot say now: the next start asks again
+                logger.warning("snapshot_id=%s: cannot ask the cloud: %s", row["id"], exc)
+                continue
+            state, detail = (
+                ("available", "Archiving was cut short by a daemon stop: archive it again.")
+                if backup is not None
+                else ("failed", "Archiving was cut short by a daemon stop after its backup was "
+                      "deleted: look for the copy in the archive.")
+            )  # fmt: skip
+            with self.ctx.database.transaction() as db:
+                if store.move(db, row["id"], ("archiving",), state, detail=detail):
+                    _record(db, row, "snapshot.failed", DAEMON, self.ctx.now(), detail)
+                    moved += 1
+        return moved
+
     def run_schedules(self, now: float | None = None) -> int:
         """Takes the day's snapshot of each scheduled session whose desktop runs (once its
         profile's ``snapshots.time`` has passed), then deletes what retention no longer keeps

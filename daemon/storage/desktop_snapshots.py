@@ -70,6 +70,11 @@ def list_snapshots(
     )
 
 
+def in_state(db: sqlite_utils.Database, state: str) -> list[dict[str, Any]]:
+    """Every snapshot in ``state``, oldest first."""
+    return list(db.query("SELECT * FROM desktop_snapshots WHERE state = ? ORDER BY id", [state]))
+
+
 def move(
     db: sqlite_utils.Database,
     snapshot_id: int,

@@ -368,3 +368,20 @@ def test_daily_snapshots_stop_when_their_owner_says_so(farm: Farm) -> None:
     assert [r[1] for r in audit(farm.services)] == ["snapshot.create", "snapshot.unscheduled"]
     again = farm.call("ana", "DELETE", path)  # asking again changes nothing
     assert again.status_code == 200 and len(audit(farm.services)) == 2
+
+
+def test_an_archive_cut_short_by_a_daemon_stop_is_recovered(farm: Farm) -> None:
+    session = start_session(farm.services, farm.backend, "ana")
+    kept, gone = take(farm, session_id=session["id"]), take(farm, session_id=session["id"])
+    db = farm.services.context.database
+    with db.transaction() as tx:  # as a daemon stopped mid-archive leaves them
+        tx.execute("UPDATE desktop_snapshots SET state = 'archiving'")
+    farm.backend.delete_backup(gone["backup_id"])  # this one's backup was deleted already
+    assert farm.services.snapshots.recover_archives() == 2
+    again = farm.call("ana", "GET", f"/snapshots/{kept['id']}").json()["data"]
+    assert again["state"] == "available" and "archive it again" in again["detail"]
+    lost = farm.call("ana", "GET", f"/snapshots/{gone['id']}").json()["data"]
+    assert lost["state"] == "failed" and "look for the copy" in lost["detail"]
+    archived = farm.call("ana", "DELETE", f"/snapshots/{kept['id']}?archive=true")
+    assert archived.status_code == 200 and archived.json()["data"]["state"] == "archived"
+    assert farm.services.snapshots.recover_archives() == 0
