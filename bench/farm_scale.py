@@ -357,13 +357,16 @@ async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> 
     if args.keepalive == "auto":  # as the real agent: protocol 2 connects as the daemon asks
         args.keepalive = "on" if quiet is None or quiet.get("keep_alive", True) else "off"
     keep = args.keepalive == "on"
+    # lease, updates and complete go where the real agent sends them: the fast address if any
+    fast = (quiet or {}).get("fast_url")
+    fast_host, fast_port = fast.removeprefix("http://").split(":") if fast else (host, port)
     stats = Stats()
     stop = asyncio.Event()
     sims = [
         Agent(
             agent_id,
             (
-                Connection(host, int(port), token, keep),
+                Connection(fast_host, int(fast_port), token, keep),
                 Connection(host, int(port), token, keep),
             ),
             args,

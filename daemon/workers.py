@@ -120,6 +120,7 @@ def worker_main() -> None:
 
     from daemon.app import create_app
     from daemon.container import services_of
+    from daemon.fast_server import fast_server, fast_socket
     from daemon.process_services import process_services
     from daemon.server_options import parse_bind, server_options
 
@@ -139,5 +140,11 @@ def worker_main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the first process, which stops us
-    with process_services(services_of(app), settings), contextlib.suppress(OSError):
+    found = services_of(app)
+    fast_sock = fast_socket(settings, first=False)
+    with (
+        process_services(found, settings),
+        fast_server(found, settings, fast_sock),
+        contextlib.suppress(OSError),
+    ):
         server.run()

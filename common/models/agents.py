@@ -264,3 +264,6 @@ class AgentProtocol(WireModel):
     keep_alive: bool = False
     """Whether the agent keeps its connection open between calls; False: a connection per
     call (see ``[agents] keep_alive``)."""
+    fast_url: str | None = None
+    """Where to send updates, leases, completions and failures (``[agents] fast_bind``); the
+    daemon's main address while this one does not answer. None: the main address."""
