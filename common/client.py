@@ -515,7 +515,7 @@ class DaemonClient:
         url = f"{base or self.base_url}{API}{path}"
         payload = body.model_dump_json() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload is not None else {}
-        if not self.keep_alive:
+        if not self.keep_alive and base is None:  # the fast address keeps its connections
             headers["Connection"] = "close"
         headers.update(extra_headers or {})
         token = auth.bearer() if auth is not None else None
