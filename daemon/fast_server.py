@@ -32,7 +32,9 @@ def fast_socket(settings: Settings, *, first: bool) -> socket.socket | None:
         return None
     host, port = parse_bind(bind)
     try:
-        return listening_socket(host, port, first=first)
+        sock = listening_socket(host, port, first=first)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted ones inherit it
+        return sock
     except OSError as exc:
         raise ConfigError(
             f"Cannot listen on {host}:{port} ([agents] fast_bind): {exc.strerror or exc}. "
