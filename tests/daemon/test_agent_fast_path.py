@@ -294,3 +294,27 @@ def test_the_fast_address_answers_without_waiting_for_acknowledgements(
     assert sock is not None
     with sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+def test_an_agent_keeps_its_connection_to_the_fast_address(
+    fast_app: Flask, fast_settings: Settings
+) -> None:
+    """Whatever ``keep_alive`` says for the main address (off by default): the fast address's
+    server watches idle connections at no cost, and a new connection per call costs both
+    sides."""
+    found: Services = fast_app.extensions["cloudburst"]
+    agent_id, token = enroll_agent(client_as(fast_app, user_token(found, "a", Role.ADMIN)))
+    sock = fast_socket(fast_settings, first=True)
+    with fast_server(found, fast_settings, sock) as fast, serve(fast_app, threads=2) as main:
+        client = DaemonClient(main, retries=0, auth=StaticToken(token))
+        assert client.agent_protocol() is not None and not client.keep_alive
+        for _ in range(3):
+            client.lease_answer(agent_id)
+        assert fast is not None
+        pools = client._session.get_adapter(fast).poolmanager.pools
+        port = int(fast.rsplit(":", 1)[1])
+        (pool,) = [pools[key] for key in pools.keys() if pools[key].port == port]  # noqa: SIM118 - not iterable
+        assert pool.num_connections == 1
+        kept = [conn for conn in pool.pool.queue if conn is not None and conn.sock is not None]
+        assert len(kept) == 1  # still open after the three calls
+        client.close()
