@@ -30,7 +30,13 @@ def fast_socket(settings: Settings, *, first: bool) -> socket.socket | None:
     bind = settings.agents.fast_bind
     if not bind:
         return None
-    host, port = parse_bind(bind)
+    try:
+        host, port = parse_bind(bind)
+    except ConfigError:
+        raise ConfigError(
+            f"[agents] fast_bind must be HOST:PORT, such as 0.0.0.0:8643 (got {bind!r}); "
+            "leave it empty to serve agents on bind only."
+        ) from None
     try:
         sock = listening_socket(host, port, first=first)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted ones inherit it

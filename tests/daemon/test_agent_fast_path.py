@@ -19,6 +19,7 @@ from common.accounts import Role
 from common.client import DaemonClient
 from common.config import Settings
 from common.credentials import StaticToken
+from common.errors import ConfigError
 from common.models import TaskDone
 from daemon.app import Services, create_app
 from daemon.fast_server import fast_server, fast_socket
@@ -318,3 +319,13 @@ def test_an_agent_keeps_its_connection_to_the_fast_address(
         kept = [conn for conn in pool.pool.queue if conn is not None and conn.sock is not None]
         assert len(kept) == 1  # still open after the three calls
         client.close()
+
+
+def test_a_fast_bind_that_is_no_address_is_refused_at_start(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"data_dir": tmp_path / "data", "agents": {"fast_bind": "8643"}}
+    )
+    with pytest.raises(ConfigError, match=r"\[agents\] fast_bind must be HOST:PORT"):
+        fast_socket(settings, first=True)
+    off = Settings.model_validate({"data_dir": tmp_path / "data"})
+    assert fast_socket(off, first=True) is None  # off by default: nothing listens
