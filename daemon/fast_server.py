@@ -14,15 +14,15 @@ from common.config import Settings
 from common.errors import ConfigError
 from daemon.api.fast import FastAgentApi
 from daemon.container import Services
+from daemon.listening import listening_socket
 from daemon.server_options import parse_bind, serving_threads
-from daemon.workers import listening_socket
 
 logger = logging.getLogger(__name__)
 
 
 def fast_socket(settings: Settings, *, first: bool) -> socket.socket | None:
     """The listening socket of the fast address; None while it is off. The ``first`` process
-    makes sure nobody else listens there (``workers.listening_socket``).
+    makes sure nobody else listens there (``listening.listening_socket``).
 
     Raises:
         ConfigError: the address is taken or cannot be bound.

@@ -21,9 +21,10 @@ from common.errors import ConfigError
 from daemon.app import create_app
 from daemon.container import Services, services_of
 from daemon.fast_server import fast_server, fast_socket
+from daemon.listening import listening_socket
 from daemon.process_services import process_services
 from daemon.server_options import parse_bind, server_options
-from daemon.workers import Workers, listening_socket
+from daemon.workers import Workers
 
 logger = logging.getLogger(__name__)
 
