@@ -117,7 +117,10 @@ def main() -> int:
             finally:
                 watcher.close()
 
-        host, port = url.removeprefix("http://").split(":")
+        protocol = client.agent_protocol()  # leases and completions go to its fast address
+        fast = protocol.fast_url if protocol is not None else None
+        host, port = (fast or url).removeprefix("http://").split(":")
+        print(f"agents' calls to {fast or url}")
 
         async def play_agent(agent_id: str, token: str) -> None:
             """One agent: lease, complete at once (a no-op render), until no frame is left."""

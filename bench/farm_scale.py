@@ -357,13 +357,17 @@ async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> 
     if args.keepalive == "auto":  # as the real agent: protocol 2 connects as the daemon asks
         args.keepalive = "on" if quiet is None or quiet.get("keep_alive", True) else "off"
     keep = args.keepalive == "on"
+    # lease, updates and complete go where the real agent sends them: the fast address if any,
+    # on a kept connection, as the real agent keeps it there
+    fast = (quiet or {}).get("fast_url")
+    fast_host, fast_port = fast.removeprefix("http://").split(":") if fast else (host, port)
     stats = Stats()
     stop = asyncio.Event()
     sims = [
         Agent(
             agent_id,
             (
-                Connection(host, int(port), token, keep),
+                Connection(fast_host, int(fast_port), token, keep or bool(fast)),
                 Connection(host, int(port), token, keep),
             ),
             args,
@@ -392,6 +396,7 @@ async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> 
         "daemon_cpu": (daemon1 - daemon0) / args.seconds,
         "sim_cpu": (own1 - own0) / args.seconds,
         "quiet": quiet is not None,
+        "fast": bool(fast),
     }
 
 
@@ -431,7 +436,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     )
     print(
         f"summary: {args.agents} agents ({'quiet' if result['quiet'] else 'legacy'}, "
-        f"keep-alive {args.keepalive}), "
+        f"keep-alive {args.keepalive}{', fast address kept' if result['fast'] else ''}), "
         f"offered {stats.offered / seconds:.0f}/s served {stats.served / seconds:.0f}/s, "
         f"lease p99 {pct(lease, 0.99) * 1000:.0f} ms, "
         f"{'update' if result['quiet'] else 'heartbeat'} p99 {pct(beat, 0.99) * 1000:.0f} ms, "

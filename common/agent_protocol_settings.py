@@ -28,3 +28,8 @@ class AgentProtocolSettings(BaseModel):
     commit_interval_s: float = Field(default=0.05, ge=0.005, le=1.0)
     """The daemon writes agents' heartbeats, progress and log lines in one transaction this
     often (a group commit), not one per request."""
+    fast_bind: str = ""
+    """``HOST:PORT`` where every serving process also answers the agents' busiest calls
+    (update, lease, complete, fail) on a lean server, announced to protocol-2 agents as
+    ``fast_url`` (they go back to the daemon's main address while it does not answer). Empty:
+    off, agents send everything to ``bind``. See docs/performance.md, "A farm's chatter"."""

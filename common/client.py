@@ -85,6 +85,16 @@ def new_idempotency_key() -> str:
 API = "/api/v1"
 
 STATUS_KEY = ":status"
+
+FAST_RETRY_S = 30.0
+"""After the daemon's fast address refused a connection, the agent's busiest calls go to the
+main address this long before it is tried again."""
+
+
+class _FastAddressDown(DaemonUnreachable):
+    """The fast address refused the connection: the request never reached the daemon."""
+
+
 """Where ``headers_out`` holds an answer's status (as HTTP/2 names it: no header is so named)."""
 
 POLL_INTERVAL_HEADER = "X-Poll-Interval"
@@ -142,6 +152,9 @@ class DaemonClient:
         self.keep_alive = True
         """Whether calls share a kept connection; False: each call closes its own (what a
         protocol-2 daemon may ask of its agents, ``agent_protocol``)."""
+        self.fast_url: str | None = None
+        """Where the agent's busiest calls go (``AgentProtocol.fast_url``); None: ``base_url``."""
+        self._fast_again_at = 0.0
 
     def close(self) -> None:
         self._session.close()
@@ -372,6 +385,7 @@ class DaemonClient:
             raise
         protocol = lenient(AgentProtocol, data)
         self.keep_alive = protocol.keep_alive  # as the daemon asks its agents to connect
+        self.fast_url = protocol.fast_url.rstrip("/") if protocol.fast_url else None
         return protocol
 
     def heartbeat(self, agent_id: str, beat: Heartbeat) -> HeartbeatReply:
@@ -381,7 +395,7 @@ class DaemonClient:
     def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply:
         """Sends one update: the heartbeat and each task's progress and log since the last
         (a daemon whose ``agent_protocol`` is version 2 or later)."""
-        data = self._request("POST", f"/agents/{agent_id}/updates", body=update)
+        data = self._busy("POST", f"/agents/{agent_id}/updates", body=update)
         return lenient(AgentUpdateReply, data)
 
     def lease(self, agent_id: str) -> TaskAssignment | None:
@@ -391,7 +405,7 @@ class DaemonClient:
     def lease_answer(self, agent_id: str) -> LeaseAnswer:
         """Asks for a task; with none, the answer carries the daemon's ``X-Poll-Interval``."""
         headers: dict[str, str] = {}
-        data = self._request("POST", f"/agents/{agent_id}/lease", headers_out=headers)
+        data = self._busy("POST", f"/agents/{agent_id}/lease", headers_out=headers)
         if data is None:
             return LeaseAnswer(None, _seconds(headers.get(POLL_INTERVAL_HEADER.lower())))
         return LeaseAnswer(lenient(TaskAssignment, data))
@@ -410,12 +424,35 @@ class DaemonClient:
         self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/log", body=chunk)
 
     def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
-        self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/complete", body=done)
+        self._busy("POST", f"/agents/{agent_id}/tasks/{task_id}/complete", body=done)
 
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
-        self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/fail", body=failure)
+        self._busy("POST", f"/agents/{agent_id}/tasks/{task_id}/fail", body=failure)
 
     # --- plumbing -------------------------------------------------------------------------
+
+    def _busy(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        headers_out: dict[str, str] | None = None,
+    ) -> Any:
+        """One of the agent's busiest calls: to the daemon's fast address when it announced
+        one, else (and for ``FAST_RETRY_S`` after the fast address refused a connection) to
+        the main one. Only a request that never reached the daemon is sent again elsewhere."""
+        fast = self.fast_url
+        if fast is not None and time.monotonic() >= self._fast_again_at:
+            try:
+                return self._request(method, path, body=body, headers_out=headers_out, base=fast)
+            except _FastAddressDown:
+                logger.warning(
+                    "The daemon's fast address %s does not answer; using %s for %.0f s",
+                    fast, self.base_url, FAST_RETRY_S,
+                )  # fmt: skip
+                self._fast_again_at = time.monotonic() + FAST_RETRY_S
+        return self._request(method, path, body=body, headers_out=headers_out)
 
     def _call(
         self,
@@ -444,21 +481,24 @@ class DaemonClient:
         authenticate: bool = True,
         headers: Mapping[str, str] | None = None,
         headers_out: dict[str, str] | None = None,
+        base: str | None = None,
     ) -> Any:
         """Sends one request, retrying what may be retried; returns the envelope's data.
 
         When the daemon says the credentials are not valid (401) and they can be renewed
         (an expired access token and a refresh token), renews them and sends it once more.
         ``headers_out``, when given, receives the headers of the answer read (names in
-        lower case) and its status under ``STATUS_KEY``.
+        lower case) and its status under ``STATUS_KEY``. ``base``: another address of the
+        daemon (its fast address); a connection it refuses raises ``_FastAddressDown`` at once.
         """
         auth = self.auth if authenticate else None
+        sent = (method, path, body, params, retries, auth, headers, headers_out, base)
         try:
-            return self._send(method, path, body, params, retries, auth, headers, headers_out)
+            return self._send(*sent)
         except Unauthenticated:
             if auth is None or not auth.refresh(self):
                 raise
-        return self._send(method, path, body, params, retries, auth, headers, headers_out)
+        return self._send(*sent)
 
     def _send(
         self,
@@ -470,11 +510,12 @@ class DaemonClient:
         auth: Credentials | None,
         extra_headers: Mapping[str, str] | None = None,
         headers_out: dict[str, str] | None = None,
+        base: str | None = None,
     ) -> Any:
-        url = f"{self.base_url}{API}{path}"
+        url = f"{base or self.base_url}{API}{path}"
         payload = body.model_dump_json() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload is not None else {}
-        if not self.keep_alive:
+        if not self.keep_alive and base is None:  # the fast address keeps its connections
             headers["Connection"] = "close"
         headers.update(extra_headers or {})
         token = auth.bearer() if auth is not None else None
@@ -490,6 +531,9 @@ class DaemonClient:
                     timeout=self.timeout,
                 )  # fmt: skip
             except requests.ConnectionError as exc:
+                if base is not None and never_sent(exc):
+                    down = f"Cannot reach the daemon's fast address {base}."
+                    raise _FastAddressDown(down) from None
                 # A refused connection never reached the daemon: safe to resend.
                 error: CloudburstError = DaemonUnreachable(
                     f"Cannot reach the Cloudburst daemon at {self.base_url}. Is it running? "

@@ -1,8 +1,8 @@
-"""Runs the daemon: waitress serves the app; the group commit writes agents' updates together;
-APScheduler triggers the reaper, the ranking pass, the ShotGrid sync and write-back, the
-webhooks' deliveries, the desktop sessions pass, the daily backup, the farm's samples, and the
-purges of what would grow without bound (stored files' trash, log records, old task logs,
-idempotency keys)."""
+"""Runs the daemon: waitress serves the app (uvicorn the agents' fast address, when on); the
+group commit writes agents' updates together; APScheduler triggers the reaper, the ranking
+pass, the ShotGrid sync and write-back, the webhooks' deliveries, the desktop sessions pass,
+the daily backup, the farm's samples, and the purges of what would grow without bound (stored
+files' trash, log records, old task logs, idempotency keys)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
 from daemon.container import Services, services_of
+from daemon.fast_server import fast_server, fast_socket
+from daemon.listening import listening_socket
 from daemon.process_services import process_services
 from daemon.server_options import parse_bind, server_options
-from daemon.workers import Workers, listening_socket
+from daemon.workers import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ def serve(settings: Settings) -> None:
             f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Is another daemon running "
             "there? Stop it or choose another --bind."
         ) from None
+    fast_sock = fast_socket(settings, first=True)
     extended = services.reaper.grace_after_start()
     if extended:
         logger.info("Gave %d leased task(s) a full lease time after the restart", extended)
@@ -155,8 +158,13 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        with process_services(services, settings):  # stopped after the scheduler and workers
+        with (
+            process_services(services, settings),  # stopped after the scheduler and workers
+            fast_server(services, settings, fast_sock) as fast_url,
+        ):
             scheduler.start()
+            if fast_url is not None:
+                logger.info("Agents' fast address on %s", fast_url)
             logger.info(
                 "Cloudburst daemon on http://%s:%d (data in %s)", host, port, settings.data_dir
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from common.config import Settings
 from common.errors import ConfigError
@@ -35,3 +36,19 @@ def parse_bind(bind: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"bind must be HOST:PORT, such as 127.0.0.1:8642 (got {bind!r}).")
     return host.strip("[]"), int(port)
+
+
+WILDCARDS = ("0.0.0.0", "::", "")
+"""Hosts that mean every address of the machine: no address an agent can reach."""
+
+
+def announced_fast_url(fast_bind: str, asked_host: str) -> str | None:
+    """The URL agents are told to send their busiest calls to (``[agents] fast_bind``), or
+    None while it is off. A bind on every address is announced under the host name the agent
+    itself reached the daemon by (``asked_host``, the request's ``Host``)."""
+    if not fast_bind:
+        return None
+    host, port = parse_bind(fast_bind)
+    if host in WILDCARDS:
+        host = urlsplit(f"//{asked_host}").hostname or "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -24,36 +24,14 @@ import contextlib
 import logging
 import pickle
 import signal
-import socket
 import subprocess
 import sys
 from types import FrameType
 
 from common.config import Settings
+from daemon.listening import listening_socket
 
 logger = logging.getLogger(__name__)
-
-
-def listening_socket(host: str, port: int, *, first: bool = False) -> socket.socket:
-    """A listening socket of the daemon on ``host:port``, one per process: the processes of
-    one daemon bind the same address (``SO_REUSEPORT``) and the kernel spreads connections
-    over them. The ``first`` process makes sure nobody listens there yet, so that a second
-    daemon started by mistake fails rather than shares the address.
-
-    Raises:
-        OSError: the address is taken (``first``) or cannot be bound.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if first:
-        with socket.socket(family, socket.SOCK_STREAM) as probe:  # no SO_REUSEPORT: exclusive
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    return sock
 
 
 class Workers:
@@ -120,6 +98,7 @@ def worker_main() -> None:
 
     from daemon.app import create_app
     from daemon.container import services_of
+    from daemon.fast_server import fast_server, fast_socket
     from daemon.process_services import process_services
     from daemon.server_options import parse_bind, server_options
 
@@ -139,5 +118,11 @@ def worker_main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the first process, which stops us
-    with process_services(services_of(app), settings), contextlib.suppress(OSError):
+    found = services_of(app)
+    fast_sock = fast_socket(settings, first=False)
+    with (
+        process_services(found, settings),
+        fast_server(found, settings, fast_sock),
+        contextlib.suppress(OSError),
+    ):
         server.run()

@@ -264,3 +264,8 @@ class AgentProtocol(WireModel):
     keep_alive: bool = False
     """Whether the agent keeps its connection open between calls; False: a connection per
     call (see ``[agents] keep_alive``)."""
+    fast_url: str | None = None
+    """Where to send updates, leases, completions and failures (``[agents] fast_bind``), on a
+    kept connection whatever ``keep_alive`` says (its server watches idle connections at no
+    cost); the daemon's main address while this one does not answer. None: the main
+    address."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
 
 from common.accounts import EnrollmentToken
 from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours, Unauthenticated
@@ -25,6 +25,7 @@ from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
 from daemon.container import services
+from daemon.server_options import announced_fast_url
 from daemon.services import AgentService
 
 bp = ApiBlueprint("agents", __name__, tag="agents")
@@ -114,7 +115,8 @@ def heartbeat(agent_id: str, body: Heartbeat) -> HeartbeatReply:
     returns=AgentProtocol, permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
 def protocol() -> AgentProtocol:
-    return services().agent_updates.protocol()
+    fast_bind = services().context.settings.agents.fast_bind
+    return services().agent_updates.protocol(announced_fast_url(fast_bind, request.host))
 
 
 @bp.operation(

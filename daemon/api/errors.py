@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -50,24 +51,59 @@ def describe_validation(exc: ValidationError) -> tuple[str, str, list[dict[str, 
     return code, f"The request has {len(details)} problem(s): {sentence}.", details
 
 
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """What the daemon answers to an error, whichever server carries it (``daemon.api.fast``)."""
+
+    status: int
+    code: str
+    message: str
+    details: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, Any]:
+        return {"data": None, "message": self.message, "code": self.code, "details": self.details}
+
+
+def answer_error(exc: Exception) -> ErrorAnswer:
+    """The answer to ``exc`` raised while serving an API operation: a Cloudburst error as it
+    says, a validation error as 400, a full disk as 507, anything else as 500 (logged)."""
+    if isinstance(exc, ValidationError):
+        code, message, details = describe_validation(exc)
+        return ErrorAnswer(400, code, message, details)
+    if not isinstance(exc, CloudburstError):
+        full = disk_full_cause(exc)
+        if full is None:
+            logger.error("Unhandled error", exc_info=exc)
+            return ErrorAnswer(500, "internal_error", "Internal error; the daemon log has details.")
+        logger.error("The data disk is full: %s", full)  # not a bug: nothing was written
+        exc = DiskFull(DISK_FULL_MESSAGE)
+    if exc.status >= 500:
+        logger.error("%s: %s", exc.code, exc.message)
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="cloudburst"'
+    if isinstance(exc, RateLimited) and isinstance(exc.details, dict):
+        wait = exc.details.get("retry_after_s")
+        if isinstance(wait, int | float):
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return ErrorAnswer(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+def _respond(answer: ErrorAnswer) -> Response:
+    response = error_response(answer.status, answer.code, answer.message, answer.details)
+    response.headers.update(answer.headers)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CloudburstError)
     def _cloudburst(exc: CloudburstError) -> Response:
-        if exc.status >= 500:
-            logger.error("%s: %s", exc.code, exc.message)
-        response = error_response(exc.status, exc.code, exc.message, exc.details)
-        if isinstance(exc, Unauthenticated):
-            response.headers["WWW-Authenticate"] = 'Bearer realm="cloudburst"'
-        if isinstance(exc, RateLimited) and isinstance(exc.details, dict):
-            wait = exc.details.get("retry_after_s")
-            if isinstance(wait, int | float):
-                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-        return response
+        return _respond(answer_error(exc))
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:
-        code, message, details = describe_validation(exc)
-        return error_response(400, code, message, details)
+        return _respond(answer_error(exc))
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> Response:
@@ -91,9 +127,4 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Response:
-        full = disk_full_cause(exc)
-        if full is not None:  # not a bug: nothing was written, and it passes when space comes
-            logger.error("The data disk is full: %s", full)
-            return _cloudburst(DiskFull(DISK_FULL_MESSAGE))
-        logger.exception("Unhandled error")
-        return error_response(500, "internal_error", "Internal error; the daemon log has details.")
+        return _respond(answer_error(exc))

@@ -29,15 +29,36 @@ def authorize(
         Unauthenticated: a bad token, or none where one is needed (401).
         Forbidden: the caller is known but lacks the permission (403).
     """
-    found = services()
+    principal = admit(
+        services(), request.headers.get("Authorization"), method, request.path,
+        request.remote_addr, permission, owner_may, params,
+    )  # fmt: skip
+    g.principal = principal
+    return principal
+
+
+def admit(
+    found: Services,
+    authorization: str | None,
+    method: str,
+    path: str,
+    remote: str | None,
+    permission: Permission | None,
+    owner_may: bool,
+    params: dict[str, Any],
+) -> Principal:
+    """Who sends ``authorization``, when they may run the operation; any server's request
+    (``authorize`` for Flask's, ``daemon.api.fast`` for the agents' fast address).
+
+    Raises:
+        Unauthenticated: a bad token, or none where one is needed (401).
+        Forbidden: the caller is known but lacks the permission (403).
+    """
     try:
-        principal: Principal = found.auth.authenticate(request.headers.get("Authorization"))
-        g.principal = principal
+        principal: Principal = found.auth.authenticate(authorization)
         _check(found, principal, permission, owner_may, params)
     except (Unauthenticated, Forbidden) as exc:
-        logger.warning(
-            "denied %s %s from %s: %s", method, request.path, request.remote_addr, exc.message
-        )
+        logger.warning("denied %s %s from %s: %s", method, path, remote, exc.message)
         raise
     return principal
 

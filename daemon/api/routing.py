@@ -157,8 +157,13 @@ def to_json(result: Any) -> str:
 
 def envelope(result: Any, message: str = "", status: int = 200) -> Response:
     """The ``{"data", "message"}`` answer, written once (no dict of the result in between)."""
-    body = f'{{"data":{to_json(result)},"message":{json.dumps(message)}}}\n'
-    return Response(body, status=status, mimetype="application/json")
+    return Response(envelope_text(to_json(result), message), status=status,
+                    mimetype="application/json")  # fmt: skip
+
+
+def envelope_text(data_json: str, message: str) -> str:
+    """The envelope's text around ``data_json``, the answer's data already written as JSON."""
+    return f'{{"data":{data_json},"message":{json.dumps(message)}}}\n'
 
 
 def summary_message(op: Operation, result: Any) -> str:

@@ -45,13 +45,15 @@ class AgentUpdateService:
         self.ctx = context
         self.group = group
 
-    def protocol(self) -> AgentProtocol:
-        """What an agent needs to speak protocol 2 with this daemon."""
+    def protocol(self, fast_url: str | None = None) -> AgentProtocol:
+        """What an agent needs to speak protocol 2 with this daemon (``fast_url``: where its
+        busiest calls go, when the daemon serves them apart)."""
         return AgentProtocol(
             version=AGENT_PROTOCOL_VERSION,
             update_interval_s=self.ctx.settings.agents.update_interval_s,
             max_log_chars_per_update=self.max_log_chars(),
             keep_alive=self.ctx.settings.agents.keep_alive,
+            fast_url=fast_url,
         )
 
     def max_log_chars(self) -> int:
