@@ -1,6 +1,6 @@
 """``LogBuffer`` turns a render's output lines into log chunks queued in the outbox (about every
-second, or every few kilobytes), each carrying its character offset in the attempt's log so that
-a resend is harmless."""
+half second, or every few kilobytes), each carrying its character offset in the attempt's log so
+that a resend is harmless."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class LogBuffer:
         attempt: int,
         *,
         max_chars: int = 16 * 1024,
-        max_delay_s: float = 1.0,
+        max_delay_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Starts an empty log at offset 0.

@@ -11,7 +11,7 @@ class AgentProtocolSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    update_interval_s: float = Field(default=4.0, ge=0.5, le=5.0)
+    update_interval_s: float = Field(default=3.0, ge=0.5, le=5.0)
     """A rendering agent sends one update (heartbeat, progress, log lines) this often; what
     the dashboard shows is never further behind the render."""
     idle_polls_per_s: float = Field(default=200.0, gt=0)

@@ -5,7 +5,8 @@
 // hold one of the daemon's few server threads per open page.)
 "use strict";
 
-const LIVE_MS = 2500;
+const LIVE_MS = 1000;  // at most: a page that takes the daemon long to answer waits longer
+const LIVE_COST_FACTOR = 4;  // ... this many times its last answer's time
 const FINISHED_MS = 10000;
 
 // A field the user is in, or has typed into and not sent, in `region`.
@@ -125,8 +126,10 @@ function followJob(header) {
   if (grid && grid.classList.contains("compact")) explainCells(grid);
   if (pre) pre.scrollTop = pre.scrollHeight;
   let finished = header.dataset.finished === "yes";
+  let wait = LIVE_MS;
   const tick = async () => {
     if (!document.hidden) {
+      const started = performance.now();
       const url = new URL(header.dataset.liveUrl, window.location.href);
       if (pre && pre.dataset.task) {
         url.searchParams.set("log_task", pre.dataset.task);
@@ -141,8 +144,9 @@ function followJob(header) {
         finished = live.finished;
         header.dataset.finished = finished ? "yes" : "no";
       }
+      wait = Math.max(LIVE_MS, LIVE_COST_FACTOR * (performance.now() - started));
     }
-    setTimeout(tick, finished ? FINISHED_MS : LIVE_MS);
+    setTimeout(tick, finished ? FINISHED_MS : wait);
   };
   setTimeout(tick, finished ? FINISHED_MS : LIVE_MS);
 }
