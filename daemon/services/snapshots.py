@@ -383,17 +383,20 @@ class SnapshotService:
         snapshot_id = row["id"]
         if row["state"] == "deleted":
             return _snapshot(row)
-        if row["state"] not in ("available", "failed"):
-            raise _not_now(row)
-        backend.delete_backup(row["backup_id"])  # idempotent: a lost race deletes nothing more
         at = self.ctx.now() if now is None else now
+        with self.ctx.database.transaction() as db:  # claimed first: an archive cannot start
+            if not store.move(db, snapshot_id, ("available", "failed"), "deleted", deleted_at=at):
+                raise _not_now(store.get_snapshot(db, snapshot_id) or row)
+        try:
+            backend.delete_backup(row["backup_id"])
+        except Exception:  # the backup is still there: the snapshot is as it was
+            with self.ctx.database.transaction() as db:
+                store.move(db, snapshot_id, ("deleted",), row["state"], deleted_at=None)
+            raise
         with self.ctx.database.transaction() as db:
-            if store.move(db, snapshot_id, ("available", "failed"), "deleted", deleted_at=at):
-                _record(db, row, "snapshot.delete", actor, at, f"{detail}: {row['backup_id']}")
+            _record(db, row, "snapshot.delete", actor, at, f"{detail}: {row['backup_id']}")
             found = store.get_snapshot(db, snapshot_id)
         assert found is not None
-        if found["state"] != "deleted":
-            raise _not_now(found)
         logger.info("snapshot_id=%s %s by %s", snapshot_id, detail, actor)
         return _snapshot(found)
 

@@ -385,3 +385,29 @@ def test_an_archive_cut_short_by_a_daemon_stop_is_recovered(farm: Farm) -> None:
     archived = farm.call("ana", "DELETE", f"/snapshots/{kept['id']}?archive=true")
     assert archived.status_code == 200 and archived.json()["data"]["state"] == "archived"
     assert farm.services.snapshots.recover_archives() == 0
+
+
+def test_a_delete_claims_the_snapshot_before_it_asks_the_cloud(
+    farm: Farm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = start_session(farm.services, farm.backend, "ana")
+    made = take(farm, session_id=session["id"])
+    seen: list[str] = []
+    delete = farm.backend.delete_backup
+
+    def watched(backup_id: str) -> None:  # what an archive starting now would find
+        row = farm.services.context.database.db.execute(
+            "SELECT state FROM desktop_snapshots WHERE id = ?", [made["id"]]
+        ).fetchone()
+        seen.append(row[0])
+        delete(backup_id)
+
+    monkeypatch.setattr(farm.backend, "delete_backup", watched)
+    farm.backend.refuse_deletes = True
+    before = farm.unchanged()
+    refused = farm.call("ana", "DELETE", f"/snapshots/{made['id']}")
+    assert refused.status_code == 503
+    assert farm.unchanged() == before  # put back as it was: available, no audit record
+    farm.backend.refuse_deletes = False
+    assert farm.call("ana", "DELETE", f"/snapshots/{made['id']}").status_code == 200
+    assert seen == ["deleted", "deleted"]  # claimed each time before the cloud was asked
