@@ -348,6 +348,10 @@ class SessionService:
                 end_requested_at=now, end_reason="asked", end_snapshot_id=end_snapshot,
                 detail=f"ended by {principal.name}",
             )  # fmt: skip
+            if not moved and end_snapshot is not None:
+                # The pass began the end meanwhile (duration, idle): the snapshot taken is this
+                # end's, and the instance waits for it.
+                moved = store.move(db, session_id, ["ending"], end_snapshot_id=end_snapshot)
             if not moved:
                 raise IllegalStateChange(
                     f"Session {session_id} changed meanwhile: read it again "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,27 @@ def test_an_end_snapshot_lost_in_the_cloud_is_not_waited_for(desk: Desk) -> None
     desk.services.sessions.run_pass()
     assert desk.data("GET", f"/sessions/{session['id']}")["state"] == "ended"
     assert ("terminate", "memdesk-1") in desk.cloud.calls
+
+
+def test_an_end_snapshot_taken_while_the_pass_ends_the_session_is_still_waited_for(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk.cloud.backups_finish_at_once = False
+    session = desk.ready()
+    take = desk.services.snapshots.take
+
+    def racing(*args: Any, **kwargs: Any) -> Any:  # the pass ends it at its duration meanwhile
+        taken = take(*args, **kwargs)
+        with desk.services.context.database.transaction() as db:
+            db.execute(
+                "UPDATE desktop_sessions SET state = 'ending', end_requested_at = ?,"
+                " end_reason = 'duration' WHERE id = ?", [desk.clock(), session["id"]],
+            )  # fmt: skip
+        return taken
+
+    monkeypatch.setattr(desk.services.sessions.snapshots, "take", racing)
+    ending = desk.data("DELETE", f"/sessions/{session['id']}?snapshot=true")
+    assert ending["state"] == "ending" and ending["end_snapshot_id"] is not None
+    desk.clock.advance(600)
+    desk.services.sessions.run_pass()
+    assert ("terminate", "memdesk-1") not in desk.cloud.calls  # the snapshot is waited for
