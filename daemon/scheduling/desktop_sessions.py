@@ -23,18 +23,16 @@ MIN_BILLED_S = 60.0
 # --- who is offered what -------------------------------------------------------------------------
 
 
-def may_open(project: str, user: str, confidential: Collection[str], mine: Collection[str]) -> bool:
+def may_open(project: str, confidential: Collection[str], mine: Collection[str]) -> bool:
     """A confidential project is opened by its members only (``mine``: the user's projects)."""
     return project not in confidential or project in mine
 
 
-def offered(
-    profile: DesktopProfile, user: str, confidential: Collection[str], mine: Collection[str]
-) -> bool:
+def offered(profile: DesktopProfile, confidential: Collection[str], mine: Collection[str]) -> bool:
     """A profile is offered when it names no project, or one the user may open."""
     if not profile.projects:
         return True
-    return any(may_open(p, user, confidential, mine) for p in profile.projects)
+    return any(may_open(p, confidential, mine) for p in profile.projects)
 
 
 def max_duration_h(profile: DesktopProfile, settings: SessionSettings) -> float:
@@ -99,8 +97,6 @@ class SessionFacts:
     connected: bool = False
     idle_s: float | None = None
     """Idle seconds as the desktop last reported them (at ``last_report_at``)."""
-    instance_known: bool = False
-    """The session has an instance id."""
     instance_gone: bool = False
     """It has one and the cloud no longer lists it."""
     end_snapshot_pending: bool = False

@@ -125,7 +125,7 @@ class SessionService:
                 idle_timeout_s=policy.idle_timeout_s(p, settings.sessions),
             )
             for p in settings.desktops
-            if policy.offered(p, principal.name, confidential, mine)
+            if policy.offered(p, confidential, mine)
         ]
 
     # --- start ----------------------------------------------------------------------------
@@ -431,8 +431,8 @@ class SessionService:
                 f"{', '.join(profile.projects)}."
             )
         confidential, mine = self._access(user)
-        if not policy.offered(profile, user, confidential, mine) or not policy.may_open(
-            asked, user, confidential, mine
+        if not policy.offered(profile, confidential, mine) or not policy.may_open(
+            asked, confidential, mine
         ):
             raise Forbidden(
                 f"Project {asked!r} is confidential and {user} is not one of its members: ask "

@@ -63,7 +63,7 @@ class SessionPass:
             else settings.idle_timeout_s,
             warned_at=row["warned_at"], end_requested_at=row["end_requested_at"],
             last_report_at=row["last_report_at"], connected=bool(row["connected"]),
-            idle_s=row["idle_s"], instance_known=row["instance_id"] is not None,
+            idle_s=row["idle_s"],
             user_active=bool(row.get("user_active", 1)), listening_since=self.listening_since,
         )  # fmt: skip
 

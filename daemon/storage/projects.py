@@ -46,15 +46,6 @@ def members(db: sqlite_utils.Database, project: str) -> list[str]:
     return [row["user_name"] for row in rows]
 
 
-def is_member(db: sqlite_utils.Database, project: str, user_name: str) -> bool:
-    row = one_row(
-        db,
-        "SELECT 1 AS yes FROM project_members WHERE project = ? AND user_name = ?",
-        [project, user_name],
-    )
-    return row is not None
-
-
 def projects_of(db: sqlite_utils.Database, user_name: str) -> set[str]:
     """The projects ``user_name`` is a member of."""
     rows = db.query("SELECT project FROM project_members WHERE user_name = ?", [user_name])

@@ -33,6 +33,7 @@ from daemon.api.guard import authorize
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission, Principal
 from daemon.container import services
+from daemon.scheduling.time_words import duration
 from daemon.web import session
 from daemon.web.blueprint import bp, declared, page
 
@@ -59,12 +60,8 @@ def _allowed(action: str, **params: Any) -> Principal:
 
 
 def time_left(seconds: float) -> str:
-    """``2 h 05 min``, ``12 min``, ``—`` once nothing is left."""
-    minutes = int(seconds // 60)
-    if minutes <= 0:
-        return "—"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    """``2 h 5 min``, ``12 min``, ``—`` once less than a minute is left."""
+    return "—" if seconds < 60 else duration(seconds, exact=True)
 
 
 def _sessions_page(

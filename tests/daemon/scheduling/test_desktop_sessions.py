@@ -45,7 +45,7 @@ def test_a_confidential_projects_profile_is_offered_to_its_members(
     projects: list[str], mine: set[str], expected: bool
 ) -> None:
     profile = DesktopProfile(name="p", projects=projects)
-    assert offered(profile, "ana", {"vault"}, mine) is expected
+    assert offered(profile, {"vault"}, mine) is expected
 
 
 def test_a_profiles_duration_never_passes_the_farms() -> None:
