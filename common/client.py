@@ -85,6 +85,7 @@ def new_idempotency_key() -> str:
 API = "/api/v1"
 
 STATUS_KEY = ":status"
+"""Where ``headers_out`` holds an answer's status (as HTTP/2 names it: no header is so named)."""
 
 FAST_RETRY_S = 30.0
 """After the daemon's fast address refused a connection, the agent's busiest calls go to the
@@ -94,8 +95,6 @@ main address this long before it is tried again."""
 class _FastAddressDown(DaemonUnreachable):
     """The fast address refused the connection: the request never reached the daemon."""
 
-
-"""Where ``headers_out`` holds an answer's status (as HTTP/2 names it: no header is so named)."""
 
 POLL_INTERVAL_HEADER = "X-Poll-Interval"
 """The header of a lease's 204: how many seconds to wait before asking again."""

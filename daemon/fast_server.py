@@ -64,6 +64,7 @@ def fast_server(
         app, http="httptools", loop="asyncio", lifespan="off", interface="asgi3",
         log_config=None, access_log=False, proxy_headers=False, server_header=False,
         headers=[("server", "cloudburst")], timeout_keep_alive=60, backlog=2048,
+        timeout_graceful_shutdown=5,  # well before a worker's stop turns to SIGKILL (10 s)
     )  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(

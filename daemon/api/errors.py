@@ -32,9 +32,7 @@ INVALID_JSON = "invalid_json"
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
-    response = jsonify({"data": None, "message": message, "code": code, "details": details})
-    response.status_code = status
-    return response
+    return _respond(ErrorAnswer(status, code, message, details))
 
 
 def describe_validation(exc: ValidationError) -> tuple[str, str, list[dict[str, Any]]]:
@@ -65,6 +63,15 @@ class ErrorAnswer:
         return {"data": None, "message": self.message, "code": self.code, "details": self.details}
 
 
+NOT_FOUND = ErrorAnswer(
+    404, "not_found", "No such endpoint. The API is described at /api/v1/openapi.json."
+)
+METHOD_NOT_ALLOWED = ErrorAnswer(
+    405, "method_not_allowed",
+    "This endpoint does not take that HTTP method; see /api/v1/openapi.json.",
+)  # fmt: skip
+
+
 def answer_error(exc: Exception) -> ErrorAnswer:
     """The answer to ``exc`` raised while serving an API operation: a Cloudburst error as it
     says, a validation error as 400, a full disk as 507, anything else as 500 (logged)."""
@@ -91,20 +98,13 @@ def answer_error(exc: Exception) -> ErrorAnswer:
 
 
 def _respond(answer: ErrorAnswer) -> Response:
-    response = error_response(answer.status, answer.code, answer.message, answer.details)
+    response = jsonify(answer.body())
+    response.status_code = answer.status
     response.headers.update(answer.headers)
     return response
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(CloudburstError)
-    def _cloudburst(exc: CloudburstError) -> Response:
-        return _respond(answer_error(exc))
-
-    @app.errorhandler(ValidationError)
-    def _validation(exc: ValidationError) -> Response:
-        return _respond(answer_error(exc))
-
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(exc: RequestEntityTooLarge) -> Response:
         return error_response(
@@ -115,16 +115,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         status = exc.code or 500
-        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "http_error")
-        message = {
-            404: "No such endpoint. The API is described at /api/v1/openapi.json.",
-            405: "This endpoint does not take that HTTP method; see /api/v1/openapi.json.",
-        }.get(status, exc.description or exc.name)
-        response = error_response(status, code, message)
+        known = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}.get(status)
+        response = _respond(known or ErrorAnswer(status, "http_error", exc.description or exc.name))
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         return response
 
-    @app.errorhandler(Exception)
+    @app.errorhandler(Exception)  # Cloudburst and validation errors too: answer_error says how
     def _bug(exc: Exception) -> Response:
         return _respond(answer_error(exc))

@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,7 +30,7 @@ from common.models import MAX_INTEGER
 from daemon.api import agents
 from daemon.api.body import too_large
 from daemon.api.converters import at_most
-from daemon.api.errors import ErrorAnswer, answer_error
+from daemon.api.errors import METHOD_NOT_ALLOWED, NOT_FOUND, ErrorAnswer, answer_error
 from daemon.api.guard import admit
 from daemon.api.routing import Operation, envelope_text
 from daemon.container import Services
@@ -44,14 +44,7 @@ _PATH = re.compile(
     rf"/api/v1/agents/(?P<agent_id>[^/]+)/"
     rf"(?:(?P<call>lease|updates)|tasks/(?P<task_id>{at_most(MAX_INTEGER)})/(?P<report>complete|fail))"
 )
-_NOT_FOUND = ErrorAnswer(
-    404, "not_found", "No such endpoint. The API is described at /api/v1/openapi.json."
-)
-_NOT_ALLOWED = ErrorAnswer(
-    405, "method_not_allowed",
-    "This endpoint does not take that HTTP method; see /api/v1/openapi.json.",
-    headers={"Allow": "POST"},
-)  # fmt: skip
+_NOT_ALLOWED = replace(METHOD_NOT_ALLOWED, headers={"Allow": "POST"})
 
 
 def _operation(path: str) -> Operation:
@@ -131,7 +124,7 @@ class FastAgentApi:
         path: str = scope["path"]
         found = _PATH.fullmatch(path)
         if found is None:
-            return _error(_NOT_FOUND)
+            return _error(NOT_FOUND)
         if scope["method"] != "POST":
             return _error(_NOT_ALLOWED)
         name = found["call"] or found["report"]

@@ -26,7 +26,8 @@ Until ``start`` (an app that does not serve: tests, the CLI) each request's writ
 at once, in the request, as they were before the group commit, and a failure is the
 request's.
 
-Threads: requests add from waitress's threads; the flusher thread and the reaper flush;
+Threads: requests add from waitress's threads and the fast address's (its event loop and
+pool); the flusher thread and the reaper flush;
 ``start`` and ``stop`` run on the server's thread.
 """
 
@@ -67,7 +68,7 @@ class WriteBatch:
     renewals: dict[int, tuple[str, float]] = field(default_factory=dict)
     """Per task, its holder and the lease's new expiry."""
     starts: set[Attempt] = field(default_factory=set)
-    """Attempts to move from leased to running, with when they started (the first report)."""
+    """Attempts to move from leased to running (their first report)."""
     progress: dict[Attempt, float] = field(default_factory=dict)
 
     def heard_from(self, agent_id: str, now: float) -> None:

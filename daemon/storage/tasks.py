@@ -8,7 +8,6 @@ names the states a move starts from.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -117,7 +116,7 @@ def claim_first_queued(
         attempts=attempts + 1, progress=0, finished_at=None,
         # The node's time on the task counts from here (its duration, a cloud node's cost):
         # its first report may come an update interval later.
-        started_at=time.time() if now is None else now,
+        started_at=now,
     )  # fmt: skip
     return get_task(db, task_id) if claimed else None
 
