@@ -413,6 +413,34 @@ def test_a_restored_volume_that_fails_is_deleted_and_nothing_launches(
     assert endpoint.count("DeleteBootVolume") == 1
 
 
+def test_a_poll_of_the_restored_volume_answered_with_an_error_leaves_no_volume(
+    backend: OciDesktops, endpoint: ComputeEndpoint, volumes: BlockStorage, waits: Waits
+) -> None:
+    backup_id = available_backup(backend, endpoint)
+    launches = endpoint.count("LaunchInstance")
+    endpoint.fail("GetBootVolume", 500, "InternalError", "Something broke.")
+
+    with pytest.raises(CloudError, match="Something broke"):
+        backend.launch(launch(session_id=8, restore=backup_id))
+
+    assert endpoint.count("LaunchInstance") == launches
+    restored = next(v for v in volumes.volumes.values() if v.get("sourceDetails"))
+    assert restored["lifecycleState"] == "TERMINATING"
+    assert endpoint.count("DeleteBootVolume") == 1
+
+
+def test_a_backup_that_is_not_available_yet_is_refused_before_any_volume_is_made(
+    backend: OciDesktops, endpoint: ComputeEndpoint
+) -> None:
+    desktop = backend.launch(launch(session_id=3))
+    endpoint.advance()
+    creating = backend.backup(desktop.id, BackupKind.FULL, "At the end of session 3")
+
+    with pytest.raises(DesktopRefused, match="is creating: restore it once it is available"):
+        backend.launch(launch(session_id=8, restore=creating.id))
+    assert endpoint.count("CreateBootVolume") == 0
+
+
 def test_a_refused_launch_after_a_restore_deletes_the_restored_volume(
     backend: OciDesktops, endpoint: ComputeEndpoint, volumes: BlockStorage, waits: Waits
 ) -> None:
