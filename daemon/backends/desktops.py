@@ -92,6 +92,7 @@ class Desktop:
     session_id: int | None
     """From its ``cloudburst-session`` tag (None: tagged ours without one)."""
     boot_volume_id: str
+    """Empty where the backend does not know it without asking (OCI's listing)."""
     host: str = ""
     """Where a client reaches its display server (a private IP); empty until known."""
     port: int = 0

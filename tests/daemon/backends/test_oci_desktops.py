@@ -260,7 +260,7 @@ def test_a_desktop_launches_from_its_profiles_image_as_oci_expects(
     endpoint.advance()
     again = backend.desktop(desktop.id)
     assert again is not None and again.state is DesktopState.RUNNING
-    assert again.boot_volume_id == volume["id"]
+    assert volumes.attachments[desktop.id]["bootVolumeId"] == volume["id"]
 
 
 def test_a_flex_profile_gets_its_ocpus_and_memory(
@@ -287,7 +287,9 @@ def test_desktops_are_only_this_farms_desktop_instances(
     listed = backend.desktops()
     assert sorted(d.id for d in listed) == sorted(d.id for d in ours)
     assert sorted(d.session_id or 0 for d in listed) == [1, 2, 3]
-    assert all(d.boot_volume_id.startswith("ocid1.bootvolume") for d in listed)
+    # one listing, not a request per desktop: the boot volume is looked up only to back it up
+    assert all(d.boot_volume_id == "" for d in listed)
+    assert endpoint.count("ListBootVolumeAttachments") == 0
     assert endpoint.count("ListInstances") >= 4  # eight instances, pages of two
     for foreign in (someone, other_farm, render_node, gone):
         assert backend.desktop(foreign) is None
@@ -307,10 +309,12 @@ def test_desktops_are_only_this_farms_desktop_instances(
 def test_a_backup_of_the_boot_volume_carries_its_kind_and_our_tags(
     backend: OciDesktops,
     endpoint: ComputeEndpoint,
+    volumes: BlockStorage,
     kind: BackupKind,
     wire: str,
     unique: float,
 ) -> None:
+    other = backend.launch(launch(session_id=9))
     desktop = backend.launch(launch())
     endpoint.advance()
 
@@ -318,16 +322,17 @@ def test_a_backup_of_the_boot_volume_carries_its_kind_and_our_tags(
 
     assert endpoint.refused == []
     (body,) = endpoint.bodies("CreateBootVolumeBackup")
-    running = backend.desktop(desktop.id)
-    assert running is not None
+    attached = volumes.attachments[desktop.id]["bootVolumeId"]
+    assert attached.startswith("ocid1.bootvolume")
+    assert attached != volumes.attachments[other.id]["bootVolumeId"]  # the desktop's own
     assert body == {
-        "bootVolumeId": running.boot_volume_id,
+        "bootVolumeId": attached,
         "displayName": "ana lookdev, nightly",
         "type": wire,
         "freeformTags": {**our_tags(), "cloudburst-snapshot-kind": kind.value},
     }
     assert (backup.kind, backup.state, backup.boot_volume_id) == (
-        kind, BackupState.CREATING, running.boot_volume_id,
+        kind, BackupState.CREATING, attached,
     )  # fmt: skip
     info = backend.backup_info(backup.id)
     assert info is not None and info.state is BackupState.CREATING
