@@ -35,7 +35,7 @@ from typing import Any
 
 from common.config import Settings
 from common.errors import ConfigError
-from daemon.backends.base import TAG_FARM, NodeState
+from daemon.backends.base import TAG_FARM
 from daemon.backends.cloud_init import DesktopStart, encode_user_data, render_desktop_user_data
 from daemon.backends.desktops import (
     TAG_PROFILE,
@@ -339,12 +339,12 @@ class OciDesktops:
         tags = dict(instance.freeform_tags or {})
         session = tags.get(TAG_SESSION, "")
         profile = self.settings.desktop_profile(tags.get(TAG_PROFILE, ""))
-        state = INSTANCE_STATES.get(instance.lifecycle_state or "", NodeState.PROVISIONING)
+        state = INSTANCE_STATES.get(instance.lifecycle_state or "", DesktopState.PROVISIONING)
         return Desktop(
             id=instance.id,
             backend=self.name,
             name=instance.display_name or instance.id,
-            state=DesktopState(state.value),
+            state=state,
             session_id=int(session) if session.isdigit() else None,
             boot_volume_id=boot_volume_id,
             port=profile.display_port if profile is not None else 0,
