@@ -420,10 +420,10 @@ class SimDesktops:
     def _record(
         self, instance: _Instance, *, pid: int | None = None, started: str | None = None
     ) -> DesktopRecord:
-        record = DesktopRecord.of(
-            instance.id, instance.volume_id, instance.launched_at, instance.launch
-        )
-        return record.model_copy(update={"pid": pid, "started": started})
+        return DesktopRecord.of(
+            instance.id, instance.volume_id, instance.launched_at, instance.launch,
+            pid=pid, started=started,
+        )  # fmt: skip
 
     def _start_copy(self, backup_id: str, volume_id: str) -> None:
         """Copies the volume into the backup on a thread of its own. Under the condition."""

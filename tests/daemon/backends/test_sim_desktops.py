@@ -4,6 +4,7 @@ SeaweedFS S3 server."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import tarfile
@@ -372,6 +373,21 @@ def test_a_desktop_whose_agent_is_gone_is_cleaned_up_and_its_backups_stay(
     assert not volume.exists()
     info = again.backup_info(backup.id)
     assert info is not None and info.state is BackupState.AVAILABLE
+
+
+def test_a_record_keeps_every_field_of_the_launch_but_its_secret() -> None:
+    launch = DesktopLaunch(
+        session_id=4, name="d4", profile=PROFILE, user="alice", project="show",
+        daemon_url="http://127.0.0.1:9", secret="cbs_s", restore_backup_id="simbak-0",
+        report_interval_s=2.5,
+    )  # fmt: skip
+    record = DesktopRecord.of("simdesk-000000000004", "simvol-000000000004", 1.0, launch,
+                              pid=4242, started="77")  # fmt: skip
+    again = DesktopRecord.model_validate_json(record.model_dump_json())
+    assert again.request() == dataclasses.replace(launch, secret="")
+    assert again.request().profile == PROFILE
+    assert (again.pid, again.started) == (4242, "77")
+    assert "cbs_s" not in record.model_dump_json()
 
 
 def test_a_recorded_process_id_that_is_another_process_is_neither_adopted_nor_signalled(
