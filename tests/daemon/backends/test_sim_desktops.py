@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 
 from common.config import Settings
 from common.desktop_settings import DesktopProfile
+from common.errors import ConfigError
 from daemon.backends import sim_desktop_records as records
 from daemon.backends.base import TAG_FARM, CloudError
 from daemon.backends.desktops import (
@@ -276,6 +278,32 @@ def test_archive_to_the_object_store(tmp_path: Path, weed: Any) -> None:
         member = opened.extractfile("home/scene.blend")
         assert member is not None and member.read() == b"\x00blend"
     assert not list((backend.shelf.archive).glob("*"))
+
+
+def test_archive_to_a_store_whose_library_is_missing_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.data.store_config import StoreSettings
+
+    store = StoreSettings(
+        endpoint="http://127.0.0.1:9", bucket="renders", region="us-east-1",
+        access_key_id="k", secret_access_key="s",
+    )  # fmt: skip
+    daemon = StandInDaemon()
+    with stand_in_daemon(daemon) as url:
+        backend = SimDesktops(make_settings(tmp_path, store=store))
+        try:
+            world = World(backend, daemon, url)
+            desktop = world.running(world.launch())
+            full = backend.backup(desktop.id, BackupKind.FULL, "f")
+            world.available(full.id)
+            monkeypatch.setitem(sys.modules, "common.data.s3", None)  # boto3 not installed
+            with pytest.raises(ConfigError, match=r"Install cloudburst\[data\]"):
+                backend.archive_backup(full.id)
+            assert world.state(full.id) is BackupState.AVAILABLE
+            assert not list(backend.shelf.archive.glob("*"))
+        finally:
+            backend.terminate_all()
 
 
 def test_deleted_backups_leave_no_files_once_nothing_needs_them(world: World) -> None:
