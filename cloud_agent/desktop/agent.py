@@ -43,7 +43,6 @@ class ReportLoop:
         self.port = port
         self.interval_s = interval_s
         self.stop = threading.Event()
-        self.ended_by_daemon = False
 
     def run(self) -> None:
         """On the main thread; returns when told to end."""
@@ -68,7 +67,6 @@ class ReportLoop:
         self.interval_s = min(max(reply.report_interval_s, MIN_INTERVAL_S), MAX_INTERVAL_S)
         if reply.end_now:
             self.presence.end(reply.warning)
-            self.ended_by_daemon = True
             logger.info("desktop: the daemon ends this session (grace %.0f s)", reply.grace_s)
             return True
         self.presence.warning = reply.warning

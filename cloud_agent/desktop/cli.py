@@ -133,7 +133,9 @@ def desktop_command(
         home.mkdir(parents=True, exist_ok=True)
         broker = Broker(daemon_url, session_id, secret)
         presence = Presence()
-        listener = Listener(Display(broker, HomeFiles(home), presence), bind, port)
+        # Beside a real display server only its token checks: no stand-in /connect, /files.
+        display = Display(broker, HomeFiles(home), presence, stand_in=display_port is None)
+        listener = Listener(display, bind, port)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
     if port_file is not None:

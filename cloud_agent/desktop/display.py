@@ -9,6 +9,11 @@ server, with the same broker check a real one would make.
 * ``GET /status``: ``{"connected", "warning", "idle_s"}``.
 * ``POST /dcv/auth``: a NICE DCV server's external authenticator (``dcv_auth``).
 
+Beside a real display server (``stand_in=False``: ``--display-port``, an OCI image) only
+``/status`` and ``/dcv/auth`` are served: the artist is logged in on that machine and could swap a
+folder of the home for a link between ``HomeFiles``' check and its open, reaching the agent's own
+files (its session secret) through ``/files``; clients there use the display server's own.
+
 Answers are JSON; an error is ``{"code", "message"}`` with a stable code and a sentence that
 says what to do. A plain WSGI application, served by waitress (``Listener``); it runs on
 waitress's worker threads and keeps its state in ``Presence``.
@@ -63,10 +68,14 @@ class Refused(UserFacingError):
 class Display:
     """The WSGI application of the display stand-in."""
 
-    def __init__(self, broker: Broker, files: HomeFiles, presence: Presence) -> None:
+    def __init__(
+        self, broker: Broker, files: HomeFiles, presence: Presence, stand_in: bool = True
+    ) -> None:
         self.broker = broker
         self.files = files
         self.presence = presence
+        #: False beside a real display server: only ``/status`` and ``/dcv/auth``.
+        self.stand_in = stand_in
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -84,14 +93,16 @@ class Display:
         if path == "/status":
             _allow(method, "GET")
             return _json(start_response, 200, self.status())
-        if path == "/connect":
-            _allow(method, "POST")
-            return _json(start_response, 200, self.connect(_small_body(environ)))
         if path == "/dcv/auth":
             _allow(method, "POST")
             body = self.dcv_auth(_small_body(environ))
             start_response("200 OK", [("Content-Type", "text/xml"), _length(body)])
             return [body]
+        if not self.stand_in:
+            raise _not_found(path)
+        if path == "/connect":
+            _allow(method, "POST")
+            return _json(start_response, 200, self.connect(_small_body(environ)))
         if path == "/disconnect":
             _allow(method, "POST")
             if not self.presence.disconnect(environ.get(CONNECTION_HEADER)):
@@ -99,7 +110,7 @@ class Display:
             return _json(start_response, 200, {"connected": False})
         if path.startswith("/files/"):
             return self._file(method, path.removeprefix("/files/"), environ, start_response)
-        raise Refused("not_found", 404, f"{path} is not a page of this desktop.")
+        raise _not_found(path)
 
     def status(self) -> dict[str, Any]:
         presence = self.presence
@@ -191,7 +202,7 @@ class Listener:
                 port=port,
                 threads=threads,
                 # waitress keeps a body before the app sees it: no larger than a file may be
-                max_request_body_size=app.files.max_bytes + MAX_SMALL_BODY,
+                max_request_body_size=MAX_SMALL_BODY + (app.files.max_bytes if app.stand_in else 0),
             )
         except OSError as exc:
             raise ConfigError(
@@ -233,6 +244,10 @@ def _length(body: bytes) -> tuple[str, str]:
 def _allow(method: str, *allowed: str) -> None:
     if method not in allowed:
         raise Refused("method_not_allowed", 405, f"Use {' or '.join(allowed)} here, not {method}.")
+
+
+def _not_found(path: str) -> Refused:
+    return Refused("not_found", 404, f"{path} is not a page of this desktop.")
 
 
 def _not_connected() -> Refused:

@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 from common.config import Settings
 from common.desktop_settings import DesktopProfile
 from common.errors import UserFacingError
+from daemon.backends.base import NodeState
 
 #: Freeform tags on every desktop instance, boot volume and backup of ours (``TAG_FARM`` too).
 TAG_SESSION = "cloudburst-session"
@@ -35,13 +36,9 @@ TAG_PROFILE = "cloudburst-desktop"
 TAG_SNAPSHOT_KIND = "cloudburst-snapshot-kind"
 
 
-class DesktopState(enum.StrEnum):
-    """Where a desktop instance is in its life."""
-
-    PROVISIONING = "provisioning"
-    RUNNING = "running"
-    TERMINATING = "terminating"
-    TERMINATED = "terminated"
+#: Where a desktop instance is in its life: a cloud node's states, the same enum (a desktop is
+#: an instance as a render node is, and the backends map their clouds' states onto it once).
+DesktopState = NodeState
 
 
 class BackupKind(enum.StrEnum):
@@ -92,6 +89,7 @@ class Desktop:
     session_id: int | None
     """From its ``cloudburst-session`` tag (None: tagged ours without one)."""
     boot_volume_id: str
+    """Empty where the backend does not know it without asking (OCI's listing)."""
     host: str = ""
     """Where a client reaches its display server (a private IP); empty until known."""
     port: int = 0

@@ -145,10 +145,12 @@ class BootVolumes:
         """A new boot volume made from ``backup_id``, once it is AVAILABLE; its id.
 
         Raises:
-            DesktopRefused: the backup is not this farm's, or not of ``user``'s desktop; OCI
-                refused the volume.
-            CloudError: the volume failed, or was not ready within ``volume_wait_s`` (it is
-                deleted then).
+            DesktopRefused: the backup is not this farm's, not of ``user``'s desktop, or not
+                available; OCI refused the volume.
+            CloudError: the volume failed, or was not ready within ``volume_wait_s``.
+
+        Whatever ends the wait for the new volume but its being AVAILABLE (a failed poll
+        included) deletes it before the error goes on.
         """
         from oci.core.models import (
             BootVolumeSourceFromBootVolumeBackupDetails,
@@ -160,6 +162,11 @@ class BootVolumes:
             raise DesktopRefused(
                 f"Boot volume backup {backup_id} is not one of {user}'s snapshots on this "
                 "farm: restore one of theirs (GET /api/v1/snapshots lists them)."
+            )
+        if backup.lifecycle_state != "AVAILABLE":
+            raise DesktopRefused(
+                f"Boot volume backup {backup_id} is {str(backup.lifecycle_state).lower()}: "
+                "restore it once it is available, or restore another snapshot."
             )
         answer = self._call(
             "CreateBootVolume",
@@ -175,13 +182,25 @@ class BootVolumes:
             asking_for="a boot volume restored from a snapshot",
         )
         volume_id: str = answer.data.id
+        try:
+            self._wait_available(volume_id, backup_id, answer.data.lifecycle_state)
+        except BaseException:
+            # A poll refused, throttled or not allowed, a failed or late volume: none is left.
+            self.delete_volume(volume_id)
+            raise
+        return volume_id
+
+    def _wait_available(self, volume_id: str, backup_id: str, state: Any) -> None:
+        """Polls the restored boot volume until it is AVAILABLE (bounded by volume_wait_s).
+
+        Raises:
+            CloudError: the volume failed, or was not ready in time.
+        """
         wait = self.settings.volume_wait_s
         deadline = self._clock() + wait
-        state = answer.data.lifecycle_state
         while state != "AVAILABLE":
             left = deadline - self._clock()
             if state in ("FAULTY", "TERMINATING", "TERMINATED") or left <= 0:
-                self.delete_volume(volume_id)
                 why = (
                     f"is {str(state).lower()}"
                     if left > 0
@@ -195,7 +214,6 @@ class BootVolumes:
             state = self._call(
                 "GetBootVolume", self._client.get_boot_volume, volume_id
             ).data.lifecycle_state
-        return volume_id
 
     def delete_volume(self, volume_id: str) -> None:
         """Deletes a boot volume no instance uses; a failure is logged (the volume is tagged

@@ -7,7 +7,9 @@ boot volume restored from a backup, with cloud-init user data that starts the de
 (``cloud_init.desktop_cloud_config``). The instance, its VNIC, its boot volume and every backup
 carry our freeform tags (farm, session, user, profile; a backup also its kind): listing by the
 farm tag is how the backend finds its desktops, and nothing of another farm or person is ever
-touched -- every id the daemon passes is checked to be ours before it is used.
+touched -- every id the daemon passes is checked to be ours before it is used. A listing leaves
+``boot_volume_id`` empty (one request for all desktops, not one more each): a backup looks the
+desktop's boot volume up itself.
 
 Boot volumes and backups are ``oci_boot_volumes.BootVolumes``'s. What OCI answers and what the
 backend raises (``oci_boot_volumes.DesktopCalls``):
@@ -20,7 +22,7 @@ backend raises (``oci_boot_volumes.DesktopCalls``):
 
 What the backend itself refuses is ``DesktopRefused`` too, as every desktop backend's: a backup
 of a desktop that has ended, a restore from a backup that is not of this farm or not of the
-same person's desktop, an archive of a backup that is not available yet.
+same person's desktop, a restore or an archive of a backup that is not available yet.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 
 from common.config import Settings
 from common.errors import ConfigError
-from daemon.backends.base import TAG_FARM, NodeState
+from daemon.backends.base import TAG_FARM
 from daemon.backends.cloud_init import DesktopStart, encode_user_data, render_desktop_user_data
 from daemon.backends.desktops import (
     TAG_PROFILE,
@@ -160,14 +162,14 @@ class OciDesktops:
         found = []
         for instance in self._list_ours():
             if instance.lifecycle_state != "TERMINATED":
-                found.append(self._desktop(instance, self._boot_volume_of(instance)))
+                found.append(self._desktop(instance))
         return found
 
     def desktop(self, desktop_id: str) -> Desktop | None:
         instance = self._instance(desktop_id)
         if instance is None or instance.lifecycle_state == "TERMINATED":
             return None
-        return self._desktop(instance, self._boot_volume_of(instance))
+        return self._desktop(instance)
 
     def terminate(self, desktop_id: str) -> None:
         instance = self._instance(desktop_id)
@@ -331,16 +333,18 @@ class OciDesktops:
         attached = [a for a in answer.data if a.lifecycle_state in ("ATTACHING", "ATTACHED")]
         return str(attached[0].boot_volume_id) if attached else ""
 
-    def _desktop(self, instance: Any, boot_volume_id: str) -> Desktop:
+    def _desktop(self, instance: Any, boot_volume_id: str = "") -> Desktop:
+        """Ours of an SDK ``Instance``; its boot volume only where already known (a restore):
+        looking it up would cost a request per desktop on every pass (``backup`` does)."""
         tags = dict(instance.freeform_tags or {})
         session = tags.get(TAG_SESSION, "")
         profile = self.settings.desktop_profile(tags.get(TAG_PROFILE, ""))
-        state = INSTANCE_STATES.get(instance.lifecycle_state or "", NodeState.PROVISIONING)
+        state = INSTANCE_STATES.get(instance.lifecycle_state or "", DesktopState.PROVISIONING)
         return Desktop(
             id=instance.id,
             backend=self.name,
             name=instance.display_name or instance.id,
-            state=DesktopState(state.value),
+            state=state,
             session_id=int(session) if session.isdigit() else None,
             boot_volume_id=boot_volume_id,
             port=profile.display_port if profile is not None else 0,

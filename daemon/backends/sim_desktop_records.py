@@ -17,6 +17,7 @@ import contextlib
 import os
 import subprocess
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -61,38 +62,30 @@ class DesktopRecord(BaseModel):
 
     @classmethod
     def of(
-        cls, desktop_id: str, volume_id: str, launched_at: float, launch: DesktopLaunch
+        cls,
+        desktop_id: str,
+        volume_id: str,
+        launched_at: float,
+        launch: DesktopLaunch,
+        *,
+        pid: int | None = None,
+        started: str | None = None,
     ) -> DesktopRecord:
+        kept = {
+            f.name: getattr(launch, f.name) for f in fields(DesktopLaunch) if f.name != "secret"
+        }
         return cls(
             id=desktop_id,
             volume_id=volume_id,
             launched_at=launched_at,
-            launch=LaunchRecord(
-                session_id=launch.session_id,
-                name=launch.name,
-                profile=launch.profile,
-                user=launch.user,
-                project=launch.project,
-                daemon_url=launch.daemon_url,
-                restore_backup_id=launch.restore_backup_id,
-                report_interval_s=launch.report_interval_s,
-            ),
+            launch=LaunchRecord(**kept),
+            pid=pid,
+            started=started,
         )
 
     def request(self) -> DesktopLaunch:
         """The launch again; its secret stays in the volume's file, where the agent reads it."""
-        launch = self.launch
-        return DesktopLaunch(
-            session_id=launch.session_id,
-            name=launch.name,
-            profile=launch.profile,
-            user=launch.user,
-            project=launch.project,
-            daemon_url=launch.daemon_url,
-            secret="",
-            restore_backup_id=launch.restore_backup_id,
-            report_interval_s=launch.report_interval_s,
-        )
+        return DesktopLaunch(**dict(self.launch), secret="")
 
 
 def save(folder: Path, record: DesktopRecord) -> None:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from common.config import Settings
 from common.data.errors import DataError
+from common.errors import ConfigError
 from common.private_files import private_dir, write_private
 from daemon.backends import sim_desktop_records as records
 from daemon.backends.base import TAG_FARM, CloudError
@@ -65,6 +66,7 @@ from daemon.backends.sim_desktop_records import AdoptedProcess, DesktopRecord
 from daemon.backends.sim_volumes import BackupRecord, VolumeShelf
 from daemon.backends.simcloud import (
     clean_environment,
+    kill_group,
     kill_group_of,
     start_machine,
 )
@@ -258,6 +260,13 @@ class SimDesktops:
             raise CloudError(
                 f"The archive of {backup_id} could not be stored in the object store: {exc}"
             ) from exc
+        except ImportError as exc:
+            raise ConfigError(
+                f"The archive of {backup_id} cannot reach the object store of [store]: its "
+                f"library is not installed ({exc.name or exc}). Install cloudburst[data] (S3) or "
+                "cloudburst[oci] (OCI) on the daemon's machine, or remove [store] to keep "
+                "archives in the simulated cloud's folder."
+            ) from exc
         finally:
             part.unlink(missing_ok=True)
 
@@ -368,8 +377,7 @@ class SimDesktops:
                 process.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=STOP_GRACE_S)
-            if process.returncode is None:  # not reaped: its id is still its own
-                kill_group_of(process.pid)
+            kill_group(process)  # while not reaped: its id is still its own
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=_KILL_WAIT_S)
         if instance.watcher is not None:
@@ -420,10 +428,10 @@ class SimDesktops:
     def _record(
         self, instance: _Instance, *, pid: int | None = None, started: str | None = None
     ) -> DesktopRecord:
-        record = DesktopRecord.of(
-            instance.id, instance.volume_id, instance.launched_at, instance.launch
-        )
-        return record.model_copy(update={"pid": pid, "started": started})
+        return DesktopRecord.of(
+            instance.id, instance.volume_id, instance.launched_at, instance.launch,
+            pid=pid, started=started,
+        )  # fmt: skip
 
     def _start_copy(self, backup_id: str, volume_id: str) -> None:
         """Copies the volume into the backup on a thread of its own. Under the condition."""

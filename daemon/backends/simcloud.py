@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from common.cloud_settings import SimCloudSettings
 from daemon.backends.base import (
@@ -434,7 +435,18 @@ class SimCloud:
         )
 
 
-def kill_group(process: subprocess.Popen[bytes]) -> None:
+class GroupLeader(Protocol):
+    """A process leading its own group: a ``subprocess.Popen``, or one that is not this
+    process's child but is known the same way (``sim_desktop_records.AdoptedProcess``)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+
+def kill_group(process: GroupLeader) -> None:
     """SIGKILLs the process's group (its "machine") while the process is not yet reaped (so
     its id cannot belong to another process)."""
     if process.returncode is None:

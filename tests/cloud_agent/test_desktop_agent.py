@@ -116,6 +116,36 @@ def test_beside_a_real_display_server_it_reports_the_displays_port(tmp_path: Pat
             stop(found.process)
 
 
+def test_beside_a_real_display_server_only_token_checks_and_status_are_served(
+    tmp_path: Path,
+) -> None:
+    """The artist is logged in on an OCI desktop: the stand-in's /connect, /files and
+    /disconnect would let them reach the agent's own files, so they are not served there."""
+    daemon = StandInDaemon(secrets={SESSION: SECRET})
+    daemon.tokens["cbc_dcv"] = (SESSION, "alice")
+    daemon.tokens["cbc_connect"] = (SESSION, "alice")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "notes.txt").write_text("kept")
+    with stand_in_daemon(daemon) as url:
+        found = start_agent(tmp_path, url, extra=("--display-port", "8443"))
+        try:
+            connect = b'{"token": "cbc_connect"}'
+            assert client_raw(found.url, "POST", "/connect", connect)[0] == 404
+            assert client_raw(found.url, "GET", "/files/notes.txt", connection="c")[0] == 404
+            assert client_raw(found.url, "GET", "/files/../secret")[0] == 404
+            assert client_raw(found.url, "PUT", "/files/x.txt", b"x", connection="c")[0] == 404
+            assert client_raw(found.url, "POST", "/disconnect", connection="c")[0] == 404
+            assert not (tmp_path / "home" / "x.txt").exists()
+            form = b"sessionId=console&authenticationToken=cbc_dcv"
+            assert client_raw(found.url, "POST", "/dcv/auth", form) == (
+                200, b'<auth result="yes"><username>alice</username></auth>'
+            )  # fmt: skip
+            assert client_raw(found.url, "GET", "/status")[0] == 200
+            assert "cbc_connect" in daemon.tokens
+        finally:
+            stop(found.process)
+
+
 def test_a_token_works_once_and_the_second_use_gets_the_daemons_sentence(
     desktop: Desktop,
 ) -> None:

@@ -260,7 +260,7 @@ def test_a_desktop_launches_from_its_profiles_image_as_oci_expects(
     endpoint.advance()
     again = backend.desktop(desktop.id)
     assert again is not None and again.state is DesktopState.RUNNING
-    assert again.boot_volume_id == volume["id"]
+    assert volumes.attachments[desktop.id]["bootVolumeId"] == volume["id"]
 
 
 def test_a_flex_profile_gets_its_ocpus_and_memory(
@@ -287,7 +287,9 @@ def test_desktops_are_only_this_farms_desktop_instances(
     listed = backend.desktops()
     assert sorted(d.id for d in listed) == sorted(d.id for d in ours)
     assert sorted(d.session_id or 0 for d in listed) == [1, 2, 3]
-    assert all(d.boot_volume_id.startswith("ocid1.bootvolume") for d in listed)
+    # one listing, not a request per desktop: the boot volume is looked up only to back it up
+    assert all(d.boot_volume_id == "" for d in listed)
+    assert endpoint.count("ListBootVolumeAttachments") == 0
     assert endpoint.count("ListInstances") >= 4  # eight instances, pages of two
     for foreign in (someone, other_farm, render_node, gone):
         assert backend.desktop(foreign) is None
@@ -307,10 +309,12 @@ def test_desktops_are_only_this_farms_desktop_instances(
 def test_a_backup_of_the_boot_volume_carries_its_kind_and_our_tags(
     backend: OciDesktops,
     endpoint: ComputeEndpoint,
+    volumes: BlockStorage,
     kind: BackupKind,
     wire: str,
     unique: float,
 ) -> None:
+    other = backend.launch(launch(session_id=9))
     desktop = backend.launch(launch())
     endpoint.advance()
 
@@ -318,16 +322,17 @@ def test_a_backup_of_the_boot_volume_carries_its_kind_and_our_tags(
 
     assert endpoint.refused == []
     (body,) = endpoint.bodies("CreateBootVolumeBackup")
-    running = backend.desktop(desktop.id)
-    assert running is not None
+    attached = volumes.attachments[desktop.id]["bootVolumeId"]
+    assert attached.startswith("ocid1.bootvolume")
+    assert attached != volumes.attachments[other.id]["bootVolumeId"]  # the desktop's own
     assert body == {
-        "bootVolumeId": running.boot_volume_id,
+        "bootVolumeId": attached,
         "displayName": "ana lookdev, nightly",
         "type": wire,
         "freeformTags": {**our_tags(), "cloudburst-snapshot-kind": kind.value},
     }
     assert (backup.kind, backup.state, backup.boot_volume_id) == (
-        kind, BackupState.CREATING, running.boot_volume_id,
+        kind, BackupState.CREATING, attached,
     )  # fmt: skip
     info = backend.backup_info(backup.id)
     assert info is not None and info.state is BackupState.CREATING
@@ -411,6 +416,34 @@ def test_a_restored_volume_that_fails_is_deleted_and_nothing_launches(
         backend.launch(launch(session_id=8, restore=backup_id))
     assert len(waits) == 1 and endpoint.count("LaunchInstance") == launches
     assert endpoint.count("DeleteBootVolume") == 1
+
+
+def test_a_poll_of_the_restored_volume_answered_with_an_error_leaves_no_volume(
+    backend: OciDesktops, endpoint: ComputeEndpoint, volumes: BlockStorage, waits: Waits
+) -> None:
+    backup_id = available_backup(backend, endpoint)
+    launches = endpoint.count("LaunchInstance")
+    endpoint.fail("GetBootVolume", 500, "InternalError", "Something broke.")
+
+    with pytest.raises(CloudError, match="Something broke"):
+        backend.launch(launch(session_id=8, restore=backup_id))
+
+    assert endpoint.count("LaunchInstance") == launches
+    restored = next(v for v in volumes.volumes.values() if v.get("sourceDetails"))
+    assert restored["lifecycleState"] == "TERMINATING"
+    assert endpoint.count("DeleteBootVolume") == 1
+
+
+def test_a_backup_that_is_not_available_yet_is_refused_before_any_volume_is_made(
+    backend: OciDesktops, endpoint: ComputeEndpoint
+) -> None:
+    desktop = backend.launch(launch(session_id=3))
+    endpoint.advance()
+    creating = backend.backup(desktop.id, BackupKind.FULL, "At the end of session 3")
+
+    with pytest.raises(DesktopRefused, match="is creating: restore it once it is available"):
+        backend.launch(launch(session_id=8, restore=creating.id))
+    assert endpoint.count("CreateBootVolume") == 0
 
 
 def test_a_refused_launch_after_a_restore_deletes_the_restored_volume(

@@ -4,8 +4,10 @@ SeaweedFS S3 server."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import pytest
 
 from common.config import Settings
 from common.desktop_settings import DesktopProfile
+from common.errors import ConfigError
 from daemon.backends import sim_desktop_records as records
 from daemon.backends.base import TAG_FARM, CloudError
 from daemon.backends.desktops import (
@@ -277,6 +280,32 @@ def test_archive_to_the_object_store(tmp_path: Path, weed: Any) -> None:
     assert not list((backend.shelf.archive).glob("*"))
 
 
+def test_archive_to_a_store_whose_library_is_missing_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.data.store_config import StoreSettings
+
+    store = StoreSettings(
+        endpoint="http://127.0.0.1:9", bucket="renders", region="us-east-1",
+        access_key_id="k", secret_access_key="s",
+    )  # fmt: skip
+    daemon = StandInDaemon()
+    with stand_in_daemon(daemon) as url:
+        backend = SimDesktops(make_settings(tmp_path, store=store))
+        try:
+            world = World(backend, daemon, url)
+            desktop = world.running(world.launch())
+            full = backend.backup(desktop.id, BackupKind.FULL, "f")
+            world.available(full.id)
+            monkeypatch.setitem(sys.modules, "common.data.s3", None)  # boto3 not installed
+            with pytest.raises(ConfigError, match=r"Install cloudburst\[data\]"):
+                backend.archive_backup(full.id)
+            assert world.state(full.id) is BackupState.AVAILABLE
+            assert not list(backend.shelf.archive.glob("*"))
+        finally:
+            backend.terminate_all()
+
+
 def test_deleted_backups_leave_no_files_once_nothing_needs_them(world: World) -> None:
     desktop = world.running(world.launch())
     world.client(desktop).put("a.txt", b"a")
@@ -372,6 +401,21 @@ def test_a_desktop_whose_agent_is_gone_is_cleaned_up_and_its_backups_stay(
     assert not volume.exists()
     info = again.backup_info(backup.id)
     assert info is not None and info.state is BackupState.AVAILABLE
+
+
+def test_a_record_keeps_every_field_of_the_launch_but_its_secret() -> None:
+    launch = DesktopLaunch(
+        session_id=4, name="d4", profile=PROFILE, user="alice", project="show",
+        daemon_url="http://127.0.0.1:9", secret="cbs_s", restore_backup_id="simbak-0",
+        report_interval_s=2.5,
+    )  # fmt: skip
+    record = DesktopRecord.of("simdesk-000000000004", "simvol-000000000004", 1.0, launch,
+                              pid=4242, started="77")  # fmt: skip
+    again = DesktopRecord.model_validate_json(record.model_dump_json())
+    assert again.request() == dataclasses.replace(launch, secret="")
+    assert again.request().profile == PROFILE
+    assert (again.pid, again.started) == (4242, "77")
+    assert "cbs_s" not in record.model_dump_json()
 
 
 def test_a_recorded_process_id_that_is_another_process_is_neither_adopted_nor_signalled(
