@@ -70,6 +70,11 @@ def main() -> int:
         "--mix", action="store_true", help="requirements, a limit and dependencies in the load"
     )
     parser.add_argument(
+        "--separate", action="store_true",
+        help="agents of protocol 2: a lease call and a completion call per task (else the "
+        "completion's answer carries the next task)",
+    )  # fmt: skip
+    parser.add_argument(
         "--daemon-arg", action="append", default=[], help="an argument for the daemon (repeat)"
     )
     args = parser.parse_args()
@@ -122,24 +127,38 @@ def main() -> int:
         host, port = (fast or url).removeprefix("http://").split(":")
         print(f"agents' calls to {fast or url}")
 
+        lease_next = not args.separate
+
         async def play_agent(agent_id: str, token: str) -> None:
-            """One agent: lease, complete at once (a no-op render), until no frame is left."""
+            """One agent: lease, complete at once (a no-op render), until no frame is left.
+            As the real agent of protocol 3, a completion asks for the next task too."""
             conn = Connection(host, int(port), token, keepalive=True)
+            assignment = None
             try:
                 while remaining[0] > 0:
                     t0 = time.perf_counter()
-                    status, _, assignment = await conn.request("POST", f"/agents/{agent_id}/lease")
-                    elapsed = time.perf_counter() - t0
-                    if status == 204:
-                        await asyncio.sleep(0.01)
-                        continue
-                    latencies.append(elapsed)
-                    handed[(assignment["task_id"], assignment["attempt"])] += 1
-                    remaining[0] -= 1
-                    await conn.request(
+                    if assignment is None:
+                        status, _, assignment = await conn.request(
+                            "POST", f"/agents/{agent_id}/lease"
+                        )
+                        if status == 204:
+                            assignment = None
+                            await asyncio.sleep(0.01)
+                            continue
+                        latencies.append(time.perf_counter() - t0)
+                        handed[(assignment["task_id"], assignment["attempt"])] += 1
+                        remaining[0] -= 1
+                        t0 = time.perf_counter()
+                    status, _, reply = await conn.request(
                         "POST", f"/agents/{agent_id}/tasks/{assignment['task_id']}/complete",
-                        {"attempt": assignment["attempt"], "outputs": []},
+                        {"attempt": assignment["attempt"], "outputs": [],
+                         **({"lease_next": True} if lease_next else {})},
                     )  # fmt: skip
+                    assignment = (reply or {}).get("next") if lease_next else None
+                    if assignment is not None:
+                        latencies.append(time.perf_counter() - t0)
+                        handed[(assignment["task_id"], assignment["attempt"])] += 1
+                        remaining[0] -= 1
             finally:
                 await conn.close()
 

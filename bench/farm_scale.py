@@ -8,7 +8,8 @@ agent token:
   chunk about every second each; at the end of a task, complete and lease again at once.
 * ``quiet`` protocol: rendering, one update every ``update_interval_s`` (the daemon says how
   long) carrying the heartbeat, the newest progress and the log lines since the last one; idle,
-  a lease poll after the ``X-Poll-Interval`` the daemon's 204 names; complete, then lease.
+  a lease poll after the ``X-Poll-Interval`` the daemon's 204 names; complete, then lease (from
+  protocol 3, the completion asks for the next task and leases only when its answer has none).
 * ``auto``: quiet when the daemon answers ``GET /api/v1/agents/protocol``, else legacy.
 
 Renders are no-ops that last ``--task-s`` seconds (the first one of each agent a random part of
@@ -90,6 +91,10 @@ class Agent:
         self.quiet = quiet
         self.task: dict[str, Any] | None = None
         self.first = True
+        self.lease_next = quiet is not None and quiet.get("version", 2) >= 3
+        """Protocol 3: a completion asks for the next task (``lease_next``)."""
+        self.handed: dict[str, Any] | None = None
+        """The next task the last completion's answer carried."""
 
     async def call(
         self, kind: str, conn: Connection, method: str, path: str, body: Any = None
@@ -125,6 +130,13 @@ class Agent:
         beat = None if self.quiet else asyncio.create_task(self.heartbeats(stop))
         try:
             while not stop.is_set():
+                if self.handed is not None:
+                    self.task, self.handed = self.handed, None
+                    if self.stats.counting(time.monotonic()):
+                        self.stats.leases += 1
+                    await self.render(stop)
+                    self.task = None
+                    continue
                 answer = await self.call("lease", self.main, "POST", f"/agents/{self.id}/lease")
                 if answer is None or answer[0] == 204:
                     if answer is not None and self.stats.counting(time.monotonic()):
@@ -199,13 +211,14 @@ class Agent:
                 return
             if pending and not await self.send(tid, attempt, 1.0, pending, progress_at, offset):
                 return
+            done: dict[str, Any] = {"attempt": attempt, "outputs": []}
+            if self.lease_next:
+                done["lease_next"] = True
             answer = await self.call(
-                "complete",
-                self.main,
-                "POST",
-                f"/agents/{self.id}/tasks/{tid}/complete",
-                {"attempt": attempt, "outputs": []},
+                "complete", self.main, "POST", f"/agents/{self.id}/tasks/{tid}/complete", done
             )
+            if answer is not None and self.lease_next:
+                self.handed = (answer[2] or {}).get("next")
             if answer is not None and self.stats.counting(time.monotonic()):
                 self.stats.done += 1
         finally:

@@ -13,8 +13,10 @@ Threads:
 After registering, the agent asks which protocol the daemon speaks (``agent_protocol``). A
 daemon of version 2 takes one update every few seconds (``cloud_agent.updates``): the outbox's
 sender then carries the heartbeat's fields, the progress and the log in it, the heartbeat thread
-stays silent, and an idle agent waits the lease's ``X-Poll-Interval`` between polls. An older
-daemon (no such route) gets the heartbeat, progress and log calls as before.
+stays silent, and an idle agent waits the lease's ``X-Poll-Interval`` between polls. A daemon of
+version 3 also answers a task's completion with the next task (``Outbox.next_work``): a busy
+node then makes one call per task, not a completion and a lease. An older daemon (no such
+route) gets the heartbeat, progress and log calls as before.
 
 The daemon being unreachable never stops the agent: it backs off and keeps trying. A stop request
 (SIGTERM, SIGINT) stops leasing, kills the running render and reports it as preempted, so the
@@ -50,6 +52,7 @@ from common.models import (
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
+    TaskFailure,
 )
 
 if TYPE_CHECKING:
@@ -169,6 +172,8 @@ class Agent:
         self._heartbeat_thread: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
         self._backoff = Backoff(first=min(settings.poll_interval_s, 1.0), most=30.0)
+        self._handed: tuple[str, TaskAssignment] | None = None
+        """The next task a completion's answer carried, and the agent id it was leased to."""
 
     # --- state -------------------------------------------------------------------------------
 
@@ -263,7 +268,9 @@ class Agent:
         return info
 
     def _speak(self, protocol: AgentProtocol | None) -> None:
-        """Sends updates the way the daemon takes them: one per interval from version 2."""
+        """Sends updates the way the daemon takes them: one per interval from version 2; a
+        completion asks for the next task from version 3."""
+        self.outbox.next_work = self if protocol is not None and protocol.version >= 3 else None
         if protocol is None or protocol.version < 2:
             self.outbox.quiet = None
             return
@@ -396,6 +403,54 @@ class Agent:
             self._heartbeat_thread.join(timeout=self.settings.request_timeout_s + 5)
             self._heartbeat_thread = None
 
+    # --- the next task in a completion's answer (outbox thread) -----------------------------
+
+    def wanted(self, agent_id: str) -> bool:
+        """Whether a completion sent as ``agent_id`` should ask for the next task: not while
+        stopping, nor for an id the agent no longer has, nor with one task kept already."""
+        with self._lock:
+            info = self._info
+            return (
+                not self._stop.is_set()
+                and info is not None
+                and info.id == agent_id
+                and self._handed is None
+            )
+
+    def take(self, assignment: TaskAssignment) -> None:
+        """Keeps the next task for the main loop (``step``)."""
+        with self._lock:
+            info = self._info
+            if info is not None:
+                self._handed = (info.id, assignment)
+
+    def _take_handed(self, agent_id: str) -> TaskAssignment | None:
+        """The task a completion's answer carried for ``agent_id``, once."""
+        with self._lock:
+            handed, self._handed = self._handed, None
+        if handed is None:
+            return None
+        if handed[0] != agent_id:  # the daemon forgot that id, and its lease with it
+            return None
+        return handed[1]
+
+    def _give_back_handed(self) -> None:
+        """Reports a task handed over but never started as preempted, so the daemon queues it
+        again at once without spending a retry (the agent stops)."""
+        with self._lock:
+            handed, self._handed = self._handed, None
+        if handed is not None:
+            agent_id, assignment = handed
+            self.outbox.put(
+                agent_id,
+                assignment.task_id,
+                TaskFailure(
+                    attempt=assignment.attempt,
+                    error=f"the agent stopped before starting it ({self._stop_reason})",
+                    preempted=True,
+                ),
+            )
+
     # --- the main loop -----------------------------------------------------------------------
 
     def run(self) -> int:
@@ -418,6 +473,7 @@ class Agent:
                     self._stop.wait(self._backoff.next())
         finally:
             self._stop_heartbeats()
+            self._give_back_handed()
             if len(self.outbox) and not self.outbox.wait_empty(self.flush_timeout_s):
                 logger.warning(
                     "agent %s: %d update(s) not delivered yet; they are kept for the next start",
@@ -438,6 +494,9 @@ class Agent:
         if not self.outbox.wait_empty(poll):
             return None  # earlier reports first: the daemon must know before new work comes
         agent_id = self.agent_id
+        handed = self._take_handed(agent_id)
+        if handed is not None:
+            return self.run_task(handed, agent_id)
         try:
             answer = self.client.lease_answer(agent_id)
         except NotFound:

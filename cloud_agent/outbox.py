@@ -6,7 +6,8 @@ in order: while the daemon is unreachable it waits, with growing pauses, and res
 first update; nothing overtakes it. When the daemon answers that a task is no longer this
 agent's (``TaskNotYours``), every pending update of that attempt is dropped and the agent is told
 to stop working on it. A daemon of agent protocol version 2 takes the progress and log rows
-together, one update per interval (``Outbox.quiet``, ``cloud_agent.updates``).
+together, one update per interval (``Outbox.quiet``, ``cloud_agent.updates``); one of version 3
+answers a completion with the agent's next task when it asks (``Outbox.next_work``).
 
 ``cloud_agent.log_buffer`` turns a render's output lines into the log chunks queued here.
 """
@@ -27,6 +28,7 @@ from common.errors import CloudburstError, NotFound, TaskNotYours, UserFacingErr
 from common.models import (
     AgentUpdate,
     AgentUpdateReply,
+    TaskAssignment,
     TaskDone,
     TaskFailure,
     TaskLogChunk,
@@ -93,7 +95,8 @@ class Update:
 
 class UpdateSink(Protocol):
     """Where updates go: the agent-protocol half of ``DaemonClient`` (``updates`` is called
-    only when the daemon speaks version 2)."""
+    only when the daemon speaks version 2; ``complete`` returns the next task only when the
+    report asked for it, from version 3)."""
 
     def updates(self, agent_id: str, update: AgentUpdate) -> AgentUpdateReply: ...
 
@@ -101,7 +104,7 @@ class UpdateSink(Protocol):
 
     def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None: ...
 
-    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None: ...
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> TaskAssignment | None: ...
 
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None: ...
 
@@ -255,6 +258,18 @@ class NewsChannel(Protocol):
         ...
 
 
+class NextWork(Protocol):
+    """Who runs the task a completion's answer carries (the agent; protocol 3)."""
+
+    def wanted(self, agent_id: str) -> bool:
+        """Whether a completion sent as ``agent_id`` should ask for the next task now."""
+        ...
+
+    def take(self, assignment: TaskAssignment) -> None:
+        """Keeps the next task for the main loop; called before the report leaves the queue."""
+        ...
+
+
 TaskLostCallback = Callable[[int, int, str], None]
 """Called with (task_id, attempt, reason) when the daemon says a task is no longer ours."""
 
@@ -304,6 +319,9 @@ class Outbox:
         self.quiet: NewsChannel | None = None
         """Set when the daemon speaks version 2 (``cloud_agent.updates``): progress and log
         rows then go as one update per interval; complete and fail as before."""
+        self.next_work: NextWork | None = None
+        """Set when the daemon speaks version 3: a completion that is the last update waiting
+        asks for the agent's next task, and hands it over before it leaves the queue."""
 
     # --- any thread --------------------------------------------------------------------------
 
@@ -432,7 +450,12 @@ class Outbox:
         elif isinstance(body, TaskLogChunk):
             self.sink.append_log(agent_id, task_id, body)
         elif isinstance(body, TaskDone):
-            self.sink.complete(agent_id, task_id, body)
+            ahead = self.next_work
+            ask = ahead is not None and len(self.store) == 1 and ahead.wanted(agent_id)
+            sent = body.model_copy(update={"lease_next": True}) if ask else body
+            following = self.sink.complete(agent_id, task_id, sent)
+            if ahead is not None and ask and following is not None:
+                ahead.take(following)
         else:
             self.sink.fail(agent_id, task_id, body)
         if update.kind in (UpdateKind.COMPLETE, UpdateKind.FAIL):

@@ -422,8 +422,12 @@ class DaemonClient:
     def append_log(self, agent_id: str, task_id: int, chunk: TaskLogChunk) -> None:
         self._request("POST", f"/agents/{agent_id}/tasks/{task_id}/log", body=chunk)
 
-    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
-        self._busy("POST", f"/agents/{agent_id}/tasks/{task_id}/complete", body=done)
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> TaskAssignment | None:
+        """Reports a task done; returns the next task when ``done.lease_next`` asked for one
+        and the daemon had one (a daemon before protocol 3 answers nothing)."""
+        data = self._busy("POST", f"/agents/{agent_id}/tasks/{task_id}/complete", body=done)
+        following = data.get("next") if isinstance(data, dict) else None
+        return lenient(TaskAssignment, following) if following is not None else None
 
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
         self._busy("POST", f"/agents/{agent_id}/tasks/{task_id}/fail", body=failure)

@@ -195,6 +195,20 @@ class TaskDone(WireModel):
     blobs: Annotated[list[OutputBlob], Field(max_length=MAX_REPORTED)] = Field(default_factory=list)
     """Frames written away from studio storage, uploaded to the object store; the daemon
     brings them home, and the job succeeds only once every one is home and verified."""
+    lease_next: bool = Field(default=False, exclude_if=lambda asked: not asked)
+    """Left out of the wire while False, so that a daemon before protocol 3 (which refuses a
+    field it does not know) takes the report of a newer agent. Also lease the agent's next task, in the transaction that records this one done: the
+    answer's ``next`` carries it (protocol 3). A resend of a report already applied gets the
+    task that answer leased, if the agent has not started it yet."""
+
+
+class CompletionReply(WireModel):
+    """The answer to a finished task's report."""
+
+    next: TaskAssignment | None = None
+    """The agent's next task when the report asked for one (``lease_next``) and one was
+    ready; None: lease as usual (``POST /agents/{id}/lease``), which also says how long to
+    wait when there is no work."""
 
 
 class TaskFailure(WireModel):
@@ -208,9 +222,11 @@ class TaskFailure(WireModel):
     """What kind of failure the agent read from the runner's log and exit; None: unknown."""
 
 
-AGENT_PROTOCOL_VERSION = 2
+AGENT_PROTOCOL_VERSION = 3
 """The agent protocol this daemon speaks: 2 adds one update per few seconds
-(``POST /agents/{id}/updates``) to the heartbeat, progress and log calls of 1, which stay."""
+(``POST /agents/{id}/updates``) to the heartbeat, progress and log calls of 1, which stay; 3
+adds the next task in a completion's answer (``TaskDone.lease_next``), one call where a busy
+node made two."""
 MAX_LOG_PIECES = 64
 """The most log pieces one task's update carries (normally one)."""
 

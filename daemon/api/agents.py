@@ -13,6 +13,7 @@ from common.models import (
     AgentRegistration,
     AgentUpdate,
     AgentUpdateReply,
+    CompletionReply,
     Heartbeat,
     HeartbeatReply,
     TaskAssignment,
@@ -164,12 +165,13 @@ def append_log(agent_id: str, task_id: int, body: TaskLogChunk) -> None:
 
 
 @bp.operation(
-    "POST", "/agents/<agent_id>/tasks/<int:task_id>/complete", "Report a finished task",
-    body=TaskDone, errors=(NotFound, TaskNotYours, OutputNotAllowed),
+    "POST", "/agents/<agent_id>/tasks/<int:task_id>/complete",
+    "Report a finished task; with lease_next, take the next task in the same call",
+    body=TaskDone, returns=CompletionReply, errors=(NotFound, TaskNotYours, OutputNotAllowed),
     permission=Permission.AGENT_PROTOCOL,
 )  # fmt: skip
-def complete(agent_id: str, task_id: int, body: TaskDone) -> None:
-    agents().complete(agent_id, task_id, body)
+def complete(agent_id: str, task_id: int, body: TaskDone) -> CompletionReply:
+    return agents().complete(agent_id, task_id, body)
 
 
 @bp.operation(

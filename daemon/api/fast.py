@@ -181,8 +181,7 @@ def _updates(found: Services, call: Call, body: Any) -> BaseModel | None:
 
 def _complete(found: Services, call: Call, body: Any) -> BaseModel | None:
     assert call.task_id is not None
-    found.agents.complete(call.agent_id, call.task_id, body)
-    return None
+    return found.agents.complete(call.agent_id, call.task_id, body)
 
 
 def _fail(found: Services, call: Call, body: Any) -> BaseModel | None:

@@ -15,6 +15,7 @@ from common.models import (
     AgentChange,
     AgentInfo,
     AgentRegistration,
+    CompletionReply,
     Heartbeat,
     HeartbeatReply,
     JobSpec,
@@ -109,43 +110,52 @@ class AgentService:
         if not self._work_found and self._nothing_for(agent_id, now):
             self.updates.visited(agent_id, now)
             return None
-        expires = now + self.ctx.settings.lease_ttl_s
         with self.ctx.database.transaction() as db:
-            agent = self._touch(db, agent_id, now)
-            node = queue_store.NodeFacts.of(agent)
-            if not node.takes_work:
-                return None
-            gate = None if agent["studio_access"] else self.lease_gate  # cloud nodes only
-            if gate is not None and not gate.may_lease(db, agent):
-                return None
-            full = limit_store.full_limits(db, agent_id)
-            offset = 0
-            while candidates := queue_store.queue_candidates(
-                db, node, CANDIDATES, offset, now=now, full_limits=full
-            ):
-                for job_id in candidates:
-                    if gate is not None:  # a cloud node takes frames of routed jobs, up to a quota
-                        allowed = gate.cloud_quota(db, agent, job_id)
-                        if allowed <= 0:
-                            continue
-                        _fit_first_queued(db, job_id, allowed, now, node.memory_mb)
-                    task = task_store.claim_first_queued(
-                        db, job_id, agent_id, expires, now=now, memory_mb=node.memory_mb
-                    )
-                    if task is not None:
-                        self.jobs.settle(db, job_id)
-                        row = job_store.require_job(db, job_id)
-                        logger.info(
-                            "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
-                            agent_id, task["id"], job_id, task["attempts"],
-                        )  # fmt: skip
-                        spec = job_store.job_spec(row)
-                        stall = spec.stall_timeout_s or self.ctx.settings.failures.stall_timeout_s
-                        self._work_found = True
-                        return _assignment(task, spec, stall)
-                offset += len(candidates)
+            return self._claim(db, self._touch(db, agent_id, now), now)
+
+    def _claim(
+        self, db: sqlite_utils.Database, agent: dict[str, Any], now: float
+    ) -> TaskAssignment | None:
+        """Claims the best task ``agent`` can run, inside the caller's write transaction
+        (see ``lease``); None when there is none for it."""
+        agent_id = agent["id"]
+        node = queue_store.NodeFacts.of(agent)
+        if not node.takes_work:
+            return None
+        gate = None if agent["studio_access"] else self.lease_gate  # cloud nodes only
+        if gate is not None and not gate.may_lease(db, agent):
+            return None
+        expires = now + self.ctx.settings.lease_ttl_s
+        full = limit_store.full_limits(db, agent_id)
+        offset = 0
+        while candidates := queue_store.queue_candidates(
+            db, node, CANDIDATES, offset, now=now, full_limits=full
+        ):
+            for job_id in candidates:
+                if gate is not None:  # a cloud node takes frames of routed jobs, up to a quota
+                    allowed = gate.cloud_quota(db, agent, job_id)
+                    if allowed <= 0:
+                        continue
+                    _fit_first_queued(db, job_id, allowed, now, node.memory_mb)
+                task = task_store.claim_first_queued(
+                    db, job_id, agent_id, expires, now=now, memory_mb=node.memory_mb
+                )
+                if task is not None:
+                    self.jobs.settle(db, job_id)
+                    logger.info(
+                        "agent_id=%s leased task_id=%s of job_id=%s (attempt %d)",
+                        agent_id, task["id"], job_id, task["attempts"],
+                    )  # fmt: skip
+                    self._work_found = True
+                    return self._assignment(db, task)
+            offset += len(candidates)
         self._work_found = False  # the next polls ask a read first
         return None
+
+    def _assignment(self, db: sqlite_utils.Database, task: dict[str, Any]) -> TaskAssignment:
+        spec = job_store.job_spec(job_store.require_job(db, task["job_id"]))
+        stall = spec.stall_timeout_s or self.ctx.settings.failures.stall_timeout_s
+        return _assignment(task, spec, stall)
 
     def progress(self, agent_id: str, task_id: int, update: TaskProgress) -> None:
         """A running task's progress; the first moves it from leased to running."""
@@ -159,13 +169,18 @@ class AgentService:
             raise TaskNotYours(f"Task {task_id} attempt {chunk.attempt} is not yours.")
         self.ctx.task_logs.append(task["job_id"], task_id, chunk.attempt, chunk.offset, chunk.text)
 
-    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> CompletionReply:
+        """Records the agent's task done; with ``lease_next``, leases its next task in the same
+        transaction (one call and one commit where a busy node made two of each)."""
         now = self.ctx.now()
         self._check_outputs(agent_id, task_id, done)  # before the write lock: it looks at the disk
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
             if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
-                return  # a resend after a lost answer: already applied
+                # A resend after a lost answer: already applied; that answer's next task, if
+                # the agent has not started it, is its next task still.
+                unstarted = task_store.unstarted_of(db, agent_id) if done.lease_next else None
+                return CompletionReply(next=self._assignment(db, unstarted) if unstarted else None)
             task = self._held(db, agent_id, task_id, done.attempt)
             self._book(db, agent, task, now, preempted=False)
             if done.blobs:
@@ -182,7 +197,9 @@ class AgentService:
             agent_store.reset_failures_in_a_row(db, agent_id)
             job_store.add_rendered(db, task["job_id"], task["frame_count"], duration)
             state = self.jobs.settle(db, task["job_id"])
+            following = self._claim(db, agent, now) if done.lease_next else None
         logger.info("agent_id=%s finished task_id=%s; job is %s", agent_id, task_id, state.value)
+        return CompletionReply(next=following)
 
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
         """The agent's report that a task failed on it: the failure policy decides what

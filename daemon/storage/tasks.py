@@ -38,6 +38,13 @@ def get_task(db: sqlite_utils.Database, task_id: int) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def unstarted_of(db: sqlite_utils.Database, agent_id: str) -> dict[str, Any] | None:
+    """A task leased to the agent that it has not reported on yet (still ``leased``)."""
+    sql = "SELECT * FROM tasks WHERE agent_id = ? AND state = ? ORDER BY id LIMIT 1"
+    rows = list(db.query(sql, [agent_id, TaskState.LEASED.value]))
+    return rows[0] if rows else None
+
+
 _NAMED = (
     "SELECT t.*, coalesce(a.name, la.name) AS agent_name FROM tasks t"
     " LEFT JOIN agents a ON a.id = t.agent_id LEFT JOIN agents la ON la.id = t.last_agent_id"

@@ -1,4 +1,4 @@
-"""A small daemon of the agent protocol, version 2 or the old one, served over real HTTP.
+"""A small daemon of the agent protocol, version 3, 2 or the old one, served over real HTTP.
 
 It speaks the agent routes of the shared contract (``/agents/protocol``, ``/updates``, and the
 old heartbeat, progress, log, complete and fail calls), hands out the tasks a test queues, and
@@ -48,7 +48,8 @@ class FakeDaemon:
     """What the fake daemon does; a test changes it between requests."""
 
     version: int | None = 2
-    """None: an old daemon (no ``/agents/protocol``)."""
+    """None: an old daemon (no ``/agents/protocol``). Before 3, a completion that asks for
+    the next task is refused as such a daemon's closed model refuses a field it does not know."""
     old_status: int = 405
     """What an old daemon answers there: 405 (this branch's daemon: ``PATCH /agents/<id>``
     takes the path) or 404."""
@@ -164,9 +165,16 @@ def make_app(fake: FakeDaemon) -> Flask:
     def report(agent_id: str, task_id: int, kind: str) -> Response:
         if fake.updates_down:
             return _error("service_unavailable", 503, "Restarting.")
-        body = reports[kind].model_validate(request.get_json(), strict=False)
+        sent = request.get_json()
+        if kind == "complete" and (fake.version or 1) < 3 and "lease_next" in sent:
+            return _error("invalid_input", 400, "lease_next: Extra inputs are not permitted.")
+        body = reports[kind].model_validate(sent, strict=False)
         fake.record(Call(kind, agent_id, body, task_id))
-        return _ok(None)
+        if kind != "complete" or (fake.version or 1) < 3:
+            return _ok(None)
+        with fake.lock:
+            following = fake.tasks.pop(0) if body.lease_next and fake.tasks else None
+        return _ok({"next": following.model_dump(mode="json") if following else None})
 
     return app
 

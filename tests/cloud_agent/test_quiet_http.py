@@ -1,6 +1,7 @@
 """Real agents over real HTTP: against a version-2 daemon (``fake_daemon``) a rendering agent
-sends one update per interval instead of a call per progress value and log chunk; against the
-real daemon of this branch, which has no ``/agents/protocol``, it speaks the old calls."""
+sends one update per interval instead of a call per progress value and log chunk; against a
+version-3 one it takes its next task from a completion's answer; against a daemon without
+``/agents/protocol`` it speaks the old calls."""
 
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ class Sender:
     def __init__(self, client: DaemonClient) -> None:
         self.client = client
         self.sent: list[tuple[str, float]] = []
+        self.asked_next: list[bool] = []
+        """Per completion sent, whether it asked for the next task."""
 
     def _note(self, kind: str) -> None:
         self.sent.append((kind, time.monotonic()))
@@ -92,9 +95,10 @@ class Sender:
         self._note("log")
         self.client.append_log(agent_id, task_id, chunk)
 
-    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> None:
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> TaskAssignment | None:
         self._note("complete")
-        self.client.complete(agent_id, task_id, done)
+        self.asked_next.append(done.lease_next)
+        return self.client.complete(agent_id, task_id, done)
 
     def fail(self, agent_id: str, task_id: int, failure: TaskFailure) -> None:
         self._note("fail")
@@ -156,6 +160,7 @@ def test_a_rendering_agent_sends_one_update_per_interval_not_a_call_per_report(
 
     assert agent.quiet
     assert not quiet.of("progress", "log", "heartbeat"), "version 2: updates only"
+    assert sender.asked_next == [False], "a version-2 daemon is never asked for the next task"
     updates = quiet.of("updates")
     held = [u.body.task_ids for u in updates[:-1]]  # the last may go after the render ended
     assert held == [[5]] * len(held), "each update is the task's heartbeat too"
@@ -334,18 +339,64 @@ def test_the_real_daemon_without_protocol_2_gets_the_old_calls(
     assert frame_lines(log) == EXPECTED
 
 
-def test_the_real_daemon_of_protocol_2_gets_updates(
+def test_the_real_daemon_of_protocol_3_gets_updates(
     live_url: str, admin_token: str, settings: Settings, tmp_path: Path
 ) -> None:
     probe = DaemonClient(live_url, auth=StaticToken(admin_token))
     protocol = probe.agent_protocol()
     probe.close()
-    assert protocol is not None and protocol.version == 2
+    assert protocol is not None and protocol.version == 3
     quiet, kinds, log = render_on_the_real_daemon(live_url, admin_token, settings, tmp_path)
     assert quiet
     assert set(kinds) == {"updates", "complete"}
     assert kinds[-1] == "complete"
     assert frame_lines(log) == EXPECTED, "the whole log, from the updates"
+
+
+def test_a_version_3_agent_runs_the_next_task_the_completions_answer_carries(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fake = FakeDaemon(version=3, update_interval_s=1.0, poll_interval_s=600.0)
+    first, second = assignment(tmp_path, [1, 2]), assignment(tmp_path, [3, 4])
+    fake.tasks += [first, second.model_copy(update={"task_id": 6})]
+    runner = ScriptRunner(STEADY, tmp_path)
+    with (
+        running(fake) as url,
+        agent_at(url, settings, tmp_path / "state", runner) as (_, sender),
+    ):
+        wait_for(lambda: len(fake.of("complete")) == 2, "both tasks' reports")
+        wait_for(lambda: len(fake.of("lease")) == 2, "the lease after the last task")
+    calls = [(c.kind, c.task_id) for c in fake.calls if c.kind in ("lease", "complete")]
+    assert calls == [("lease", None), ("complete", 5), ("complete", 6), ("lease", None)], (
+        "task 6 came in task 5's answer, without a lease call"
+    )
+    assert sender.asked_next == [True, True]
+    assert [r.assignment.frames for r in runner.renders] == [[1, 2], [3, 4]]
+
+
+def test_a_next_task_an_agent_never_started_is_given_back_when_it_stops(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fake = FakeDaemon(version=3)
+    with running(fake) as url:
+        client = DaemonClient(url)
+        agent = Agent(
+            settings.model_copy(update={"daemon_url": url}), client,
+            Outbox(OutboxStore(tmp_path / "o.sqlite3"), client), {},
+            state_dir=tmp_path / "state", flush_timeout_s=5.0,
+        )  # fmt: skip
+        agent.register()
+        assert agent.wanted("agent-1") and not agent.wanted("an-id-it-no-longer-has")
+        agent.take(assignment(tmp_path))
+        assert not agent.wanted("agent-1"), "one task kept at a time"
+        agent.request_stop("SIGTERM")
+        assert agent.run() == 0
+        client.close()
+        agent.outbox.store.close()
+    [failure] = fake.of("fail")
+    assert (failure.task_id, failure.body.attempt, failure.body.preempted) == (5, 1, True)
+    assert "stopped before starting it (SIGTERM)" in failure.body.error
+    assert not fake.of("lease"), "a stopping agent asks for nothing"
 
 
 @pytest.mark.parametrize("status", [404, 405])

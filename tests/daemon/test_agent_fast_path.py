@@ -143,7 +143,7 @@ def test_a_lease_a_completion_and_a_failure_on_the_fast_address(farm: Farm) -> N
         farm.fast, "POST", f"/agents/{agent_id}/tasks/{b['task_id']}/fail",
         json={"attempt": 1, "error": "boom"}, headers=bearer(token),
     )  # fmt: skip
-    assert (done.status_code, done.json()) == (200, {"data": None, "message": "OK."})
+    assert (done.status_code, done.json()) == (200, {"data": {"next": None}, "message": "OK."})
     assert failed.status_code == 200, failed.text
     tasks = farm.send(farm.main, "GET", f"/jobs/{job['id']}/tasks", headers=bearer(farm.admin))
     states = {t["id"]: t["state"] for t in tasks.json()["data"]["items"]}

@@ -204,7 +204,7 @@ def test_the_protocol_route_answers_the_settings(farm: HttpFarm, services: Servi
     answer = farm.call("GET", "/agents/protocol", token=token)
     assert answer.status_code == 200, answer.text
     assert answer.json()["data"] == {
-        "version": 2, "update_interval_s": 2.5, "max_log_chars_per_update": 1_000_000,
+        "version": 3, "update_interval_s": 2.5, "max_log_chars_per_update": 1_000_000,
         "keep_alive": False, "fast_url": None,
     }  # fmt: skip
 
