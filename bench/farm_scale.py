@@ -91,7 +91,7 @@ class Agent:
         self.quiet = quiet
         self.task: dict[str, Any] | None = None
         self.first = True
-        self.lease_next = quiet is not None and quiet.get("version", 2) >= 3
+        self.lease_next = quiet is not None and quiet.get("version", 2) >= 3 and not args.separate
         """Protocol 3: a completion asks for the next task (``lease_next``)."""
         self.handed: dict[str, Any] | None = None
         """The next task the last completion's answer carried."""
@@ -108,7 +108,7 @@ class Agent:
                 conn.request(method, path, body), self.args.request_timeout
             )
         except HttpError as exc:
-            if kind in ("progress", "log", "complete") and exc.status == 409:
+            if kind in ("progress", "log", "complete", "complete+lease") and exc.status == 409:
                 if stats.counting(start):
                     stats.lost += 1
             elif stats.counting(start):
@@ -214,8 +214,9 @@ class Agent:
             done: dict[str, Any] = {"attempt": attempt, "outputs": []}
             if self.lease_next:
                 done["lease_next"] = True
+            kind = "complete+lease" if self.lease_next else "complete"  # a lease, too
             answer = await self.call(
-                "complete", self.main, "POST", f"/agents/{self.id}/tasks/{tid}/complete", done
+                kind, self.main, "POST", f"/agents/{self.id}/tasks/{tid}/complete", done
             )
             if answer is not None and self.lease_next:
                 self.handed = (answer[2] or {}).get("next")
@@ -421,10 +422,10 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"{'quiet' if result['quiet'] else 'legacy'}, "
         f"keep-alive {args.keepalive}, window {seconds:g} s"
     )
-    print(f"{'kind':<10} {'count':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'kind':<14} {'count':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for kind, values in sorted(stats.latency.items()):
         print(
-            f"{kind:<10} {len(values):>7} {len(values) / seconds:>7.1f} "
+            f"{kind:<14} {len(values):>7} {len(values) / seconds:>7.1f} "
             f"{statistics.median(values) * 1000:>8.1f} {pct(values, 0.99) * 1000:>8.1f}"
         )
     for kind, count in sorted(stats.errors.items()):
@@ -444,14 +445,14 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"CPU: daemon {result['daemon_cpu'] * 100:.0f}%, simulator {result['sim_cpu'] * 100:.0f}%"
     )
     lease, beat = (
-        stats.latency.get("lease", []),
+        stats.latency.get("lease", []) + stats.latency.get("complete+lease", []),
         stats.latency.get("update" if result["quiet"] else "heartbeat", []),
     )
     print(
         f"summary: {args.agents} agents ({'quiet' if result['quiet'] else 'legacy'}, "
         f"keep-alive {args.keepalive}{', fast address kept' if result['fast'] else ''}), "
         f"offered {stats.offered / seconds:.0f}/s served {stats.served / seconds:.0f}/s, "
-        f"lease p99 {pct(lease, 0.99) * 1000:.0f} ms, "
+        f"lease p99 {pct(lease, 0.99) * 1000:.0f} ms (lease calls and completions that lease), "
         f"{'update' if result['quiet'] else 'heartbeat'} p99 {pct(beat, 0.99) * 1000:.0f} ms, "
         f"lost {stats.lost}, log behind p99 {pct(stats.log_lag, 0.99):.1f} s, "
         f"daemon CPU {result['daemon_cpu'] * 100:.0f}%, sim CPU {result['sim_cpu'] * 100:.0f}%"
@@ -471,6 +472,11 @@ def main() -> int:
         "--ramp", type=float, default=10.0, help="agents start spread over this many seconds"
     )
     parser.add_argument("--poll", type=float, default=2.0, help="the legacy agent's poll")
+    parser.add_argument(
+        "--separate", action="store_true",
+        help="quiet agents of protocol 2: a completion, then a lease call (else, from protocol "
+        "3, the completion's answer carries the next task)",
+    )  # fmt: skip
     parser.add_argument("--request-timeout", type=float, default=10.0)
     parser.add_argument(
         "--keepalive",
