@@ -44,6 +44,7 @@ from daemon_process import cpu_seconds, running_daemon_process
 from sim_http import Connection, HttpError
 
 from common.cli.local_admin import local_admin
+from daemon.collector import settle_collector
 
 HEARTBEAT_S = 10.0
 LEGACY_FLUSH_S = 1.0  # the legacy agent's progress and log chunk cadence
@@ -368,6 +369,9 @@ async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> 
         f"{'quiet ' + json.dumps(quiet) if quiet else 'legacy'}",
         file=sys.stderr,
     )
+    # One process plays thousands of agents: its own full collections would stop them all for
+    # 100+ ms and count as the daemon's latency. Set as the daemon's serving processes are.
+    settle_collector()
     if args.keepalive == "auto":  # as the real agent: protocol 2 connects as the daemon asks
         args.keepalive = "on" if quiet is None or quiet.get("keep_alive", True) else "off"
     keep = args.keepalive == "on"

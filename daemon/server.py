@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from common.config import Settings
 from common.errors import ConfigError
 from daemon.app import create_app
+from daemon.collector import settle_collector
 from daemon.container import Services, services_of
 from daemon.fast_server import fast_server, fast_socket
 from daemon.listening import listening_socket
@@ -157,6 +158,7 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    settle_collector()
     try:
         with (
             process_services(services, settings),  # stopped after the scheduler and workers

@@ -97,6 +97,7 @@ def worker_main() -> None:
     import waitress
 
     from daemon.app import create_app
+    from daemon.collector import settle_collector
     from daemon.container import services_of
     from daemon.fast_server import fast_server, fast_socket
     from daemon.process_services import process_services
@@ -120,6 +121,7 @@ def worker_main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the first process, which stops us
     found = services_of(app)
     fast_sock = fast_socket(settings, first=False)
+    settle_collector()
     with (
         process_services(found, settings),
         fast_server(found, settings, fast_sock),
