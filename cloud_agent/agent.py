@@ -417,12 +417,10 @@ class Agent:
                 and self._handed is None
             )
 
-    def take(self, assignment: TaskAssignment) -> None:
-        """Keeps the next task for the main loop (``step``)."""
+    def take(self, agent_id: str, assignment: TaskAssignment) -> None:
+        """Keeps the next task, leased to ``agent_id``, for the main loop (``step``)."""
         with self._lock:
-            info = self._info
-            if info is not None:
-                self._handed = (info.id, assignment)
+            self._handed = (agent_id, assignment)
 
     def _take_handed(self, agent_id: str) -> TaskAssignment | None:
         """The task a completion's answer carried for ``agent_id``, once."""

@@ -265,8 +265,9 @@ class NextWork(Protocol):
         """Whether a completion sent as ``agent_id`` should ask for the next task now."""
         ...
 
-    def take(self, assignment: TaskAssignment) -> None:
-        """Keeps the next task for the main loop; called before the report leaves the queue."""
+    def take(self, agent_id: str, assignment: TaskAssignment) -> None:
+        """Keeps the next task, leased to ``agent_id``, for the main loop; called before the
+        report leaves the queue."""
         ...
 
 
@@ -455,7 +456,7 @@ class Outbox:
             sent = body.model_copy(update={"lease_next": True}) if ask else body
             following = self.sink.complete(agent_id, task_id, sent)
             if ahead is not None and ask and following is not None:
-                ahead.take(following)
+                ahead.take(agent_id, following)
         else:
             self.sink.fail(agent_id, task_id, body)
         if update.kind in (UpdateKind.COMPLETE, UpdateKind.FAIL):

@@ -196,10 +196,11 @@ class TaskDone(WireModel):
     """Frames written away from studio storage, uploaded to the object store; the daemon
     brings them home, and the job succeeds only once every one is home and verified."""
     lease_next: bool = Field(default=False, exclude_if=lambda asked: not asked)
-    """Left out of the wire while False, so that a daemon before protocol 3 (which refuses a
-    field it does not know) takes the report of a newer agent. Also lease the agent's next task, in the transaction that records this one done: the
+    """Also lease the agent's next task, in the transaction that records this one done: the
     answer's ``next`` carries it (protocol 3). A resend of a report already applied gets the
-    task that answer leased, if the agent has not started it yet."""
+    task that answer leased, if the agent has not started it yet. Left out of the wire while
+    False, so that a daemon before protocol 3 (which refuses a field it does not know) takes
+    the report of a newer agent."""
 
 
 class CompletionReply(WireModel):

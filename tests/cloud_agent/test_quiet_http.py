@@ -387,7 +387,7 @@ def test_a_next_task_an_agent_never_started_is_given_back_when_it_stops(
         )  # fmt: skip
         agent.register()
         assert agent.wanted("agent-1") and not agent.wanted("an-id-it-no-longer-has")
-        agent.take(assignment(tmp_path))
+        agent.take("agent-1", assignment(tmp_path))
         assert not agent.wanted("agent-1"), "one task kept at a time"
         agent.request_stop("SIGTERM")
         assert agent.run() == 0
