@@ -151,6 +151,26 @@ def test_a_lease_a_completion_and_a_failure_on_the_fast_address(farm: Farm) -> N
     assert states[b["task_id"]] in ("queued", "failed")
 
 
+def test_a_completion_that_asks_for_the_next_task_is_answered_the_same(farm: Farm) -> None:
+    requests.post(
+        f"{farm.main}/api/v1/jobs",
+        json={
+            "name": "shot", "owner": "ana", "project": "show", "scene": "/proj/s.blend",
+            "frames": "1-3", "chunk_size": 1, "output": "/renders/s/f_####",
+        },
+        headers=bearer(farm.admin), timeout=10,
+    ).raise_for_status()  # fmt: skip
+    agent_id, token = farm.agent
+    first = farm.send(farm.main, "POST", f"/agents/{agent_id}/lease", headers=bearer(token))
+    task = first.json()["data"]
+    flask, fast = farm.both(
+        "POST", f"/agents/{agent_id}/tasks/{task['task_id']}/complete",
+        json={"attempt": 1, "outputs": [], "lease_next": True}, headers=bearer(token),
+    )  # fmt: skip
+    assert flask == fast, "the second is a resend: the same next task, not another"
+    assert fast[0] == 200 and fast[1]["data"]["next"]["frames"] == [2]
+
+
 REFUSALS: dict[str, Any] = {
     "no token": lambda f: ("POST", f"/agents/{f.agent[0]}/updates", {"json": {}}),
     "a bad token": lambda f: (
