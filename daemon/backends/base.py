@@ -23,6 +23,9 @@ TAG_FARM = "cloudburst-farm"
 TAG_POOL = "cloudburst-pool"
 TAG_NODE = "cloudburst-node"
 TAG_JOB_CLASS = "cloudburst-job-class"
+TAG_SESSION = "cloudburst-session"
+"""On a desktop instance (and its volumes and backups): the session it serves. An instance
+with it is an artist's desktop, never a render node, whatever else it shares with them."""
 
 
 class NodeState(enum.StrEnum):

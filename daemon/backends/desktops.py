@@ -29,8 +29,8 @@ from common.desktop_settings import DesktopProfile
 from common.errors import UserFacingError
 from daemon.backends.base import NodeState
 
-#: Freeform tags on every desktop instance, boot volume and backup of ours (``TAG_FARM`` too).
-TAG_SESSION = "cloudburst-session"
+#: Freeform tags on every desktop instance, boot volume and backup of ours (``TAG_FARM`` and
+#: ``TAG_SESSION`` too).
 TAG_USER = "cloudburst-user"
 TAG_PROFILE = "cloudburst-desktop"
 TAG_SNAPSHOT_KIND = "cloudburst-snapshot-kind"

@@ -35,6 +35,7 @@ from daemon.backends.base import (
     TAG_JOB_CLASS,
     TAG_NODE,
     TAG_POOL,
+    TAG_SESSION,
     Capacity,
     CloudError,
     CloudNode,
@@ -364,7 +365,8 @@ class OciComputeBackend:
         return ProvisionProblem.ERROR, f"OCI refused the launch ({text})."
 
     def _list_ours(self) -> list[Any]:
-        """Every instance of the compartment tagged with this farm, all pages."""
+        """Every render node of the compartment tagged with this farm, all pages: not the
+        artists' desktops, which share the compartment and the farm's tag (``TAG_SESSION``)."""
         found: list[Any] = []
         page: str | None = None
         while True:
@@ -378,7 +380,8 @@ class OciComputeBackend:
             found += [
                 instance
                 for instance in answer.data
-                if (instance.freeform_tags or {}).get(TAG_FARM) == self.cloud.farm
+                if (tags := instance.freeform_tags or {}).get(TAG_FARM) == self.cloud.farm
+                and TAG_SESSION not in tags
             ]
             page = answer.next_page
             if not page:

@@ -35,11 +35,10 @@ from typing import Any
 
 from common.config import Settings
 from common.errors import ConfigError
-from daemon.backends.base import TAG_FARM
+from daemon.backends.base import TAG_FARM, TAG_SESSION
 from daemon.backends.cloud_init import DesktopStart, encode_user_data, render_desktop_user_data
 from daemon.backends.desktops import (
     TAG_PROFILE,
-    TAG_SESSION,
     TAG_SNAPSHOT_KIND,
     TAG_USER,
     BackupKind,

@@ -48,10 +48,9 @@ from common.data.errors import DataError
 from common.errors import ConfigError
 from common.private_files import private_dir, write_private
 from daemon.backends import sim_desktop_records as records
-from daemon.backends.base import TAG_FARM, CloudError
+from daemon.backends.base import TAG_FARM, TAG_SESSION, CloudError
 from daemon.backends.desktops import (
     TAG_PROFILE,
-    TAG_SESSION,
     TAG_USER,
     BackupKind,
     BackupState,

@@ -206,13 +206,17 @@ def test_describe_lists_only_this_farms_live_nodes_over_pages(
 ) -> None:
     endpoint.add_instance(tags={}, name="someone's VM")
     endpoint.add_instance(tags={"cloudburst-farm": "otherfarm"}, name="other farm")
+    desktop = endpoint.add_instance(  # an artist's desktop of this farm: never a render node
+        tags={"cloudburst-farm": FARM, "cloudburst-session": "7"}, name="desktop"
+    )
     gone = endpoint.add_instance(tags={"cloudburst-farm": FARM}, state="TERMINATED")
     launched = backend.provision(request(3)).nodes
 
     nodes = backend.describe()
     assert sorted(n.id for n in nodes) == sorted(n.id for n in launched)
     assert gone not in {n.id for n in nodes}
-    assert endpoint.count("ListInstances") >= 3  # six instances, pages of two
+    assert desktop not in {n.id for n in nodes}
+    assert endpoint.count("ListInstances") >= 4  # seven instances, pages of two
     assert backend.capacity().provisioning == 3
     endpoint.advance()
     capacity = backend.capacity()
@@ -298,12 +302,15 @@ def test_release_terminates_only_this_farms_nodes_with_their_boot_volumes(
     backend: OciComputeBackend, endpoint: ComputeEndpoint
 ) -> None:
     foreign = endpoint.add_instance(tags={"cloudburst-farm": "otherfarm"})
+    desktop = endpoint.add_instance(tags={"cloudburst-farm": FARM, "cloudburst-session": "7"})
     one, two = backend.provision(request(2)).nodes
 
-    assert backend.release([one.id, foreign, "ocid1.instance.oc1..nosuch"]) == [one.id]
+    asked = [one.id, foreign, desktop, "ocid1.instance.oc1..nosuch"]
+    assert backend.release(asked) == [one.id]
     assert endpoint.refused == []
     assert endpoint.instances[one.id]["lifecycleState"] == "TERMINATING"
     assert endpoint.instances[foreign]["lifecycleState"] == "RUNNING"
+    assert endpoint.instances[desktop]["lifecycleState"] == "RUNNING"
     deletes = [s.target for s in endpoint.seen if s.operation == "TerminateInstance"]
     assert deletes == [f"/20160918/instances/{one.id}?preserveBootVolume=false"]
 

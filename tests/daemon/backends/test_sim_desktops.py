@@ -21,9 +21,8 @@ from common.config import Settings
 from common.desktop_settings import DesktopProfile
 from common.errors import ConfigError
 from daemon.backends import sim_desktop_records as records
-from daemon.backends.base import TAG_FARM, CloudError
+from daemon.backends.base import TAG_FARM, TAG_SESSION, CloudError
 from daemon.backends.desktops import (
-    TAG_SESSION,
     BackupKind,
     BackupState,
     Desktop,
