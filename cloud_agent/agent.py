@@ -418,9 +418,13 @@ class Agent:
             )
 
     def take(self, agent_id: str, assignment: TaskAssignment) -> None:
-        """Keeps the next task, leased to ``agent_id``, for the main loop (``step``)."""
+        """Keeps the next task, leased to ``agent_id``, for the main loop (``step``); gives it
+        back at once when the agent began stopping while the completion was on its way."""
         with self._lock:
-            self._handed = (agent_id, assignment)
+            if not self._stop.is_set():
+                self._handed = (agent_id, assignment)
+                return
+        self._give_back(agent_id, assignment)
 
     def _take_handed(self, agent_id: str) -> TaskAssignment | None:
         """The task a completion's answer carried for ``agent_id``, once."""
@@ -438,16 +442,18 @@ class Agent:
         with self._lock:
             handed, self._handed = self._handed, None
         if handed is not None:
-            agent_id, assignment = handed
-            self.outbox.put(
-                agent_id,
-                assignment.task_id,
-                TaskFailure(
-                    attempt=assignment.attempt,
-                    error=f"the agent stopped before starting it ({self._stop_reason})",
-                    preempted=True,
-                ),
-            )
+            self._give_back(*handed)
+
+    def _give_back(self, agent_id: str, assignment: TaskAssignment) -> None:
+        self.outbox.put(
+            agent_id,
+            assignment.task_id,
+            TaskFailure(
+                attempt=assignment.attempt,
+                error=f"the agent stopped before starting it ({self._stop_reason})",
+                preempted=True,
+            ),
+        )
 
     # --- the main loop -----------------------------------------------------------------------
 

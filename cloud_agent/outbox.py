@@ -323,6 +323,8 @@ class Outbox:
         self.next_work: NextWork | None = None
         """Set when the daemon speaks version 3: a completion that is the last update waiting
         asks for the agent's next task, and hands it over before it leaves the queue."""
+        self._asked_next: set[int] = set()
+        """The completions (by ``seq``) sent asking for the next task, until they leave."""
 
     # --- any thread --------------------------------------------------------------------------
 
@@ -452,7 +454,13 @@ class Outbox:
             self.sink.append_log(agent_id, task_id, body)
         elif isinstance(body, TaskDone):
             ahead = self.next_work
-            ask = ahead is not None and len(self.store) == 1 and ahead.wanted(agent_id)
+            # A resend of a completion that asked asks again: the daemon answers it with the
+            # task it leased for the lost answer (given back if the agent is stopping by now).
+            ask = ahead is not None and (
+                update.seq in self._asked_next or (len(self.store) == 1 and ahead.wanted(agent_id))
+            )
+            if ask:
+                self._asked_next.add(update.seq)
             sent = body.model_copy(update={"lease_next": True}) if ask else body
             following = self.sink.complete(agent_id, task_id, sent)
             if ahead is not None and ask and following is not None:
@@ -472,6 +480,7 @@ class Outbox:
     def _settle(self, seqs: Sequence[int], rest: tuple[int, UpdateBody] | None = None) -> None:
         for seq in seqs:
             self._failures.pop(seq, None)
+            self._asked_next.discard(seq)
         self._backoff.reset()
         self.last_error = None
         with self._changed:

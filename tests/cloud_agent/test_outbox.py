@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from common.errors import (
     ServiceUnavailable,
     TaskNotYours,
 )
-from common.models import TaskDone, TaskFailure, TaskLogChunk, TaskProgress
+from common.models import TaskAssignment, TaskDone, TaskFailure, TaskLogChunk, TaskProgress
 
 
 class FakeSink:
@@ -276,3 +277,59 @@ def test_log_buffer_flushes_by_size_and_splits_huge_lines(
     assert [len(c.text) for c in got] == [10, 10, 6]
     assert [c.offset for c in got] == [0, 10, 20]
     assert "".join(c.text for c in got) == "x" * 25 + "\n"
+
+
+class Waiting:
+    """The agent's side of protocol 3: wants the next task until told otherwise; keeps what
+    a completion's answer carried."""
+
+    def __init__(self) -> None:
+        self.wants = True
+        self.taken: list[tuple[str, TaskAssignment]] = []
+
+    def wanted(self, agent_id: str) -> bool:
+        return self.wants
+
+    def take(self, agent_id: str, assignment: TaskAssignment) -> None:
+        self.taken.append((agent_id, assignment))
+
+
+class NextSink(FakeSink):
+    """A daemon of protocol 3: a completion that asks is answered with the next task."""
+
+    def __init__(self, following: TaskAssignment) -> None:
+        super().__init__()
+        self.following = following
+        self.asked: list[bool] = []
+
+    def complete(self, agent_id: str, task_id: int, done: TaskDone) -> TaskAssignment | None:
+        self.asked.append(done.lease_next)
+        self._call("complete", agent_id, task_id, done)
+        return self.following if done.lease_next else None
+
+
+def next_task() -> TaskAssignment:
+    return TaskAssignment(
+        task_id=8, job_id=1, attempt=1, frames=[2], dcc="blender", renderer="", scene="/s.blend",
+        output="/r/f_####", output_format="", env={}, timeout_s=None,
+        lease_expires_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_a_resend_of_a_completion_that_asked_asks_again_whatever_the_agent_wants_now(
+    store: OutboxStore,
+) -> None:
+    sink = NextSink(next_task())
+    outbox = Outbox(store, sink)
+    agent = Waiting()
+    outbox.next_work = agent
+    outbox.put("agent-a", 7, TaskDone(attempt=1, outputs=[]))
+    sink.server_errors = 1  # the daemon leased the next task, and its answer was lost
+    assert outbox.deliver_pending() is False
+    agent.wants = False  # say the agent began stopping meanwhile
+    assert outbox.deliver_pending() is True
+    assert sink.asked == [True, True], "the resend asks for the task leased for the lost answer"
+    assert agent.taken == [("agent-a", next_task())], "handed over (given back by a stopping one)"
+    outbox.put("agent-a", 8, TaskDone(attempt=1, outputs=[]))
+    assert outbox.deliver_pending() is True
+    assert sink.asked == [True, True, False], "a new completion asks as the agent wants"

@@ -399,6 +399,28 @@ def test_a_next_task_an_agent_never_started_is_given_back_when_it_stops(
     assert not fake.of("lease"), "a stopping agent asks for nothing"
 
 
+def test_a_next_task_that_arrives_after_the_stop_is_given_back_at_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    fake = FakeDaemon(version=3)
+    with running(fake) as url:
+        client = DaemonClient(url)
+        agent = Agent(
+            settings.model_copy(update={"daemon_url": url}), client,
+            Outbox(OutboxStore(tmp_path / "o.sqlite3"), client), {},
+            state_dir=tmp_path / "state", flush_timeout_s=5.0,
+        )  # fmt: skip
+        agent.register()
+        agent.request_stop("SIGTERM")
+        assert agent.run() == 0  # the main loop left while a completion was on its way
+        agent.take("agent-1", assignment(tmp_path))  # its answer comes now
+        pending = agent.outbox.store.pending()
+        client.close()
+        agent.outbox.store.close()
+    [given_back] = pending  # kept on disk: the next start sends it
+    assert (given_back.task_id, given_back.kind, given_back.body.preempted) == (5, "fail", True)
+
+
 @pytest.mark.parametrize("status", [404, 405])
 def test_a_daemon_without_the_protocol_route_is_an_old_one(status: int) -> None:
     with running(FakeDaemon(version=None, old_status=status)) as url:
