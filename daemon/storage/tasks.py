@@ -108,11 +108,12 @@ def claim_first_queued(
     agent_id: str,
     expires_at: float,
     *,
-    now: float | None = None,
+    now: float,
     memory_mb: int | None = None,
 ) -> dict[str, Any] | None:
     """Leases the job's first task that is ready for the agent (``READY`` at ``now`` for a
-    node with ``memory_mb``); None if there is none or another caller won it."""
+    node with ``memory_mb``); None if there is none or another caller won it. The task's time
+    on the node counts from ``now``."""
     task = first_queued(db, job_id, now=now, memory_mb=memory_mb)
     if task is None:
         return None

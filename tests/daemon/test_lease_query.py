@@ -97,7 +97,7 @@ def test_a_full_limit_holds_its_jobs(db: sqlite_utils.Database) -> None:
     free = _job(db)
     limit_store.put_limit(db, "maya", 1, False, 0.0, "td")
     assert limit_store.full_limits(db, node.agent_id) == []
-    assert task_store.claim_first_queued(db, maya, busy.agent_id, 999.0) is not None
+    assert task_store.claim_first_queued(db, maya, busy.agent_id, 999.0, now=1.0) is not None
     full = limit_store.full_limits(db, node.agent_id)
     assert full == ["maya"]
     assert _candidates(db, node, full_limits=full) == [free]
@@ -109,7 +109,7 @@ def test_a_per_node_limit_counts_the_asking_node_only(db: sqlite_utils.Database)
     a, b = _agent(db, "a"), _agent(db, "b")
     job = _job(db, frames="1-4", limits=["gpu"])
     limit_store.put_limit(db, "gpu", 1, True, 0.0, "td")
-    assert task_store.claim_first_queued(db, job, a.agent_id, 999.0) is not None
+    assert task_store.claim_first_queued(db, job, a.agent_id, 999.0, now=1.0) is not None
     assert limit_store.full_limits(db, a.agent_id) == ["gpu"]
     assert limit_store.full_limits(db, b.agent_id) == []
 
@@ -118,7 +118,7 @@ def test_a_unit_comes_back_when_its_task_leaves_the_node(db: sqlite_utils.Databa
     node = _agent(db, "n")
     job = _job(db, limits=["nuke"])
     limit_store.put_limit(db, "nuke", 1, False, 0.0, "td")
-    task = task_store.claim_first_queued(db, job, node.agent_id, 999.0)
+    task = task_store.claim_first_queued(db, job, node.agent_id, 999.0, now=1.0)
     assert task is not None and limit_store.full_limits(db, "n") == ["nuke"]
     task_store.move_task(db, task["id"], TaskState.QUEUED, agent_id=None)
     assert limit_store.full_limits(db, "n") == []

@@ -98,12 +98,12 @@ def test_a_lost_race_moves_nothing(db: sqlite_utils.Database) -> None:
 def test_a_claim_leases_the_first_queued_task_once(db: sqlite_utils.Database) -> None:
     job_id = _job(db, tasks=2)
     first, second = _task_ids(db, job_id)
-    task = task_store.claim_first_queued(db, job_id, "a1", 99.0)
+    task = task_store.claim_first_queued(db, job_id, "a1", 99.0, now=1.0)
     assert task is not None and task["id"] == first
     assert (task["state"], task["agent_id"], task["attempts"]) == ("leased", "a1", 1)
-    again = task_store.claim_first_queued(db, job_id, "a2", 99.0)
+    again = task_store.claim_first_queued(db, job_id, "a2", 99.0, now=1.0)
     assert again is not None and again["id"] == second
-    assert task_store.claim_first_queued(db, job_id, "a3", 99.0) is None
+    assert task_store.claim_first_queued(db, job_id, "a3", 99.0, now=1.0) is None
 
 
 @pytest.mark.parametrize("start", list(TaskState))
