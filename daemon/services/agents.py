@@ -176,12 +176,13 @@ class AgentService:
         self._check_outputs(agent_id, task_id, done)  # before the write lock: it looks at the disk
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
-            if _already_done(task_store.get_task(db, task_id), agent_id, done.attempt):
+            row = task_store.get_task(db, task_id)
+            if _already_done(row, agent_id, done.attempt):
                 # A resend after a lost answer: already applied; that answer's next task, if
                 # the agent has not started it, is its next task still.
                 unstarted = task_store.unstarted_of(db, agent_id) if done.lease_next else None
                 return CompletionReply(next=self._assignment(db, unstarted) if unstarted else None)
-            task = self._held(db, agent_id, task_id, done.attempt)
+            task = _held(row, agent_id, task_id, done.attempt)
             self._book(db, agent, task, now, preempted=False)
             if done.blobs:
                 data_store.add_outputs(
@@ -207,7 +208,7 @@ class AgentService:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             agent = self._touch(db, agent_id, now)
-            task = self._held(db, agent_id, task_id, failure.attempt)
+            task = _held(task_store.get_task(db, task_id), agent_id, task_id, failure.attempt)
             self._book(db, agent, task, now, preempted=failure.preempted)
             target = self.failures.task_failed(db, agent, task, failure, now)
             state = self.jobs.settle(db, task["job_id"])
@@ -333,22 +334,26 @@ class AgentService:
         assert agent is not None
         return agent
 
-    def _held(
-        self, db: sqlite_utils.Database, agent_id: str, task_id: int, attempt: int
-    ) -> dict[str, Any]:
-        task = task_store.get_task(db, task_id)
-        if task is None:
-            raise NotFound(f"There is no task {task_id}.")
-        if (
-            task["agent_id"] != agent_id
-            or task["attempts"] != attempt
-            or task["state"] not in task_store.ACTIVE
-        ):
-            raise TaskNotYours(
-                f"Task {task_id} attempt {attempt} is no longer yours (it is {task['state']}); "
-                "stop working on it."
-            )
-        return task
+
+def _held(task: dict[str, Any] | None, agent_id: str, task_id: int, attempt: int) -> dict[str, Any]:
+    """``task`` (the row of ``task_id``) when the agent holds that attempt of it.
+
+    Raises:
+        NotFound: there is no such task.
+        TaskNotYours: another agent or attempt holds it, or it ended.
+    """
+    if task is None:
+        raise NotFound(f"There is no task {task_id}.")
+    if (
+        task["agent_id"] != agent_id
+        or task["attempts"] != attempt
+        or task["state"] not in task_store.ACTIVE
+    ):
+        raise TaskNotYours(
+            f"Task {task_id} attempt {attempt} is no longer yours (it is {task['state']}); "
+            "stop working on it."
+        )
+    return task
 
 
 def _fit_first_queued(
