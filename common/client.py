@@ -28,6 +28,7 @@ from common.errors import CloudburstError, DaemonUnreachable, Unauthenticated
 from common.lenient import lenient
 from common.models import (
     IDEMPOTENCY_HEADER,
+    POLL_INTERVAL_HEADER,
     TASK_PAGE_MAX,
     AgentInfo,
     AgentProtocol,
@@ -94,10 +95,6 @@ main address this long before it is tried again."""
 
 class _FastAddressDown(DaemonUnreachable):
     """The fast address refused the connection: the request never reached the daemon."""
-
-
-POLL_INTERVAL_HEADER = "X-Poll-Interval"
-"""The header of a lease's 204: how many seconds to wait before asking again."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from common.models.agents import (
     AGENT_PROTOCOL_VERSION,
     MAX_LOG_PIECES,
+    POLL_INTERVAL_HEADER,
     AgentActivity,
     AgentControl,
     AgentInfo,
@@ -205,6 +206,7 @@ __all__ = [
     "MAX_URL",
     "NO_NEGATIVE_FRAMES",
     "PICK_MAX",
+    "POLL_INTERVAL_HEADER",
     "TASK_PAGE_MAX",
     "AgentActivity",
     "AgentChange",

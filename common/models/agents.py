@@ -228,6 +228,8 @@ AGENT_PROTOCOL_VERSION = 3
 (``POST /agents/{id}/updates``) to the heartbeat, progress and log calls of 1, which stay; 3
 adds the next task in a completion's answer (``TaskDone.lease_next``), one call where a busy
 node made two."""
+POLL_INTERVAL_HEADER = "X-Poll-Interval"
+"""The header of a lease's 204: how many seconds to wait before asking again."""
 MAX_LOG_PIECES = 64
 """The most log pieces one task's update carries (normally one)."""
 

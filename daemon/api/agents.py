@@ -7,6 +7,7 @@ from flask import Response, request
 from common.accounts import EnrollmentToken
 from common.errors import InvalidInput, NotFound, OutputNotAllowed, TaskNotYours, Unauthenticated
 from common.models import (
+    POLL_INTERVAL_HEADER,
     AgentChange,
     AgentInfo,
     AgentProtocol,
@@ -25,7 +26,7 @@ from common.models import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
-from daemon.container import services
+from daemon.container import Services, services
 from daemon.server_options import announced_fast_url
 from daemon.services import AgentService
 
@@ -142,10 +143,14 @@ def update(agent_id: str, body: AgentUpdate) -> AgentUpdateReply:
 def lease(agent_id: str) -> TaskAssignment | Response:
     assignment = agents().lease(agent_id)
     if assignment is None:
-        response = Response(status=204)
-        response.headers["X-Poll-Interval"] = str(services().idle_wait.seconds())
-        return response
+        return Response(status=204, headers=no_task_headers(services()))
     return assignment
+
+
+def no_task_headers(found: Services) -> tuple[tuple[str, str], ...]:
+    """The headers of a lease that found nothing (204): how long the agent waits before it
+    asks again, longer as the farm grows (both servers answer with them)."""
+    return ((POLL_INTERVAL_HEADER, str(found.idle_wait.seconds())),)
 
 
 @bp.operation(

@@ -162,8 +162,7 @@ class FastAgentApi:
             body = op.body.model_validate_json(call.body or b"{}") if op.body else None
             result = _SERVICES[call.name](found, call, body)
             if result is None and call.name == "lease":
-                wait = str(found.idle_wait.seconds())
-                return Answer(204, headers=(("X-Poll-Interval", wait),))
+                return Answer(204, headers=agents.no_task_headers(found))
         except Exception as exc:
             return _error(answer_error(exc))
         data = result.model_dump_json() if result is not None else "null"
