@@ -102,7 +102,10 @@ class FastAgentApi:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        answer = await self._serve(scope, receive)
+        try:
+            answer = await self._serve(scope, receive)
+        except _ClientGone:
+            return  # nobody to answer; a part of a body is never taken for the whole
         await send(
             {
                 "type": "http.response.start",
@@ -205,15 +208,23 @@ def _length(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+class _ClientGone(Exception):
+    """The client went away before its request's body was whole."""
+
+
 async def _read(receive: Receive, limit: int) -> tuple[bytes, bool]:
     """The request's body, up to ``limit`` bytes; and whether it ran past them (the rest is
-    left unread)."""
+    left unread).
+
+    Raises:
+        _ClientGone: the client disconnected before the body's end.
+    """
     parts: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break  # the client went away
+            raise _ClientGone
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:

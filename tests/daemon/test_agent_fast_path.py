@@ -5,6 +5,7 @@ does not answer; an agent that never asked (protocol 1) is unaffected."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from common.config import Settings
 from common.credentials import StaticToken
 from common.errors import ConfigError
 from common.models import TaskDone
+from daemon.api.fast import FastAgentApi
 from daemon.app import Services, create_app
 from daemon.fast_server import fast_server, fast_socket
 from daemon.server_options import announced_fast_url
@@ -349,3 +351,47 @@ def test_a_fast_bind_that_is_no_address_is_refused_at_start(tmp_path: Path) -> N
         fast_socket(settings, first=True)
     off = Settings.model_validate({"data_dir": tmp_path / "data"})
     assert fast_socket(off, first=True) is None  # off by default: nothing listens
+
+
+def test_a_body_cut_short_by_a_client_that_went_away_is_never_taken_for_the_whole(
+    farm: Farm,
+) -> None:
+    requests.post(
+        f"{farm.main}/api/v1/jobs",
+        json={
+            "name": "shot", "owner": "ana", "project": "show", "scene": "/proj/s.blend",
+            "frames": "1", "chunk_size": 1, "output": "/renders/s/f_####",
+        },
+        headers=bearer(farm.admin), timeout=10,
+    ).raise_for_status()  # fmt: skip
+    agent_id, token = farm.agent
+    task = farm.send(farm.fast, "POST", f"/agents/{agent_id}/lease", headers=bearer(token))
+    task_id = task.json()["data"]["task_id"]
+    # The first part happens to be valid JSON; the client is gone before the rest.
+    messages = [
+        {"type": "http.request", "body": b'{"attempt": 1, "outputs": []}', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST",
+        "path": f"/api/v1/agents/{agent_id}/tasks/{task_id}/complete",
+        "headers": [(b"authorization", f"Bearer {token}".encode())], "client": ("127.0.0.1", 1),
+    }  # fmt: skip
+    app = FastAgentApi(farm.services, 1)
+    try:
+        asyncio.run(app(scope, receive, send))
+    finally:
+        app.close()
+    assert sent == [], "nobody to answer"
+    held = farm.services.context.database.db.execute(
+        "SELECT state FROM tasks WHERE id = ?", [task_id]
+    ).fetchone()
+    assert held == ("leased",), "the completion was not applied"
