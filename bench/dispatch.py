@@ -28,7 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from daemon_process import cpu_seconds, running_daemon_process
-from sim_http import Connection
+from sim_http import Connection, host_port
 
 from common.cli.local_admin import local_admin
 from common.client import DaemonClient
@@ -124,7 +124,7 @@ def main() -> int:
 
         protocol = client.agent_protocol()  # leases and completions go to its fast address
         fast = protocol.fast_url if protocol is not None else None
-        host, port = (fast or url).removeprefix("http://").split(":")
+        host, port = host_port(fast or url)
         print(f"agents' calls to {fast or url}")
 
         lease_next = not args.separate
@@ -132,7 +132,7 @@ def main() -> int:
         async def play_agent(agent_id: str, token: str) -> None:
             """One agent: lease, complete at once (a no-op render), until no frame is left.
             As the real agent of protocol 3, a completion asks for the next task too."""
-            conn = Connection(host, int(port), token, keepalive=True)
+            conn = Connection(host, port, token, keepalive=True)
             assignment = None
             try:
                 while remaining[0] > 0:

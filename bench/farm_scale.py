@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon_process import cpu_seconds, running_daemon_process
-from sim_http import Connection, HttpError
+from sim_http import Connection, HttpError, host_port
 
 from common.cli.local_admin import local_admin
 from daemon.collector import settle_collector
@@ -313,8 +313,8 @@ def pct(values: list[float], q: float) -> float:
 async def setup(
     url: str, admin: str, args: argparse.Namespace
 ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
-    host, port = url.removeprefix("http://").split(":")
-    conn = Connection(host, int(port), admin, keepalive=True)
+    host, port = host_port(url)
+    conn = Connection(host, port, admin, keepalive=True)
     frames = int(args.agents * (args.warmup + args.seconds + args.ramp) / args.task_s * 1.3)
     frames += args.agents * 2
     for start in range(1, frames + 1, 10_000):  # jobs of at most 10,000 frames
@@ -338,7 +338,7 @@ async def setup(
         except HttpError as exc:
             if args.protocol == "quiet" or exc.status not in (404, 405):  # an older daemon
                 raise
-    conns = [Connection(host, int(port), admin, keepalive=True) for _ in range(8)]
+    conns = [Connection(host, port, admin, keepalive=True) for _ in range(8)]
 
     async def register(i: int) -> tuple[str, str]:
         info = (
@@ -361,7 +361,7 @@ async def setup(
 
 
 async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
-    host, port = url.removeprefix("http://").split(":")
+    host, port = host_port(url)
     t0 = time.monotonic()
     agents, quiet = await setup(url, admin, args)
     print(
@@ -378,15 +378,15 @@ async def simulate(url: str, admin: str, pid: int, args: argparse.Namespace) -> 
     # lease, updates and complete go where the real agent sends them: the fast address if any,
     # on a kept connection, as the real agent keeps it there
     fast = (quiet or {}).get("fast_url")
-    fast_host, fast_port = fast.removeprefix("http://").split(":") if fast else (host, port)
+    fast_host, fast_port = host_port(fast) if fast else (host, port)
     stats = Stats()
     stop = asyncio.Event()
     sims = [
         Agent(
             agent_id,
             (
-                Connection(fast_host, int(fast_port), token, keep or bool(fast)),
-                Connection(host, int(port), token, keep),
+                Connection(fast_host, fast_port, token, keep or bool(fast)),
+                Connection(host, port, token, keep),
             ),
             args,
             stats,

@@ -6,8 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 API = "/api/v1"
+
+
+def host_port(url: str) -> tuple[str, int]:
+    """The host and port of a daemon's URL (an IPv6 host without its brackets)."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None, url
+    return parts.hostname, parts.port
 
 
 class HttpError(Exception):
