@@ -125,6 +125,21 @@ def _client(
         raise ConfigError(f"{exc.message} {auth_hint(settings)}") from exc
 
 
+def all_pages(
+    call: Callable[..., Any], operation: str, method: Callable[..., Any], *args: Any
+) -> list[Any]:
+    """Every item of an OCI listing, page after page; ``call`` sends each request (``Caller.call``,
+    or a backend's wrapper of it) as ``call(operation, method, *args, page=...)``."""
+    items: list[Any] = []
+    page: str | None = None
+    while True:
+        answer = call(operation, method, *args, **({"page": page} if page else {}))
+        items += answer.data
+        page = answer.next_page
+        if not page:
+            return items
+
+
 class Caller:
     """Calls the SDK: retries 429 with bounded exponential backoff; turns failures into ours.
 

@@ -49,6 +49,7 @@ from daemon.backends.cloud_init import AgentBootstrap, encode_user_data, render_
 from daemon.backends.oci_client import (
     Caller,
     Refusal,
+    all_pages,
     classify,
     describe_error,
     make_compute_client,
@@ -367,25 +368,16 @@ class OciComputeBackend:
     def _list_ours(self) -> list[Any]:
         """Every render node of the compartment tagged with this farm, all pages: not the
         artists' desktops, which share the compartment and the farm's tag (``TAG_SESSION``)."""
-        found: list[Any] = []
-        page: str | None = None
-        while True:
-            extra = {"page": page} if page else {}
-            answer = self._caller.call(
-                "ListInstances",
-                self._client.list_instances,
-                self.settings.compartment_id,
-                **extra,
-            )
-            found += [
-                instance
-                for instance in answer.data
-                if (tags := instance.freeform_tags or {}).get(TAG_FARM) == self.cloud.farm
-                and TAG_SESSION not in tags
-            ]
-            page = answer.next_page
-            if not page:
-                return found
+        listed = all_pages(
+            self._caller.call, "ListInstances", self._client.list_instances,
+            self.settings.compartment_id,
+        )  # fmt: skip
+        return [
+            instance
+            for instance in listed
+            if (tags := instance.freeform_tags or {}).get(TAG_FARM) == self.cloud.farm
+            and TAG_SESSION not in tags
+        ]
 
     def _node(self, instance: Any, now: float) -> CloudNode:
         tags = dict(instance.freeform_tags or {})

@@ -49,7 +49,12 @@ from daemon.backends.desktops import (
     VolumeBackup,
 )
 from daemon.backends.oci_boot_volumes import BootVolumes, DesktopCalls
-from daemon.backends.oci_client import Refusal, make_blockstorage_client, make_compute_client
+from daemon.backends.oci_client import (
+    Refusal,
+    all_pages,
+    make_blockstorage_client,
+    make_compute_client,
+)
 from daemon.backends.oci_compute import STATES as INSTANCE_STATES
 
 logger = logging.getLogger(__name__)
@@ -308,17 +313,10 @@ class OciDesktops:
 
     def _list_ours(self) -> list[Any]:
         """Every desktop instance of the compartment tagged with this farm, all pages."""
-        found: list[Any] = []
-        page: str | None = None
-        while True:
-            extra: dict[str, Any] = {"page": page} if page else {}
-            answer = self._call(
-                "ListInstances", self._compute.list_instances, self.oci.compartment_id, **extra
-            )
-            found += [i for i in answer.data if self._ours(i.freeform_tags)]
-            page = answer.next_page
-            if not page:
-                return found
+        listed = all_pages(
+            self._call, "ListInstances", self._compute.list_instances, self.oci.compartment_id
+        )
+        return [i for i in listed if self._ours(i.freeform_tags)]
 
     def _boot_volume_of(self, instance: Any) -> str:
         """The id of the boot volume attached to ``instance``; empty while none is."""
