@@ -125,6 +125,13 @@ def _client(
         raise ConfigError(f"{exc.message} {auth_hint(settings)}") from exc
 
 
+def close_client(client: Any) -> None:
+    """Closes the HTTP session an SDK client keeps open (its connections to OCI)."""
+    session = getattr(getattr(client, "base_client", None), "session", None)
+    if session is not None:
+        session.close()
+
+
 def all_pages(
     call: Callable[..., Any], operation: str, method: Callable[..., Any], *args: Any
 ) -> list[Any]:

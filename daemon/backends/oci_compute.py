@@ -51,6 +51,7 @@ from daemon.backends.oci_client import (
     Refusal,
     all_pages,
     classify,
+    close_client,
     describe_error,
     make_compute_client,
 )
@@ -236,9 +237,7 @@ class OciComputeBackend:
         return released
 
     def close(self) -> None:
-        session = getattr(getattr(self._client, "base_client", None), "session", None)
-        if session is not None:
-            session.close()
+        close_client(self._client)
 
     # --- OCI -------------------------------------------------------------------------------
 

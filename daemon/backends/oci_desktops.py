@@ -52,6 +52,7 @@ from daemon.backends.oci_boot_volumes import BootVolumes, DesktopCalls
 from daemon.backends.oci_client import (
     Refusal,
     all_pages,
+    close_client,
     make_blockstorage_client,
     make_compute_client,
 )
@@ -217,10 +218,8 @@ class OciDesktops:
         return self._boot_volumes.archive(backup_id)
 
     def close(self) -> None:
-        for client in (self._compute, self._blockstorage):
-            session = getattr(getattr(client, "base_client", None), "session", None)
-            if session is not None:
-                session.close()
+        close_client(self._compute)
+        close_client(self._blockstorage)
 
     # --- OCI -------------------------------------------------------------------------------
 
