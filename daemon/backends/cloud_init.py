@@ -40,6 +40,8 @@ UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
 VENV = "/opt/cloudburst"
 DATA_DIR = "/var/lib/cloudburst"
 USER = "cloudburst"
+#: The system user the agents run as, as cloud-config creates it (no login, home DATA_DIR).
+SERVICE_USER = {"name": USER, "system": True, "shell": "/sbin/nologin", "homedir": DATA_DIR}
 #: Seconds systemd waits after SIGTERM (the agent reports its task as preempted) before SIGKILL.
 STOP_TIMEOUT_S = 60
 
@@ -149,10 +151,7 @@ def cloud_config(
     """The cloud-config document of one node."""
     config = agent_config(bootstrap, name=name, pool=pool, enrollment_token=enrollment_token)
     return {
-        "users": [
-            "default",
-            {"name": USER, "system": True, "shell": "/sbin/nologin", "homedir": DATA_DIR},
-        ],
+        "users": ["default", SERVICE_USER],
         "write_files": [
             {
                 "path": CONFIG_PATH,
@@ -334,7 +333,7 @@ def desktop_cloud_config(start: DesktopStart) -> dict[str, Any]:
         "users": [
             "default",
             {"name": ARTIST, "shell": "/bin/bash", "homedir": ARTIST_HOME},
-            {"name": USER, "system": True, "shell": "/sbin/nologin", "homedir": DATA_DIR},
+            SERVICE_USER,
         ],
         "write_files": [
             {
