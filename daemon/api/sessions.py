@@ -34,8 +34,9 @@ from common.models import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.auth.keys import bearer_token
 from daemon.container import services
-from daemon.services.connection_broker import ConnectionBroker, bearer
+from daemon.services.connection_broker import ConnectionBroker
 from daemon.services.desktop_sessions import SessionService
 
 bp = ApiBlueprint("sessions", __name__, tag="sessions")
@@ -118,7 +119,7 @@ def end_session(session_id: int, query: SessionEnd) -> DesktopSession:
 def desktop_report(
     session_id: int, body: DesktopReport, headers: DesktopHeaders
 ) -> DesktopReportReply:
-    return broker().report(session_id, bearer(headers.authorization), body)
+    return broker().report(session_id, bearer_token(headers.authorization), body)
 
 
 @bp.operation(
@@ -128,7 +129,7 @@ def desktop_report(
     errors=(DesktopUnauthorized, ConnectionRefused, NotFound), permission=Permission.PUBLIC,
 )  # fmt: skip
 def desktop_redeem(session_id: int, body: TokenRedeem, headers: DesktopHeaders) -> TokenRedeemed:
-    return broker().redeem(session_id, bearer(headers.authorization), body)
+    return broker().redeem(session_id, bearer_token(headers.authorization), body)
 
 
 @bp.operation(

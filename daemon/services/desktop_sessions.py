@@ -39,11 +39,11 @@ from common.models import (
     Snapshot,
 )
 from daemon.auth import Permission, Principal
-from daemon.auth.keys import token_hash
+from daemon.auth.keys import DESKTOP_PREFIX, new_token, token_hash
 from daemon.backends.desktops import BackupKind, DesktopBackend, DesktopLaunch
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.scheduling import desktop_sessions as policy
-from daemon.services.connection_broker import ConnectionBroker, new_secret
+from daemon.services.connection_broker import ConnectionBroker
 from daemon.services.projects import ProjectService
 from daemon.services.session_pass import SessionPass, live_cost
 from daemon.storage import desktop_audit
@@ -165,7 +165,7 @@ class SessionService:
         backup_id = None
         if request.snapshot_id is not None:
             backup_id = self.snapshots.restore_source(request.snapshot_id, user)
-        secret = new_secret()
+        secret = new_token(DESKTOP_PREFIX)  # handed to its desktop only
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             owner = user_store.user_by_name(db, user)
