@@ -73,8 +73,12 @@ from common.models.cloud import (
 from common.models.data import AuditPage, AuditQuery, AuditRecord, DataState, JobData
 from common.models.desktop_records import DesktopAuditQuery, DesktopAuditRecord, SessionQuery
 from common.models.desktops import (
+    ENDABLE_SESSION_STATES,
+    ENDED_SESSION_STATES,
     LIVE_SESSION_STATES,
     MAX_SESSION_HOURS,
+    READY_SESSION_STATES,
+    RUNNING_SESSION_STATES,
     Connection,
     Description,
     DesktopProfileInfo,
@@ -192,6 +196,8 @@ from common.models.webhooks import (
 
 __all__ = [
     "AGENT_PROTOCOL_VERSION",
+    "ENDABLE_SESSION_STATES",
+    "ENDED_SESSION_STATES",
     "IDEMPOTENCY_HEADER",
     "LIVE_SESSION_STATES",
     "MAX_DEPENDENCIES",
@@ -205,6 +211,8 @@ __all__ = [
     "MAX_URL",
     "NO_NEGATIVE_FRAMES",
     "PICK_MAX",
+    "READY_SESSION_STATES",
+    "RUNNING_SESSION_STATES",
     "TASK_PAGE_MAX",
     "AgentActivity",
     "AgentChange",

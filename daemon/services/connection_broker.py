@@ -19,6 +19,8 @@ from typing import Any
 
 from common.errors import ConnectionRefused, DesktopUnauthorized, InvalidInput
 from common.models import (
+    ENDED_SESSION_STATES,
+    READY_SESSION_STATES,
     Connection,
     DesktopReport,
     DesktopReportReply,
@@ -35,8 +37,6 @@ logger = logging.getLogger(__name__)
 
 #: A host a desktop may report: a name or an address, nothing a client would read as more.
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]*$")
-ENDED_STATES = ("ended", "failed")
-TAKES_CONNECTIONS = ("ready", "idle")
 
 
 class ConnectionBroker:
@@ -58,7 +58,7 @@ class ConnectionBroker:
         settings = self.ctx.settings.sessions
         with self.ctx.database.transaction() as db:
             row = self._session_of(db, session_id, secret)
-            if row["state"] in ENDED_STATES:
+            if row["state"] in ENDED_SESSION_STATES:
                 return self._reply(row, end_now=True)
             if not _HOST.match(report.host):
                 raise InvalidInput(
@@ -71,7 +71,7 @@ class ConnectionBroker:
                 "connected": int(report.connected), "idle_s": report.idle_s,
                 "last_report_at": now,
             }  # fmt: skip
-            if row["started_at"] is None and state in TAKES_CONNECTIONS:
+            if row["started_at"] is None and state in READY_SESSION_STATES:
                 fields["started_at"] = now
                 fields["detail"] = ""
             store.move(db, session_id, [row["state"]], **fields)
@@ -93,7 +93,7 @@ class ConnectionBroker:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             row = self._session_of(db, session_id, secret)
-            taken = row["state"] in TAKES_CONNECTIONS and store.use_token(
+            taken = row["state"] in READY_SESSION_STATES and store.use_token(
                 db, token_hash(request.token), session_id, now
             )
             desktop_audit.append(
@@ -115,7 +115,7 @@ class ConnectionBroker:
     def connection(self, row: dict[str, Any], protocol: str, *, mint: bool) -> Connection | None:
         """How to reach a ready desktop; with ``mint``, a fresh one-time token in it (minted in
         its own transaction, audited ``session.token``)."""
-        if row["state"] not in TAKES_CONNECTIONS or not row["host"]:
+        if row["state"] not in READY_SESSION_STATES or not row["host"]:
             return None
         if not mint:
             return Connection(protocol=protocol, host=row["host"], port=row["port"])

@@ -29,6 +29,9 @@ from common.errors import (
     TooManySessions,
 )
 from common.models import (
+    ENDABLE_SESSION_STATES,
+    ENDED_SESSION_STATES,
+    READY_SESSION_STATES,
     DesktopAuditQuery,
     DesktopAuditRecord,
     DesktopProfileInfo,
@@ -290,7 +293,7 @@ class SessionService:
         for row in store.launched_live_sessions(self.ctx.database.db):
             profile = self.ctx.settings.desktop_profile(row["profile"])
             state = row["state"]
-            if state in ("ready", "idle"):
+            if state in READY_SESSION_STATES:
                 state = "active" if row["connected"] else "idle"
             listed.append(
                 Resource(
@@ -328,7 +331,7 @@ class SessionService:
         row = self._visible(session_id, principal)
         if row["state"] == "ending":
             return self._model(row)
-        if row["state"] in ("ended", "failed"):
+        if row["state"] in ENDED_SESSION_STATES:
             raise IllegalStateChange(f"Session {session_id} has {row['state']} already.")
         end_snapshot = None
         if snapshot:
@@ -344,7 +347,7 @@ class SessionService:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             moved = store.move(
-                db, session_id, ["provisioning", "ready", "idle"], state="ending",
+                db, session_id, ENDABLE_SESSION_STATES, state="ending",
                 end_requested_at=now, end_reason="asked", end_snapshot_id=end_snapshot,
                 detail=f"ended by {principal.name}",
             )  # fmt: skip
@@ -384,7 +387,7 @@ class SessionService:
             store.set_instance(db, launch.session_id, desktop.id)
             row = store.get_session(db, launch.session_id)
         logger.info("session %d: launched %s", launch.session_id, desktop.id)
-        if row is not None and row["state"] in ("ended", "failed"):
+        if row is not None and row["state"] in ENDED_SESSION_STATES:
             self.backend.terminate(desktop.id)  # it ended while the cloud launched it
 
     def _visible(self, session_id: int, principal: Principal) -> dict[str, Any]:
@@ -398,7 +401,7 @@ class SessionService:
         now = self.ctx.now()
         profile = self.ctx.settings.desktop_profile(row["profile"])
         protocol = profile.protocol if profile else ""
-        live = row["state"] not in ("ended", "failed")
+        live = row["state"] not in ENDED_SESSION_STATES
         facts = self.passes.facts(row, profile)
         return DesktopSession(
             id=row["id"], user=row["user_name"], project=row["project"], profile=row["profile"],

@@ -16,12 +16,14 @@ Runs on APScheduler's thread (and the launch workers, for ``fail``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
 from common.desktop_settings import DesktopProfile
 from common.errors import NotFound
+from common.models import ENDABLE_SESSION_STATES, LIVE_SESSION_STATES
 from daemon.backends.desktops import Desktop, DesktopBackend, DesktopState
 from daemon.context import Context
 from daemon.scheduling import desktop_sessions as policy
@@ -32,7 +34,6 @@ from daemon.storage import desktop_sessions as store
 
 logger = logging.getLogger(__name__)
 
-LIVE = ("provisioning", "ready", "idle", "ending")
 #: Connection tokens are forgotten this long after they expire.
 TOKEN_KEEP_S = 86400.0
 
@@ -102,7 +103,7 @@ class SessionPass:
         with self.ctx.database.transaction() as db:
             row = store.get_session(db, session_id)
             if row is None or not store.move(
-                db, session_id, LIVE, state="failed", detail=reason, ended_at=now,
+                db, session_id, LIVE_SESSION_STATES, state="failed", detail=reason, ended_at=now,
                 end_reason=reason,
             ):  # fmt: skip
                 return False
@@ -119,7 +120,7 @@ class SessionPass:
     def _apply(self, step: Step, row: dict[str, Any], now: float) -> bool:
         settings = self.ctx.settings.sessions
         if step is Step.WARN:
-            return self._note(row, now, "session.warn", ["provisioning", "ready", "idle"],
+            return self._note(row, now, "session.warn", ENDABLE_SESSION_STATES,
                               warned_at=now,
                               detail=f"ends at {clock(row['ends_at'], now, UTC)} UTC")  # fmt: skip
         if step in (Step.END_AT_DURATION, Step.END_IDLE, Step.END_USER_GONE):
@@ -131,7 +132,7 @@ class SessionPass:
                 ),
                 Step.END_USER_GONE: ("user", f"{row['user_name']} was deactivated or deleted"),
             }[step]
-            return self._note(row, now, "session.end_requested", ["provisioning", "ready", "idle"],
+            return self._note(row, now, "session.end_requested", ENDABLE_SESSION_STATES,
                               state="ending", end_requested_at=now,
                               end_reason=why, detail=reason)  # fmt: skip
         if step is Step.LOST:
@@ -163,7 +164,7 @@ class SessionPass:
         return True
 
     def _note(
-        self, row: dict[str, Any], now: float, action: str, states: list[str], **fields: Any
+        self, row: dict[str, Any], now: float, action: str, states: Sequence[str], **fields: Any
     ) -> bool:
         with self.ctx.database.transaction() as db:
             if not store.move(db, row["id"], states, **fields):
@@ -182,12 +183,16 @@ class SessionPass:
         for desktop_id, desktop in listed.items():
             row = sessions.get(desktop_id)
             if desktop.state is DesktopState.TERMINATING or (
-                row is not None and row["state"] in LIVE
+                row is not None and row["state"] in LIVE_SESSION_STATES
             ):
                 continue  # going already, or held
             if row is None and desktop.session_id is not None:
                 owner = store.get_session(self.ctx.database.db, desktop.session_id)
-                if owner is not None and owner["state"] in LIVE and owner["instance_id"] is None:
+                if (
+                    owner is not None
+                    and owner["state"] in LIVE_SESSION_STATES
+                    and owner["instance_id"] is None
+                ):
                     continue  # its launch is being recorded right now
             try:
                 self.backend.terminate(desktop_id)

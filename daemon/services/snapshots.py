@@ -30,8 +30,8 @@ from common.errors import (
     NotFound,
     SnapshotUnavailable,
 )
+from common.models import RUNNING_SESSION_STATES, Snapshot, SnapshotCreate, SnapshotQuery
 from common.models import BackupKind as PolicyKind
-from common.models import Snapshot, SnapshotCreate, SnapshotQuery
 from daemon.auth import Permission, Principal
 from daemon.backends.desktops import BackupKind, BackupState, DesktopBackend, VolumeBackup
 from daemon.backup import policy
@@ -312,7 +312,7 @@ class SnapshotService:
         session_id = session["id"]
         instance_id = session["instance_id"]
         desktop = None
-        if session["state"] in store.RUNNING_SESSION_STATES and instance_id is not None:
+        if session["state"] in RUNNING_SESSION_STATES and instance_id is not None:
             desktop = backend.desktop(instance_id)
         # Checked again at the cloud: the instance must be this session's (by its tag).
         if desktop is None or desktop.session_id != session_id:

@@ -9,12 +9,9 @@ from typing import Any
 
 import sqlite_utils
 
+from common.models import READY_SESSION_STATES
 from daemon.storage.db import one_row
 
-#: The session states whose desktop runs (a snapshot may be taken of it).
-RUNNING_SESSION_STATES = ("ready", "idle", "ending")
-#: The session states in which the daily snapshot is taken.
-SCHEDULED_SESSION_STATES = ("ready", "idle")
 #: Snapshots whose backup the cloud still holds (or is making): what retention weighs.
 HELD_STATES = ("creating", "available")
 
@@ -116,7 +113,7 @@ def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """The scheduled sessions whose desktop runs, as ``session_facts`` with ``scheduled_at``
     (when the schedule began) and ``last_at`` (its newest scheduled snapshot, failed ones
     too: one try a day, the failure being in the audit log)."""
-    marks = ", ".join("?" for _ in SCHEDULED_SESSION_STATES)
+    marks = ", ".join("?" for _ in READY_SESSION_STATES)
     return list(
         db.query(
             "SELECT s.id, s.user_id, s.user_name, s.project, s.profile, s.instance_id, s.state,"
@@ -125,7 +122,7 @@ def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
             "  AND p.scheduled = 1) AS last_at"
             " FROM snapshot_schedules k JOIN desktop_sessions s ON s.id = k.session_id"
             f" WHERE s.state IN ({marks}) AND s.instance_id IS NOT NULL ORDER BY s.id",
-            list(SCHEDULED_SESSION_STATES),
+            list(READY_SESSION_STATES),
         )
     )
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from common.errors import CloudburstError, InvalidInput
 from common.models import (
+    READY_SESSION_STATES,
     DesktopSession,
     SessionCreate,
     SessionQuery,
@@ -49,9 +50,6 @@ ACTIONS: dict[str, tuple[ApiBlueprint, str, str]] = {
     "unschedule": (snapshots_api.bp, "DELETE", "/snapshots/schedules/<int:session_id>"),
 }
 
-#: Sessions whose desktop takes connections (and may be snapshotted by hand).
-RUNNING = ("ready", "idle")
-
 
 def _allowed(action: str, **params: Any) -> Principal:
     """The guard's check of the operation behind ``action`` (401/403 as the API's)."""
@@ -78,7 +76,7 @@ def _sessions_page(
         projects=sorted({p for profile in profiles for p in profile.projects}),
         ask_project=any(len(profile.projects) != 1 for profile in profiles),
         any_project=any(not profile.projects for profile in profiles),
-        chosen=chosen, running=RUNNING,
+        chosen=chosen, running=READY_SESSION_STATES,
         snapshots=[s for s in snapshots if s.state == "available"], time_left=time_left,
         manager=who.may(Permission.SESSIONS_MANAGE),
     ), status  # fmt: skip
@@ -98,7 +96,7 @@ def _snapshots_page(error: str = "", status: int = 200) -> tuple[str, int]:
     return render_template(
         "snapshots.html", error=error, off=found.sessions.desktops_off(),
         snapshots=_listed(SnapshotQuery(), who),
-        live=[s for s in mine if s.state in RUNNING and s.instance_id],
+        live=[s for s in mine if s.state in READY_SESSION_STATES and s.instance_id],
         daily=found.snapshots.scheduled(who),
         manager=who.may(Permission.SESSIONS_MANAGE),
     ), status  # fmt: skip
