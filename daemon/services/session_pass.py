@@ -148,8 +148,14 @@ class SessionPass:
             return self._end(row, now)
         return False
 
-    def _end(self, row: dict[str, Any], now: float) -> bool:
-        """Terminates an ``ending`` session's instance, then marks it ``ended`` and books it."""
+    def _end(self, read: dict[str, Any], now: float) -> bool:
+        """Terminates an ``ending`` session's instance, then marks it ``ended`` and books it.
+
+        The row is read again first: a launch that recorded its instance after the pass read
+        the session has its instance terminated and its cost booked too."""
+        row = store.get_session(self.ctx.database.db, read["id"])
+        if row is None or row["state"] != "ending":
+            return False  # moved meanwhile (the user's end is idempotent; nothing else ends it)
         if not self._terminate(row):
             return False  # the cloud failed: the next pass tries again
         with self.ctx.database.transaction() as db:
