@@ -38,6 +38,7 @@ from daemon.backup import policy
 from daemon.context import Context, to_datetime
 from daemon.scheduling import snapshot_days
 from daemon.storage import desktop_audit
+from daemon.storage import desktop_sessions as session_store
 from daemon.storage import desktop_snapshots as store
 
 logger = logging.getLogger(__name__)
@@ -75,11 +76,13 @@ class SnapshotService:
         """
         db = self.ctx.database.db
         if create.session_id is not None:
-            session = store.session_facts(db, create.session_id)
+            session = session_store.get_session(db, create.session_id)
             what = f"session {create.session_id}"
         else:
             assert create.instance_id is not None  # the model asks for exactly one
-            session = store.session_of_instance(db, create.instance_id)
+            session = session_store.sessions_of_instances(db, [create.instance_id]).get(
+                create.instance_id
+            )
             what = f"desktop instance {create.instance_id}"
         if session is None or not _may_touch(caller, session):
             raise NotFound(f"No {what} of yours: GET /api/v1/sessions lists your sessions.")
@@ -144,7 +147,7 @@ class SnapshotService:
             NotFound: no such session, or someone else's.
         """
         db = self.ctx.database.db
-        session = store.session_facts(db, session_id)
+        session = session_store.get_session(db, session_id)
         if session is None or not _may_touch(caller, session):
             raise NotFound(
                 f"No session {session_id} of yours: GET /api/v1/sessions lists your sessions."
@@ -176,7 +179,7 @@ class SnapshotService:
             NotFound: no such session. DesktopsOff, NoRunningDesktop. DesktopRefused,
             CloudError.
         """
-        session = store.session_facts(self.ctx.database.db, session_id)
+        session = session_store.get_session(self.ctx.database.db, session_id)
         if session is None:
             raise NotFound(f"No session {session_id}: GET /api/v1/sessions lists them.")
         return self._take(session, kind, description, scheduled, actor, self.ctx.now())

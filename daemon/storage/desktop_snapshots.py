@@ -1,6 +1,6 @@
 """Boot volume snapshots of desktop sessions and the sessions snapshotted every day: the only
-SQL of ``desktop_snapshots`` and ``snapshot_schedules``, and the few facts of a session a
-snapshot is taken from (``desktop_sessions`` itself is ``storage/desktop_sessions.py``'s)."""
+SQL of ``desktop_snapshots`` and ``snapshot_schedules`` (the sessions themselves are
+``storage/desktop_sessions.py``'s)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,6 @@ from daemon.storage.db import one_row
 
 #: Snapshots whose backup the cloud still holds (or is making): what retention weighs.
 HELD_STATES = ("creating", "available")
-
-_SESSION = (
-    "SELECT id, user_id, user_name, project, profile, instance_id, state FROM desktop_sessions"
-)
-
-
-def session_facts(db: sqlite_utils.Database, session_id: int) -> dict[str, Any] | None:
-    """Whose session it is, its profile and project, its desktop instance and its state."""
-    return one_row(db, f"{_SESSION} WHERE id = ?", [session_id])
-
-
-def session_of_instance(db: sqlite_utils.Database, instance_id: str) -> dict[str, Any] | None:
-    """The session whose desktop is ``instance_id`` (as ``session_facts``)."""
-    return one_row(db, f"{_SESSION} WHERE instance_id = ?", [instance_id])
 
 
 def insert_snapshot(db: sqlite_utils.Database, fields: dict[str, Any]) -> int:
@@ -110,7 +96,8 @@ def remove_schedule(db: sqlite_utils.Database, session_id: int) -> bool:
 
 
 def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """The scheduled sessions whose desktop runs, as ``session_facts`` with ``scheduled_at``
+    """The scheduled sessions whose desktop runs (whose, its profile and project, its instance
+    and state) with ``scheduled_at``
     (when the schedule began) and ``last_at`` (its newest scheduled snapshot, failed ones
     too: one try a day, the failure being in the audit log)."""
     marks = ", ".join("?" for _ in READY_SESSION_STATES)
