@@ -16,6 +16,7 @@ from common.errors import (
     InvalidInput,
     NoRunningDesktop,
     NotFound,
+    SnapshotUnavailable,
     TooManySessions,
 )
 from common.models import (
@@ -74,7 +75,7 @@ def profiles() -> list[DesktopProfileInfo]:
     "Start a desktop session: answered at once (provisioning); the desktop boots meanwhile",
     body=SessionCreate, returns=DesktopSession, status=201,
     errors=(InvalidInput, Forbidden, NotFound, DesktopsOff, TooManySessions,
-            NoRunningDesktop),
+            SnapshotUnavailable),
     permission=Permission.SESSIONS,
 )  # fmt: skip
 def create_session(body: SessionCreate) -> DesktopSession:
@@ -114,7 +115,7 @@ def end_session(session_id: int, query: SessionEnd) -> DesktopSession:
     "POST", "/sessions/<int:session_id>/desktop/report",
     "A desktop reports (with its session's secret); the answer says when it ends",
     body=DesktopReport, headers=DesktopHeaders, returns=DesktopReportReply,
-    errors=(DesktopUnauthorized, NotFound), permission=Permission.PUBLIC,
+    errors=(DesktopUnauthorized, InvalidInput, NotFound), permission=Permission.PUBLIC,
 )  # fmt: skip
 def desktop_report(
     session_id: int, body: DesktopReport, headers: DesktopHeaders

@@ -137,8 +137,9 @@ class SessionService:
         """Stores the session ``provisioning`` and launches its desktop in the background.
 
         Raises:
-            DesktopsOff, TooManySessions, NoRunningDesktop: 409.
-            NotFound: no such profile (404).
+            DesktopsOff, TooManySessions: 409.
+            SnapshotUnavailable: the snapshot to start from is not available (409).
+            NotFound: no such profile, or no such snapshot of the user's (404).
             Forbidden: the profile is not offered to the user, or the caller names another
                 person without ``sessions.manage`` (403).
             InvalidInput: an unknown user, a project or duration the profile does not allow.
