@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Any
 
 from common.desktop_settings import DesktopProfile
 from common.errors import (
@@ -39,7 +39,6 @@ from common.models import (
     Resource,
     SessionCreate,
     SessionQuery,
-    Snapshot,
 )
 from daemon.auth import Permission, Principal
 from daemon.auth.keys import DESKTOP_PREFIX, new_token, token_hash
@@ -48,7 +47,7 @@ from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.scheduling import desktop_sessions as policy
 from daemon.services.connection_broker import ConnectionBroker
 from daemon.services.projects import ProjectService
-from daemon.services.session_pass import SessionPass, live_cost
+from daemon.services.session_pass import SessionPass, SnapshotTaker, live_cost
 from daemon.storage import desktop_audit
 from daemon.storage import desktop_sessions as store
 from daemon.storage import users as user_store
@@ -62,25 +61,6 @@ DESKTOPS_OFF = (
 )
 
 
-class SnapshotTaker(Protocol):
-    """What sessions need of the snapshots service (``daemon.services.snapshots``)."""
-
-    def take(
-        self, session_id: int, *, kind: BackupKind, description: str, scheduled: bool, actor: str
-    ) -> Snapshot:
-        """Starts a backup of the session's boot volume (audited); returns the snapshot."""
-        ...
-
-    def refresh(self, snapshot_id: int) -> Snapshot:
-        """The snapshot with its state read again from the backend."""
-        ...
-
-    def restore_source(self, snapshot_id: int, user_name: str) -> str:
-        """The backup id a session of ``user_name`` may start from (404 unless theirs, 409
-        unless available)."""
-        ...
-
-
 class SessionService:
     """Desktop sessions' use cases; ``backend`` None means desktops are off."""
 
@@ -89,12 +69,12 @@ class SessionService:
         context: Context,
         backend: DesktopBackend | None,
         snapshots: SnapshotTaker,
-        projects: ProjectService | None = None,
+        projects: ProjectService,
     ) -> None:
         self.ctx = context
         self.backend = backend
         self.snapshots = snapshots
-        self.projects = projects or ProjectService(context)
+        self.projects = projects
         self.broker = ConnectionBroker(context)
         self.passes = SessionPass(context, backend, snapshots)
         self._launcher = ThreadPoolExecutor(LAUNCH_WORKERS, thread_name_prefix="desktop-launch")

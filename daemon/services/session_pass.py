@@ -19,12 +19,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 from common.desktop_settings import DesktopProfile
 from common.errors import NotFound
-from common.models import ENDABLE_SESSION_STATES, LIVE_SESSION_STATES
-from daemon.backends.desktops import Desktop, DesktopBackend, DesktopState
+from common.models import ENDABLE_SESSION_STATES, LIVE_SESSION_STATES, Snapshot
+from daemon.backends.desktops import BackupKind, Desktop, DesktopBackend, DesktopState
 from daemon.context import Context
 from daemon.scheduling import desktop_sessions as policy
 from daemon.scheduling.desktop_sessions import SessionFacts, Step
@@ -45,10 +45,31 @@ def live_cost(row: dict[str, Any], now: float) -> float:
     return policy.session_cost(row["price_per_hour"], row["created_at"], now)
 
 
+class SnapshotTaker(Protocol):
+    """What sessions need of the snapshots service (``daemon.services.snapshots``)."""
+
+    def take(
+        self, session_id: int, *, kind: BackupKind, description: str, scheduled: bool, actor: str
+    ) -> Snapshot:
+        """Starts a backup of the session's boot volume (audited); returns the snapshot."""
+        ...
+
+    def refresh(self, snapshot_id: int) -> Snapshot:
+        """The snapshot with its state read again from the backend."""
+        ...
+
+    def restore_source(self, snapshot_id: int, user_name: str) -> str:
+        """The backup id a session of ``user_name`` may start from (404 unless theirs, 409
+        unless available)."""
+        ...
+
+
 class SessionPass:
     """Moves live sessions on with time and with what the cloud says."""
 
-    def __init__(self, context: Context, backend: DesktopBackend | None, snapshots: Any) -> None:
+    def __init__(
+        self, context: Context, backend: DesktopBackend | None, snapshots: SnapshotTaker
+    ) -> None:
         self.ctx = context
         self.backend = backend
         self.snapshots = snapshots
@@ -238,7 +259,7 @@ class SessionPass:
         return True
 
     def _snapshot_pending(self, row: dict[str, Any]) -> bool:
-        if row["end_snapshot_id"] is None or self.snapshots is None:
+        if row["end_snapshot_id"] is None:
             return False
         try:
             state = self.snapshots.refresh(row["end_snapshot_id"]).state

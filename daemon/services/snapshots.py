@@ -194,9 +194,7 @@ class SnapshotService:
         row = store.get_snapshot(self.ctx.database.db, snapshot_id)
         if row is None:
             raise NotFound(f"No snapshot {snapshot_id}: GET /api/v1/snapshots lists them.")
-        if row["state"] == "creating" and self.backend is not None:
-            row = self._refreshed(row, self.backend)
-        return _snapshot(row)
+        return _snapshot(self._current(row))
 
     def restore_source(self, snapshot_id: int, user_name: str) -> str:
         """The backup a new session of ``user_name`` boots from: one of that person's own
@@ -211,13 +209,13 @@ class SnapshotService:
             raise NotFound(
                 f"No snapshot {snapshot_id} of {user_name}'s: GET /api/v1/snapshots lists them."
             )
-        snapshot = self.refresh(snapshot_id)
-        if snapshot.state != "available":
+        row = self._current(row)
+        if row["state"] != "available":
             raise SnapshotUnavailable(
-                f"Snapshot {snapshot_id} is {snapshot.state}: a desktop starts only from an "
+                f"Snapshot {snapshot_id} is {row['state']}: a desktop starts only from an "
                 "available snapshot; choose another, or wait until this one is available."
             )
-        return snapshot.backup_id
+        return str(row["backup_id"])
 
     # --- the scheduled pass -------------------------------------------------------------------
 
@@ -353,6 +351,12 @@ class SnapshotService:
         logger.info("session_id=%s snapshot_id=%s: %s snapshot %s by %s", session_id,
                     snapshot_id, kind.value, backup.id, actor)  # fmt: skip
         return _snapshot(row)
+
+    def _current(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row, asked of the cloud first while its backup is being made (desktops on)."""
+        if row["state"] == "creating" and self.backend is not None:
+            return self._refreshed(row, self.backend)
+        return row
 
     def _refreshed(self, row: dict[str, Any], backend: DesktopBackend) -> dict[str, Any]:
         """The row after asking the cloud how its ``creating`` backup is."""

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from common.errors import CloudburstError, InvalidInput
 from common.models import (
+    MAX_SESSION_HOURS,
     READY_SESSION_STATES,
     DesktopSession,
     SessionCreate,
@@ -76,7 +77,7 @@ def _sessions_page(
         projects=sorted({p for profile in profiles for p in profile.projects}),
         ask_project=any(len(profile.projects) != 1 for profile in profiles),
         any_project=any(not profile.projects for profile in profiles),
-        chosen=chosen, running=READY_SESSION_STATES,
+        chosen=chosen, running=READY_SESSION_STATES, max_hours=MAX_SESSION_HOURS,
         snapshots=[s for s in snapshots if s.state == "available"], time_left=time_left,
         manager=who.may(Permission.SESSIONS_MANAGE),
     ), status  # fmt: skip
@@ -144,7 +145,7 @@ def _start_form() -> SessionCreate:
     except ValidationError as exc:
         raise InvalidInput(
             "Choose a desktop profile and give the duration in hours (more than 0, at most "
-            "336); leave the duration empty for the usual length."
+            f"{MAX_SESSION_HOURS}); leave the duration empty for the usual length."
         ) from exc
 
 
