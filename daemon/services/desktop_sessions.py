@@ -42,6 +42,7 @@ from common.models import (
 )
 from daemon.auth import Permission, Principal
 from daemon.auth.keys import DESKTOP_PREFIX, new_token, token_hash
+from daemon.auth.rules import may_touch_desktop, owns_desktop
 from daemon.backends.desktops import BackupKind, DesktopBackend, DesktopLaunch
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.scheduling import desktop_sessions as policy
@@ -216,7 +217,7 @@ class SessionService:
             NotFound: no such session, or another person's for an artist.
         """
         row = self._visible(session_id, principal)
-        return self._model(row, mint=row["user_name"] == principal.name)
+        return self._model(row, mint=owns_desktop(principal, row))
 
     def list_sessions(self, query: SessionQuery, principal: Principal) -> list[DesktopSession]:
         """The caller's sessions (managers: anyone's, or ``query.user``'s), newest first."""
@@ -373,8 +374,7 @@ class SessionService:
 
     def _visible(self, session_id: int, principal: Principal) -> dict[str, Any]:
         row = store.get_session(self.ctx.database.db, session_id)
-        mine = row is not None and row["user_name"] == principal.name
-        if row is None or not (mine or principal.may(Permission.SESSIONS_MANAGE)):
+        if row is None or not may_touch_desktop(principal, row):
             raise NotFound(f"No session {session_id} of yours: GET /api/v1/sessions lists them.")
         return row
 

@@ -33,6 +33,7 @@ from common.errors import (
 from common.models import RUNNING_SESSION_STATES, Snapshot, SnapshotCreate, SnapshotQuery
 from common.models import BackupKind as PolicyKind
 from daemon.auth import Permission, Principal
+from daemon.auth.rules import may_touch_desktop
 from daemon.backends.desktops import BackupKind, BackupState, DesktopBackend, VolumeBackup
 from daemon.backup import policy
 from daemon.context import Context, to_datetime
@@ -84,7 +85,7 @@ class SnapshotService:
                 create.instance_id
             )
             what = f"desktop instance {create.instance_id}"
-        if session is None or not _may_touch(caller, session):
+        if session is None or not may_touch_desktop(caller, session):
             raise NotFound(f"No {what} of yours: GET /api/v1/sessions lists your sessions.")
         return self._take(
             session, BackupKind.FULL, create.description, scheduled=False, actor=caller.name,
@@ -148,7 +149,7 @@ class SnapshotService:
         """
         db = self.ctx.database.db
         session = session_store.get_session(db, session_id)
-        if session is None or not _may_touch(caller, session):
+        if session is None or not may_touch_desktop(caller, session):
             raise NotFound(
                 f"No session {session_id} of yours: GET /api/v1/sessions lists your sessions."
             )
@@ -166,7 +167,7 @@ class SnapshotService:
         """The ids of the running sessions snapshotted every day that ``caller`` may touch (their
         own; anyone's, for TDs and admins), in order."""
         rows = store.scheduled_sessions(self.ctx.database.db)
-        return tuple(row["id"] for row in rows if _may_touch(caller, row))
+        return tuple(row["id"] for row in rows if may_touch_desktop(caller, row))
 
     # --- what the sessions service calls ------------------------------------------------------
 
@@ -449,7 +450,7 @@ class SnapshotService:
     def _mine(self, snapshot_id: int, caller: Principal) -> dict[str, Any]:
         row = store.get_snapshot(self.ctx.database.db, snapshot_id)
         # Someone else's snapshot is "not found": its id tells nothing of it.
-        if row is None or not _may_touch(caller, row):
+        if row is None or not may_touch_desktop(caller, row):
             raise NotFound(f"No snapshot {snapshot_id} of yours: GET /api/v1/snapshots lists them.")
         return row
 
@@ -471,15 +472,6 @@ def _record(
         db, at=at, actor=actor, action=action, user_name=row["user_name"],
         session_id=row["session_id"], snapshot_id=row["id"], detail=detail,
     )  # fmt: skip
-
-
-def _may_touch(caller: Principal, row: dict[str, Any]) -> bool:
-    """Whether ``caller`` may see and act on a session's or snapshot's ``row``."""
-    if caller.may(Permission.SESSIONS_MANAGE):
-        return True
-    if caller.kind != "user" or not caller.may(Permission.SESSIONS):
-        return False
-    return caller.user_id is not None and caller.user_id == row["user_id"]
 
 
 def _not_now(row: dict[str, Any]) -> SnapshotUnavailable:
