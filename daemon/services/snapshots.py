@@ -94,7 +94,8 @@ class SnapshotService:
 
     def list(self, query: SnapshotQuery, caller: Principal) -> list[Snapshot]:
         """The caller's snapshots, newest first (TDs and admins: everyone's, or ``user``'s);
-        deleted ones are left out.
+        deleted ones are left out. Those still being made are first asked of the cloud (as a
+        GET of one is), so a finished one is never listed as being made.
 
         Raises:
             Forbidden: ``user`` names another person and the caller may not see theirs.
@@ -109,7 +110,7 @@ class SnapshotService:
         rows = store.list_snapshots(
             self.ctx.database.db, user_name=user, session_id=query.session_id
         )
-        return [_snapshot(row) for row in rows]
+        return [_snapshot(self._current(row)) for row in rows]
 
     def get(self, snapshot_id: int, caller: Principal) -> Snapshot:
         """One snapshot of the caller's (anyone's, for TDs and admins); one still being made

@@ -25,7 +25,6 @@ from common.models import (
     DesktopSession,
     SessionCreate,
     SessionQuery,
-    Snapshot,
     SnapshotCreate,
     SnapshotQuery,
 )
@@ -68,7 +67,7 @@ def _sessions_page(
 ) -> tuple[str, int]:
     who = session.principal()
     found = services()
-    snapshots = _listed(SnapshotQuery(user=who.name), who)
+    snapshots = found.snapshots.list(SnapshotQuery(user=who.name), who)
     chosen = request.args.get("snapshot", type=int) if request.method == "GET" else None
     profiles = found.sessions.profiles(who)
     return render_template(
@@ -83,20 +82,13 @@ def _sessions_page(
     ), status  # fmt: skip
 
 
-def _listed(query: SnapshotQuery, who: Principal) -> list[Snapshot]:
-    """The snapshots as listed, those still being made asked of the cloud first (as the
-    API's GET of one does), so that a page never shows a finished one as being made."""
-    found = services().snapshots
-    return [found.get(s.id, who) if s.state == "creating" else s for s in found.list(query, who)]
-
-
 def _snapshots_page(error: str = "", status: int = 200) -> tuple[str, int]:
     who = session.principal()
     found = services()
     mine = found.sessions.list_sessions(SessionQuery(user=who.name), who)
     return render_template(
         "snapshots.html", error=error, off=found.sessions.desktops_off(),
-        snapshots=_listed(SnapshotQuery(), who),
+        snapshots=found.snapshots.list(SnapshotQuery(), who),
         live=[s for s in mine if s.state in READY_SESSION_STATES and s.instance_id],
         daily=found.snapshots.scheduled(who),
         manager=who.may(Permission.SESSIONS_MANAGE),
