@@ -74,8 +74,12 @@ from common.models.cloud import (
 from common.models.data import AuditPage, AuditQuery, AuditRecord, DataState, JobData
 from common.models.desktop_records import DesktopAuditQuery, DesktopAuditRecord, SessionQuery
 from common.models.desktops import (
+    ENDABLE_SESSION_STATES,
+    ENDED_SESSION_STATES,
     LIVE_SESSION_STATES,
     MAX_SESSION_HOURS,
+    READY_SESSION_STATES,
+    RUNNING_SESSION_STATES,
     Connection,
     Description,
     DesktopProfileInfo,
@@ -193,6 +197,8 @@ from common.models.webhooks import (
 
 __all__ = [
     "AGENT_PROTOCOL_VERSION",
+    "ENDABLE_SESSION_STATES",
+    "ENDED_SESSION_STATES",
     "IDEMPOTENCY_HEADER",
     "LIVE_SESSION_STATES",
     "MAX_DEPENDENCIES",
@@ -207,6 +213,8 @@ __all__ = [
     "NO_NEGATIVE_FRAMES",
     "PICK_MAX",
     "POLL_INTERVAL_HEADER",
+    "READY_SESSION_STATES",
+    "RUNNING_SESSION_STATES",
     "TASK_PAGE_MAX",
     "AgentActivity",
     "AgentChange",

@@ -15,6 +15,15 @@ SessionState = Literal["provisioning", "ready", "idle", "ending", "ended", "fail
 ``idle``: ready, nobody connected for a while; ``ending``: told to end (grace, snapshot);
 ``ended``; ``failed``: it never became ready, or its desktop was lost."""
 LIVE_SESSION_STATES = ("provisioning", "ready", "idle", "ending")
+"""Not ended yet: what counts against ``[sessions] max_sessions_per_user``."""
+ENDED_SESSION_STATES = ("ended", "failed")
+"""Over: nothing more happens to the session."""
+ENDABLE_SESSION_STATES = ("provisioning", "ready", "idle")
+"""Live and not told to end yet: what a warning or an end may move on."""
+READY_SESSION_STATES = ("ready", "idle")
+"""Its desktop reported: it takes connections, and its daily snapshot is taken."""
+RUNNING_SESSION_STATES = ("ready", "idle", "ending")
+"""Its desktop runs: a snapshot may be taken of it."""
 SnapshotKind = Literal["full", "incremental"]
 SnapshotState = Literal["creating", "available", "archiving", "archived", "deleted", "failed"]
 Description = Annotated[str, Field(max_length=500)]

@@ -16,6 +16,7 @@ from common.errors import (
     InvalidInput,
     NoRunningDesktop,
     NotFound,
+    SnapshotUnavailable,
     TooManySessions,
 )
 from common.models import (
@@ -34,8 +35,9 @@ from common.models import (
 from daemon.api.guard import current_principal
 from daemon.api.routing import ApiBlueprint
 from daemon.auth import Permission
+from daemon.auth.keys import bearer_token
 from daemon.container import services
-from daemon.services.connection_broker import ConnectionBroker, bearer
+from daemon.services.connection_broker import ConnectionBroker
 from daemon.services.desktop_sessions import SessionService
 
 bp = ApiBlueprint("sessions", __name__, tag="sessions")
@@ -73,7 +75,7 @@ def profiles() -> list[DesktopProfileInfo]:
     "Start a desktop session: answered at once (provisioning); the desktop boots meanwhile",
     body=SessionCreate, returns=DesktopSession, status=201,
     errors=(InvalidInput, Forbidden, NotFound, DesktopsOff, TooManySessions,
-            NoRunningDesktop),
+            SnapshotUnavailable),
     permission=Permission.SESSIONS,
 )  # fmt: skip
 def create_session(body: SessionCreate) -> DesktopSession:
@@ -113,12 +115,12 @@ def end_session(session_id: int, query: SessionEnd) -> DesktopSession:
     "POST", "/sessions/<int:session_id>/desktop/report",
     "A desktop reports (with its session's secret); the answer says when it ends",
     body=DesktopReport, headers=DesktopHeaders, returns=DesktopReportReply,
-    errors=(DesktopUnauthorized, NotFound), permission=Permission.PUBLIC,
+    errors=(DesktopUnauthorized, InvalidInput, NotFound), permission=Permission.PUBLIC,
 )  # fmt: skip
 def desktop_report(
     session_id: int, body: DesktopReport, headers: DesktopHeaders
 ) -> DesktopReportReply:
-    return broker().report(session_id, bearer(headers.authorization), body)
+    return broker().report(session_id, bearer_token(headers.authorization), body)
 
 
 @bp.operation(
@@ -128,7 +130,7 @@ def desktop_report(
     errors=(DesktopUnauthorized, ConnectionRefused, NotFound), permission=Permission.PUBLIC,
 )  # fmt: skip
 def desktop_redeem(session_id: int, body: TokenRedeem, headers: DesktopHeaders) -> TokenRedeemed:
-    return broker().redeem(session_id, bearer(headers.authorization), body)
+    return broker().redeem(session_id, bearer_token(headers.authorization), body)
 
 
 @bp.operation(

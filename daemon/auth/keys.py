@@ -12,7 +12,7 @@ from common.private_files import make_private, write_private
 __all__ = [
     "AGENT_PREFIX", "API_KEY_PREFIX", "CONNECTION_PREFIX", "DESKTOP_PREFIX", "ENROLLMENT_PREFIX",
     "REFRESH_PREFIX", "SIGNING_KEY_FILE",
-    "make_private", "new_token", "signing_key", "token_hash", "write_private",
+    "bearer_token", "make_private", "new_token", "signing_key", "token_hash", "write_private",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,13 @@ CONNECTION_PREFIX = "cbc_"
 def new_token(prefix: str) -> str:
     """A fresh random token; the prefix says what kind it is."""
     return prefix + secrets.token_urlsafe(32)
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; empty without one (no header,
+    another scheme, or nothing after it)."""
+    scheme, _, token = (header or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def token_hash(token: str) -> str:

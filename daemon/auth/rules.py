@@ -1,11 +1,12 @@
 """Rules on top of roles, as pure functions: who may own what they submit, who may set what a
-renderer loads, and that the farm always keeps an active admin."""
+renderer loads, whose desktops one may see, and that the farm always keeps an active admin."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from common.accounts import Role
 from common.errors import Conflict, EnvNotAllowed, Forbidden, InvalidInput
@@ -100,3 +101,18 @@ def check_render_env(caller: Principal | None, env: Mapping[str, str]) -> None:
         f"Only TDs and admins may set {', '.join(names)} in a job's environment: these decide "
         "what the renderer loads. Remove them from the job, or ask a TD to submit it."
     )
+
+
+def owns_desktop(caller: Principal, row: Mapping[str, Any]) -> bool:
+    """Whether a desktop session's or snapshot's ``row`` is the caller's own: a signed-in
+    person's, by their account id (a name can be taken again after its account is deleted)."""
+    return caller.kind == "user" and caller.user_id is not None and caller.user_id == row["user_id"]
+
+
+def may_touch_desktop(caller: Principal, row: Mapping[str, Any]) -> bool:
+    """Whether ``caller`` may see and act on a desktop session's or snapshot's ``row``: its
+    own person (``Permission.SESSIONS``), or TDs and admins (``Permission.SESSIONS_MANAGE``).
+    Anyone else is told it does not exist."""
+    if caller.may(Permission.SESSIONS_MANAGE):
+        return True
+    return caller.may(Permission.SESSIONS) and owns_desktop(caller, row)

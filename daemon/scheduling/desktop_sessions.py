@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from common.desktop_settings import DesktopProfile, SessionSettings
+from common.models import ENDABLE_SESSION_STATES, READY_SESSION_STATES
 from daemon.scheduling.time_words import clock, duration
 
 #: A desktop nobody has used for this long is ``idle`` (it ends after its idle timeout).
@@ -131,7 +132,7 @@ def next_step(facts: SessionFacts, settings: SessionSettings, now: float) -> Ste
         return Step.END_USER_GONE
     if now >= facts.ends_at:
         return Step.END_AT_DURATION
-    if facts.state in ("ready", "idle") and idle_now(facts, now) >= facts.idle_timeout_s:
+    if facts.state in READY_SESSION_STATES and idle_now(facts, now) >= facts.idle_timeout_s:
         return Step.END_IDLE
     if facts.warned_at is None and now >= facts.ends_at - settings.warn_before_end_s:
         return Step.WARN
@@ -141,7 +142,7 @@ def next_step(facts: SessionFacts, settings: SessionSettings, now: float) -> Ste
 def reported_state(state: str, connected: bool, idle_s: float) -> str:
     """A live desktop's state after a report: ready once it reports, idle when nobody has used
     it for ``IDLE_AFTER_S``, ready again on a connection. ``ending`` stays."""
-    if state not in ("provisioning", "ready", "idle"):
+    if state not in ENDABLE_SESSION_STATES:
         return state
     return "idle" if not connected and idle_s >= IDLE_AFTER_S else "ready"
 

@@ -17,6 +17,7 @@ from daemon.auth.keys import (
     API_KEY_PREFIX,
     DESKTOP_PREFIX,
     REFRESH_PREFIX,
+    bearer_token,
     make_private,
     new_token,
     signing_key,
@@ -161,9 +162,8 @@ class AuthService:
         """
         if not header:
             return ANONYMOUS
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(header)
+        if not token:
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
         if token.startswith(DESKTOP_PREFIX):
             # A desktop's session secret names no person: the two desktop endpoints (open to

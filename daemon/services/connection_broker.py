@@ -15,18 +15,19 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import secrets
 from typing import Any
 
 from common.errors import ConnectionRefused, DesktopUnauthorized, InvalidInput
 from common.models import (
+    ENDED_SESSION_STATES,
+    READY_SESSION_STATES,
     Connection,
     DesktopReport,
     DesktopReportReply,
     TokenRedeem,
     TokenRedeemed,
 )
-from daemon.auth.keys import CONNECTION_PREFIX, DESKTOP_PREFIX, token_hash
+from daemon.auth.keys import CONNECTION_PREFIX, new_token, token_hash
 from daemon.context import Context, to_datetime
 from daemon.scheduling import desktop_sessions as policy
 from daemon.storage import desktop_audit
@@ -36,19 +37,6 @@ logger = logging.getLogger(__name__)
 
 #: A host a desktop may report: a name or an address, nothing a client would read as more.
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:-]*$")
-ENDED_STATES = ("ended", "failed")
-TAKES_CONNECTIONS = ("ready", "idle")
-
-
-def new_secret() -> str:
-    """A session's secret, handed to its desktop only (``DesktopLaunch.secret``)."""
-    return DESKTOP_PREFIX + secrets.token_urlsafe(32)
-
-
-def bearer(header: str | None) -> str:
-    """The token of an ``Authorization: Bearer`` header; empty without one."""
-    scheme, _, token = (header or "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class ConnectionBroker:
@@ -70,8 +58,8 @@ class ConnectionBroker:
         settings = self.ctx.settings.sessions
         with self.ctx.database.transaction() as db:
             row = self._session_of(db, session_id, secret)
-            if row["state"] in ENDED_STATES:
-                return self._reply(row, now, end_now=True, grace_s=0.0)
+            if row["state"] in ENDED_SESSION_STATES:
+                return self._reply(row, end_now=True)
             if not _HOST.match(report.host):
                 raise InvalidInput(
                     f"Host {report.host!r} is not a host name or address: report the address "
@@ -83,16 +71,16 @@ class ConnectionBroker:
                 "connected": int(report.connected), "idle_s": report.idle_s,
                 "last_report_at": now,
             }  # fmt: skip
-            if row["started_at"] is None and state in TAKES_CONNECTIONS:
+            if row["started_at"] is None and state in READY_SESSION_STATES:
                 fields["started_at"] = now
                 fields["detail"] = ""
             store.move(db, session_id, [row["state"]], **fields)
         if row["state"] == "ending":
             left = (row["end_requested_at"] or now) + settings.end_grace_s - now
-            return self._reply(row, now, end_now=True, grace_s=max(0.0, left))
+            return self._reply(row, end_now=True, grace_s=max(0.0, left))
         if row["warned_at"] is not None or now >= row["ends_at"] - settings.warn_before_end_s:
-            return self._reply(row, now, warning=policy.warning(row["ends_at"], now))
-        return self._reply(row, now)
+            return self._reply(row, warning=policy.warning(row["ends_at"], now))
+        return self._reply(row)
 
     def redeem(self, session_id: int, secret: str, request: TokenRedeem) -> TokenRedeemed:
         """Takes a client's one-time token for this session: good once, before its expiry.
@@ -105,7 +93,7 @@ class ConnectionBroker:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             row = self._session_of(db, session_id, secret)
-            taken = row["state"] in TAKES_CONNECTIONS and store.use_token(
+            taken = row["state"] in READY_SESSION_STATES and store.use_token(
                 db, token_hash(request.token), session_id, now
             )
             desktop_audit.append(
@@ -127,12 +115,12 @@ class ConnectionBroker:
     def connection(self, row: dict[str, Any], protocol: str, *, mint: bool) -> Connection | None:
         """How to reach a ready desktop; with ``mint``, a fresh one-time token in it (minted in
         its own transaction, audited ``session.token``)."""
-        if row["state"] not in TAKES_CONNECTIONS or not row["host"]:
+        if row["state"] not in READY_SESSION_STATES or not row["host"]:
             return None
         if not mint:
             return Connection(protocol=protocol, host=row["host"], port=row["port"])
         now = self.ctx.now()
-        token = CONNECTION_PREFIX + secrets.token_urlsafe(24)
+        token = new_token(CONNECTION_PREFIX)
         expires_at = now + self.ctx.settings.sessions.connection_token_ttl_s
         with self.ctx.database.transaction() as db:
             store.insert_token(db, token_hash(token), row["id"], row["user_name"], now, expires_at)
@@ -161,7 +149,6 @@ class ConnectionBroker:
     def _reply(
         self,
         row: dict[str, Any],
-        now: float,
         *,
         warning: str | None = None,
         end_now: bool = False,

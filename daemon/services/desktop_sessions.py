@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Any
 
 from common.desktop_settings import DesktopProfile
 from common.errors import (
@@ -29,6 +29,9 @@ from common.errors import (
     TooManySessions,
 )
 from common.models import (
+    ENDABLE_SESSION_STATES,
+    ENDED_SESSION_STATES,
+    READY_SESSION_STATES,
     DesktopAuditQuery,
     DesktopAuditRecord,
     DesktopProfileInfo,
@@ -36,16 +39,16 @@ from common.models import (
     Resource,
     SessionCreate,
     SessionQuery,
-    Snapshot,
 )
 from daemon.auth import Permission, Principal
-from daemon.auth.keys import token_hash
+from daemon.auth.keys import DESKTOP_PREFIX, new_token, token_hash
+from daemon.auth.rules import may_touch_desktop, owns_desktop
 from daemon.backends.desktops import BackupKind, DesktopBackend, DesktopLaunch
 from daemon.context import Context, to_datetime, to_optional_datetime
 from daemon.scheduling import desktop_sessions as policy
-from daemon.services.connection_broker import ConnectionBroker, new_secret
+from daemon.services.connection_broker import ConnectionBroker
 from daemon.services.projects import ProjectService
-from daemon.services.session_pass import SessionPass, live_cost
+from daemon.services.session_pass import SessionPass, SnapshotTaker, live_cost
 from daemon.storage import desktop_audit
 from daemon.storage import desktop_sessions as store
 from daemon.storage import users as user_store
@@ -59,25 +62,6 @@ DESKTOPS_OFF = (
 )
 
 
-class SnapshotTaker(Protocol):
-    """What sessions need of the snapshots service (``daemon.services.snapshots``)."""
-
-    def take(
-        self, session_id: int, *, kind: BackupKind, description: str, scheduled: bool, actor: str
-    ) -> Snapshot:
-        """Starts a backup of the session's boot volume (audited); returns the snapshot."""
-        ...
-
-    def refresh(self, snapshot_id: int) -> Snapshot:
-        """The snapshot with its state read again from the backend."""
-        ...
-
-    def restore_source(self, snapshot_id: int, user_name: str) -> str:
-        """The backup id a session of ``user_name`` may start from (404 unless theirs, 409
-        unless available)."""
-        ...
-
-
 class SessionService:
     """Desktop sessions' use cases; ``backend`` None means desktops are off."""
 
@@ -86,12 +70,12 @@ class SessionService:
         context: Context,
         backend: DesktopBackend | None,
         snapshots: SnapshotTaker,
-        projects: ProjectService | None = None,
+        projects: ProjectService,
     ) -> None:
         self.ctx = context
         self.backend = backend
         self.snapshots = snapshots
-        self.projects = projects or ProjectService(context)
+        self.projects = projects
         self.broker = ConnectionBroker(context)
         self.passes = SessionPass(context, backend, snapshots)
         self._launcher = ThreadPoolExecutor(LAUNCH_WORKERS, thread_name_prefix="desktop-launch")
@@ -134,8 +118,9 @@ class SessionService:
         """Stores the session ``provisioning`` and launches its desktop in the background.
 
         Raises:
-            DesktopsOff, TooManySessions, NoRunningDesktop: 409.
-            NotFound: no such profile (404).
+            DesktopsOff, TooManySessions: 409.
+            SnapshotUnavailable: the snapshot to start from is not available (409).
+            NotFound: no such profile, or no such snapshot of the user's (404).
             Forbidden: the profile is not offered to the user, or the caller names another
                 person without ``sessions.manage`` (403).
             InvalidInput: an unknown user, a project or duration the profile does not allow.
@@ -165,7 +150,7 @@ class SessionService:
         backup_id = None
         if request.snapshot_id is not None:
             backup_id = self.snapshots.restore_source(request.snapshot_id, user)
-        secret = new_secret()
+        secret = new_token(DESKTOP_PREFIX)  # handed to its desktop only
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             owner = user_store.user_by_name(db, user)
@@ -232,7 +217,7 @@ class SessionService:
             NotFound: no such session, or another person's for an artist.
         """
         row = self._visible(session_id, principal)
-        return self._model(row, mint=row["user_name"] == principal.name)
+        return self._model(row, mint=owns_desktop(principal, row))
 
     def list_sessions(self, query: SessionQuery, principal: Principal) -> list[DesktopSession]:
         """The caller's sessions (managers: anyone's, or ``query.user``'s), newest first."""
@@ -290,7 +275,7 @@ class SessionService:
         for row in store.launched_live_sessions(self.ctx.database.db):
             profile = self.ctx.settings.desktop_profile(row["profile"])
             state = row["state"]
-            if state in ("ready", "idle"):
+            if state in READY_SESSION_STATES:
                 state = "active" if row["connected"] else "idle"
             listed.append(
                 Resource(
@@ -328,7 +313,7 @@ class SessionService:
         row = self._visible(session_id, principal)
         if row["state"] == "ending":
             return self._model(row)
-        if row["state"] in ("ended", "failed"):
+        if row["state"] in ENDED_SESSION_STATES:
             raise IllegalStateChange(f"Session {session_id} has {row['state']} already.")
         end_snapshot = None
         if snapshot:
@@ -344,7 +329,7 @@ class SessionService:
         now = self.ctx.now()
         with self.ctx.database.transaction() as db:
             moved = store.move(
-                db, session_id, ["provisioning", "ready", "idle"], state="ending",
+                db, session_id, ENDABLE_SESSION_STATES, state="ending",
                 end_requested_at=now, end_reason="asked", end_snapshot_id=end_snapshot,
                 detail=f"ended by {principal.name}",
             )  # fmt: skip
@@ -384,13 +369,12 @@ class SessionService:
             store.set_instance(db, launch.session_id, desktop.id)
             row = store.get_session(db, launch.session_id)
         logger.info("session %d: launched %s", launch.session_id, desktop.id)
-        if row is not None and row["state"] in ("ended", "failed"):
+        if row is not None and row["state"] in ENDED_SESSION_STATES:
             self.backend.terminate(desktop.id)  # it ended while the cloud launched it
 
     def _visible(self, session_id: int, principal: Principal) -> dict[str, Any]:
         row = store.get_session(self.ctx.database.db, session_id)
-        mine = row is not None and row["user_name"] == principal.name
-        if row is None or not (mine or principal.may(Permission.SESSIONS_MANAGE)):
+        if row is None or not may_touch_desktop(principal, row):
             raise NotFound(f"No session {session_id} of yours: GET /api/v1/sessions lists them.")
         return row
 
@@ -398,7 +382,7 @@ class SessionService:
         now = self.ctx.now()
         profile = self.ctx.settings.desktop_profile(row["profile"])
         protocol = profile.protocol if profile else ""
-        live = row["state"] not in ("ended", "failed")
+        live = row["state"] not in ENDED_SESSION_STATES
         facts = self.passes.facts(row, profile)
         return DesktopSession(
             id=row["id"], user=row["user_name"], project=row["project"], profile=row["profile"],

@@ -16,13 +16,15 @@ Runs on APScheduler's thread (and the launch workers, for ``fail``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC
-from typing import Any
+from typing import Any, Protocol
 
 from common.desktop_settings import DesktopProfile
 from common.errors import NotFound
-from daemon.backends.desktops import Desktop, DesktopBackend, DesktopState
+from common.models import ENDABLE_SESSION_STATES, LIVE_SESSION_STATES, Snapshot
+from daemon.backends.desktops import BackupKind, Desktop, DesktopBackend, DesktopState
 from daemon.context import Context
 from daemon.scheduling import desktop_sessions as policy
 from daemon.scheduling.desktop_sessions import SessionFacts, Step
@@ -32,7 +34,6 @@ from daemon.storage import desktop_sessions as store
 
 logger = logging.getLogger(__name__)
 
-LIVE = ("provisioning", "ready", "idle", "ending")
 #: Connection tokens are forgotten this long after they expire.
 TOKEN_KEEP_S = 86400.0
 
@@ -44,10 +45,31 @@ def live_cost(row: dict[str, Any], now: float) -> float:
     return policy.session_cost(row["price_per_hour"], row["created_at"], now)
 
 
+class SnapshotTaker(Protocol):
+    """What sessions need of the snapshots service (``daemon.services.snapshots``)."""
+
+    def take(
+        self, session_id: int, *, kind: BackupKind, description: str, scheduled: bool, actor: str
+    ) -> Snapshot:
+        """Starts a backup of the session's boot volume (audited); returns the snapshot."""
+        ...
+
+    def refresh(self, snapshot_id: int) -> Snapshot:
+        """The snapshot with its state read again from the backend."""
+        ...
+
+    def restore_source(self, snapshot_id: int, user_name: str) -> str:
+        """The backup id a session of ``user_name`` may start from (404 unless theirs, 409
+        unless available)."""
+        ...
+
+
 class SessionPass:
     """Moves live sessions on with time and with what the cloud says."""
 
-    def __init__(self, context: Context, backend: DesktopBackend | None, snapshots: Any) -> None:
+    def __init__(
+        self, context: Context, backend: DesktopBackend | None, snapshots: SnapshotTaker
+    ) -> None:
         self.ctx = context
         self.backend = backend
         self.snapshots = snapshots
@@ -102,7 +124,7 @@ class SessionPass:
         with self.ctx.database.transaction() as db:
             row = store.get_session(db, session_id)
             if row is None or not store.move(
-                db, session_id, LIVE, state="failed", detail=reason, ended_at=now,
+                db, session_id, LIVE_SESSION_STATES, state="failed", detail=reason, ended_at=now,
                 end_reason=reason,
             ):  # fmt: skip
                 return False
@@ -119,7 +141,7 @@ class SessionPass:
     def _apply(self, step: Step, row: dict[str, Any], now: float) -> bool:
         settings = self.ctx.settings.sessions
         if step is Step.WARN:
-            return self._note(row, now, "session.warn", ["provisioning", "ready", "idle"],
+            return self._note(row, now, "session.warn", ENDABLE_SESSION_STATES,
                               warned_at=now,
                               detail=f"ends at {clock(row['ends_at'], now, UTC)} UTC")  # fmt: skip
         if step in (Step.END_AT_DURATION, Step.END_IDLE, Step.END_USER_GONE):
@@ -131,7 +153,7 @@ class SessionPass:
                 ),
                 Step.END_USER_GONE: ("user", f"{row['user_name']} was deactivated or deleted"),
             }[step]
-            return self._note(row, now, "session.end_requested", ["provisioning", "ready", "idle"],
+            return self._note(row, now, "session.end_requested", ENDABLE_SESSION_STATES,
                               state="ending", end_requested_at=now,
                               end_reason=why, detail=reason)  # fmt: skip
         if step is Step.LOST:
@@ -147,8 +169,14 @@ class SessionPass:
             return self._end(row, now)
         return False
 
-    def _end(self, row: dict[str, Any], now: float) -> bool:
-        """Terminates an ``ending`` session's instance, then marks it ``ended`` and books it."""
+    def _end(self, read: dict[str, Any], now: float) -> bool:
+        """Terminates an ``ending`` session's instance, then marks it ``ended`` and books it.
+
+        The row is read again first: a launch that recorded its instance after the pass read
+        the session has its instance terminated and its cost booked too."""
+        row = store.get_session(self.ctx.database.db, read["id"])
+        if row is None or row["state"] != "ending":
+            return False  # moved meanwhile (the user's end is idempotent; nothing else ends it)
         if not self._terminate(row):
             return False  # the cloud failed: the next pass tries again
         with self.ctx.database.transaction() as db:
@@ -163,7 +191,7 @@ class SessionPass:
         return True
 
     def _note(
-        self, row: dict[str, Any], now: float, action: str, states: list[str], **fields: Any
+        self, row: dict[str, Any], now: float, action: str, states: Sequence[str], **fields: Any
     ) -> bool:
         with self.ctx.database.transaction() as db:
             if not store.move(db, row["id"], states, **fields):
@@ -182,12 +210,16 @@ class SessionPass:
         for desktop_id, desktop in listed.items():
             row = sessions.get(desktop_id)
             if desktop.state is DesktopState.TERMINATING or (
-                row is not None and row["state"] in LIVE
+                row is not None and row["state"] in LIVE_SESSION_STATES
             ):
                 continue  # going already, or held
             if row is None and desktop.session_id is not None:
                 owner = store.get_session(self.ctx.database.db, desktop.session_id)
-                if owner is not None and owner["state"] in LIVE and owner["instance_id"] is None:
+                if (
+                    owner is not None
+                    and owner["state"] in LIVE_SESSION_STATES
+                    and owner["instance_id"] is None
+                ):
                     continue  # its launch is being recorded right now
             try:
                 self.backend.terminate(desktop_id)
@@ -227,7 +259,7 @@ class SessionPass:
         return True
 
     def _snapshot_pending(self, row: dict[str, Any]) -> bool:
-        if row["end_snapshot_id"] is None or self.snapshots is None:
+        if row["end_snapshot_id"] is None:
             return False
         try:
             state = self.snapshots.refresh(row["end_snapshot_id"]).state

@@ -30,14 +30,16 @@ from common.errors import (
     NotFound,
     SnapshotUnavailable,
 )
+from common.models import RUNNING_SESSION_STATES, Snapshot, SnapshotCreate, SnapshotQuery
 from common.models import BackupKind as PolicyKind
-from common.models import Snapshot, SnapshotCreate, SnapshotQuery
 from daemon.auth import Permission, Principal
+from daemon.auth.rules import may_touch_desktop
 from daemon.backends.desktops import BackupKind, BackupState, DesktopBackend, VolumeBackup
 from daemon.backup import policy
 from daemon.context import Context, to_datetime
 from daemon.scheduling import snapshot_days
 from daemon.storage import desktop_audit
+from daemon.storage import desktop_sessions as session_store
 from daemon.storage import desktop_snapshots as store
 
 logger = logging.getLogger(__name__)
@@ -75,13 +77,15 @@ class SnapshotService:
         """
         db = self.ctx.database.db
         if create.session_id is not None:
-            session = store.session_facts(db, create.session_id)
+            session = session_store.get_session(db, create.session_id)
             what = f"session {create.session_id}"
         else:
             assert create.instance_id is not None  # the model asks for exactly one
-            session = store.session_of_instance(db, create.instance_id)
+            session = session_store.sessions_of_instances(db, [create.instance_id]).get(
+                create.instance_id
+            )
             what = f"desktop instance {create.instance_id}"
-        if session is None or not _may_touch(caller, session):
+        if session is None or not may_touch_desktop(caller, session):
             raise NotFound(f"No {what} of yours: GET /api/v1/sessions lists your sessions.")
         return self._take(
             session, BackupKind.FULL, create.description, scheduled=False, actor=caller.name,
@@ -90,7 +94,8 @@ class SnapshotService:
 
     def list(self, query: SnapshotQuery, caller: Principal) -> list[Snapshot]:
         """The caller's snapshots, newest first (TDs and admins: everyone's, or ``user``'s);
-        deleted ones are left out.
+        deleted ones are left out. Those still being made are first asked of the cloud (as a
+        GET of one is), so a finished one is never listed as being made.
 
         Raises:
             Forbidden: ``user`` names another person and the caller may not see theirs.
@@ -105,7 +110,7 @@ class SnapshotService:
         rows = store.list_snapshots(
             self.ctx.database.db, user_name=user, session_id=query.session_id
         )
-        return [_snapshot(row) for row in rows]
+        return [_snapshot(self._current(row)) for row in rows]
 
     def get(self, snapshot_id: int, caller: Principal) -> Snapshot:
         """One snapshot of the caller's (anyone's, for TDs and admins); one still being made
@@ -144,8 +149,8 @@ class SnapshotService:
             NotFound: no such session, or someone else's.
         """
         db = self.ctx.database.db
-        session = store.session_facts(db, session_id)
-        if session is None or not _may_touch(caller, session):
+        session = session_store.get_session(db, session_id)
+        if session is None or not may_touch_desktop(caller, session):
             raise NotFound(
                 f"No session {session_id} of yours: GET /api/v1/sessions lists your sessions."
             )
@@ -163,7 +168,7 @@ class SnapshotService:
         """The ids of the running sessions snapshotted every day that ``caller`` may touch (their
         own; anyone's, for TDs and admins), in order."""
         rows = store.scheduled_sessions(self.ctx.database.db)
-        return tuple(row["id"] for row in rows if _may_touch(caller, row))
+        return tuple(row["id"] for row in rows if may_touch_desktop(caller, row))
 
     # --- what the sessions service calls ------------------------------------------------------
 
@@ -176,7 +181,7 @@ class SnapshotService:
             NotFound: no such session. DesktopsOff, NoRunningDesktop. DesktopRefused,
             CloudError.
         """
-        session = store.session_facts(self.ctx.database.db, session_id)
+        session = session_store.get_session(self.ctx.database.db, session_id)
         if session is None:
             raise NotFound(f"No session {session_id}: GET /api/v1/sessions lists them.")
         return self._take(session, kind, description, scheduled, actor, self.ctx.now())
@@ -191,9 +196,7 @@ class SnapshotService:
         row = store.get_snapshot(self.ctx.database.db, snapshot_id)
         if row is None:
             raise NotFound(f"No snapshot {snapshot_id}: GET /api/v1/snapshots lists them.")
-        if row["state"] == "creating" and self.backend is not None:
-            row = self._refreshed(row, self.backend)
-        return _snapshot(row)
+        return _snapshot(self._current(row))
 
     def restore_source(self, snapshot_id: int, user_name: str) -> str:
         """The backup a new session of ``user_name`` boots from: one of that person's own
@@ -208,13 +211,13 @@ class SnapshotService:
             raise NotFound(
                 f"No snapshot {snapshot_id} of {user_name}'s: GET /api/v1/snapshots lists them."
             )
-        snapshot = self.refresh(snapshot_id)
-        if snapshot.state != "available":
+        row = self._current(row)
+        if row["state"] != "available":
             raise SnapshotUnavailable(
-                f"Snapshot {snapshot_id} is {snapshot.state}: a desktop starts only from an "
+                f"Snapshot {snapshot_id} is {row['state']}: a desktop starts only from an "
                 "available snapshot; choose another, or wait until this one is available."
             )
-        return snapshot.backup_id
+        return str(row["backup_id"])
 
     # --- the scheduled pass -------------------------------------------------------------------
 
@@ -312,7 +315,7 @@ class SnapshotService:
         session_id = session["id"]
         instance_id = session["instance_id"]
         desktop = None
-        if session["state"] in store.RUNNING_SESSION_STATES and instance_id is not None:
+        if session["state"] in RUNNING_SESSION_STATES and instance_id is not None:
             desktop = backend.desktop(instance_id)
         # Checked again at the cloud: the instance must be this session's (by its tag).
         if desktop is None or desktop.session_id != session_id:
@@ -350,6 +353,12 @@ class SnapshotService:
         logger.info("session_id=%s snapshot_id=%s: %s snapshot %s by %s", session_id,
                     snapshot_id, kind.value, backup.id, actor)  # fmt: skip
         return _snapshot(row)
+
+    def _current(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row, asked of the cloud first while its backup is being made (desktops on)."""
+        if row["state"] == "creating" and self.backend is not None:
+            return self._refreshed(row, self.backend)
+        return row
 
     def _refreshed(self, row: dict[str, Any], backend: DesktopBackend) -> dict[str, Any]:
         """The row after asking the cloud how its ``creating`` backup is."""
@@ -442,7 +451,7 @@ class SnapshotService:
     def _mine(self, snapshot_id: int, caller: Principal) -> dict[str, Any]:
         row = store.get_snapshot(self.ctx.database.db, snapshot_id)
         # Someone else's snapshot is "not found": its id tells nothing of it.
-        if row is None or not _may_touch(caller, row):
+        if row is None or not may_touch_desktop(caller, row):
             raise NotFound(f"No snapshot {snapshot_id} of yours: GET /api/v1/snapshots lists them.")
         return row
 
@@ -464,15 +473,6 @@ def _record(
         db, at=at, actor=actor, action=action, user_name=row["user_name"],
         session_id=row["session_id"], snapshot_id=row["id"], detail=detail,
     )  # fmt: skip
-
-
-def _may_touch(caller: Principal, row: dict[str, Any]) -> bool:
-    """Whether ``caller`` may see and act on a session's or snapshot's ``row``."""
-    if caller.may(Permission.SESSIONS_MANAGE):
-        return True
-    if caller.kind != "user" or not caller.may(Permission.SESSIONS):
-        return False
-    return caller.user_id is not None and caller.user_id == row["user_id"]
 
 
 def _not_now(row: dict[str, Any]) -> SnapshotUnavailable:

@@ -1,6 +1,6 @@
 """Boot volume snapshots of desktop sessions and the sessions snapshotted every day: the only
-SQL of ``desktop_snapshots`` and ``snapshot_schedules``, and the few facts of a session a
-snapshot is taken from (``desktop_sessions`` itself is ``storage/desktop_sessions.py``'s)."""
+SQL of ``desktop_snapshots`` and ``snapshot_schedules`` (the sessions themselves are
+``storage/desktop_sessions.py``'s)."""
 
 from __future__ import annotations
 
@@ -9,28 +9,11 @@ from typing import Any
 
 import sqlite_utils
 
+from common.models import READY_SESSION_STATES
 from daemon.storage.db import one_row
 
-#: The session states whose desktop runs (a snapshot may be taken of it).
-RUNNING_SESSION_STATES = ("ready", "idle", "ending")
-#: The session states in which the daily snapshot is taken.
-SCHEDULED_SESSION_STATES = ("ready", "idle")
 #: Snapshots whose backup the cloud still holds (or is making): what retention weighs.
 HELD_STATES = ("creating", "available")
-
-_SESSION = (
-    "SELECT id, user_id, user_name, project, profile, instance_id, state FROM desktop_sessions"
-)
-
-
-def session_facts(db: sqlite_utils.Database, session_id: int) -> dict[str, Any] | None:
-    """Whose session it is, its profile and project, its desktop instance and its state."""
-    return one_row(db, f"{_SESSION} WHERE id = ?", [session_id])
-
-
-def session_of_instance(db: sqlite_utils.Database, instance_id: str) -> dict[str, Any] | None:
-    """The session whose desktop is ``instance_id`` (as ``session_facts``)."""
-    return one_row(db, f"{_SESSION} WHERE instance_id = ?", [instance_id])
 
 
 def insert_snapshot(db: sqlite_utils.Database, fields: dict[str, Any]) -> int:
@@ -113,10 +96,11 @@ def remove_schedule(db: sqlite_utils.Database, session_id: int) -> bool:
 
 
 def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """The scheduled sessions whose desktop runs, as ``session_facts`` with ``scheduled_at``
+    """The scheduled sessions whose desktop runs (whose, its profile and project, its instance
+    and state) with ``scheduled_at``
     (when the schedule began) and ``last_at`` (its newest scheduled snapshot, failed ones
     too: one try a day, the failure being in the audit log)."""
-    marks = ", ".join("?" for _ in SCHEDULED_SESSION_STATES)
+    marks = ", ".join("?" for _ in READY_SESSION_STATES)
     return list(
         db.query(
             "SELECT s.id, s.user_id, s.user_name, s.project, s.profile, s.instance_id, s.state,"
@@ -125,7 +109,7 @@ def scheduled_sessions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
             "  AND p.scheduled = 1) AS last_at"
             " FROM snapshot_schedules k JOIN desktop_sessions s ON s.id = k.session_id"
             f" WHERE s.state IN ({marks}) AND s.instance_id IS NOT NULL ORDER BY s.id",
-            list(SCHEDULED_SESSION_STATES),
+            list(READY_SESSION_STATES),
         )
     )
 

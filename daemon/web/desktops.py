@@ -20,10 +20,11 @@ from pydantic import ValidationError
 
 from common.errors import CloudburstError, InvalidInput
 from common.models import (
+    MAX_SESSION_HOURS,
+    READY_SESSION_STATES,
     DesktopSession,
     SessionCreate,
     SessionQuery,
-    Snapshot,
     SnapshotCreate,
     SnapshotQuery,
 )
@@ -49,9 +50,6 @@ ACTIONS: dict[str, tuple[ApiBlueprint, str, str]] = {
     "unschedule": (snapshots_api.bp, "DELETE", "/snapshots/schedules/<int:session_id>"),
 }
 
-#: Sessions whose desktop takes connections (and may be snapshotted by hand).
-RUNNING = ("ready", "idle")
-
 
 def _allowed(action: str, **params: Any) -> Principal:
     """The guard's check of the operation behind ``action`` (401/403 as the API's)."""
@@ -69,7 +67,7 @@ def _sessions_page(
 ) -> tuple[str, int]:
     who = session.principal()
     found = services()
-    snapshots = _listed(SnapshotQuery(user=who.name), who)
+    snapshots = found.snapshots.list(SnapshotQuery(user=who.name), who)
     chosen = request.args.get("snapshot", type=int) if request.method == "GET" else None
     profiles = found.sessions.profiles(who)
     return render_template(
@@ -78,17 +76,10 @@ def _sessions_page(
         projects=sorted({p for profile in profiles for p in profile.projects}),
         ask_project=any(len(profile.projects) != 1 for profile in profiles),
         any_project=any(not profile.projects for profile in profiles),
-        chosen=chosen, running=RUNNING,
+        chosen=chosen, running=READY_SESSION_STATES, max_hours=MAX_SESSION_HOURS,
         snapshots=[s for s in snapshots if s.state == "available"], time_left=time_left,
         manager=who.may(Permission.SESSIONS_MANAGE),
     ), status  # fmt: skip
-
-
-def _listed(query: SnapshotQuery, who: Principal) -> list[Snapshot]:
-    """The snapshots as listed, those still being made asked of the cloud first (as the
-    API's GET of one does), so that a page never shows a finished one as being made."""
-    found = services().snapshots
-    return [found.get(s.id, who) if s.state == "creating" else s for s in found.list(query, who)]
 
 
 def _snapshots_page(error: str = "", status: int = 200) -> tuple[str, int]:
@@ -97,8 +88,8 @@ def _snapshots_page(error: str = "", status: int = 200) -> tuple[str, int]:
     mine = found.sessions.list_sessions(SessionQuery(user=who.name), who)
     return render_template(
         "snapshots.html", error=error, off=found.sessions.desktops_off(),
-        snapshots=_listed(SnapshotQuery(), who),
-        live=[s for s in mine if s.state in RUNNING and s.instance_id],
+        snapshots=found.snapshots.list(SnapshotQuery(), who),
+        live=[s for s in mine if s.state in READY_SESSION_STATES and s.instance_id],
         daily=found.snapshots.scheduled(who),
         manager=who.may(Permission.SESSIONS_MANAGE),
     ), status  # fmt: skip
@@ -146,7 +137,7 @@ def _start_form() -> SessionCreate:
     except ValidationError as exc:
         raise InvalidInput(
             "Choose a desktop profile and give the duration in hours (more than 0, at most "
-            "336); leave the duration empty for the usual length."
+            f"{MAX_SESSION_HOURS}); leave the duration empty for the usual length."
         ) from exc
 
 

@@ -12,6 +12,8 @@ from flask.testing import FlaskClient
 from common.accounts import Role
 from common.config import AuthSettings, Settings
 from daemon.app import Services, create_app
+from daemon.auth.principal import ANONYMOUS, Principal
+from daemon.auth.rules import may_touch_desktop, owns_desktop
 from tests.conftest import FakeClock, client_as, user_token
 from tests.daemon.calls import job_body, snapshot, submit
 
@@ -72,3 +74,15 @@ def test_every_denial_is_logged_with_its_reason(
     assert len(denials) == 2
     assert denials[0].startswith("denied GET /api/v1/jobs") and "Sign in" in denials[0]
     assert "/api/v1/users" in denials[1] and "users.manage" in denials[1]
+
+
+def test_ones_own_desktops_are_known_by_account_id_and_managers_see_everyones() -> None:
+    row = {"user_id": 7, "user_name": "ana"}
+    ana = Principal(kind="user", name="ana", role=Role.ARTIST, user_id=7)
+    assert owns_desktop(ana, row) and may_touch_desktop(ana, row)
+    named_alike = Principal(kind="user", name="ana", role=Role.ARTIST, user_id=8)
+    agent_named_alike = Principal(kind="agent", name="ana", agent_id="a1")
+    for stranger in (named_alike, agent_named_alike, ANONYMOUS):
+        assert not owns_desktop(stranger, row) and not may_touch_desktop(stranger, row)
+    tess = Principal(kind="user", name="tess", role=Role.TD, user_id=9)
+    assert may_touch_desktop(tess, row) and not owns_desktop(tess, row)  # no token of ana's

@@ -12,7 +12,13 @@ from flask.testing import FlaskClient
 
 from common.accounts import Role, UserCreate
 from daemon.app import Services
-from daemon.auth.keys import SIGNING_KEY_FILE
+from daemon.auth.keys import (
+    CONNECTION_PREFIX,
+    DESKTOP_PREFIX,
+    SIGNING_KEY_FILE,
+    bearer_token,
+    new_token,
+)
 from tests.conftest import FakeClock
 
 PASSWORD = "correct horse battery"
@@ -134,3 +140,26 @@ def test_a_password_change_ends_sessions(
     assert changed.status_code == 200
     assert me(anonymous_api, pair["access_token"]) == 401
     login(anonymous_api, "a brand new secret")
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        (None, ""),
+        ("", ""),
+        ("Bearer abc", "abc"),
+        ("bearer  abc ", "abc"),
+        ("Basic abc", ""),
+        ("Bearer", ""),
+        ("abc", ""),
+    ],
+)
+def test_one_parser_reads_bearer_headers(header: str | None, token: str) -> None:
+    assert bearer_token(header) == token
+
+
+def test_desktop_secrets_and_connection_tokens_are_made_alike() -> None:
+    secret, connection = new_token(DESKTOP_PREFIX), new_token(CONNECTION_PREFIX)
+    assert secret.startswith("cbs_") and connection.startswith("cbc_")
+    assert len(secret) == len(connection) == 4 + 43  # 32 random bytes each
+    assert new_token(CONNECTION_PREFIX) != connection

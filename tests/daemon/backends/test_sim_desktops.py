@@ -478,3 +478,8 @@ def test_a_backup_copy_cut_short_is_finished_by_the_new_backend(
     world.available(cut.id)
     restored = world.running(world.launch(restore=cut.id))
     assert world.client(restored).get("scene.blend") == b"work"
+
+
+def test_a_launch_record_keeps_every_field_of_a_launch_but_its_secret() -> None:
+    launch_fields = {f.name for f in dataclasses.fields(DesktopLaunch)}
+    assert set(records.LaunchRecord.model_fields) == launch_fields - {"secret"}

@@ -12,6 +12,7 @@ import pytest
 
 from common.desktop_settings import DesktopProfile
 from daemon.backends.desktops import DesktopLaunch, DesktopState
+from daemon.scheduling.desktop_sessions import Step
 from daemon.services.session_pass import SessionPass
 from tests.daemon.desktops.desk import Desk
 
@@ -211,3 +212,24 @@ def test_a_deactivated_users_session_ends(desk: Desk) -> None:
     desk.services.sessions.run_pass()
     assert session_of(desk, session["id"])["state"] == "ended"
     assert desk.cloud.desktops() == []
+
+
+def test_an_instance_recorded_after_the_pass_read_the_session_is_terminated_and_booked(
+    desk: Desk,
+) -> None:
+    session = desk.ready()
+    instance = desk.instance(session["id"])
+    desk.data("DELETE", f"/sessions/{session['id']}")
+    desk.clock.advance(120)
+    db = desk.services.context.database.db
+    row = db.execute("SELECT * FROM desktop_sessions WHERE id = ?", [session["id"]]).fetchone()
+    columns = [c[0] for c in db.execute("SELECT * FROM desktop_sessions").description]
+    # What the pass read before the launch recorded the instance.
+    read = dict(zip(columns, row, strict=True)) | {"instance_id": None}
+    passes = desk.services.sessions.passes
+    assert passes._apply(Step.TERMINATE, read, desk.clock()) is True
+    assert ("terminate", instance) in desk.cloud.calls
+    ended = session_of(desk, session["id"])
+    assert ended["state"] == "ended" and ended["cost"] > 0
+    booked = db.execute("SELECT seconds, cost FROM desktop_usage").fetchall()
+    assert booked == [(120.0, pytest.approx(120 * 3.6 / 3600))]

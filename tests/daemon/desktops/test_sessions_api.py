@@ -258,3 +258,22 @@ def test_project_members_are_set_whole_and_checked(desk: Desk) -> None:
     assert desk.state() == before
     desk.data("PUT", "/projects/vault/members", as_="root", json={"members": ["ben"]})
     assert desk.data("GET", "/projects/vault/members")["members"] == ["ben"]
+
+
+def test_a_start_from_a_snapshot_not_yet_available_is_a_documented_409(desk: Desk) -> None:
+    session = desk.ready()
+    desk.cloud.backups_finish_at_once = False
+    made = desk.data("POST", "/snapshots", json={"session_id": session["id"]})
+    assert made["state"] == "creating"
+    before = desk.state()
+    body = {"profile": "std", "snapshot_id": made["id"]}
+    refused(desk.call("POST", "/sessions", json=body), 409, "snapshot_unavailable",
+            "wait until this one is available")  # fmt: skip
+    desk.services.sessions.settle()
+    assert desk.state() == before
+    document = desk.call("GET", "/openapi.json", None).json()
+    start = document["paths"]["/api/v1/sessions"]["post"]["responses"]
+    assert "snapshot_unavailable" in start["409"]["description"]
+    assert "no_running_desktop" not in start["409"]["description"]
+    report = document["paths"]["/api/v1/sessions/{session_id}/desktop/report"]["post"]
+    assert "invalid_input" in report["responses"]["400"]["description"]

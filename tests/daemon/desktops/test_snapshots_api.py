@@ -411,3 +411,14 @@ def test_a_delete_claims_the_snapshot_before_it_asks_the_cloud(
     farm.backend.refuse_deletes = False
     assert farm.call("ana", "DELETE", f"/snapshots/{made['id']}").status_code == 200
     assert seen == ["deleted", "deleted"]  # claimed each time before the cloud was asked
+
+
+def test_the_list_asks_the_cloud_of_snapshots_being_made(farm: Farm) -> None:
+    farm.backend.backups_finish_at_once = False
+    made = take(farm, session_id=start_session(farm.services, farm.backend, "ana")["id"])
+    listed = farm.call("ana", "GET", "/snapshots").json()["data"]
+    assert [s["state"] for s in listed] == ["creating"]
+    farm.backend.finish_backup(made["backup_id"])
+    listed = farm.call("ana", "GET", "/snapshots").json()["data"]
+    assert [s["state"] for s in listed] == ["available"]
+    assert farm.call("ana", "GET", f"/snapshots/{made['id']}").json()["data"] == listed[0]

@@ -12,6 +12,7 @@ from flask import Flask
 
 from common.accounts import Role
 from common.config import Settings
+from common.models import MAX_SESSION_HOURS
 from daemon.app import create_app
 from daemon.container import services_of
 from tests.conftest import FakeClock
@@ -65,10 +66,11 @@ def test_start_connect_and_end_from_the_page(desks: Desks) -> None:
 
 def test_refused_starts_show_the_sentence_and_change_nothing(desks: Desks) -> None:
     ana = sign_in(desks.app, "ana")
-    ana.get("/sessions")
+    assert f'max="{MAX_SESSION_HOURS}"' in ana.get("/sessions").data.decode()
     before = snapshot(desks.services)
     cases = [
         ({"profile": "std", "duration_h": "soon"}, 400, "give the duration in hours"),
+        ({"profile": "std", "duration_h": "400"}, 400, f"at most {MAX_SESSION_HOURS})"),
         ({"profile": "std", "duration_h": "11"}, 400, "lasts at most 10 h"),
         ({"profile": "nope"}, 404, "No desktop profile named"),
         ({"profile": "secret"}, 403, "confidential"),
