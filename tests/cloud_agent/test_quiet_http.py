@@ -374,25 +374,33 @@ def test_a_version_3_agent_runs_the_next_task_the_completions_answer_carries(
     assert [r.assignment.frames for r in runner.renders] == [[1, 2], [3, 4]]
 
 
+@contextmanager
+def registered_agent(url: str, settings: Settings, tmp: Path) -> Iterator[Agent]:
+    """An agent of real clients, registered at ``url``; its main loop is the test's to run."""
+    client = DaemonClient(url)
+    agent = Agent(
+        settings.model_copy(update={"daemon_url": url}), client,
+        Outbox(OutboxStore(tmp / "o.sqlite3"), client), {}, state_dir=tmp / "state",
+        flush_timeout_s=5.0,
+    )  # fmt: skip
+    agent.register()
+    try:
+        yield agent
+    finally:
+        client.close()
+        agent.outbox.store.close()
+
+
 def test_a_next_task_an_agent_never_started_is_given_back_when_it_stops(
     settings: Settings, tmp_path: Path
 ) -> None:
     fake = FakeDaemon(version=3)
-    with running(fake) as url:
-        client = DaemonClient(url)
-        agent = Agent(
-            settings.model_copy(update={"daemon_url": url}), client,
-            Outbox(OutboxStore(tmp_path / "o.sqlite3"), client), {},
-            state_dir=tmp_path / "state", flush_timeout_s=5.0,
-        )  # fmt: skip
-        agent.register()
+    with running(fake) as url, registered_agent(url, settings, tmp_path) as agent:
         assert agent.wanted("agent-1") and not agent.wanted("an-id-it-no-longer-has")
         agent.take("agent-1", assignment(tmp_path))
         assert not agent.wanted("agent-1"), "one task kept at a time"
         agent.request_stop("SIGTERM")
         assert agent.run() == 0
-        client.close()
-        agent.outbox.store.close()
     [failure] = fake.of("fail")
     assert (failure.task_id, failure.body.attempt, failure.body.preempted) == (5, 1, True)
     assert "stopped before starting it (SIGTERM)" in failure.body.error
@@ -403,20 +411,11 @@ def test_a_next_task_that_arrives_after_the_stop_is_given_back_at_once(
     settings: Settings, tmp_path: Path
 ) -> None:
     fake = FakeDaemon(version=3)
-    with running(fake) as url:
-        client = DaemonClient(url)
-        agent = Agent(
-            settings.model_copy(update={"daemon_url": url}), client,
-            Outbox(OutboxStore(tmp_path / "o.sqlite3"), client), {},
-            state_dir=tmp_path / "state", flush_timeout_s=5.0,
-        )  # fmt: skip
-        agent.register()
+    with running(fake) as url, registered_agent(url, settings, tmp_path) as agent:
         agent.request_stop("SIGTERM")
         assert agent.run() == 0  # the main loop left while a completion was on its way
         agent.take("agent-1", assignment(tmp_path))  # its answer comes now
         pending = agent.outbox.store.pending()
-        client.close()
-        agent.outbox.store.close()
     [given_back] = pending  # kept on disk: the next start sends it
     assert (given_back.task_id, given_back.kind, given_back.body.preempted) == (5, "fail", True)
 

@@ -121,15 +121,23 @@ def test_an_idle_lease_is_answered_the_same(farm: Farm) -> None:
     assert fast[0] == 204 and float(fast[2]["X-Poll-Interval"]) > 0
 
 
-def test_a_lease_a_completion_and_a_failure_on_the_fast_address(farm: Farm) -> None:
-    job = requests.post(
+def submit_shot(farm: Farm, frames: str) -> dict[str, Any]:
+    """A job of one-frame tasks, submitted by the admin on the main address."""
+    answer = requests.post(
         f"{farm.main}/api/v1/jobs",
         json={
             "name": "shot", "owner": "ana", "project": "show", "scene": "/proj/s.blend",
-            "frames": "1-2", "chunk_size": 1, "output": "/renders/s/f_####",
+            "frames": frames, "chunk_size": 1, "output": "/renders/s/f_####",
         },
         headers=bearer(farm.admin), timeout=10,
-    ).json()["data"]  # fmt: skip
+    )  # fmt: skip
+    answer.raise_for_status()
+    job: dict[str, Any] = answer.json()["data"]
+    return job
+
+
+def test_a_lease_a_completion_and_a_failure_on_the_fast_address(farm: Farm) -> None:
+    job = submit_shot(farm, "1-2")
     agent_id, token = farm.agent
     first = farm.send(farm.fast, "POST", f"/agents/{agent_id}/lease", headers=bearer(token))
     second = farm.send(farm.main, "POST", f"/agents/{agent_id}/lease", headers=bearer(token))
@@ -154,14 +162,7 @@ def test_a_lease_a_completion_and_a_failure_on_the_fast_address(farm: Farm) -> N
 
 
 def test_a_completion_that_asks_for_the_next_task_is_answered_the_same(farm: Farm) -> None:
-    requests.post(
-        f"{farm.main}/api/v1/jobs",
-        json={
-            "name": "shot", "owner": "ana", "project": "show", "scene": "/proj/s.blend",
-            "frames": "1-3", "chunk_size": 1, "output": "/renders/s/f_####",
-        },
-        headers=bearer(farm.admin), timeout=10,
-    ).raise_for_status()  # fmt: skip
+    submit_shot(farm, "1-3")
     agent_id, token = farm.agent
     first = farm.send(farm.main, "POST", f"/agents/{agent_id}/lease", headers=bearer(token))
     task = first.json()["data"]
@@ -356,14 +357,7 @@ def test_a_fast_bind_that_is_no_address_is_refused_at_start(tmp_path: Path) -> N
 def test_a_body_cut_short_by_a_client_that_went_away_is_never_taken_for_the_whole(
     farm: Farm,
 ) -> None:
-    requests.post(
-        f"{farm.main}/api/v1/jobs",
-        json={
-            "name": "shot", "owner": "ana", "project": "show", "scene": "/proj/s.blend",
-            "frames": "1", "chunk_size": 1, "output": "/renders/s/f_####",
-        },
-        headers=bearer(farm.admin), timeout=10,
-    ).raise_for_status()  # fmt: skip
+    submit_shot(farm, "1")
     agent_id, token = farm.agent
     task = farm.send(farm.fast, "POST", f"/agents/{agent_id}/lease", headers=bearer(token))
     task_id = task.json()["data"]["task_id"]
